@@ -1,0 +1,2 @@
+//! berth: deploy a web application stack to Kubernetes from one binary.
+pub mod cli;
