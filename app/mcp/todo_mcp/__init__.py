@@ -1,0 +1,1 @@
+"""MCP tool server for the reference Todo chatbot: owns the task table."""
