@@ -1,0 +1,1 @@
+"""FastAPI backend of the reference Todo chatbot."""
