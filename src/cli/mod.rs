@@ -1,4 +1,65 @@
-//! Command-line interface (placeholder until the commands land).
+//! Command-line interface: clap definitions per command, each resolved into
+//! typed settings before any work, and the mapping of outcomes to exit codes
+//! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
+
+mod render;
+mod schema;
+mod values_args;
+
+use clap::{Parser, Subcommand};
+
+use crate::ui;
+
+pub use values_args::{ReleaseArgs, ValuesArgs};
+
+/// Deploy the Todo AI chatbot stack (or your own) to Kubernetes from one binary.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the objects a deploy would apply, in apply order.
+    Render(render::RenderArgs),
+    /// Print the JSON Schema of the values (values/values.schema.json).
+    Schema,
+}
+
+/// What a command reports back when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The thing asked for did not happen (deploy not ready, diff found changes).
+    Failed,
+}
+
+/// Parses arguments, runs the command and returns the process exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return code;
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Failed) => 1,
+        Err(err) if ui::is_broken_pipe(&err) => 0,
+        Err(err) => {
+            ui::print_error(&err);
+            2
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Render(args) => render::run(args),
+        Command::Schema => schema::run(),
+    }
 }

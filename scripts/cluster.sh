@@ -1,0 +1,440 @@
+#!/usr/bin/env bash
+# A real Kubernetes control plane on 127.0.0.1 for berth's cluster tests.
+#
+#   scripts/cluster.sh up      build on first use, start, wait until usable; last stdout line = kubeconfig path
+#   scripts/cluster.sh down    stop exactly the processes `up` started (by PID) and remove the state
+#   scripts/cluster.sh status  say what runs
+#
+# Components: etcd v3.6 (embedded in the multi-call binary), kube-apiserver,
+# kube-controller-manager, kube-scheduler (Kubernetes v1.35, built from the Go modules in
+# scripts/cluster/k8s) and kwok (simulated nodes and pods, stages in scripts/cluster/kwok).
+# Two kwok nodes of 4 CPU / 8 GiB / 110 pods; default StorageClass `standard` provisioned by
+# kwok's volume stages. Service CIDR 10.96.0.0/16, pod CIDR 10.244.0.0/16 -- nothing here
+# creates routes or interfaces; every component listens on 127.0.0.1 only, on free high ports.
+#
+# Environment:
+#   BERTH_CLUSTER_DIR  state (PKI, kubeconfigs, etcd data, logs, PIDs); default <repo>/.cluster
+#   BERTH_CACHE_DIR    binary cache root; binaries go to $BERTH_CACHE_DIR/cluster/<version-key>/bin
+#                      (default ~/.cache/berth). Go's own build cache stays in GOCACHE.
+#   BERTH_TOOLS_DIR    where scripts/tools.sh installs kubectl (default <repo>/.tools)
+#   BERTH_CLUSTER_TIMEOUT  seconds to wait for each readiness step (default 120)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+src=$repo/scripts/cluster
+# shellcheck source=cluster/versions.env
+. "$src/versions.env"
+state=${BERTH_CLUSTER_DIR:-$repo/.cluster}
+cache_root=${BERTH_CACHE_DIR:-$HOME/.cache/berth}/cluster
+timeout=${BERTH_CLUSTER_TIMEOUT:-120}
+SERVICE_CIDR=10.96.0.0/16
+SERVICE_IP=10.96.0.1
+POD_CIDR=10.244.0.0/16
+# Start order; `down` stops them in reverse.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+log() { echo "cluster: $*" >&2; }
+die() { echo "cluster: error: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Binaries: built once per version key, cached outside the repository.
+
+ldflags() {
+  local v=$K8S_VERSION minor
+  minor=${v#v1.}; minor=${minor%%.*}
+  echo "-s -w" \
+    "-X k8s.io/component-base/version.gitVersion=$v" \
+    "-X k8s.io/component-base/version.gitMajor=1" \
+    "-X k8s.io/component-base/version.gitMinor=$minor" \
+    "-X k8s.io/component-base/version.gitTreeState=clean" \
+    "-X k8s.io/client-go/pkg/version.gitVersion=$v" \
+    "-X k8s.io/client-go/pkg/version.gitMajor=1" \
+    "-X k8s.io/client-go/pkg/version.gitMinor=$minor"
+}
+
+# The key names the versions and hashes everything the build reads from this repository,
+# so an edited go.mod/main.go gets a new directory (a warm rebuild is mostly a link).
+version_key() {
+  local h
+  h=$( (cat "$src/k8s/go.mod" "$src/k8s/go.sum" "$src"/k8s/*.go; ldflags; echo "$KWOK_VERSION") \
+        | sha256sum | cut -c1-12)
+  echo "k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-$h"
+}
+
+# with_heartbeat LOG COMMAND...: run COMMAND with output appended to LOG, saying every
+# 2 minutes that it is still going (a cold build is silent for a long time otherwise).
+with_heartbeat() {
+  local logf=$1 pid start=$SECONDS next=$((SECONDS + 120)); shift
+  "$@" >>"$logf" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= next)); then
+      log "  still building ($(((SECONDS - start) / 60)) min so far)"
+      next=$((SECONDS + 120))
+    fi
+    sleep 2
+  done
+  wait "$pid"
+}
+
+ensure_binaries() {
+  key=$(version_key)
+  keydir=$cache_root/$key
+  bin=$keydir/bin
+  if [[ -x $bin/berth-k8s && -x $bin/kwok ]]; then
+    return 0
+  fi
+  command -v go >/dev/null || die "binaries for $key are not cached in $keydir and 'go' is not on PATH to build them"
+  mkdir -p "$keydir"
+  local buildlog=$keydir/build.log
+  # One builder at a time per machine; a second `up` waits and then finds the binaries.
+  exec 9>"$cache_root/.build.lock"
+  if ! flock -n 9; then
+    log "another build is running (lock $cache_root/.build.lock); waiting"
+    flock 9
+  fi
+  if [[ -x $bin/berth-k8s && -x $bin/kwok ]]; then
+    exec 9>&-
+    return 0
+  fi
+  local tmp
+  tmp=$(mktemp -d "$keydir/bin.tmp.XXXXXX")
+  local t0=$SECONDS
+  log "building Kubernetes $K8S_VERSION + etcd $ETCD_VERSION + kwok $KWOK_VERSION (first use; 20-45 min cold on 2 cores)"
+  log "build log: $buildlog"
+  {
+    echo "# $(date -u +%FT%TZ) building $key with $(go version)"
+    echo "+ (cd $src/k8s && go build -trimpath -tags providerless -ldflags '$(ldflags)' -o $tmp/berth-k8s .)"
+  } >"$buildlog"
+  if ! with_heartbeat "$buildlog" bash -c 'cd "$1" && exec go build -trimpath -tags providerless -ldflags "$2" -o "$3" .' \
+      _ "$src/k8s" "$(ldflags)" "$tmp/berth-k8s"; then
+    rm -rf "$tmp"
+    tail -n 30 "$buildlog" | sed 's/^/  | /' >&2
+    die "building the Kubernetes control plane failed; full log: $buildlog"
+  fi
+  log "built berth-k8s in $((SECONDS - t0))s; building kwok"
+  echo "+ GOBIN=$tmp go install -trimpath sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >>"$buildlog"
+  if ! with_heartbeat "$buildlog" env -C / GOBIN="$tmp" GOFLAGS= go install -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; then
+    rm -rf "$tmp"
+    tail -n 30 "$buildlog" | sed 's/^/  | /' >&2
+    die "building kwok $KWOK_VERSION failed; full log: $buildlog"
+  fi
+  rm -rf "$bin"
+  mv "$tmp" "$bin"
+  echo "# $(date -u +%FT%TZ) done in $((SECONDS - t0))s" >>"$buildlog"
+  log "binaries ready in $((SECONDS - t0))s: $bin"
+  exec 9>&-
+}
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Free TCP ports on 127.0.0.1 in 20000-59999, all distinct.
+pick_ports() {
+  local n=$1 got=() p tries=0
+  while ((${#got[@]} < n)); do
+    ((tries++ < 500)) || die "could not find $n free ports on 127.0.0.1"
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    [[ " ${got[*]} " == *" $p "* ]] && continue
+    port_in_use "$p" && continue
+    got+=("$p")
+  done
+  echo "${got[@]}"
+}
+
+pid_of() { [[ -f $state/pids/$1.pid ]] && cat "$state/pids/$1.pid"; }
+
+# True if PID runs and is ours: its command line mentions this state directory.
+is_ours() {
+  local pid=$1
+  [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$state/"
+}
+
+alive() { local pid; pid=$(pid_of "$1") && is_ours "$pid"; }
+
+tail_log() {
+  local f=$state/logs/$1.log
+  if [[ -s $f ]]; then
+    echo "---- last 25 lines of $f ----" >&2
+    tail -n 25 "$f" >&2
+    echo "----" >&2
+  fi
+}
+
+start() { # name args...
+  local name=$1; shift
+  local launcher=()
+  command -v setsid >/dev/null && launcher=(setsid)
+  "${launcher[@]}" "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$state/pids/$name.pid"
+}
+
+fail() { # component message: show the log tail, stop what was started, keep logs
+  local name=$1; shift
+  echo "cluster: error: $name: $*" >&2
+  tail_log "$name"
+  stop_all quiet
+  echo "cluster: logs kept in $state/logs ('scripts/cluster.sh down' removes them)" >&2
+  exit 1
+}
+
+# wait_for NAME DESCRIPTION COMMAND...: poll COMMAND until it succeeds, while NAME is alive.
+wait_for() {
+  local name=$1 what=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    alive "$name" || fail "$name" "exited while waiting for $what"
+    ((SECONDS < deadline)) || fail "$name" "$what not reached within ${timeout}s"
+    sleep 0.5
+  done
+}
+
+curl_api() { # path
+  curl -fsS --max-time 5 --cacert "$state/pki/ca.crt" --cert "$state/pki/admin.crt" \
+    --key "$state/pki/admin.key" "https://127.0.0.1:$API_PORT$1"
+}
+readyz_ok() { [[ $(curl_api /readyz) == ok ]]; }
+healthz_ok() { [[ $(curl -ksS --max-time 5 "https://127.0.0.1:$1/healthz") == ok ]]; }
+etcd_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
+
+# ---------------------------------------------------------------------------------------------
+# PKI and kubeconfigs (openssl): one CA, a serving cert, client certs, a service-account key.
+
+make_pki() {
+  command -v openssl >/dev/null || die "openssl is needed to create the cluster PKI"
+  local d=$state/pki
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+    openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "/CN=berth-test-ca" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -out ca.crt 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    cert() { # name subject extfile-lines
+      openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+      openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+      printf '%b\n' "$3" >"$1.ext"
+      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
+        -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+      rm -f "$1.csr" "$1.ext"
+    }
+    cert apiserver "/CN=kube-apiserver" \
+      "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:$SERVICE_IP"
+    local client="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
+    cert admin "/O=system:masters/CN=berth-admin" "$client"
+    cert controller-manager "/CN=system:kube-controller-manager" "$client"
+    cert scheduler "/CN=system:kube-scheduler" "$client"
+    cert kwok "/O=system:masters/CN=kwok" "$client"
+  ) || die "creating the PKI with openssl failed"
+  chmod 600 "$d"/*.key
+}
+
+kubeconfig() { # name cert-basename
+  local b64="base64 -w0"
+  cat >"$state/$1.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: berth-test
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority-data: $($b64 <"$state/pki/ca.crt")
+users:
+- name: $2
+  user:
+    client-certificate-data: $($b64 <"$state/pki/$2.crt")
+    client-key-data: $($b64 <"$state/pki/$2.key")
+contexts:
+- name: berth-test
+  context:
+    cluster: berth-test
+    user: $2
+current-context: berth-test
+EOF
+  chmod 600 "$state/$1.kubeconfig"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands.
+
+stop_all() { # [quiet]
+  local i name pid stopped=()
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    name=${COMPONENTS[i]}
+    pid=$(pid_of "$name") || continue
+    if is_ours "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      stopped+=("$name:$pid")
+    fi
+  done
+  local deadline=$((SECONDS + 15)) left
+  while :; do
+    left=()
+    for i in "${stopped[@]}"; do is_ours "${i#*:}" && left+=("$i"); done
+    ((${#left[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      for i in "${left[@]}"; do kill -KILL "${i#*:}" 2>/dev/null || true; done
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$state"/pids/*.pid
+  [[ ${1:-} == quiet ]] || { ((${#stopped[@]})) && log "stopped ${stopped[*]}" || log "no running components"; }
+}
+
+cmd_down() {
+  if [[ ! -d $state ]]; then
+    log "nothing to stop ($state does not exist)"
+    return 0
+  fi
+  stop_all
+  rm -rf "$state"
+  log "removed $state"
+}
+
+load_state() {
+  [[ -f $state/cluster.env ]] || return 1
+  # shellcheck disable=SC1091
+  . "$state/cluster.env"
+}
+
+all_alive() {
+  local name
+  for name in "${COMPONENTS[@]}"; do alive "$name" || return 1; done
+}
+
+cmd_status() {
+  if ! load_state; then
+    echo "not running (no state in $state)"
+    return 3
+  fi
+  local name pid ok=0
+  echo "state:      $state"
+  echo "binaries:   $BIN_DIR"
+  echo "kubeconfig: $state/admin.kubeconfig"
+  echo "api server: https://127.0.0.1:$API_PORT (etcd http://127.0.0.1:$ETCD_PORT)"
+  for name in "${COMPONENTS[@]}"; do
+    pid=$(pid_of "$name" || true)
+    if alive "$name"; then
+      printf '  %-24s running  pid %s\n' "$name" "$pid"
+    else
+      printf '  %-24s STOPPED  (pid %s)\n' "$name" "${pid:--}"
+      ok=1
+    fi
+  done
+  if readyz_ok; then echo "readyz:     ok"; else echo "readyz:     NOT OK"; ok=1; fi
+  if ((ok == 0)) && [[ -x $KUBECTL ]]; then
+    "$KUBECTL" --kubeconfig "$state/admin.kubeconfig" get nodes -o wide 2>&1 | sed 's/^/  /' || true
+  fi
+  return $ok
+}
+
+cmd_up() {
+  command -v curl >/dev/null || die "curl is needed"
+  command -v flock >/dev/null || die "flock (util-linux) is needed"
+  if [[ -d $state ]]; then
+    if load_state && all_alive && readyz_ok; then
+      log "already running (api https://127.0.0.1:$API_PORT)"
+      echo "$state/admin.kubeconfig"
+      return 0
+    fi
+    log "found stale state in $state; cleaning it up first"
+    stop_all quiet
+    rm -rf "$state"
+  fi
+
+  local tools
+  tools=$("$repo/scripts/tools.sh" | tail -n 1) || die "scripts/tools.sh failed (kubectl is needed)"
+  KUBECTL=$tools/kubectl
+
+  ensure_binaries
+  local t0=$SECONDS
+  mkdir -p "$state"/{logs,pids,etcd}
+  read -r ETCD_PORT PEER_PORT API_PORT KCM_PORT SCHED_PORT KWOK_PORT <<<"$(pick_ports 6)"
+  cat >"$state/cluster.env" <<EOF
+BIN_DIR=$bin
+KUBECTL=$KUBECTL
+ETCD_PORT=$ETCD_PORT
+PEER_PORT=$PEER_PORT
+API_PORT=$API_PORT
+KCM_PORT=$KCM_PORT
+SCHED_PORT=$SCHED_PORT
+KWOK_PORT=$KWOK_PORT
+EOF
+  make_pki
+  kubeconfig admin admin
+  kubeconfig controller-manager controller-manager
+  kubeconfig scheduler scheduler
+  kubeconfig kwok kwok
+  {
+    cat "$src/kwok/config.yaml"
+    echo "---"; cat "$src/kwok/stages-upstream.yaml"
+    echo "---"; cat "$src/kwok/stages-failures.yaml"
+    echo "---"; cat "$src/kwok/stages-volume.yaml"
+  } >"$state/kwok.yaml"
+
+  local k=$bin/berth-k8s p=$state/pki
+  start etcd "$k" etcd --data-dir "$state/etcd" \
+    --listen-client-url "http://127.0.0.1:$ETCD_PORT" --listen-peer-url "http://127.0.0.1:$PEER_PORT"
+  wait_for etcd "etcd health" etcd_ok
+
+  start kube-apiserver "$k" kube-apiserver \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address=127.0.0.1 --secure-port="$API_PORT" --advertise-address=127.0.0.1 \
+    --endpoint-reconciler-type=none \
+    --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
+    --client-ca-file="$p/ca.crt" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
+    --authorization-mode=Node,RBAC \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --allow-privileged=true --profiling=false
+  wait_for kube-apiserver "/readyz ok" readyz_ok
+  log "api server ready on https://127.0.0.1:$API_PORT after $((SECONDS - t0))s"
+
+  start kube-controller-manager "$k" kube-controller-manager \
+    --kubeconfig="$state/controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$state/controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$state/controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$KCM_PORT" \
+    --root-ca-file="$p/ca.crt" --service-account-private-key-file="$p/sa.key" \
+    --use-service-account-credentials --leader-elect=false \
+    --service-cluster-ip-range="$SERVICE_CIDR" --cluster-cidr="$POD_CIDR" --allocate-node-cidrs=false \
+    --profiling=false
+  start kube-scheduler "$k" kube-scheduler \
+    --kubeconfig="$state/scheduler.kubeconfig" \
+    --authentication-kubeconfig="$state/scheduler.kubeconfig" \
+    --authorization-kubeconfig="$state/scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false
+  start kwok "$bin/kwok" \
+    --kubeconfig="$state/kwok.kubeconfig" --config="$state/kwok.yaml" \
+    --server-address="127.0.0.1:$KWOK_PORT" --node-ip=127.0.0.1 --node-port="$KWOK_PORT"
+  wait_for kube-controller-manager "healthz" healthz_ok "$KCM_PORT"
+  wait_for kube-scheduler "healthz" healthz_ok "$SCHED_PORT"
+
+  local kc=(--kubeconfig "$state/admin.kubeconfig")
+  "$KUBECTL" "${kc[@]}" apply --server-side --field-manager=berth-cluster \
+    -f "$src/manifests/nodes.yaml" -f "$src/manifests/storage.yaml" >"$state/logs/setup.log" 2>&1 \
+    || fail kwok "creating nodes and the StorageClass failed: $(tail -n 5 "$state/logs/setup.log")"
+  nodes_ready() {
+    [[ $("$KUBECTL" "${kc[@]}" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$') -ge 2 ]]
+  }
+  wait_for kwok "2 nodes Ready" nodes_ready
+  wait_for kube-controller-manager "ServiceAccount default/default" \
+    "$KUBECTL" "${kc[@]}" get serviceaccount default -n default
+  log "cluster up in $((SECONDS - t0))s: $K8S_VERSION, 2 kwok nodes, state $state"
+  echo "$state/admin.kubeconfig"
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

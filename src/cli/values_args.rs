@@ -1,0 +1,50 @@
+//! Flags shared by every command that renders: where values come from, and
+//! which release and namespace they are for.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::manifests::DEFAULT_RELEASE;
+use crate::values::ValueSources;
+
+#[derive(Debug, Clone, Args)]
+pub struct ValuesArgs {
+    /// Values file layered over the defaults; repeatable, right-most wins.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Set a value: KEY=VALUE[,KEY=VALUE]; repeatable, right-most wins.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set a value that is always a string.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set a value from a file's content (the way to pass a secret on the command line).
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Read secrets (OPENAI_API_KEY, AUTH_SECRET, DATABASE_URL, …) from a dotenv file.
+    #[arg(long = "env-file", value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+}
+
+impl ValuesArgs {
+    pub fn sources(&self) -> ValueSources {
+        ValueSources {
+            files: self.files.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_file: self.set_file.clone(),
+            env_file: self.env_file.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReleaseArgs {
+    /// Release name: prefix of every object name and the `instance` label.
+    #[arg(long, env = "BERTH_RELEASE", default_value = DEFAULT_RELEASE)]
+    pub release: String,
+    /// Namespace (default: namespace.name from the values).
+    #[arg(short = 'n', long, env = "BERTH_NAMESPACE")]
+    pub namespace: Option<String>,
+}

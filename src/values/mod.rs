@@ -1,0 +1,17 @@
+//! The values model: typed settings for the whole stack, how they are layered
+//! from defaults, files, flags and the environment, and how they are validated.
+
+pub mod error;
+pub mod keys;
+pub mod load;
+pub mod model;
+pub mod quantity;
+pub mod schema;
+pub mod secrets;
+pub mod set_args;
+pub mod validate;
+
+pub use error::{Problem, Problems, ValuesError};
+pub use load::{DEFAULT_VALUES_YAML, Environment, ProcessEnv, ValueSources, load, load_unchecked_secrets};
+pub use model::*;
+pub use secrets::{SECRET_KEYS, SecretKey, missing_secrets};
