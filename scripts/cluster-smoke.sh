@@ -201,6 +201,32 @@ t_notready() {
   jp pod/notready '{.status.conditions[?(@.type=="Ready")].status}' False
 }
 
+t_sidecar() {
+  # A crash-looping container next to a healthy one: both statuses stay, only one restarts.
+  cat <<EOF | k apply -f - >/dev/null || return 1
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sidecar
+  namespace: $ns
+spec:
+  containers:
+  - name: app
+    image: registry.example/berth-smoke:1.0-crashloop
+  - name: side
+    image: registry.example/berth-smoke:1.0
+EOF
+  restarted_twice() {
+    local n
+    n=$(kn get pod sidecar -o 'jsonpath={.status.containerStatuses[?(@.name=="app")].restartCount}')
+    ((${n:-0} >= 2)) || { echo "app restartCount '$n', want >= 2"; return 1; }
+  }
+  poll 30 restarted_twice || return 1
+  jp pod/sidecar '{.status.containerStatuses[?(@.name=="side")].ready}' true || return 1
+  jp pod/sidecar '{.status.containerStatuses[?(@.name=="side")].restartCount}' 0 || return 1
+  jp pod/sidecar '{.status.conditions[?(@.type=="Ready")].status}' False
+}
+
 t_lookalike() {
   # "-oom" in the image *name* (not the tag) must not trigger a failure stage.
   pod lookalike registry.example/app-oom:1.0 | k apply -f - >/dev/null || return 1
@@ -221,6 +247,7 @@ if ((failed == 0)); then
   check "tag -crashloop -> CrashLoopBackOff, restartCount rising" t_crashloop
   check "tag -oom -> lastState OOMKilled, CrashLoopBackOff" t_oom
   check "tag -notready -> running, never Ready" t_notready
+  check "crash-looping container beside a healthy one" t_sidecar
   check "image name containing -oom (not the tag) runs normally" t_lookalike
 fi
 
