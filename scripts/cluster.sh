@@ -18,6 +18,7 @@
 #                      (default ~/.cache/berth). Go's own build cache stays in GOCACHE.
 #   BERTH_TOOLS_DIR    where scripts/tools.sh installs kubectl (default <repo>/.tools)
 #   BERTH_CLUSTER_TIMEOUT  seconds to wait for each readiness step (default 120)
+#   BERTH_CLUSTER_API_PORT fixed API server port (default: a free port chosen at start)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -196,7 +197,7 @@ curl_api() { # path
   curl -fsS --max-time 5 --cacert "$state/pki/ca.crt" --cert "$state/pki/admin.crt" \
     --key "$state/pki/admin.key" "https://127.0.0.1:$API_PORT$1"
 }
-readyz_ok() { [[ $(curl_api /readyz) == ok ]]; }
+readyz_ok() { [[ $(curl_api /readyz 2>/dev/null) == ok ]]; }
 healthz_ok() { [[ $(curl -ksS --max-time 5 "https://127.0.0.1:$1/healthz") == ok ]]; }
 etcd_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 
@@ -263,26 +264,21 @@ EOF
 # Commands.
 
 stop_all() { # [quiet]
-  local i name pid stopped=()
+  # One at a time in reverse start order, so the API server still has etcd while it stops.
+  local i name pid stopped=() deadline
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     name=${COMPONENTS[i]}
     pid=$(pid_of "$name") || continue
+    is_ours "$pid" || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 10))
+    while is_ours "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
     if is_ours "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
+      kill -KILL "$pid" 2>/dev/null || true
+      stopped+=("$name:$pid(killed)")
+    else
       stopped+=("$name:$pid")
     fi
-  done
-  local deadline=$((SECONDS + 15)) left
-  while :; do
-    left=()
-    for i in "${stopped[@]}"; do is_ours "${i#*:}" && left+=("$i"); done
-    ((${#left[@]} == 0)) && break
-    if ((SECONDS >= deadline)); then
-      for i in "${left[@]}"; do kill -KILL "${i#*:}" 2>/dev/null || true; done
-      sleep 0.5
-      break
-    fi
-    sleep 0.2
   done
   rm -f "$state"/pids/*.pid
   [[ ${1:-} == quiet ]] || { ((${#stopped[@]})) && log "stopped ${stopped[*]}" || log "no running components"; }
@@ -357,6 +353,11 @@ cmd_up() {
   local t0=$SECONDS
   mkdir -p "$state"/{logs,pids,etcd}
   read -r ETCD_PORT PEER_PORT API_PORT KCM_PORT SCHED_PORT KWOK_PORT <<<"$(pick_ports 6)"
+  if [[ -n ${BERTH_CLUSTER_API_PORT:-} ]]; then
+    port_in_use "$BERTH_CLUSTER_API_PORT" &&
+      die "BERTH_CLUSTER_API_PORT=$BERTH_CLUSTER_API_PORT: port is already in use on 127.0.0.1"
+    API_PORT=$BERTH_CLUSTER_API_PORT
+  fi
   cat >"$state/cluster.env" <<EOF
 BIN_DIR=$bin
 KUBECTL=$KUBECTL
