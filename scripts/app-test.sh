@@ -4,8 +4,9 @@
 # processes with headless Debian chromium driven by playwright-core.
 #
 # Installs what it needs (pinned; Python venv under ${BERTH_APP_CACHE:-~/.cache/berth/app},
-# npm ci in app/frontend, Debian's chromium when /usr/bin/chromium is missing). Exits non-zero
-# on any failure. APP_REBUILD=1 forces a fresh `next build`.
+# npm ci in app/frontend, Debian's chromium and postgresql when missing). The database tests run
+# on SQLite and on a throwaway PostgreSQL it starts on loopback. Exits non-zero on any failure.
+# APP_REBUILD=1 forces a fresh `next build`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../app/scripts/common.sh"
 
@@ -38,9 +39,57 @@ ensure_chromium() {
     || die "apt-get install chromium failed"
 }
 
+# A throwaway PostgreSQL on a free loopback port for the database tests (Debian's server).
+ensure_postgres() {
+  local initdb
+  initdb="$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)"
+  if [[ -z "$initdb" ]]; then
+    [[ "$(id -u)" == 0 ]] || die "PostgreSQL's initdb is missing; install it with: sudo apt-get install -y postgresql"
+    say "installing Debian's postgresql"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+      || die "apt-get install postgresql failed"
+    initdb="$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)"
+  fi
+  PG_BIN="$(dirname "$initdb")"
+}
+
+start_postgres() {
+  local port as_pg=()
+  PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/todo-app-pg.XXXXXX")"
+  port="$(free_port)"
+  if [[ "$(id -u)" == 0 ]]; then  # initdb refuses to run as root
+    chown postgres: "$PG_DIR"
+    as_pg=(runuser -u postgres --)
+  fi
+  "${as_pg[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync >"$PG_DIR/initdb.log" 2>&1 \
+    || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+    || { cat "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+  PG_AS=("${as_pg[@]}")
+  export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+  say "PostgreSQL for the tests at $TEST_DATABASE_URL"
+}
+
+cleanup() {
+  stop_all
+  if [[ -n "${PG_DIR:-}" ]]; then
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+  rm -rf "${work:-}"
+}
+
 ensure_python_deps
 ensure_node_deps
 ensure_chromium
+ensure_postgres
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/todo-app-e2e.XXXXXX")"
+PG_AS=()
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start_postgres
 
 # -p no:cacheprovider keeps .pytest_cache out of the tree.
 run_counted "pytest app/mcp" '[0-9]+ passed' \
@@ -54,9 +103,6 @@ say "── frontend build"
 ensure_frontend_build
 
 say "── end to end"
-work="$(mktemp -d "${TMPDIR:-/tmp}/todo-app-e2e.XXXXXX")"
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
 start_stack "$work/data" "$work/logs" "$(head -c 32 /dev/urandom | base64)" standalone
 
 # What a user does with curl through the frontend: chat, then list.

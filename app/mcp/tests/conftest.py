@@ -1,4 +1,5 @@
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -10,6 +11,7 @@ import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from todo_mcp.db import normalize_database_url
 from todo_mcp.server import build_server
 from todo_mcp.store import TaskStore
 
@@ -33,9 +35,20 @@ def serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
-def store(tmp_path_factory) -> TaskStore:
-    return TaskStore(f"sqlite:///{tmp_path_factory.mktemp('db')}/tasks.db")
+def postgres_url() -> str | None:
+    """A throwaway PostgreSQL database (scripts/app-test.sh starts one and sets this)."""
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def store(request, tmp_path_factory) -> TaskStore:
+    """Every tool test runs on SQLite and, when one is provided, on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return TaskStore(f"sqlite:///{tmp_path_factory.mktemp('db')}/tasks.db")
+    url = postgres_url()
+    if url is None:
+        pytest.skip("TEST_DATABASE_URL is not set (scripts/app-test.sh provides a PostgreSQL)")
+    return TaskStore(normalize_database_url(url, ""))
 
 
 @pytest.fixture(scope="session")
