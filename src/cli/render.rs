@@ -55,7 +55,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Checks the release and namespace flags and builds the render context.
-pub fn render_context(values: &values::Values, release: &ReleaseArgs) -> Result<RenderContext, ValuesError> {
+pub fn render_context(
+    values: &values::Values,
+    release: &ReleaseArgs,
+) -> Result<RenderContext, ValuesError> {
     let mut problems = Vec::new();
     if !is_dns_label(&release.release) || release.release.len() > 40 {
         problems.push(values::Problem::new(
@@ -74,5 +77,9 @@ pub fn render_context(values: &values::Values, release: &ReleaseArgs) -> Result<
     if !problems.is_empty() {
         return Err(ValuesError::invalid(problems));
     }
-    Ok(RenderContext::new(values, &release.release, release.namespace.as_deref()))
+    Ok(RenderContext::new(
+        values,
+        &release.release,
+        release.namespace.as_deref(),
+    ))
 }

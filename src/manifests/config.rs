@@ -43,14 +43,21 @@ fn map<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
 }
 
 /// The environment a component's pods get.
-pub fn component_env(values: &Values, ctx: &RenderContext, component: ComponentName) -> ComponentEnv {
+pub fn component_env(
+    values: &Values,
+    ctx: &RenderContext,
+    component: ComponentName,
+) -> ComponentEnv {
     let secrets = &values.secrets;
     let mut env = match component {
         ComponentName::Frontend => ComponentEnv {
             config: map([
                 ("PORT", values.frontend.port.to_string()),
                 ("HOSTNAME", "0.0.0.0".into()),
-                ("BACKEND_URL", service_url(ctx, ComponentName::Backend, values.backend.port, "")),
+                (
+                    "BACKEND_URL",
+                    service_url(ctx, ComponentName::Backend, values.backend.port, ""),
+                ),
                 ("APP_URL", external_url(values)),
             ]),
             secret: map([("AUTH_SECRET", secrets.auth_secret.clone())]),
@@ -86,7 +93,10 @@ pub fn component_env(values: &Values, ctx: &RenderContext, component: ComponentN
 fn backend_config(values: &Values, ctx: &RenderContext) -> BTreeMap<String, String> {
     let mut config = map([
         ("PORT", values.backend.port.to_string()),
-        ("MCP_SERVER_URL", service_url(ctx, ComponentName::Mcp, values.mcp.port, &values.mcp.path)),
+        (
+            "MCP_SERVER_URL",
+            service_url(ctx, ComponentName::Mcp, values.mcp.port, &values.mcp.path),
+        ),
         ("LLM_PROVIDER", values.llm.provider.as_str().to_string()),
     ]);
     if !values.llm.model.is_empty() {
@@ -142,13 +152,20 @@ pub fn database_url(values: &Values, ctx: &RenderContext) -> String {
 fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
-pub fn config_map(ctx: &RenderContext, component: ComponentName, version: &str, env: &ComponentEnv) -> ConfigMap {
+pub fn config_map(
+    ctx: &RenderContext,
+    component: ComponentName,
+    version: &str,
+    env: &ComponentEnv,
+) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
             name: Some(ctx.name(component)),
@@ -161,7 +178,12 @@ pub fn config_map(ctx: &RenderContext, component: ComponentName, version: &str, 
     }
 }
 
-pub fn secret(ctx: &RenderContext, component: ComponentName, version: &str, env: &ComponentEnv) -> Secret {
+pub fn secret(
+    ctx: &RenderContext,
+    component: ComponentName,
+    version: &str,
+    env: &ComponentEnv,
+) -> Secret {
     Secret {
         metadata: ObjectMeta {
             name: Some(ctx.name(component)),
@@ -190,7 +212,11 @@ pub fn redact(secret: &mut Secret) {
         .into_keys()
         .chain(secret.string_data.take().unwrap_or_default().into_keys())
         .collect();
-    secret.string_data = Some(keys.into_iter().map(|k| (k, REDACTED.to_string())).collect());
+    secret.string_data = Some(
+        keys.into_iter()
+            .map(|k| (k, REDACTED.to_string()))
+            .collect(),
+    );
 }
 
 #[cfg(test)]

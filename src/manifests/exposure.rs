@@ -3,8 +3,8 @@
 //! origin, so the browser never needs cluster DNS.
 
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
-    IngressTLS, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -19,7 +19,11 @@ pub fn external_url(values: &Values) -> String {
     let expose = &values.expose;
     match expose.mode {
         ExposeMode::Ingress => {
-            let scheme = if expose.ingress.tls_secret_name.is_empty() { "http" } else { "https" };
+            let scheme = if expose.ingress.tls_secret_name.is_empty() {
+                "http"
+            } else {
+                "https"
+            };
             format!("{scheme}://{}", expose.ingress.host)
         }
         ExposeMode::NodePort => format!("http://localhost:{}", expose.node_port),
@@ -35,10 +39,18 @@ pub fn ingress(values: &Values, ctx: &RenderContext) -> Option<Ingress> {
     }
     let mut paths = Vec::new();
     if values.backend.enabled {
-        paths.push(prefix_path("/api", &ctx.name(ComponentName::Backend), values.backend.port));
+        paths.push(prefix_path(
+            "/api",
+            &ctx.name(ComponentName::Backend),
+            values.backend.port,
+        ));
     }
     if values.frontend.enabled {
-        paths.push(prefix_path("/", &ctx.name(ComponentName::Frontend), values.frontend.port));
+        paths.push(prefix_path(
+            "/",
+            &ctx.name(ComponentName::Frontend),
+            values.frontend.port,
+        ));
     }
     let tls = (!expose.ingress.tls_secret_name.is_empty()).then(|| {
         vec![IngressTLS {
@@ -50,7 +62,11 @@ pub fn ingress(values: &Values, ctx: &RenderContext) -> Option<Ingress> {
         metadata: ObjectMeta {
             name: Some(ctx.name(ComponentName::Frontend)),
             namespace: Some(ctx.namespace.clone()),
-            labels: Some(component_labels(ctx, ComponentName::Frontend, &values.frontend.image.tag)),
+            labels: Some(component_labels(
+                ctx,
+                ComponentName::Frontend,
+                &values.frontend.image.tag,
+            )),
             ..Default::default()
         },
         spec: Some(IngressSpec {

@@ -53,7 +53,12 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
 
 /// ServiceAccount, ConfigMap, Secret, Deployment, Service and the optional
 /// HPA, PDB and NetworkPolicy of a frontend, backend or MCP server.
-fn render_http_component(values: &Values, ctx: &RenderContext, component: ComponentName, c: &Component) -> Vec<Manifest> {
+fn render_http_component(
+    values: &Values,
+    ctx: &RenderContext,
+    component: ComponentName,
+    c: &Component,
+) -> Vec<Manifest> {
     let version = &c.image.tag;
     let env = config::component_env(values, ctx, component);
     let secret_name = secret_name(values, ctx, component);
@@ -62,7 +67,9 @@ fn render_http_component(values: &Values, ctx: &RenderContext, component: Compon
         Manifest::ConfigMap(config::config_map(ctx, component, version, &env)),
     ];
     if values.secrets.existing_secret.is_empty() {
-        objects.push(Manifest::Secret(config::secret(ctx, component, version, &env)));
+        objects.push(Manifest::Secret(config::secret(
+            ctx, component, version, &env,
+        )));
     }
     let autoscaled = values.autoscaling.enabled;
     objects.push(Manifest::Deployment(workloads::deployment(
@@ -77,15 +84,21 @@ fn render_http_component(values: &Values, ctx: &RenderContext, component: Compon
             scratch: workloads::scratch_dirs(component),
         },
     )));
-    objects.push(Manifest::Service(workloads::service(ctx, values, component, c)));
+    objects.push(Manifest::Service(workloads::service(
+        ctx, values, component, c,
+    )));
     if autoscaled {
-        objects.push(Manifest::HorizontalPodAutoscaler(scaling::autoscaler(values, ctx, component, c)));
+        objects.push(Manifest::HorizontalPodAutoscaler(scaling::autoscaler(
+            values, ctx, component, c,
+        )));
     }
     if let Some(pdb) = scaling::disruption_budget(values, ctx, component, c) {
         objects.push(Manifest::PodDisruptionBudget(pdb));
     }
     if values.network_policy.enabled {
-        objects.push(Manifest::NetworkPolicy(network_policy::component_policy(values, ctx, component)));
+        objects.push(Manifest::NetworkPolicy(network_policy::component_policy(
+            values, ctx, component,
+        )));
     }
     objects
 }
@@ -100,13 +113,22 @@ fn render_database(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
         Manifest::ConfigMap(config::config_map(ctx, component, version, &env)),
     ];
     if !existing {
-        objects.push(Manifest::Secret(config::secret(ctx, component, version, &env)));
+        objects.push(Manifest::Secret(config::secret(
+            ctx, component, version, &env,
+        )));
     }
     let secret = secret_name(values, ctx, component);
-    objects.push(Manifest::StatefulSet(postgres::stateful_set(values, ctx, env.checksum(existing), Some(&secret))));
+    objects.push(Manifest::StatefulSet(postgres::stateful_set(
+        values,
+        ctx,
+        env.checksum(existing),
+        Some(&secret),
+    )));
     objects.push(Manifest::Service(postgres::headless_service(values, ctx)));
     if values.network_policy.enabled {
-        objects.push(Manifest::NetworkPolicy(network_policy::component_policy(values, ctx, component)));
+        objects.push(Manifest::NetworkPolicy(network_policy::component_policy(
+            values, ctx, component,
+        )));
     }
     objects
 }

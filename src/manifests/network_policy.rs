@@ -37,19 +37,38 @@ pub fn default_deny(ctx: &RenderContext) -> NetworkPolicy {
 }
 
 /// The policy of one enabled component.
-pub fn component_policy(values: &Values, ctx: &RenderContext, component: ComponentName) -> NetworkPolicy {
+pub fn component_policy(
+    values: &Values,
+    ctx: &RenderContext,
+    component: ComponentName,
+) -> NetworkPolicy {
     let (ingress, egress, version) = match component {
-        ComponentName::Frontend => (frontend_ingress(values), frontend_egress(values, ctx), &values.frontend.image.tag),
-        ComponentName::Backend => (backend_ingress(values, ctx), backend_egress(values, ctx), &values.backend.image.tag),
+        ComponentName::Frontend => (
+            frontend_ingress(values),
+            frontend_egress(values, ctx),
+            &values.frontend.image.tag,
+        ),
+        ComponentName::Backend => (
+            backend_ingress(values, ctx),
+            backend_egress(values, ctx),
+            &values.backend.image.tag,
+        ),
         ComponentName::Mcp => (
-            from_pods(ctx, &[(ComponentName::Backend, values.backend.enabled)], values.mcp.port),
+            from_pods(
+                ctx,
+                &[(ComponentName::Backend, values.backend.enabled)],
+                values.mcp.port,
+            ),
             with_dns(database_egress(values, ctx).into_iter().collect()),
             &values.mcp.image.tag,
         ),
         ComponentName::Database => (
             from_pods(
                 ctx,
-                &[(ComponentName::Backend, values.backend.enabled), (ComponentName::Mcp, values.mcp.enabled)],
+                &[
+                    (ComponentName::Backend, values.backend.enabled),
+                    (ComponentName::Mcp, values.mcp.enabled),
+                ],
                 values.database.internal.port,
             ),
             Vec::new(),
@@ -119,12 +138,18 @@ fn backend_egress(values: &Values, ctx: &RenderContext) -> Vec<NetworkPolicyEgre
 /// To the in-cluster PostgreSQL pods, or to an external database's port.
 fn database_egress(values: &Values, ctx: &RenderContext) -> Option<NetworkPolicyEgressRule> {
     match values.database.mode {
-        DatabaseMode::Internal => Some(to_pods(ctx, ComponentName::Database, values.database.internal.port)),
+        DatabaseMode::Internal => Some(to_pods(
+            ctx,
+            ComponentName::Database,
+            values.database.internal.port,
+        )),
         DatabaseMode::External if values.secrets.database_url.is_empty() => {
             // The URL lives in an existing Secret we cannot read: assume the default port.
             Some(to_anywhere(POSTGRES_DEFAULT_PORT))
         }
-        DatabaseMode::External => Some(to_anywhere(url_port(&values.secrets.database_url).unwrap_or(POSTGRES_DEFAULT_PORT))),
+        DatabaseMode::External => Some(to_anywhere(
+            url_port(&values.secrets.database_url).unwrap_or(POSTGRES_DEFAULT_PORT),
+        )),
     }
 }
 
@@ -132,7 +157,11 @@ fn url_port(raw: &str) -> Option<u16> {
     url::Url::parse(raw).ok()?.port()
 }
 
-fn from_pods(ctx: &RenderContext, sources: &[(ComponentName, bool)], port: u16) -> Vec<NetworkPolicyIngressRule> {
+fn from_pods(
+    ctx: &RenderContext,
+    sources: &[(ComponentName, bool)],
+    port: u16,
+) -> Vec<NetworkPolicyIngressRule> {
     ingress_rule(pod_peers(ctx, sources), port)
 }
 
@@ -200,7 +229,10 @@ fn with_dns(mut rules: Vec<NetworkPolicyEgressRule>) -> Vec<NetworkPolicyEgressR
 
 fn namespace_selector(name: &str) -> LabelSelector {
     LabelSelector {
-        match_labels: Some(BTreeMap::from([("kubernetes.io/metadata.name".into(), name.into())])),
+        match_labels: Some(BTreeMap::from([(
+            "kubernetes.io/metadata.name".into(),
+            name.into(),
+        )])),
         ..Default::default()
     }
 }

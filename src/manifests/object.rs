@@ -69,9 +69,10 @@ impl Kind {
             Kind::Namespace => Stage::Namespace,
             Kind::ServiceAccount | Kind::ConfigMap | Kind::Secret => Stage::Config,
             Kind::Service | Kind::Deployment | Kind::StatefulSet => Stage::Workloads,
-            Kind::Ingress | Kind::HorizontalPodAutoscaler | Kind::PodDisruptionBudget | Kind::NetworkPolicy => {
-                Stage::Policies
-            }
+            Kind::Ingress
+            | Kind::HorizontalPodAutoscaler
+            | Kind::PodDisruptionBudget
+            | Kind::NetworkPolicy => Stage::Policies,
         }
     }
 

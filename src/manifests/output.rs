@@ -23,7 +23,11 @@ pub fn to_json_list(objects: &[Manifest]) -> String {
 
 pub fn to_yaml(value: &serde_json::Value) -> String {
     let text = serde_saphyr::to_string(value).expect("JSON values serialize as YAML");
-    if text.ends_with('\n') { text } else { text + "\n" }
+    if text.ends_with('\n') {
+        text
+    } else {
+        text + "\n"
+    }
 }
 
 /// Writes `NN-kind.yaml` files, one per kind present, and returns their names.
@@ -31,7 +35,11 @@ pub fn write_output_dir(objects: &[Manifest], dir: &Path) -> std::io::Result<Vec
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     for kind in Kind::ALL {
-        let of_kind: Vec<Manifest> = objects.iter().filter(|o| o.kind() == kind).cloned().collect();
+        let of_kind: Vec<Manifest> = objects
+            .iter()
+            .filter(|o| o.kind() == kind)
+            .cloned()
+            .collect();
         if of_kind.is_empty() {
             continue;
         }

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapEnvSource, EmptyDirVolumeSource, EnvFromSource, ExecAction, HTTPGetAction,
-    PodSecurityContext, Probe, ResourceRequirements, SeccompProfile, SecretEnvSource, SecurityContext, Volume,
-    VolumeMount,
+    Capabilities, ConfigMapEnvSource, EmptyDirVolumeSource, EnvFromSource, ExecAction,
+    HTTPGetAction, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
+    SecretEnvSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -74,9 +74,18 @@ pub struct ProbeTiming {
 }
 
 /// Startup: generous, so slow first starts are not killed by liveness.
-pub const STARTUP: ProbeTiming = ProbeTiming { period: 2, failures: 60 };
-pub const LIVENESS: ProbeTiming = ProbeTiming { period: 10, failures: 3 };
-pub const READINESS: ProbeTiming = ProbeTiming { period: 5, failures: 3 };
+pub const STARTUP: ProbeTiming = ProbeTiming {
+    period: 2,
+    failures: 60,
+};
+pub const LIVENESS: ProbeTiming = ProbeTiming {
+    period: 10,
+    failures: 3,
+};
+pub const READINESS: ProbeTiming = ProbeTiming {
+    period: 5,
+    failures: 3,
+};
 
 pub fn http_probe(path: &str, port_name: &str, timing: ProbeTiming) -> Probe {
     Probe {
@@ -94,7 +103,9 @@ pub fn http_probe(path: &str, port_name: &str, timing: ProbeTiming) -> Probe {
 
 pub fn exec_probe(command: Vec<String>, timing: ProbeTiming) -> Probe {
     Probe {
-        exec: Some(ExecAction { command: Some(command) }),
+        exec: Some(ExecAction {
+            command: Some(command),
+        }),
         period_seconds: Some(timing.period),
         timeout_seconds: Some(3),
         failure_threshold: Some(timing.failures),

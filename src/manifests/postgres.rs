@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec,
-    Service, ServicePort, ServiceSpec, VolumeMount, VolumeResourceRequirements,
+    Container, ContainerPort, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
+    PodTemplateSpec, Service, ServicePort, ServiceSpec, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -25,11 +25,22 @@ const DATA_VOLUME: &str = "data";
 
 /// Writable directories besides the data volume: the socket directory and /tmp.
 const SCRATCH: &[Scratch] = &[
-    Scratch { name: "run", mount_path: "/var/run/postgresql" },
-    Scratch { name: "tmp", mount_path: "/tmp" },
+    Scratch {
+        name: "run",
+        mount_path: "/var/run/postgresql",
+    },
+    Scratch {
+        name: "tmp",
+        mount_path: "/tmp",
+    },
 ];
 
-pub fn stateful_set(values: &Values, ctx: &RenderContext, checksum: String, secret: Option<&str>) -> StatefulSet {
+pub fn stateful_set(
+    values: &Values,
+    ctx: &RenderContext,
+    checksum: String,
+    secret: Option<&str>,
+) -> StatefulSet {
     let db = &values.database;
     let internal = &db.internal;
     let version = &internal.image.tag;
@@ -45,7 +56,17 @@ pub fn stateful_set(values: &Values, ctx: &RenderContext, checksum: String, secr
     );
     // Connect over TCP on loopback: the probe then checks what clients use.
     let pg_isready = |timing| {
-        let command = ["pg_isready", "-h", "127.0.0.1", "-p", &internal.port.to_string(), "-U", &db.user, "-d", &db.name];
+        let command = [
+            "pg_isready",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &internal.port.to_string(),
+            "-U",
+            &db.user,
+            "-d",
+            &db.name,
+        ];
         pod::exec_probe(command.iter().map(|s| s.to_string()).collect(), timing)
     };
     let container = Container {
@@ -110,9 +131,13 @@ fn volume_claim_template(values: &Values, ctx: &RenderContext) -> PersistentVolu
         },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: (!internal.storage_class.is_empty()).then(|| internal.storage_class.clone()),
+            storage_class_name: (!internal.storage_class.is_empty())
+                .then(|| internal.storage_class.clone()),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".into(), Quantity(internal.storage.clone()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".into(),
+                    Quantity(internal.storage.clone()),
+                )])),
                 ..Default::default()
             }),
             ..Default::default()

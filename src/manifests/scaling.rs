@@ -1,8 +1,8 @@
 //! HorizontalPodAutoscalers and PodDisruptionBudgets for the HTTP components.
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
-    ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -13,7 +13,12 @@ use super::labels::selector_labels;
 use super::workloads::metadata;
 use crate::values::{Component, Values};
 
-pub fn autoscaler(values: &Values, ctx: &RenderContext, component: ComponentName, c: &Component) -> HorizontalPodAutoscaler {
+pub fn autoscaler(
+    values: &Values,
+    ctx: &RenderContext,
+    component: ComponentName,
+    c: &Component,
+) -> HorizontalPodAutoscaler {
     let a = &values.autoscaling;
     HorizontalPodAutoscaler {
         metadata: metadata(ctx, component, &c.image.tag),
@@ -52,7 +57,11 @@ pub fn disruption_budget(
     c: &Component,
 ) -> Option<PodDisruptionBudget> {
     let pdb = &values.pod_disruption_budget;
-    let lowest = if values.autoscaling.enabled { values.autoscaling.min_replicas } else { c.replicas };
+    let lowest = if values.autoscaling.enabled {
+        values.autoscaling.min_replicas
+    } else {
+        c.replicas
+    };
     (pdb.enabled && lowest > pdb.min_available).then(|| PodDisruptionBudget {
         metadata: metadata(ctx, component, &c.image.tag),
         spec: Some(PodDisruptionBudgetSpec {

@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort,
+    ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -33,15 +36,28 @@ pub struct DeploymentInput<'a> {
 
 /// Writable directories each component's process needs on a read-only root.
 pub fn scratch_dirs(component: ComponentName) -> &'static [Scratch] {
-    const TMP: Scratch = Scratch { name: "tmp", mount_path: "/tmp" };
+    const TMP: Scratch = Scratch {
+        name: "tmp",
+        mount_path: "/tmp",
+    };
     match component {
         // Next.js writes its image and fetch cache next to the server.
-        ComponentName::Frontend => &[TMP, Scratch { name: "next-cache", mount_path: "/app/.next/cache" }],
+        ComponentName::Frontend => &[
+            TMP,
+            Scratch {
+                name: "next-cache",
+                mount_path: "/app/.next/cache",
+            },
+        ],
         _ => &[TMP],
     }
 }
 
-pub fn service_account(ctx: &RenderContext, component: ComponentName, version: &str) -> ServiceAccount {
+pub fn service_account(
+    ctx: &RenderContext,
+    component: ComponentName,
+    version: &str,
+) -> ServiceAccount {
     ServiceAccount {
         metadata: metadata(ctx, component, version),
         // None of the components talks to the Kubernetes API.
@@ -95,7 +111,10 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(component_labels(ctx, component, version)),
-                    annotations: Some(BTreeMap::from([(CHECKSUM_ANNOTATION.into(), input.checksum)])),
+                    annotations: Some(BTreeMap::from([(
+                        CHECKSUM_ANNOTATION.into(),
+                        input.checksum,
+                    )])),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
@@ -117,13 +136,26 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
 
 /// ClusterIP inside the cluster; the frontend's is a NodePort when that is how
 /// the app is exposed.
-pub fn service(ctx: &RenderContext, values: &Values, component: ComponentName, c: &Component) -> Service {
-    let node_port = (component == ComponentName::Frontend && values.expose.mode == ExposeMode::NodePort)
+pub fn service(
+    ctx: &RenderContext,
+    values: &Values,
+    component: ComponentName,
+    c: &Component,
+) -> Service {
+    let node_port = (component == ComponentName::Frontend
+        && values.expose.mode == ExposeMode::NodePort)
         .then_some(values.expose.node_port);
     Service {
         metadata: metadata(ctx, component, &c.image.tag),
         spec: Some(ServiceSpec {
-            type_: Some(if node_port.is_some() { "NodePort" } else { "ClusterIP" }.into()),
+            type_: Some(
+                if node_port.is_some() {
+                    "NodePort"
+                } else {
+                    "ClusterIP"
+                }
+                .into(),
+            ),
             selector: Some(selector_labels(ctx, component)),
             ports: Some(vec![ServicePort {
                 name: Some(HTTP_PORT_NAME.into()),

@@ -24,7 +24,11 @@ pub fn colour_enabled() -> bool {
 
 /// Prints an error and its causes, one line each.
 pub fn print_error(err: &anyhow::Error) {
-    let label = if colour_enabled() { "\x1b[1;31merror\x1b[0m" } else { "error" };
+    let label = if colour_enabled() {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
     eprintln!("{label}: {err}");
     for cause in err.chain().skip(1) {
         eprintln!("  caused by: {cause}");

@@ -59,7 +59,10 @@ impl fmt::Display for Problems {
 pub enum ValuesError {
     // The io error is part of the message, not a separate cause, so it prints once.
     #[error("cannot read values file {path}: {error}")]
-    UnreadableFile { path: PathBuf, error: std::io::Error },
+    UnreadableFile {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("invalid YAML in {origin}{}: {message}", line.map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default())]
     InvalidYaml {
         origin: String,

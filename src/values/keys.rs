@@ -47,7 +47,9 @@ fn unknown_key(value: &Value, path: &[String], siblings: &Map<String, Value>) ->
             let written = join(parent, key, &rest);
             let problem = Problem::new(written, "unknown key");
             match &nearest {
-                Some(near) => problem.with_hint(format!("did you mean `{}`?", join(parent, near, &rest))),
+                Some(near) => {
+                    problem.with_hint(format!("did you mean `{}`?", join(parent, near, &rest)))
+                }
                 None => problem.with_hint(format!(
                     "valid keys here: {}",
                     siblings.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -108,7 +110,10 @@ mod tests {
         let problems = unknown_keys(&json!({"frontnd": {"replicas": 3}}), &schema());
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "frontnd.replicas");
-        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `frontend.replicas`?"));
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("did you mean `frontend.replicas`?")
+        );
     }
 
     #[test]
@@ -119,12 +124,18 @@ mod tests {
         );
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "frontend.replics");
-        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `frontend.replicas`?"));
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("did you mean `frontend.replicas`?")
+        );
     }
 
     #[test]
     fn far_away_key_lists_valid_keys() {
         let problems = unknown_keys(&json!({"zzzzzzzz": 1}), &schema());
-        assert_eq!(problems[0].hint.as_deref(), Some("valid keys here: frontend, backend"));
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("valid keys here: frontend, backend")
+        );
     }
 }

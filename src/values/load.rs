@@ -63,7 +63,10 @@ pub fn load(sources: &ValueSources, env: &dyn Environment) -> Result<Values, Val
 
 /// Like [`load`] but leaves the required-secrets check to the caller (the wizard
 /// asks for them; scripted runs list them all).
-pub fn load_unchecked_secrets(sources: &ValueSources, env: &dyn Environment) -> Result<Values, ValuesError> {
+pub fn load_unchecked_secrets(
+    sources: &ValueSources,
+    env: &dyn Environment,
+) -> Result<Values, ValuesError> {
     let mut tree = parse_yaml(DEFAULT_VALUES_YAML, "embedded defaults")?;
     let mut problems = Vec::new();
     for path in &sources.files {
@@ -105,7 +108,11 @@ pub fn from_tree(tree: Value) -> Result<Values, ValuesError> {
         ValuesError::invalid(vec![type_problem(&path, &message)])
     })?;
     let problems = validate::validate(&values);
-    if problems.is_empty() { Ok(values) } else { Err(ValuesError::invalid(problems)) }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(ValuesError::invalid(problems))
+    }
 }
 
 /// serde's messages already say "invalid type: string \"x\", expected i32".
@@ -114,14 +121,20 @@ fn type_problem(path: &str, message: &str) -> Problem {
     let problem = Problem::new(path, message);
     if message.contains("unknown variant") {
         problem
-    } else if message.contains("expected a string") || message.contains("expected a borrowed string") {
+    } else if message.contains("expected a string")
+        || message.contains("expected a borrowed string")
+    {
         problem.with_hint("quote the value in YAML, or use --set-string")
     } else {
         problem
     }
 }
 
-fn parse_flag(flag: &'static str, expr: &str, kind: ValueKind) -> Result<Vec<Assignment>, ValuesError> {
+fn parse_flag(
+    flag: &'static str,
+    expr: &str,
+    kind: ValueKind,
+) -> Result<Vec<Assignment>, ValuesError> {
     parse_set(expr, kind).map_err(|e| ValuesError::MalformedSet {
         flag,
         expr: expr.to_string(),
@@ -130,20 +143,23 @@ fn parse_flag(flag: &'static str, expr: &str, kind: ValueKind) -> Result<Vec<Ass
 }
 
 fn read_set_file(expr: &str) -> Result<Assignment, ValuesError> {
-    let (key, path) = expr.split_once('=').ok_or_else(|| ValuesError::MalformedSet {
-        flag: "--set-file",
-        expr: expr.to_string(),
-        reason: "expected KEY=PATH".to_string(),
-    })?;
+    let (key, path) = expr
+        .split_once('=')
+        .ok_or_else(|| ValuesError::MalformedSet {
+            flag: "--set-file",
+            expr: expr.to_string(),
+            reason: "expected KEY=PATH".to_string(),
+        })?;
     let mut assignment = parse_flag("--set-file", &format!("{key}=x"), ValueKind::String)?
         .pop()
         .expect("one assignment");
-    let content = std::fs::read_to_string(path).map_err(|error| ValuesError::UnreadableSetFile {
-        flag: "--set-file",
-        key: key.to_string(),
-        path: PathBuf::from(path),
-        error,
-    })?;
+    let content =
+        std::fs::read_to_string(path).map_err(|error| ValuesError::UnreadableSetFile {
+            flag: "--set-file",
+            key: key.to_string(),
+            path: PathBuf::from(path),
+            error,
+        })?;
     // Files written by editors or `echo` end in a newline that is never part of a key.
     assignment.value = Value::String(content.trim_end_matches(['\n', '\r']).to_string());
     Ok(assignment)
@@ -200,7 +216,12 @@ pub fn merge(base: &mut Value, layer: Value) {
     }
 }
 
-fn apply(tree: &mut Value, assignment: &Assignment, flag: &'static str, expr: &str) -> Result<(), ValuesError> {
+fn apply(
+    tree: &mut Value,
+    assignment: &Assignment,
+    flag: &'static str,
+    expr: &str,
+) -> Result<(), ValuesError> {
     let mut node = tree;
     for segment in &assignment.path {
         node = match segment {
@@ -208,7 +229,10 @@ fn apply(tree: &mut Value, assignment: &Assignment, flag: &'static str, expr: &s
                 if !node.is_object() {
                     *node = Value::Object(Map::new());
                 }
-                node.as_object_mut().expect("object").entry(key.clone()).or_insert(Value::Null)
+                node.as_object_mut()
+                    .expect("object")
+                    .entry(key.clone())
+                    .or_insert(Value::Null)
             }
             PathSegment::Index(index) => {
                 if !node.is_array() {
@@ -219,7 +243,10 @@ fn apply(tree: &mut Value, assignment: &Assignment, flag: &'static str, expr: &s
                     return Err(ValuesError::MalformedSet {
                         flag,
                         expr: expr.to_string(),
-                        reason: format!("index {index} skips past the end of a list of {}", list.len()),
+                        reason: format!(
+                            "index {index} skips past the end of a list of {}",
+                            list.len()
+                        ),
                     });
                 }
                 if *index == list.len() {
@@ -248,19 +275,29 @@ fn secret_literals(layer: &Value, origin: &str) -> Vec<Problem> {
 fn secret_literal_assignment(assignment: &Assignment, flag: &str) -> Option<Problem> {
     match assignment.path.as_slice() {
         [PathSegment::Key(top), PathSegment::Key(key)]
-            if top == "secrets" && secret_key(key).is_some() && !is_empty_value(&assignment.value) =>
+            if top == "secrets"
+                && secret_key(key).is_some()
+                && !is_empty_value(&assignment.value) =>
         {
             Some(secret_refused(key, flag))
         }
         _ => None,
     }
-    .map(|p| Problem { path: path_to_string(&assignment.path), ..p })
+    .map(|p| Problem {
+        path: path_to_string(&assignment.path),
+        ..p
+    })
 }
 
 fn secret_refused(key: &str, place: &str) -> Problem {
     let env = secret_key(key).expect("known key").env;
-    Problem::new(format!("secrets.{key}"), format!("secret values are not accepted from {place}"))
-        .with_hint(format!("set {env} in the environment or an --env-file, or pass --set-file secrets.{key}=PATH"))
+    Problem::new(
+        format!("secrets.{key}"),
+        format!("secret values are not accepted from {place}"),
+    )
+    .with_hint(format!(
+        "set {env} in the environment or an --env-file, or pass --set-file secrets.{key}=PATH"
+    ))
 }
 
 fn is_empty_value(value: &Value) -> bool {
@@ -268,7 +305,11 @@ fn is_empty_value(value: &Value) -> bool {
 }
 
 /// The top layer: each secret from the process environment, else from `--env-file`.
-fn apply_secret_env(tree: &mut Value, env_file: Option<&Path>, env: &dyn Environment) -> Result<(), ValuesError> {
+fn apply_secret_env(
+    tree: &mut Value,
+    env_file: Option<&Path>,
+    env: &dyn Environment,
+) -> Result<(), ValuesError> {
     let from_file = match env_file {
         Some(path) => read_env_file(path)?,
         None => HashMap::new(),

@@ -12,6 +12,8 @@ pub mod set_args;
 pub mod validate;
 
 pub use error::{Problem, Problems, ValuesError};
-pub use load::{DEFAULT_VALUES_YAML, Environment, ProcessEnv, ValueSources, load, load_unchecked_secrets};
+pub use load::{
+    DEFAULT_VALUES_YAML, Environment, ProcessEnv, ValueSources, load, load_unchecked_secrets,
+};
 pub use model::*;
 pub use secrets::{SECRET_KEYS, SecretKey, missing_secrets};

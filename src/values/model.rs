@@ -162,8 +162,9 @@ fn quantity_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<St
         Integer(i64),
         Float(f64),
     }
-    let raw = Raw::deserialize(deserializer)
-        .map_err(|_| serde::de::Error::custom("expected a quantity such as 250m, 1, 256Mi or 1Gi"))?;
+    let raw = Raw::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom("expected a quantity such as 250m, 1, 256Mi or 1Gi")
+    })?;
     Ok(match raw {
         Raw::Text(text) => text,
         Raw::Integer(n) => n.to_string(),

@@ -21,7 +21,8 @@ pub fn values_schema_json() -> serde_json::Value {
 
 /// The schema as written to `values/values.schema.json`.
 pub fn values_schema_pretty() -> String {
-    let mut text = serde_json::to_string_pretty(&values_schema_json()).expect("a schema serializes");
+    let mut text =
+        serde_json::to_string_pretty(&values_schema_json()).expect("a schema serializes");
     text.push('\n');
     text
 }

@@ -16,11 +16,31 @@ pub struct SecretKey {
 }
 
 pub const SECRET_KEYS: [SecretKey; 5] = [
-    SecretKey { key: "openaiApiKey", env: "OPENAI_API_KEY", generated: false },
-    SecretKey { key: "geminiApiKey", env: "GEMINI_API_KEY", generated: false },
-    SecretKey { key: "authSecret", env: "AUTH_SECRET", generated: true },
-    SecretKey { key: "databaseUrl", env: "DATABASE_URL", generated: false },
-    SecretKey { key: "postgresPassword", env: "POSTGRES_PASSWORD", generated: true },
+    SecretKey {
+        key: "openaiApiKey",
+        env: "OPENAI_API_KEY",
+        generated: false,
+    },
+    SecretKey {
+        key: "geminiApiKey",
+        env: "GEMINI_API_KEY",
+        generated: false,
+    },
+    SecretKey {
+        key: "authSecret",
+        env: "AUTH_SECRET",
+        generated: true,
+    },
+    SecretKey {
+        key: "databaseUrl",
+        env: "DATABASE_URL",
+        generated: false,
+    },
+    SecretKey {
+        key: "postgresPassword",
+        env: "POSTGRES_PASSWORD",
+        generated: true,
+    },
 ];
 
 /// Looks a secret key up by its values key.

@@ -102,9 +102,12 @@ fn parse_key_segment(raw: &str, whole: &str) -> Result<Vec<PathSegment>, SetSynt
             .find(']')
             .filter(|_| rest.starts_with('['))
             .ok_or_else(|| syntax(format!("unbalanced `[` in `{whole}`")))?;
-        let index = rest[1..close]
-            .parse::<usize>()
-            .map_err(|_| syntax(format!("list index `{}` in `{whole}` is not a number", &rest[1..close])))?;
+        let index = rest[1..close].parse::<usize>().map_err(|_| {
+            syntax(format!(
+                "list index `{}` in `{whole}` is not a number",
+                &rest[1..close]
+            ))
+        })?;
         out.push(PathSegment::Index(index));
         rest = &rest[close + 1..];
     }
@@ -215,7 +218,11 @@ mod tests {
 
     #[test]
     fn typed_values_and_multiple_assignments() {
-        let parsed = parse_set("frontend.replicas=3,expose.mode=ingress,a.b=true", ValueKind::Typed).unwrap();
+        let parsed = parse_set(
+            "frontend.replicas=3,expose.mode=ingress,a.b=true",
+            ValueKind::Typed,
+        )
+        .unwrap();
         assert_eq!(parsed.len(), 3);
         assert_eq!(parsed[0].path, vec![key("frontend"), key("replicas")]);
         assert_eq!(parsed[0].value, json!(3));
@@ -232,11 +239,17 @@ mod tests {
     #[test]
     fn escapes_lists_and_indices() {
         let parsed = parse_set(r"frontend.env.A\.B=x\,y", ValueKind::Typed).unwrap();
-        assert_eq!(parsed[0].path, vec![key("frontend"), key("env"), key("A.B")]);
+        assert_eq!(
+            parsed[0].path,
+            vec![key("frontend"), key("env"), key("A.B")]
+        );
         assert_eq!(parsed[0].value, json!("x,y"));
         let parsed = parse_set("l={a,2},m[1].n=007", ValueKind::Typed).unwrap();
         assert_eq!(parsed[0].value, json!(["a", 2]));
-        assert_eq!(parsed[1].path, vec![key("m"), PathSegment::Index(1), key("n")]);
+        assert_eq!(
+            parsed[1].path,
+            vec![key("m"), PathSegment::Index(1), key("n")]
+        );
         assert_eq!(parsed[1].value, json!("007"));
         assert_eq!(path_to_string(&parsed[1].path), "m[1].n");
     }

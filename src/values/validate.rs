@@ -49,14 +49,26 @@ fn check_database(problems: &mut Vec<Problem>, values: &Values) {
     let db = &values.database;
     if db.mode == DatabaseMode::Internal {
         let internal = &db.internal;
-        check_image(problems, "database.internal", &internal.image.repository, &internal.image.tag);
+        check_image(
+            problems,
+            "database.internal",
+            &internal.image.repository,
+            &internal.image.tag,
+        );
         check_port(problems, "database.internal.port", internal.port);
-        check_user(problems, "database.internal.runAsUser", internal.run_as_user);
+        check_user(
+            problems,
+            "database.internal.runAsUser",
+            internal.run_as_user,
+        );
         check_resources(problems, "database.internal.resources", &internal.resources);
         if parse_quantity(&internal.storage).is_none_or(|q| q <= 0.0) {
             problems.push(Problem::new(
                 "database.internal.storage",
-                format!("`{}` is not a positive quantity; allowed: e.g. 1Gi, 500Mi", internal.storage),
+                format!(
+                    "`{}` is not a positive quantity; allowed: e.g. 1Gi, 500Mi",
+                    internal.storage
+                ),
             ));
         }
         for (key, value) in [("database.name", &db.name), ("database.user", &db.user)] {
@@ -78,7 +90,10 @@ fn check_expose(problems: &mut Vec<Problem>, values: &Values) {
     if !NODE_PORT_RANGE.contains(&expose.node_port) {
         problems.push(Problem::new(
             "expose.nodePort",
-            format!("{} is outside the NodePort range; allowed: 30000–32767", expose.node_port),
+            format!(
+                "{} is outside the NodePort range; allowed: 30000–32767",
+                expose.node_port
+            ),
         ));
     }
     if !is_dns_subdomain(&expose.ingress.host) {
@@ -92,12 +107,19 @@ fn check_expose(problems: &mut Vec<Problem>, values: &Values) {
     }
     if expose.mode == ExposeMode::Ingress && expose.ingress.class_name.is_empty() {
         problems.push(
-            Problem::new("expose.ingress.className", "is empty; an Ingress needs a class")
-                .with_hint("Minikube's ingress addon uses `nginx`"),
+            Problem::new(
+                "expose.ingress.className",
+                "is empty; an Ingress needs a class",
+            )
+            .with_hint("Minikube's ingress addon uses `nginx`"),
         );
     }
     if !expose.ingress.controller_namespace.is_empty() {
-        check_dns_label(problems, "expose.ingress.controllerNamespace", &expose.ingress.controller_namespace);
+        check_dns_label(
+            problems,
+            "expose.ingress.controllerNamespace",
+            &expose.ingress.controller_namespace,
+        );
     }
 }
 
@@ -121,20 +143,28 @@ fn check_scaling(problems: &mut Vec<Problem>, values: &Values) {
     if !(1..=100).contains(&a.target_cpu_utilization) {
         problems.push(Problem::new(
             "autoscaling.targetCpuUtilization",
-            format!("{} is not a percentage; allowed: 1–100", a.target_cpu_utilization),
+            format!(
+                "{} is not a percentage; allowed: 1–100",
+                a.target_cpu_utilization
+            ),
         ));
     }
     if values.pod_disruption_budget.min_available < 0 {
         problems.push(Problem::new(
             "podDisruptionBudget.minAvailable",
-            format!("{} is negative; allowed: 0 or more", values.pod_disruption_budget.min_available),
+            format!(
+                "{} is negative; allowed: 0 or more",
+                values.pod_disruption_budget.min_available
+            ),
         ));
     }
 }
 
 fn check_llm(problems: &mut Vec<Problem>, values: &Values) {
     let base_url = &values.llm.base_url;
-    if !base_url.is_empty() && !url::Url::parse(base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+    if !base_url.is_empty()
+        && !url::Url::parse(base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    {
         problems.push(Problem::new(
             "llm.baseUrl",
             format!("`{base_url}` is not an http(s) URL; allowed: e.g. https://api.example.com/v1, or empty"),
@@ -147,14 +177,20 @@ fn check_llm(problems: &mut Vec<Problem>, values: &Values) {
 pub fn check_database_url(raw: &str) -> Vec<Problem> {
     const KEY: &str = "secrets.databaseUrl";
     let Ok(url) = url::Url::parse(raw) else {
-        return vec![Problem::new(KEY, "is not a URL; allowed: postgresql://USER:PASSWORD@HOST/DB?sslmode=require")];
+        return vec![Problem::new(
+            KEY,
+            "is not a URL; allowed: postgresql://USER:PASSWORD@HOST/DB?sslmode=require",
+        )];
     };
     let shown = masked_url(&url);
     let (base, driver) = url.scheme().split_once('+').unwrap_or((url.scheme(), ""));
     if !matches!(base, "postgresql" | "postgres") {
         return vec![Problem::new(
             KEY,
-            format!("`{shown}` has scheme `{}`; allowed: postgresql:// or postgresql+DRIVER://", url.scheme()),
+            format!(
+                "`{shown}` has scheme `{}`; allowed: postgresql:// or postgresql+DRIVER://",
+                url.scheme()
+            ),
         )];
     }
     let has = |name: &str| url.query_pairs().any(|(k, _)| k == name);
@@ -211,7 +247,13 @@ fn check_resources(problems: &mut Vec<Problem>, path: &str, r: &Resources) {
     }
     for (resource, request, limit, req_text, lim_text) in [
         ("cpu", parsed[0], parsed[2], &r.requests.cpu, &r.limits.cpu),
-        ("memory", parsed[1], parsed[3], &r.requests.memory, &r.limits.memory),
+        (
+            "memory",
+            parsed[1],
+            parsed[3],
+            &r.requests.memory,
+            &r.limits.memory,
+        ),
     ] {
         if let (Some(request), Some(limit)) = (request, limit)
             && request > limit
@@ -225,7 +267,10 @@ fn check_resources(problems: &mut Vec<Problem>, path: &str, r: &Resources) {
 }
 
 fn check_image(problems: &mut Vec<Problem>, path: &str, repository: &str, tag: &str) {
-    if repository.is_empty() || repository.contains(char::is_whitespace) || repository.contains(':') && !repository.contains('/') {
+    if repository.is_empty()
+        || repository.contains(char::is_whitespace)
+        || repository.contains(':') && !repository.contains('/')
+    {
         problems.push(Problem::new(
             format!("{path}.image.repository"),
             format!("`{repository}` is not an image repository; allowed: e.g. docker.io/library/postgres"),
@@ -233,12 +278,16 @@ fn check_image(problems: &mut Vec<Problem>, path: &str, repository: &str, tag: &
     }
     let tag_ok = !tag.is_empty()
         && tag.len() <= 128
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         && !tag.starts_with(['.', '-']);
     if !tag_ok {
         problems.push(Problem::new(
             format!("{path}.image.tag"),
-            format!("`{tag}` is not an image tag; allowed: letters, digits, `_`, `.`, `-` (up to 128)"),
+            format!(
+                "`{tag}` is not an image tag; allowed: letters, digits, `_`, `.`, `-` (up to 128)"
+            ),
         ));
     }
 }
@@ -251,13 +300,19 @@ fn check_port(problems: &mut Vec<Problem>, path: &str, port: u16) {
 
 fn check_path(problems: &mut Vec<Problem>, path: &str, value: &str) {
     if !value.starts_with('/') || value.contains(char::is_whitespace) {
-        problems.push(Problem::new(path, format!("`{value}` is not an HTTP path; allowed: starting with `/`, no spaces")));
+        problems.push(Problem::new(
+            path,
+            format!("`{value}` is not an HTTP path; allowed: starting with `/`, no spaces"),
+        ));
     }
 }
 
 fn check_user(problems: &mut Vec<Problem>, path: &str, uid: i64) {
     if uid <= 0 {
-        problems.push(Problem::new(path, format!("{uid} is root or invalid; allowed: a numeric non-root user id (1 or more)")));
+        problems.push(Problem::new(
+            path,
+            format!("{uid} is root or invalid; allowed: a numeric non-root user id (1 or more)"),
+        ));
     }
 }
 
@@ -274,7 +329,8 @@ fn check_dns_label(problems: &mut Vec<Problem>, path: &str, value: &str) {
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -285,11 +341,15 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 }
 
 fn is_env_name(s: &str) -> bool {
-    !s.is_empty() && !s.starts_with(|c: char| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_identifier(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphabetic()) && s.len() <= 63 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
@@ -300,27 +360,59 @@ mod tests {
     fn dns_names() {
         assert!(is_dns_subdomain("todo.local"));
         assert!(is_dns_subdomain("a-b.example.com"));
-        for bad in ["", "Todo.local", "todo..local", "-a.b", "a_b.c", "todo.local."] {
+        for bad in [
+            "",
+            "Todo.local",
+            "todo..local",
+            "-a.b",
+            "a_b.c",
+            "todo.local.",
+        ] {
             assert!(!is_dns_subdomain(bad), "{bad}");
         }
     }
 
     #[test]
     fn database_url_driver_and_ssl_must_agree() {
-        assert!(check_database_url("postgresql://u:p@db.neon.tech/todo?sslmode=require").is_empty());
-        assert!(check_database_url("postgresql+asyncpg://u:p@db.neon.tech/todo?ssl=require").is_empty());
+        assert!(
+            check_database_url("postgresql://u:p@db.neon.tech/todo?sslmode=require").is_empty()
+        );
+        assert!(
+            check_database_url("postgresql+asyncpg://u:p@db.neon.tech/todo?ssl=require").is_empty()
+        );
         assert!(check_database_url("postgresql+psycopg://u:p@h/todo").is_empty());
 
         let asyncpg = check_database_url("postgresql+asyncpg://u:secret@h/todo?sslmode=require");
         assert_eq!(asyncpg.len(), 1);
         assert!(asyncpg[0].hint.as_deref().unwrap().contains("ssl=require"));
-        assert!(!asyncpg[0].message.contains("secret"), "password must be masked");
+        assert!(
+            !asyncpg[0].message.contains("secret"),
+            "password must be masked"
+        );
 
         let libpq = check_database_url("postgresql://u:p@h/todo?ssl=require");
-        assert!(libpq[0].hint.as_deref().unwrap().contains("sslmode=require"));
+        assert!(
+            libpq[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("sslmode=require")
+        );
 
-        assert!(check_database_url("mysql://u:p@h/db")[0].message.contains("scheme `mysql`"));
-        assert!(check_database_url("not a url")[0].message.contains("not a URL"));
-        assert!(check_database_url("postgresql+odbc://u:p@h/db")[0].message.contains("driver `odbc`"));
+        assert!(
+            check_database_url("mysql://u:p@h/db")[0]
+                .message
+                .contains("scheme `mysql`")
+        );
+        assert!(
+            check_database_url("not a url")[0]
+                .message
+                .contains("not a URL")
+        );
+        assert!(
+            check_database_url("postgresql+odbc://u:p@h/db")[0]
+                .message
+                .contains("driver `odbc`")
+        );
     }
 }
