@@ -132,12 +132,16 @@ ensure_binaries() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Free TCP ports on 127.0.0.1 in 20000-59999, all distinct.
+# Free TCP ports on 127.0.0.1, all distinct, below the kernel's ephemeral range (so an
+# outgoing connection cannot take one between this check and the component's bind):
+# 20000-32767 with the default ip_local_port_range of 32768-60999.
 pick_ports() {
-  local n=$1 got=() p tries=0
+  local n=$1 got=() p tries=0 lo=20000 hi=32767 eph_lo
+  read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
+  if ((eph_lo > 11000)); then hi=$((eph_lo - 1)); ((lo < hi - 1000)) || lo=10000; fi
   while ((${#got[@]} < n)); do
     ((tries++ < 500)) || die "could not find $n free ports on 127.0.0.1"
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
     [[ " ${got[*]} " == *" $p "* ]] && continue
     port_in_use "$p" && continue
     got+=("$p")
@@ -151,7 +155,7 @@ pid_of() { [[ -f $state/pids/$1.pid ]] && cat "$state/pids/$1.pid"; }
 is_ours() {
   local pid=$1
   [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$state/"
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/"
 }
 
 alive() { local pid; pid=$(pid_of "$1") && is_ours "$pid"; }
@@ -413,7 +417,9 @@ EOF
     --authentication-kubeconfig="$state/scheduler.kubeconfig" \
     --authorization-kubeconfig="$state/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false
-  start kwok "$bin/kwok" \
+  # KWOK_WORKDIR: keep a personal ~/.kwok/kwok.yaml from being merged into our config.
+  mkdir -p "$state/kwok"
+  start kwok env KWOK_WORKDIR="$state/kwok" "$bin/kwok" \
     --kubeconfig="$state/kwok.kubeconfig" --config="$state/kwok.yaml" \
     --server-address="127.0.0.1:$KWOK_PORT" --node-ip=127.0.0.1 --node-port="$KWOK_PORT"
   wait_for kube-controller-manager "healthz" healthz_ok "$KCM_PORT"
