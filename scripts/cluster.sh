@@ -64,10 +64,12 @@ version_key() {
 
 # with_heartbeat LOG COMMAND...: run COMMAND with output appended to LOG, saying every
 # 2 minutes that it is still going (a cold build is silent for a long time otherwise).
+# The build runs in its own process group, which is killed if this script is interrupted.
 with_heartbeat() {
-  local logf=$1 pid start=$SECONDS next=$((SECONDS + 120)); shift
-  "$@" >>"$logf" 2>&1 &
+  local logf=$1 pid start=$SECONDS next=$((SECONDS + 120)) rc=0; shift
+  setsid "$@" >>"$logf" 2>&1 </dev/null &
   pid=$!
+  trap 'kill -TERM -- -'"$pid"' 2>/dev/null' EXIT
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS >= next)); then
       log "  still building ($(((SECONDS - start) / 60)) min so far)"
@@ -75,7 +77,9 @@ with_heartbeat() {
     fi
     sleep 2
   done
-  wait "$pid"
+  wait "$pid" || rc=$?
+  trap - EXIT
+  return "$rc"
 }
 
 ensure_binaries() {
@@ -99,6 +103,7 @@ ensure_binaries() {
     return 0
   fi
   local tmp
+  rm -rf "$keydir"/bin.tmp.* # left by an interrupted build (we hold the lock)
   tmp=$(mktemp -d "$keydir/bin.tmp.XXXXXX")
   local t0=$SECONDS
   log "building Kubernetes $K8S_VERSION + etcd $ETCD_VERSION + kwok $KWOK_VERSION (first use; 20-45 min cold on 2 cores)"
@@ -171,9 +176,7 @@ tail_log() {
 
 start() { # name args...
   local name=$1; shift
-  local launcher=()
-  command -v setsid >/dev/null && launcher=(setsid)
-  "${launcher[@]}" "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$state/pids/$name.pid"
 }
 
@@ -337,7 +340,7 @@ cmd_status() {
 
 cmd_up() {
   command -v curl >/dev/null || die "curl is needed"
-  command -v flock >/dev/null || die "flock (util-linux) is needed"
+  command -v flock >/dev/null && command -v setsid >/dev/null || die "flock and setsid (util-linux) are needed"
   if [[ -d $state ]]; then
     if load_state && all_alive && readyz_ok; then
       log "already running (api https://127.0.0.1:$API_PORT)"
