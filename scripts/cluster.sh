@@ -67,7 +67,7 @@ version_key() {
 # The build runs in its own process group, which is killed if this script is interrupted.
 with_heartbeat() {
   local logf=$1 pid start=$SECONDS next=$((SECONDS + 120)) rc=0; shift
-  setsid "$@" >>"$logf" 2>&1 </dev/null &
+  setsid "$@" >>"$logf" 2>&1 </dev/null 8>&- &
   pid=$!
   trap 'kill -TERM -- -'"$pid"' 2>/dev/null' EXIT
   while kill -0 "$pid" 2>/dev/null; do
@@ -176,7 +176,8 @@ tail_log() {
 
 start() { # name args...
   local name=$1; shift
-  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  # 8>&- 9>&-: the components must not inherit (and so hold) this script's lock files.
+  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$state/pids/$name.pid"
 }
 
@@ -442,9 +443,20 @@ EOF
   echo "$state/admin.kubeconfig"
 }
 
+# up and down of the same state directory never run at the same time.
+lock_state() {
+  command -v flock >/dev/null || die "flock (util-linux) is needed"
+  mkdir -p "$cache_root/locks"
+  exec 8>"$cache_root/locks/state-$(echo "$state" | sha256sum | cut -c1-16).lock"
+  if ! flock -n 8; then
+    log "waiting for another up/down of $state"
+    flock 8
+  fi
+}
+
 case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) lock_state; cmd_up ;;
+  down) lock_state; cmd_down ;;
   status) cmd_status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
