@@ -5,3 +5,4 @@ pub mod cli;
 pub mod manifests;
 pub mod ui;
 pub mod values;
+pub mod wizard;
