@@ -10,11 +10,11 @@ use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 use super::answers::{Answers, DatabaseChoice, ExposeChoice, ImagesChoice, LlmChoice, Profile};
 use super::contexts::ContextChoice;
 use crate::ui;
-use crate::values::Environment;
 use crate::values::quantity::parse_quantity;
 use crate::values::validate::{
     NODE_PORT_RANGE, check_database_url, is_dns_label, is_dns_subdomain,
 };
+use crate::values::{DatabaseMode, Environment, ExposeMode, LlmProvider, Values};
 
 /// Why the wizard stopped without answers.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,8 @@ pub struct WizardInput<'a> {
     pub contexts: Vec<ContextChoice>,
     pub namespace: String,
     pub release: String,
+    /// Values from the defaults and any flags given: they pre-fill the answers.
+    pub base: &'a Values,
     /// The process environment and `--env-file`, for keys to offer.
     pub env: &'a dyn Environment,
 }
@@ -88,10 +90,15 @@ impl Prompter {
             0 => Profile::Dev,
             _ => Profile::Prod,
         };
-        let components = self.components()?;
-        let database = self.database(input.env)?;
-        let llm = self.llm(input.env)?;
-        let expose = self.expose()?;
+        let base = input.base;
+        let components = self.components([
+            base.frontend.enabled,
+            base.backend.enabled,
+            base.mcp.enabled,
+        ])?;
+        let database = self.database(base, input.env)?;
+        let llm = self.llm(base, input.env)?;
+        let expose = self.expose(base)?;
         let replicas: i32 = self
             .text(
                 "Replicas per component",
@@ -181,11 +188,11 @@ impl Prompter {
         Ok(Some(contexts[index].name.clone()))
     }
 
-    fn components(&self) -> Result<[bool; 3]> {
+    fn components(&self, enabled: [bool; 3]) -> Result<[bool; 3]> {
         let chosen = MultiSelect::with_theme(&*self.theme)
             .with_prompt("Components (space toggles, enter accepts)")
             .items(["frontend (Next.js)", "backend (FastAPI)", "MCP tool server"])
-            .defaults(&[true, true, true])
+            .defaults(&enabled)
             .interact()?;
         Ok([
             chosen.contains(&0),
@@ -194,17 +201,18 @@ impl Prompter {
         ])
     }
 
-    fn database(&self, env: &dyn Environment) -> Result<DatabaseChoice> {
+    fn database(&self, base: &Values, env: &dyn Environment) -> Result<DatabaseChoice> {
+        let default = usize::from(base.database.mode == DatabaseMode::External);
         match self.select(
             "Database",
             &[
                 "PostgreSQL in the cluster (with a volume)",
                 "external PostgreSQL URL (e.g. Neon)",
             ],
-            0,
+            default,
         )? {
             0 => {
-                let storage = self.text("Volume size", "1Gi", |s| {
+                let storage = self.text("Volume size", &base.database.internal.storage, |s| {
                     parse_quantity(s)
                         .filter(|q| *q > 0.0)
                         .map(|_| ())
@@ -237,15 +245,16 @@ impl Prompter {
         }
     }
 
-    fn llm(&self, env: &dyn Environment) -> Result<LlmChoice> {
+    fn llm(&self, base: &Values, env: &dyn Environment) -> Result<LlmChoice> {
         let openai = env.var("OPENAI_API_KEY");
         let gemini = env.var("GEMINI_API_KEY");
-        let default = if openai.is_some() {
-            1
-        } else if gemini.is_some() {
-            2
-        } else {
-            0
+        // The provider from the flags, else the one whose key is at hand.
+        let default = match base.llm.provider {
+            LlmProvider::Openai => 1,
+            LlmProvider::Gemini => 2,
+            LlmProvider::None if openai.is_some() => 1,
+            LlmProvider::None if gemini.is_some() => 2,
+            LlmProvider::None => 0,
         };
         let choice = self.select(
             "LLM provider",
@@ -278,7 +287,12 @@ impl Prompter {
         })
     }
 
-    fn expose(&self) -> Result<ExposeChoice> {
+    fn expose(&self, base: &Values) -> Result<ExposeChoice> {
+        let default = match base.expose.mode {
+            ExposeMode::NodePort => 0,
+            ExposeMode::Ingress => 1,
+            ExposeMode::None => 2,
+        };
         Ok(
             match self.select(
                 "Expose the app",
@@ -287,10 +301,10 @@ impl Prompter {
                     "Ingress (needs the ingress addon)",
                     "not at all (kubectl port-forward)",
                 ],
-                0,
+                default,
             )? {
                 0 => {
-                    let port = self.text("NodePort", "30080", |s| {
+                    let port = self.text("NodePort", &base.expose.node_port.to_string(), |s| {
                         s.parse::<i32>()
                             .ok()
                             .filter(|p| NODE_PORT_RANGE.contains(p))
@@ -302,7 +316,7 @@ impl Prompter {
                     }
                 }
                 1 => ExposeChoice::Ingress {
-                    host: self.text("Ingress host", "todo.local", |s| {
+                    host: self.text("Ingress host", &base.expose.ingress.host, |s| {
                         if is_dns_subdomain(s) {
                             Ok(())
                         } else {
