@@ -112,6 +112,7 @@ ensure_binaries() {
     echo "# $(date -u +%FT%TZ) building $key with $(go version)"
     echo "+ (cd $src/k8s && go build -trimpath -tags providerless -ldflags '$(ldflags)' -o $tmp/berth-k8s .)"
   } >"$buildlog"
+  # shellcheck disable=SC2016 # $1..$3 are expanded by the inner bash
   if ! with_heartbeat "$buildlog" bash -c 'cd "$1" && exec go build -trimpath -tags providerless -ldflags "$2" -o "$3" .' \
       _ "$src/k8s" "$(ldflags)" "$tmp/berth-k8s"; then
     rm -rf "$tmp"
@@ -289,7 +290,8 @@ stop_all() { # [quiet]
     fi
   done
   rm -f "$state"/pids/*.pid
-  [[ ${1:-} == quiet ]] || { ((${#stopped[@]})) && log "stopped ${stopped[*]}" || log "no running components"; }
+  [[ ${1:-} == quiet ]] && return 0
+  if ((${#stopped[@]})); then log "stopped ${stopped[*]}"; else log "no running components"; fi
 }
 
 cmd_down() {
@@ -341,7 +343,8 @@ cmd_status() {
 
 cmd_up() {
   command -v curl >/dev/null || die "curl is needed"
-  command -v flock >/dev/null && command -v setsid >/dev/null || die "flock and setsid (util-linux) are needed"
+  command -v flock >/dev/null || die "flock (util-linux) is needed"
+  command -v setsid >/dev/null || die "setsid (util-linux) is needed"
   if [[ -d $state ]]; then
     if load_state && all_alive && readyz_ok; then
       log "already running (api https://127.0.0.1:$API_PORT)"
