@@ -6,9 +6,9 @@
 #   4. `berth images load` into containerd vs a plain `ctr images import` of the same archive
 #      (fresh containerd each trial), and a repeated load that must skip the import
 #
-# The image is backend-shaped: the busybox base seeded by scripts/registry.sh (no Python base is
-# seeded), a deps layer from `pip install --target … --only-binary=:all:` of FastAPI-stack
-# packages from PyPI, and a code layer of ~200 Python modules.
+# The image is the backend's: the Python base seeded by `scripts/registry.sh up --python` (busybox
+# when no CPython 3.12 is available to seed it), a deps layer from `pip install --target …
+# --only-binary=:all:` of app/backend/requirements.txt (or a FastAPI-stack list), and a code layer.
 #
 #   scripts/bench-images.sh [TRIALS]      (BERTH_BIN=path to use a prebuilt binary)
 set -euo pipefail
@@ -33,7 +33,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-registry=$("$repo/scripts/registry.sh" up 2>/dev/null | tail -n 1)
+registry=$("$repo/scripts/registry.sh" up --python 2>/dev/null | tail -n 1)
+# The Python base when it could be seeded (needs a local CPython 3.12), else busybox.
+base=docker.io/library/busybox:1.35.0
+if skopeo inspect --tls-verify=false "docker://$registry/library/python:3.12-slim-bookworm" >/dev/null 2>&1; then
+  base=docker.io/library/python:3.12-slim-bookworm
+fi
 
 now() { python3 -c 'import time; print(time.time())'; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
@@ -67,10 +72,10 @@ REQ
   code_file="$root/app/backend/app/main.py"
   backend_kind="synthetic backend"
 fi
-cat >"$root/images/backend.toml" <<'SPEC'
+cat >"$root/images/backend.toml" <<SPEC
 kind = "build"
 repository = "localhost/todo-chatbot/backend"
-base = "docker.io/library/busybox:1.35.0"
+base = "$base"
 context = "app/backend"
 user = "10001:10001"
 workdir = "/app"
@@ -135,7 +140,7 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mib() { python3 -c "print(f'{$1/1048576:.1f} MiB')"; }
 cat <<REPORT
-berth image benchmark: $backend_kind ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), binary $BERTH_BIN, $trials trials)
+berth image benchmark: $backend_kind on $base ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), binary $BERTH_BIN, $trials trials)
 cold build (base pull + pip install + layers + archive):   ${cold} s
 warm rebuild, no change:                                   ${warm_nochange} s
 warm rebuild after a one-line code change (median):        $(median "${changes[@]}") s   [${changes[*]}]

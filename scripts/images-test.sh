@@ -3,7 +3,8 @@
 # busybox base built from Debian packages, skopeo, and a containerd + runc started here on its own
 # socket, root and state (never the system one). Needs root for containerd. No TTY needed.
 #
-#   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests
+#   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests,
+#                                     and the app's backend image when app/ and images/ are present
 #
 # Environment: BERTH_CACHE_DIR (registry data lives under it), CARGO_TARGET_DIR as usual.
 set -euo pipefail
@@ -36,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-registry=$("$repo/scripts/registry.sh" up | tail -n 1)
+registry=$("$repo/scripts/registry.sh" up --python | tail -n 1)
 log "registry at $registry"
 socket=$("$repo/scripts/images/containerd.sh" start "$work/containerd" | tail -n 1)
 log "containerd $(containerd --version | awk '{print $3}') at $socket"
@@ -45,3 +46,10 @@ export BERTH_TEST_REGISTRY=$registry
 export BERTH_TEST_CONTAINERD_SOCKET=$socket
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored
+# The reference app's backend image, when the app, its spec and the Python base are all here.
+if [[ -f app/backend/requirements.txt && -f images/backend.toml ]] &&
+  skopeo inspect --tls-verify=false "docker://$registry/library/python:3.12-slim-bookworm" >/dev/null 2>&1; then
+  BERTH_TEST_APP_ROOT=$repo cargo test --test images_app -- --include-ignored
+else
+  log "skipping tests/images_app.rs: needs app/backend, images/backend.toml and a CPython 3.12 for the Python base"
+fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real OCI registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 for berth's image tests.
 #
-#   scripts/registry.sh up     start it (or reuse a running one), seed base images, print host:port LAST
+#   scripts/registry.sh up [--python]
+#                              start it (or reuse a running one), seed base images, print host:port
+#                              LAST; --python also seeds python:3.12-slim-bookworm (seed-python.sh)
 #   scripts/registry.sh down   stop it (the stored blobs stay, so the next `up` reseeds nothing)
 #   scripts/registry.sh addr   print host:port of the running registry
 #
@@ -66,6 +68,7 @@ case $cmd in
       log "started registry at $addr (pid $(cat "$state/pid"), data $state/data)"
     fi
     "$here/images/seed-busybox.sh" "$addr" >&2
+    if [[ ${2:-} == --python ]]; then "$here/images/seed-python.sh" "$addr" >&2; fi
     echo "$addr"
     ;;
   down)

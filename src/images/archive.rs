@@ -89,9 +89,19 @@ pub fn write_archive(
     let size = fs::metadata(tmp.path())
         .map_err(|e| ErrorKind::io("stat", tmp.path(), e))?
         .len();
-    tmp.persist(path)
-        .map_err(|e| ErrorKind::io("rename archive to", path, e.error))?;
+    publish(tmp, path)?;
     Ok(size)
+}
+
+/// Make a finished temporary file world-readable (runtimes may read it as another user) and
+/// rename it to `path`.
+pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), ErrorKind> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+        .map_err(|e| ErrorKind::io("set permissions of", tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| ErrorKind::io("rename to", path, e.error))?;
+    Ok(())
 }
 
 fn index_json(store: &BlobStore, image: &ArchiveImage<'_>) -> Result<Vec<u8>, ErrorKind> {

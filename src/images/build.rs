@@ -385,9 +385,7 @@ fn write_json_atomically(path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| ErrorKind::io("create temporary file in", dir, e))?;
     fs::write(tmp.path(), bytes).map_err(|e| ErrorKind::io("write", tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| ErrorKind::io("rename to", path, e.error))?;
-    Ok(())
+    super::archive::publish(tmp, path)
 }
 
 fn descriptor_digest(descriptor: &Value) -> Result<Digest, ErrorKind> {

@@ -180,7 +180,7 @@ PATH = "/app/bin:/bin"
 GREETING = "hi"
 "#;
         match parse("app", text, Path::new("/")).unwrap().kind {
-            SpecKind::Build(b) => b,
+            SpecKind::Build(b) => *b,
             SpecKind::Mirror(_) => unreachable!(),
         }
     }

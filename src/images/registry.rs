@@ -170,9 +170,17 @@ impl RegistryClient {
     }
 
     fn registry_err(reference: &Reference, e: OciDistributionError) -> ErrorKind {
+        let text = e.to_string();
+        let hint = if text.contains("manifest unknown") || text.contains("MANIFEST_UNKNOWN") {
+            "\nhint: check the image name and tag; with --registry-mirror the mirror must hold the image"
+        } else if text.contains("error sending request") || text.contains("Connection refused") {
+            "\nhint: is the registry running and reachable? (--registry-mirror maps a registry elsewhere)"
+        } else {
+            ""
+        };
         ErrorKind::Registry {
             registry: reference.resolve_registry().to_owned(),
-            message: format!("{} ({e})", reference.whole()),
+            message: format!("{} ({text}){hint}", reference.whole()),
         }
     }
 

@@ -71,7 +71,7 @@ pub struct ImageSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SpecKind {
     /// Assemble from a base and host-built layers.
-    Build(BuildSpec),
+    Build(Box<BuildSpec>),
     /// Side-load a third-party image as it is.
     Mirror(MirrorSpec),
 }
@@ -183,7 +183,7 @@ pub enum LayerSource {
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum RawSpec {
-    Build(RawBuild),
+    Build(Box<RawBuild>),
     Mirror(RawMirror),
 }
 
@@ -261,7 +261,7 @@ pub fn parse(name: &str, text: &str, root: &Path) -> Result<ImageSpec, ErrorKind
             require_qualified(&m.source, "source")?;
             SpecKind::Mirror(MirrorSpec { source: m.source })
         }
-        RawSpec::Build(b) => SpecKind::Build(validate_build(b, root)?),
+        RawSpec::Build(b) => SpecKind::Build(Box::new(validate_build(*b, root)?)),
     };
     Ok(ImageSpec {
         name: name.to_owned(),
