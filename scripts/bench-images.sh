@@ -122,19 +122,27 @@ print(r["archive_size"], sum(size(d) for d in r["layers"]), app["deps"], app["co
 PY
 )
 
-# Load: berth (check, stream, verify) vs plain ctr import, each into a fresh containerd.
+# Load: berth (check, stream, verify) vs plain ctr import, each into a fresh containerd, the
+# order alternating between trials so neither always runs on a warmer machine.
 load_berth=(); load_ctr=(); load_skip=()
-for i in $(seq 1 "$trials"); do
-  sock=$("$repo/scripts/images/containerd.sh" start "$work/ctrd-b$i" | tail -n 1)
+berth_trial() {
+  local sock t0 t1
+  sock=$("$repo/scripts/images/containerd.sh" start "$work/ctrd-b$1" | tail -n 1)
   t0=$(now); berth load --target containerd --containerd-socket "$sock" >/dev/null; t1=$(now)
   load_berth+=("$(elapsed "$t0" "$t1")")
   t0=$(now); berth load --target containerd --containerd-socket "$sock" >/dev/null; t1=$(now)
   load_skip+=("$(elapsed "$t0" "$t1")")
-  "$repo/scripts/images/containerd.sh" stop "$work/ctrd-b$i"
-  sock=$("$repo/scripts/images/containerd.sh" start "$work/ctrd-c$i" | tail -n 1)
+  "$repo/scripts/images/containerd.sh" stop "$work/ctrd-b$1"
+}
+ctr_trial() {
+  local sock t0 t1
+  sock=$("$repo/scripts/images/containerd.sh" start "$work/ctrd-c$1" | tail -n 1)
   t0=$(now); ctr -a "$sock" -n k8s.io images import - <"$archive" >/dev/null; t1=$(now)
   load_ctr+=("$(elapsed "$t0" "$t1")")
-  "$repo/scripts/images/containerd.sh" stop "$work/ctrd-c$i"
+  "$repo/scripts/images/containerd.sh" stop "$work/ctrd-c$1"
+}
+for i in $(seq 1 "$trials"); do
+  if ((i % 2)); then berth_trial "$i"; ctr_trial "$i"; else ctr_trial "$i"; berth_trial "$i"; fi
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -69,6 +69,16 @@ impl BuiltImage {
     }
 }
 
+/// An image whose blobs are all in the store, ready for its archive.
+struct Assembled<'a> {
+    reference: &'a str,
+    manifest: &'a Digest,
+    media_type: &'a str,
+    config: &'a Digest,
+    layers: Vec<Digest>,
+    app_layers: Vec<NamedLayer>,
+}
+
 pub(super) struct Builder<'a> {
     pub settings: &'a BuildSettings,
     pub store: BlobStore,
@@ -104,12 +114,14 @@ impl Builder<'_> {
         let layers = layer_digests(&pulled.manifest).map_err(|k| k.at(name, "pull"))?;
         self.finish(
             name,
-            &spec.source,
-            &pulled.manifest_digest,
-            &pulled.manifest_media_type,
-            &config_digest,
-            layers,
-            Vec::new(),
+            Assembled {
+                reference: &spec.source,
+                manifest: &pulled.manifest_digest,
+                media_type: &pulled.manifest_media_type,
+                config: &config_digest,
+                layers,
+                app_layers: Vec::new(),
+            },
         )
     }
 
@@ -143,12 +155,14 @@ impl Builder<'_> {
             .collect();
         self.finish(
             name,
-            &reference,
-            &manifest_digest,
-            media::MANIFEST,
-            &config_digest,
-            layers,
-            named,
+            Assembled {
+                reference: &reference,
+                manifest: &manifest_digest,
+                media_type: media::MANIFEST,
+                config: &config_digest,
+                layers,
+                app_layers: named,
+            },
         )
     }
 
@@ -298,17 +312,16 @@ impl Builder<'_> {
         labels
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        &self,
-        name: &str,
-        reference: &str,
-        manifest_digest: &Digest,
-        manifest_media_type: &str,
-        config_digest: &Digest,
-        layers: Vec<Digest>,
-        app_layers: Vec<NamedLayer>,
-    ) -> Result<BuiltImage, Error> {
+    /// Write the archive (unless the previous one is this image) and the build record.
+    fn finish(&self, name: &str, image: Assembled<'_>) -> Result<BuiltImage, Error> {
+        let Assembled {
+            reference,
+            manifest: manifest_digest,
+            media_type: manifest_media_type,
+            config: config_digest,
+            layers,
+            app_layers,
+        } = image;
         let out_dir = &self.settings.out_dir;
         let archive = out_dir.join(format!("{name}.tar"));
         let record_path = BuiltImage::record_path(out_dir, name);

@@ -157,7 +157,13 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         });
     }
     let kept = tmp.keep();
-    fs::rename(&kept, &done).map_err(|e| ErrorKind::io("rename step output to", &done, e))?;
+    if let Err(e) = fs::rename(&kept, &done) {
+        // Another build finished the same step first: its output is as good as ours.
+        let _ = fs::remove_dir_all(&kept);
+        if !done.is_dir() {
+            return Err(ErrorKind::io("rename step output to", &done, e));
+        }
+    }
     Ok(done)
 }
 
