@@ -102,7 +102,12 @@ impl Builder<'_> {
             &format!("{step} {reference} ({})", self.settings.platform),
         );
         self.client
-            .pull_image(&resolved, &self.settings.platform, &self.store)
+            .pull_image(
+                &resolved,
+                &self.settings.platform,
+                &self.store,
+                self.progress,
+            )
             .await
             .map_err(at)
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use futures_util::{StreamExt, TryStreamExt};
+use indicatif::ProgressBar;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{
@@ -20,6 +21,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde_json::Value;
 
+use super::Progress;
 use super::error::ErrorKind;
 use super::platform::{Platform, listed_platforms, select_manifest};
 use super::store::{BlobStore, Digest};
@@ -191,6 +193,7 @@ impl RegistryClient {
         reference: &Reference,
         platform: &Platform,
         store: &BlobStore,
+        progress: &Progress,
     ) -> Result<PulledImage, ErrorKind> {
         let (mut bytes, mut digest, mut value) = self.manifest(reference).await?;
         let mut pinned = reference.clone();
@@ -212,7 +215,8 @@ impl RegistryClient {
             }
         }
         let config_digest = descriptor_digest(&value["config"])?;
-        self.fetch_blob(&pinned, &config_digest, store).await?;
+        self.fetch_blob(&pinned, &config_digest, store, &ProgressBar::hidden())
+            .await?;
         let config: Value = serde_json::from_slice(&store.read(&config_digest)?).map_err(|e| {
             ErrorKind::Malformed {
                 what: format!("image config {config_digest}"),
@@ -225,10 +229,22 @@ impl RegistryClient {
             .iter()
             .map(descriptor_digest)
             .collect::<Result<Vec<_>, _>>()?;
-        futures_util::stream::iter(digests.iter().map(|d| self.fetch_blob(&pinned, d, store)))
-            .buffer_unordered(3)
-            .try_collect::<Vec<()>>()
-            .await?;
+        let missing: u64 = layers
+            .iter()
+            .zip(&digests)
+            .filter(|(_, d)| !store.contains(d))
+            .filter_map(|(l, _)| l.get("size").and_then(Value::as_u64))
+            .sum();
+        let bar = progress.bar(missing, &format!("pull {}", reference.whole()));
+        futures_util::stream::iter(
+            digests
+                .iter()
+                .map(|d| self.fetch_blob(&pinned, d, store, &bar)),
+        )
+        .buffer_unordered(3)
+        .try_collect::<Vec<()>>()
+        .await?;
+        bar.finish_and_clear();
         store.put(&bytes)?;
         let media_type = value
             .get("mediaType")
@@ -265,12 +281,14 @@ impl RegistryClient {
         Ok((bytes.to_vec(), digest, value))
     }
 
-    /// Stream one blob into the store unless it is already there.
+    /// Stream one blob into the store unless it is already there, advancing `bar` as bytes
+    /// arrive.
     pub async fn fetch_blob(
         &self,
         reference: &Reference,
         digest: &Digest,
         store: &BlobStore,
+        bar: &ProgressBar,
     ) -> Result<(), ErrorKind> {
         if store.contains(digest) {
             return Ok(());
@@ -279,8 +297,8 @@ impl RegistryClient {
         let std_file = tmp
             .reopen()
             .map_err(|e| ErrorKind::io("open", tmp.path(), e))?;
-        let mut out =
-            tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(std_file));
+        let file = tokio::fs::File::from_std(std_file);
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, bar.wrap_async_write(file));
         self.client
             .pull_blob(reference, digest.as_str(), &mut out)
             .await
