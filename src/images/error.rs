@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// Displays as `image backend, step "layer deps": <what went wrong>`, so a user reading only the
 /// first line knows which spec and which part of it to look at.
 #[derive(Debug, thiserror::Error)]
-#[error("image {image}, step \"{step}\": {kind}")]
+#[error("{}step \"{step}\": {kind}", image_prefix(image))]
 pub struct Error {
     /// Name of the image spec (the file stem in `images/`), or `-` before a spec is known.
     pub image: String,
@@ -100,6 +100,15 @@ pub enum ErrorKind {
     },
 }
 
+/// `image backend, ` — or nothing for failures before any image is involved (image `-`).
+fn image_prefix(image: &str) -> String {
+    if image == "-" {
+        String::new()
+    } else {
+        format!("image {image}, ")
+    }
+}
+
 impl Error {
     /// Build an error for `image` at `step`.
     pub fn new(image: impl Into<String>, step: impl Into<String>, kind: ErrorKind) -> Self {
@@ -129,3 +138,23 @@ impl ErrorKind {
 
 /// Result alias for the images module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_image_and_step() {
+        let err = ErrorKind::Spec("user must be numeric".into()).at("backend", "spec");
+        assert_eq!(
+            err.to_string(),
+            "image backend, step \"spec\": invalid spec: user must be numeric"
+        );
+        let err =
+            ErrorKind::Missing("no cluster runtime found".into()).at("-", "detect load target");
+        assert_eq!(
+            err.to_string(),
+            "step \"detect load target\": no cluster runtime found"
+        );
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -628,11 +628,6 @@ pub fn kind_targets_for(nodes_output: &str, settings: &LoadSettings) -> Vec<Load
             },
         })
         .collect()
-}
-
-/// Whether progress bars should be drawn (stderr is a terminal).
-pub fn stderr_is_terminal() -> bool {
-    io::stderr().is_terminal()
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub mod steps;
 pub mod store;
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 pub use build::BuiltImage;
@@ -172,7 +173,7 @@ impl Progress {
 
     /// A byte progress bar for a transfer, hidden unless stderr is a terminal.
     pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
-        if self.quiet || self.no_bars || !load::stderr_is_terminal() {
+        if self.quiet || self.no_bars || !std::io::stderr().is_terminal() {
             return indicatif::ProgressBar::hidden();
         }
         let bar = indicatif::ProgressBar::new(len);
