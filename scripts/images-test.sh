@@ -13,7 +13,7 @@ cd "$repo"
 
 log() { echo "images-test.sh: $*" >&2; }
 
-packages=(docker-registry containerd runc skopeo umoci busybox-static)
+packages=(docker-registry containerd runc skopeo umoci busybox-static apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -31,6 +31,7 @@ registry_was_running=no
 cleanup() {
   local status=$?
   "$repo/scripts/images/containerd.sh" stop "$work/containerd" || true
+  "$repo/scripts/images/auth-registry.sh" stop "$work/auth-registry" || true
   [[ $registry_was_running == yes ]] || "$repo/scripts/registry.sh" down || true
   rm -rf "$work"
   exit $status
@@ -42,7 +43,13 @@ log "registry at $registry"
 socket=$("$repo/scripts/images/containerd.sh" start "$work/containerd" | tail -n 1)
 log "containerd $(containerd --version | awk '{print $3}') at $socket"
 
+auth_password="pw-$RANDOM$RANDOM"
+auth_registry=$("$repo/scripts/images/auth-registry.sh" start "$work/auth-registry" berth-test "$auth_password" | tail -n 1)
+log "registry with basic auth at $auth_registry"
+
 export BERTH_TEST_REGISTRY=$registry
+export BERTH_TEST_AUTH_REGISTRY=$auth_registry
+export BERTH_TEST_AUTH_CREDENTIALS=berth-test:$auth_password
 export BERTH_TEST_CONTAINERD_SOCKET=$socket
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored

@@ -454,3 +454,58 @@ fn bad_input_fails_with_image_and_step_and_keeps_the_cache_clean() {
     fs::write(&spec_path, spec).unwrap();
     assert_eq!(build(&fx, &["hello"], "out", "cache").len(), 1);
 }
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn push_uses_credentials_from_the_docker_config() {
+    use base64::Engine as _;
+    let fx = Fixture::new();
+    let built = build(&fx, &["hello"], "out", "cache");
+    let registry =
+        std::env::var("BERTH_TEST_AUTH_REGISTRY").expect("BERTH_TEST_AUTH_REGISTRY=host:port");
+    let credentials = std::env::var("BERTH_TEST_AUTH_CREDENTIALS")
+        .expect("BERTH_TEST_AUTH_CREDENTIALS=user:password");
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let push_with = |config_credentials: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(creds) = config_credentials {
+            let auth = base64::engine::general_purpose::STANDARD.encode(creds);
+            let config = serde_json::json!({"auths": {registry.as_str(): {"auth": auth}}});
+            fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        }
+        fx.berth_command(
+            &["images", "push", &registry, "hello"],
+            &["--out", &out_dir],
+            "cache",
+        )
+        .env("DOCKER_CONFIG", dir.path())
+        .output()
+        .unwrap()
+    };
+
+    let stderr = fails_with_2(&push_with(None));
+    assert!(
+        stderr.contains("image hello, step \"push\"")
+            && stderr.contains(&format!("registry {registry}")),
+        "{stderr}"
+    );
+    let user = credentials.split(':').next().unwrap();
+    let stderr = fails_with_2(&push_with(Some(&format!("{user}:wrong-password"))));
+    assert!(stderr.contains("image hello, step \"push\""), "{stderr}");
+
+    let pushed = ok(&push_with(Some(&credentials)));
+    assert!(pushed.contains("4/4 blobs uploaded"), "{pushed}");
+    let by_digest = format!("docker://{registry}/berth-test/hello@{}", built[0].digest);
+    let info: Value = serde_json::from_str(&run(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            &credentials,
+            &by_digest,
+        ],
+    ))
+    .unwrap();
+    assert_eq!(info["Digest"], built[0].digest.as_str());
+}

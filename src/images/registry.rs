@@ -318,10 +318,14 @@ impl RegistryClient {
         store: &BlobStore,
     ) -> Result<usize, ErrorKind> {
         let auth = self.auth_for(target);
-        self.client
-            .auth(target, &auth, RegistryOperation::Push)
-            .await
-            .map_err(|e| Self::registry_err(target, e))?;
+        // Existence checks authenticate as pulls, uploads as pushes: with basic auth the client
+        // keeps credentials per operation, so log in for both.
+        for operation in [RegistryOperation::Pull, RegistryOperation::Push] {
+            self.client
+                .auth(target, &auth, operation)
+                .await
+                .map_err(|e| Self::registry_err(target, e))?;
+        }
         let mut uploaded = 0;
         for digest in blobs {
             let exists = self

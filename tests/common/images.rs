@@ -35,6 +35,13 @@ impl Fixture {
     }
 
     pub fn berth_with_cache(&self, subcommand: &[&str], extra: &[&str], cache: &str) -> Output {
+        self.berth_command(subcommand, extra, cache)
+            .output()
+            .expect("run berth")
+    }
+
+    /// The berth command line, for callers that need to add environment.
+    pub fn berth_command(&self, subcommand: &[&str], extra: &[&str], cache: &str) -> Command {
         let root = self.root().to_string_lossy().into_owned();
         let specs = self.path("specs").to_string_lossy().into_owned();
         let cache = self.path(cache).to_string_lossy().into_owned();
@@ -51,17 +58,23 @@ impl Fixture {
         ]);
         args.extend(["--build-value", "greeting_suffix=built for tests"]);
         args.extend(extra);
-        run_berth(&args)
+        berth_command(&args)
     }
 }
 
 pub fn run_berth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
+    berth_command(args).output().expect("run berth")
+}
+
+/// berth with `args`, without the caller's SOURCE_DATE_EPOCH, BERTH_CACHE_DIR or DOCKER_CONFIG.
+pub fn berth_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+    command
         .args(args)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("BERTH_CACHE_DIR")
-        .output()
-        .expect("run berth")
+        .env_remove("DOCKER_CONFIG");
+    command
 }
 
 pub fn copy_tree(from: &Path, to: &Path) {
