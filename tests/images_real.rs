@@ -509,3 +509,49 @@ fn push_uses_credentials_from_the_docker_config() {
     .unwrap();
     assert_eq!(info["Digest"], built[0].digest.as_str());
 }
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn platform_is_chosen_from_an_index_and_checked_against_the_config() {
+    let fx = Fixture::new();
+    let direct = build(&fx, &["hello"], "out-direct", "cache");
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:1.35.0-index"),
+    )
+    .unwrap();
+    let via_index = build(&fx, &["hello"], "out-index", "cache");
+    assert_eq!(
+        via_index[0].digest, direct[0].digest,
+        "linux/amd64 from the index is the same base"
+    );
+
+    let attempt = |platform: &str| {
+        fails_with_2(&fx.berth(
+            &["images", "build", "hello"],
+            &["--registry-mirror", &mirror(), "--platform", platform],
+        ))
+    };
+    let stderr = attempt("linux/s390x");
+    assert!(
+        stderr.contains("no manifest for platform linux/s390x"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("available: linux/arm64/v8, linux/amd64"),
+        "{stderr}"
+    );
+    // The index claims arm64 for a manifest whose config says amd64: berth checks the config.
+    let stderr = attempt("linux/arm64");
+    assert!(
+        stderr.contains("image hello, step \"pull base docker.io/library/busybox:1.35.0-index\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no manifest for platform linux/arm64")
+            && stderr.contains("available: linux/amd64"),
+        "{stderr}"
+    );
+}
