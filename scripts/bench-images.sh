@@ -97,8 +97,8 @@ SPEC
 
 cache="$work/cache"
 out="$work/out"
-berth() { "$BERTH_BIN" images "$@" --root "$root" --cache-dir "$cache" --out "$out" --revision bench -q; }
-build() { berth build --registry-mirror "docker.io=http://$registry" >/dev/null; }
+berth() { "$BERTH_BIN" images "$@" --root "$root" --cache-dir "$cache" --out "$out" -q; }
+build() { berth build --revision bench --registry-mirror "docker.io=http://$registry" >/dev/null; }
 
 t0=$(now); build; t1=$(now)
 cold=$(elapsed "$t0" "$t1")

@@ -75,3 +75,15 @@ fn bad_flags_are_rejected_before_any_work() {
     let stderr = fails_with_2(&run_berth(&["images", "load", "--target", "moon"]));
     assert!(stderr.contains("invalid value 'moon'"), "{stderr}");
 }
+
+#[test]
+fn help_texts() {
+    for command in ["build", "load", "push"] {
+        let output = run_berth(&["images", command, "--help"]);
+        assert!(output.status.success());
+        insta::assert_snapshot!(
+            format!("images_{command}_help"),
+            common::text(&output.stdout)
+        );
+    }
+}

@@ -24,7 +24,7 @@ pub enum ImagesCommand {
     Push(PushArgs),
 }
 
-/// Flags shared by all image commands.
+/// Where specs, archives and the cache are: shared by all image commands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Repository root; spec contexts are relative to it.
@@ -39,6 +39,14 @@ pub struct CommonArgs {
     /// Cache directory for blobs and build steps.
     #[arg(long, env = "BERTH_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What goes into a build.
+#[derive(Debug, Args)]
+pub struct BuildFlags {
     /// Target platform.
     #[arg(long, default_value = "linux/amd64")]
     pub platform: String,
@@ -54,9 +62,6 @@ pub struct CommonArgs {
     /// Build value for {NAME} placeholders in build steps, e.g. external_url=http://todo.local (repeatable).
     #[arg(long = "build-value", value_name = "NAME=VALUE")]
     pub build_values: Vec<String>,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// `berth images build`.
@@ -65,6 +70,8 @@ pub struct BuildArgs {
     /// Components to build (spec names); all when none are given.
     #[arg(value_name = "COMPONENT")]
     pub components: Vec<String>,
+    #[command(flatten)]
+    pub build: BuildFlags,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -132,7 +139,7 @@ pub fn run(command: ImagesCommand) -> Result<()> {
         .context("starting the async runtime")?;
     match command {
         ImagesCommand::Build(args) => {
-            let settings = build_settings(&args.common, &args.components)?;
+            let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
             let built = runtime
                 .block_on(images::build(&settings, &progress(&args.common)))
                 .context("berth images build")?;
@@ -146,7 +153,7 @@ pub fn run(command: ImagesCommand) -> Result<()> {
             }
         }
         ImagesCommand::Load(args) => {
-            let settings = build_settings(&args.common, &args.components)?;
+            let settings = build_settings(&args.common, &args.components, None)?;
             let built = images::read_built(&settings).context("berth images load")?;
             let reports = images::load(&load_settings(&args), &built, &progress(&args.common))
                 .context("berth images load")?;
@@ -161,7 +168,7 @@ pub fn run(command: ImagesCommand) -> Result<()> {
             }
         }
         ImagesCommand::Push(args) => {
-            let settings = build_settings(&args.common, &args.components)?;
+            let settings = build_settings(&args.common, &args.components, None)?;
             let built = images::read_built(&settings).context("berth images push")?;
             let push = PushSettings {
                 registry: args.registry.clone(),
@@ -193,10 +200,14 @@ fn progress(common: &CommonArgs) -> Progress {
     }
 }
 
-/// Turn the shared flags into [`BuildSettings`].
-pub fn build_settings(common: &CommonArgs, components: &[String]) -> Result<BuildSettings> {
-    let root = common.root.clone();
-    let mut settings = BuildSettings::new(&root);
+/// Turn the flags into [`BuildSettings`]; without build flags (load, push) only the paths
+/// matter, since those commands read what a build recorded.
+pub fn build_settings(
+    common: &CommonArgs,
+    components: &[String],
+    build: Option<&BuildFlags>,
+) -> Result<BuildSettings> {
+    let mut settings = BuildSettings::new(&common.root);
     if let Some(dir) = &common.cache_dir {
         settings.cache_dir = dir.clone();
         settings.out_dir = dir.join("images");
@@ -208,22 +219,29 @@ pub fn build_settings(common: &CommonArgs, components: &[String]) -> Result<Buil
         settings.specs_dir = specs.clone();
     }
     settings.only = components.to_vec();
-    settings.platform = common
+    if let Some(build) = build {
+        apply_build_flags(&mut settings, build)?;
+    }
+    Ok(settings)
+}
+
+fn apply_build_flags(settings: &mut BuildSettings, build: &BuildFlags) -> Result<()> {
+    settings.platform = build
         .platform
         .parse::<Platform>()
         .map_err(anyhow::Error::msg)?;
-    for mapping in &common.registry_mirrors {
+    for mapping in &build.registry_mirrors {
         let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
         settings.registry.mirrors.insert(registry, mirror);
     }
-    settings.source_date_epoch = common.source_date_epoch;
-    settings.revision = match &common.revision {
+    settings.source_date_epoch = build.source_date_epoch;
+    settings.revision = match &build.revision {
         Some(r) if r.is_empty() => None,
         Some(r) => Some(r.clone()),
-        None => git_head(&root),
+        None => git_head(&settings.root),
     };
-    settings.build_values = parse_pairs(&common.build_values)?;
-    Ok(settings)
+    settings.build_values = parse_pairs(&build.build_values)?;
+    Ok(())
 }
 
 fn parse_pairs(pairs: &[String]) -> Result<BTreeMap<String, String>> {

@@ -53,10 +53,11 @@ impl Fixture {
             &specs,
             "--cache-dir",
             &cache,
-            "--revision",
-            "test-revision",
         ]);
-        args.extend(["--build-value", "greeting_suffix=built for tests"]);
+        if subcommand.get(1) == Some(&"build") {
+            args.extend(["--revision", "test-revision"]);
+            args.extend(["--build-value", "greeting_suffix=built for tests"]);
+        }
         args.extend(extra);
         berth_command(&args)
     }
