@@ -153,7 +153,7 @@ cold build (base pull + pip install + layers + archive):   ${cold} s
 warm rebuild, no change:                                   ${warm_nochange} s
 warm rebuild after a one-line code change (median):        $(median "${changes[@]}") s   [${changes[*]}]
 archive size:                                              $(mib "$archive_size") ($archive_size B)
-sum of layer sizes:                                        $(mib "$layers_size") ($layers_size B; deps $(mib "$deps_size"), code $(mib "$code_size"))
+sum of layer sizes:                                        $(mib "$layers_size") ($layers_size B; deps $(mib "$deps_size"), code $(python3 -c "print(f'{$code_size/1024:.1f} KiB')"))
 archive overhead over layers:                              $(python3 -c "print(f'{($archive_size-$layers_size)/1024:.1f} KiB ({($archive_size/$layers_size-1)*100:.2f}%)')")
 berth images load (median):                                $(median "${load_berth[@]}") s   [${load_berth[*]}]
 plain ctr images import (median):                          $(median "${load_ctr[@]}") s   [${load_ctr[*]}]

@@ -63,6 +63,23 @@ impl BuiltImage {
             .sum()
     }
 
+    /// The repository part of the reference (`localhost/todo-chatbot/backend`), for rendering.
+    pub fn repository(&self) -> &str {
+        self.split_reference().0
+    }
+
+    /// The tag part of the reference (content-derived for built images), for rendering.
+    pub fn tag(&self) -> &str {
+        self.split_reference().1
+    }
+
+    fn split_reference(&self) -> (&str, &str) {
+        match self.reference.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+            _ => (&self.reference, ""),
+        }
+    }
+
     /// Path of the JSON record written next to the archive.
     pub fn record_path(out_dir: &Path, name: &str) -> PathBuf {
         out_dir.join(format!("{name}.json"))
@@ -435,5 +452,36 @@ pub fn human(bytes: u64) -> String {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_splits_into_repository_and_tag() {
+        let mut image = BuiltImage {
+            name: "backend".into(),
+            reference: "localhost/todo-chatbot/backend:0123456789abcdef".into(),
+            manifest_digest: String::new(),
+            manifest_media_type: String::new(),
+            config_digest: String::new(),
+            layers: vec![],
+            app_layers: vec![],
+            archive: PathBuf::new(),
+            archive_size: 0,
+        };
+        assert_eq!(
+            (image.repository(), image.tag()),
+            ("localhost/todo-chatbot/backend", "0123456789abcdef")
+        );
+        image.reference = "127.0.0.1:5000/library/postgres:17.6".into();
+        assert_eq!(
+            (image.repository(), image.tag()),
+            ("127.0.0.1:5000/library/postgres", "17.6")
+        );
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(3 << 20), "3.0 MiB");
     }
 }

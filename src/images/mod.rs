@@ -13,7 +13,8 @@
 //! images::load(&LoadSettings::default(), &built, &progress)?;
 //! // --images load: side-load what the last build produced.
 //! let built = images::read_built(&settings)?;
-//! // The tags to render: built[i].reference, with imagePullPolicy IfNotPresent.
+//! // What to render: built[i].repository() and built[i].tag(), imagePullPolicy IfNotPresent.
+//! // (`load` spawns ctr/minikube/docker and waits: from async code, call it in spawn_blocking.)
 //! # Ok(()) }
 //! ```
 //!
