@@ -72,7 +72,7 @@ step lint lint
 step cargo cargo_tests
 step validate scripts/validate-manifests.sh "$berth"
 step app scripts/app-test.sh
-wanted images && [[ -e scripts/images-test.sh ]] && step images images_tests
+step images images_tests
 step cluster cluster_tests
 
 echo

@@ -2,6 +2,7 @@
 //! typed settings before any work, and the mapping of outcomes to exit codes
 //! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
 
+pub mod images;
 mod render;
 mod schema;
 mod values_args;
@@ -26,6 +27,9 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Print the JSON Schema of the values (values/values.schema.json).
     Schema,
+    /// Build, side-load or push OCI images (no Docker needed).
+    #[command(subcommand)]
+    Images(images::ImagesCommand),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -61,5 +65,6 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Render(args) => render::run(args),
         Command::Schema => schema::run(),
+        Command::Images(command) => images::run(command).map(|()| Outcome::Success),
     }
 }
