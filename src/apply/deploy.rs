@@ -1,4 +1,5 @@
-//! The deploy sequence: stage by stage, dry-run, write only what drifted;
+//! The deploy sequence: dry-run everything, then stage by stage write only
+//! what drifted;
 //! record the inventory superset and a pending revision before the first
 //! write, prune, shrink the inventory, wait, and close the revision.
 
@@ -134,21 +135,22 @@ impl Run<'_> {
         objects: &[Desired],
         progress: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), ApplyError> {
-        let mut stages: BTreeMap<u8, Vec<Desired>> = BTreeMap::new();
-        for object in objects {
-            stages
-                .entry(object.key.stage)
-                .or_default()
-                .push(object.clone());
+        // Every stage is dry-run before anything is written, so a conflict or an
+        // immutable change stops the deploy with the cluster untouched. Objects
+        // whose namespace does not exist yet plan as creates.
+        let planned = plan_objects(self.client, objects, self.options.force_conflicts).await?;
+        check_blockers(&planned, self.options.recreate)?;
+        let mut stages: BTreeMap<u8, Vec<&Planned>> = BTreeMap::new();
+        for p in &planned {
+            stages.entry(p.desired.key.stage).or_default().push(p);
         }
         for (stage, items) in &stages {
-            let planned = plan_objects(self.client, items, self.options.force_conflicts).await?;
-            check_blockers(&planned, self.options.recreate)?;
-            let changes: Vec<&Planned> = planned
+            let changes: Vec<&Planned> = items
                 .iter()
+                .copied()
                 .filter(|p| p.action != Action::Unchanged)
                 .collect();
-            self.report.unchanged += planned.len() - changes.len();
+            self.report.unchanged += items.len() - changes.len();
             if changes.is_empty() {
                 continue;
             }

@@ -178,7 +178,7 @@ pub async fn begin(
                 (INSTANCE_LABEL.into(), release.name.clone()),
             ])),
             annotations: Some(BTreeMap::from([
-                (TIME.into(), Timestamp::now().to_string()),
+                (TIME.into(), now_seconds().to_string()),
                 (VERSION.into(), tooling()),
                 (HOLDER.into(), holder()),
                 (EXPIRES.into(), expires.to_string()),
@@ -261,6 +261,11 @@ pub async fn delete_all(client: &Client, release: &Release) -> Result<(), ApplyE
         }
     }
     Ok(())
+}
+
+/// Now, to the second: enough for a history and easier to read.
+fn now_seconds() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now())
 }
 
 fn jiff_span(ttl: Duration) -> k8s_openapi::jiff::SignedDuration {

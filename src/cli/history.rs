@@ -44,12 +44,12 @@ fn print(
         return Ok(Outcome::Failed);
     }
     let mut out = format!(
-        "{:<9} {:<11} {:<28} {}\n",
+        "{:<9} {:<11} {:<21} {}\n",
         "REVISION", "STATUS", "TIME", "BERTH"
     );
     for r in revisions {
         out.push_str(&format!(
-            "{:<9} {:<11} {:<28} {}\n",
+            "{:<9} {:<11} {:<21} {}\n",
             r.number, r.status, r.time, r.version
         ));
     }
