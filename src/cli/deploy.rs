@@ -1,9 +1,12 @@
 //! `berth deploy`: render, then apply with the engine and wait for readiness.
 //! Never prompts: `--yes` is accepted for scripts and the future wizard.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::cluster_args::{ClusterArgs, block_on, parse_duration};
 use super::prepare::{self, Prepared};
@@ -109,16 +112,18 @@ pub async fn deploy(
     prepared: Prepared,
     options: &DeployOptions,
 ) -> anyhow::Result<Outcome> {
-    let mut progress = |line: &str| ui::status(&format!("  {line}"));
-    let report = apply::deploy(
+    let mut progress = Progress::new();
+    let mut report_line = |line: &str| progress.line(line);
+    let result = apply::deploy(
         client,
         &prepared.release,
         prepared.objects,
         options,
-        &mut progress,
+        &mut report_line,
     )
-    .await?;
-    Ok(report_outcome(&prepared.release, &report))
+    .await;
+    progress.finish();
+    Ok(report_outcome(&prepared.release, &result?))
 }
 
 fn report_outcome(release: &apply::Release, report: &DeployReport) -> Outcome {
@@ -164,6 +169,57 @@ fn report_outcome(release: &apply::Release, report: &DeployReport) -> Outcome {
                 "hint: berth status shows the current state; raise --timeout if the images are slow to pull",
             );
             Outcome::Failed
+        }
+    }
+}
+
+/// Deploy progress: on a terminal a live line per workload (indicatif),
+/// otherwise one plain line per state change.
+struct Progress {
+    bars: Option<(MultiProgress, BTreeMap<String, ProgressBar>)>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let live =
+            std::io::stderr().is_terminal() && std::env::var_os("BERTH_NO_PROGRESS").is_none();
+        Progress {
+            bars: live.then(|| (MultiProgress::new(), BTreeMap::new())),
+        }
+    }
+
+    /// `Object: state` lines update the object's bar; others print above the bars.
+    fn line(&mut self, line: &str) {
+        let Some((multi, bars)) = &mut self.bars else {
+            ui::status(&format!("  {line}"));
+            return;
+        };
+        match line.split_once(": ") {
+            Some((object, state)) => {
+                let bar = bars.entry(object.to_string()).or_insert_with(|| {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("  {spinner} {prefix} {msg}")
+                            .expect("valid template"),
+                    );
+                    bar.set_prefix(object.to_string());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                bar.set_message(state.to_string());
+            }
+            None => {
+                let _ = multi.println(format!("  {line}"));
+            }
+        }
+    }
+
+    /// Leaves each workload's last state on screen.
+    fn finish(&mut self) {
+        if let Some((_, bars)) = &self.bars {
+            for bar in bars.values() {
+                bar.finish();
+            }
         }
     }
 }
