@@ -24,7 +24,7 @@ pub struct Connection {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("cannot read kubeconfig{}: {source}", path_suffix(.path))]
+    #[error("cannot use kubeconfig{}", path_suffix(.path))]
     Kubeconfig {
         path: Option<PathBuf>,
         #[source]
@@ -36,7 +36,9 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
-    #[error("cluster unreachable: context `{context}`, server {server}: {message}")]
+    #[error(
+        "cluster unreachable: context `{context}`, server {server}: {message}\nhint: start the cluster, or pick another with --kube-context / --kubeconfig"
+    )]
     Unreachable {
         context: String,
         server: String,
