@@ -1,7 +1,9 @@
 //! berth: deploy a web application stack to Kubernetes from one binary.
 //!
 //! The pipeline is values → manifests → images → apply; each stage is a module.
+pub mod apply;
 pub mod cli;
+pub mod cluster;
 pub mod images;
 pub mod manifests;
 pub mod ui;

@@ -2,15 +2,24 @@
 //! typed settings before any work, and the mapping of outcomes to exit codes
 //! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
 
+mod cluster_args;
+mod deploy;
+mod diff;
+mod history;
 pub mod images;
+mod prepare;
 mod render;
+mod rollback;
 mod schema;
+mod status;
+mod uninstall;
 mod values_args;
 
 use clap::{Parser, Subcommand};
 
 use crate::ui;
 
+pub use cluster_args::ClusterArgs;
 pub use values_args::{ReleaseArgs, ValuesArgs};
 
 /// Deploy the Todo AI chatbot stack (or your own) to Kubernetes from one binary.
@@ -30,6 +39,18 @@ pub enum Command {
     /// Build, side-load or push OCI images (no Docker needed).
     #[command(subcommand)]
     Images(images::ImagesCommand),
+    /// Apply the stack to the cluster with server-side apply and wait until it is ready.
+    Deploy(deploy::DeployArgs),
+    /// Show what a deploy would change (exit 0 none, 1 changes, 2 error).
+    Diff(diff::DiffArgs),
+    /// Show the release's workloads, readiness and URL.
+    Status(status::StatusArgs),
+    /// List the release's revisions.
+    History(history::HistoryArgs),
+    /// Re-apply an earlier revision (default: the previous one).
+    Rollback(rollback::RollbackArgs),
+    /// Delete the release; volumes are kept unless --delete-data.
+    Uninstall(uninstall::UninstallArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -66,5 +87,11 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Render(args) => render::run(args),
         Command::Schema => schema::run(),
         Command::Images(command) => images::run(command).map(|()| Outcome::Success),
+        Command::Deploy(args) => deploy::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Status(args) => status::run(args),
+        Command::History(args) => history::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Uninstall(args) => uninstall::run(args),
     }
 }

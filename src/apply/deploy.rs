@@ -1,0 +1,347 @@
+//! The deploy sequence: dry-run everything, then stage by stage write only
+//! what drifted;
+//! record the inventory superset and a pending revision before the first
+//! write, prune, shrink the inventory, wait, and close the revision.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+
+use super::error::status_code;
+use super::inventory::{PART_OF_LABEL, release_id};
+use super::plan::{plan_objects, prune_candidates};
+use super::prune::{Pruned, prune};
+use super::revision::{self, RevisionContent};
+use super::{
+    Action, ApplyError, Desired, FIELD_MANAGER, Inventory, ObjectKey, Planned, Readiness, Release,
+    wait_ready,
+};
+
+/// How to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Take fields owned by other managers (`--force-conflicts`).
+    pub force_conflicts: bool,
+    /// Delete and re-create objects whose immutable fields change (`--recreate`).
+    pub recreate: bool,
+    /// Let prune delete PersistentVolumeClaims.
+    pub delete_data: bool,
+    /// How long to wait for readiness; `None` skips the wait (`--no-wait`).
+    pub wait: Option<Duration>,
+    /// What the revision records.
+    pub revision: RevisionContent,
+    /// Objects the release keeps owning without applying them (rollback keeps
+    /// live Secrets, whose values revisions do not store).
+    pub also_owned: Vec<ObjectKey>,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone)]
+pub struct DeployReport {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub recreated: Vec<String>,
+    pub unchanged: usize,
+    pub pruned: Vec<String>,
+    /// Prune candidates left in place, with why.
+    pub kept: Vec<String>,
+    /// The revision recorded; `None` when nothing changed.
+    pub revision: Option<u32>,
+    pub readiness: Readiness,
+}
+
+impl DeployReport {
+    pub fn wrote_anything(&self) -> bool {
+        self.revision.is_some()
+    }
+}
+
+/// Labels every object as a member of the release's ApplySet.
+pub fn label_members(objects: &mut [Desired], release: &Release) {
+    let id = release_id(release);
+    for object in objects {
+        object.add_label(PART_OF_LABEL, &id);
+    }
+}
+
+/// Deploys `objects` (any order; they are applied by stage) as `release`.
+pub async fn deploy(
+    client: &Client,
+    release: &Release,
+    mut objects: Vec<Desired>,
+    options: &DeployOptions,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<DeployReport, ApplyError> {
+    if objects.is_empty() {
+        return Err(ApplyError::EmptyRender);
+    }
+    label_members(&mut objects, release);
+    let mut run = Run {
+        client,
+        release,
+        options,
+        recorded: Inventory::read(client, release)
+            .await?
+            .unwrap_or_default()
+            .objects,
+        owned: objects
+            .iter()
+            .map(|d| d.key.clone())
+            .chain(options.also_owned.iter().cloned())
+            .collect(),
+        revision: None,
+        report: DeployReport {
+            created: vec![],
+            updated: vec![],
+            recreated: vec![],
+            unchanged: 0,
+            pruned: vec![],
+            kept: vec![],
+            revision: None,
+            readiness: Readiness::Ready,
+        },
+    };
+    match run.execute(&objects, progress).await {
+        Ok(()) => Ok(run.report),
+        Err(err) => {
+            if let Some(number) = run.revision {
+                // Best effort: the error being reported matters more.
+                let _ = revision::finish(client, release, number, revision::FAILED).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    release: &'a Release,
+    options: &'a DeployOptions,
+    /// The inventory as found.
+    recorded: BTreeSet<ObjectKey>,
+    /// What the release owns after this deploy.
+    owned: BTreeSet<ObjectKey>,
+    revision: Option<u32>,
+    report: DeployReport,
+}
+
+impl Run<'_> {
+    async fn execute(
+        &mut self,
+        objects: &[Desired],
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), ApplyError> {
+        // Every stage is dry-run before anything is written, so a conflict or an
+        // immutable change stops the deploy with the cluster untouched. Objects
+        // whose namespace does not exist yet plan as creates.
+        let planned = plan_objects(self.client, objects, self.options.force_conflicts).await?;
+        check_blockers(&planned, self.options.recreate)?;
+        let mut stages: BTreeMap<u8, Vec<&Planned>> = BTreeMap::new();
+        for p in &planned {
+            stages.entry(p.desired.key.stage).or_default().push(p);
+        }
+        for (stage, items) in &stages {
+            let changes: Vec<&Planned> = items
+                .iter()
+                .copied()
+                .filter(|p| p.action != Action::Unchanged)
+                .collect();
+            self.report.unchanged += items.len() - changes.len();
+            if changes.is_empty() {
+                continue;
+            }
+            // The revision and inventory live in the namespace the first stage creates.
+            if *stage > 0 {
+                self.begin().await?;
+            }
+            let results = join_all(
+                changes
+                    .iter()
+                    .map(|p| apply_one(self.client, p, self.options.force_conflicts)),
+            )
+            .await;
+            for (planned, result) in changes.iter().zip(results) {
+                result?;
+                let name = planned.desired.key.to_string();
+                let (verb, list) = match planned.action {
+                    Action::Create => ("created", &mut self.report.created),
+                    Action::Recreate { .. } => ("recreated", &mut self.report.recreated),
+                    _ => ("configured", &mut self.report.updated),
+                };
+                progress(&format!("{name} {verb}"));
+                list.push(name);
+            }
+            for planned in changes.iter().filter(|p| p.desired.key.kind == "Namespace") {
+                wait_namespace_active(self.client, &planned.desired.key).await?;
+            }
+        }
+        let candidates: Vec<ObjectKey> = prune_candidates(&self.recorded, objects)
+            .into_iter()
+            .filter(|k| !self.owned.contains(k))
+            .collect();
+        if !candidates.is_empty() || self.recorded != self.owned {
+            self.begin().await?;
+        }
+        for (key, outcome) in prune(
+            self.client,
+            self.release,
+            &candidates,
+            self.options.delete_data,
+        )
+        .await?
+        {
+            match outcome {
+                Pruned::Deleted => {
+                    progress(&format!("{key} pruned"));
+                    self.report.pruned.push(key.to_string());
+                }
+                Pruned::Absent => {}
+                Pruned::Kept(why) => self.report.kept.push(format!("{key}: {why}")),
+            }
+        }
+        if self.revision.is_some() && self.recorded != self.owned {
+            Inventory {
+                objects: self.owned.clone(),
+            }
+            .write(self.client, self.release)
+            .await?;
+        }
+        if let Some(timeout) = self.options.wait {
+            let keys: Vec<ObjectKey> = objects.iter().map(|d| d.key.clone()).collect();
+            self.report.readiness =
+                wait_ready(self.client, self.release, &keys, timeout, progress).await?;
+        }
+        if let Some(number) = self.revision {
+            let status = match self.report.readiness {
+                Readiness::Ready => revision::DEPLOYED,
+                _ => revision::FAILED,
+            };
+            revision::finish(self.client, self.release, number, status).await?;
+        }
+        Ok(())
+    }
+
+    /// Before the first write past the namespace: a pending revision (which
+    /// also refuses a concurrent deploy) and the inventory superset, so a
+    /// crash from here on orphans nothing.
+    async fn begin(&mut self) -> Result<(), ApplyError> {
+        if self.revision.is_some() {
+            return Ok(());
+        }
+        let ttl = self.options.wait.unwrap_or_default() + Duration::from_secs(120);
+        let number =
+            revision::begin(self.client, self.release, &self.options.revision, ttl).await?;
+        self.revision = Some(number);
+        self.report.revision = Some(number);
+        let superset: BTreeSet<ObjectKey> = self.recorded.union(&self.owned).cloned().collect();
+        if superset != self.recorded {
+            Inventory { objects: superset }
+                .write(self.client, self.release)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Conflicts always stop the deploy; immutable changes stop it unless `recreate`.
+fn check_blockers(planned: &[Planned], recreate: bool) -> Result<(), ApplyError> {
+    for p in planned {
+        match &p.action {
+            Action::Conflict { message } => {
+                return Err(ApplyError::Conflict {
+                    object: p.desired.key.to_string(),
+                    message: message.clone(),
+                });
+            }
+            Action::Recreate { reason } if !recreate => {
+                return Err(ApplyError::Immutable {
+                    object: p.desired.key.to_string(),
+                    message: reason.clone(),
+                    warning: if holds_volumes(&p.desired.key, reason) {
+                        " (warning: its volumes' data may be lost)"
+                    } else {
+                        ""
+                    },
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether re-creating the object may lose volume data: StatefulSets own
+/// their claims' templates, claims hold the data.
+pub fn holds_volumes(key: &ObjectKey, reason: &str) -> bool {
+    matches!(key.kind.as_str(), "StatefulSet" | "PersistentVolumeClaim")
+        || reason.contains("volumeClaimTemplates")
+}
+
+/// Writes one object with server-side apply; deletes it first when recreating.
+async fn apply_one(client: &Client, planned: &Planned, force: bool) -> Result<(), ApplyError> {
+    let key = &planned.desired.key;
+    let api = key.api(client);
+    if matches!(planned.action, Action::Recreate { .. }) {
+        match api.delete(&key.name, &DeleteParams::foreground()).await {
+            Ok(_) => {}
+            Err(e) if status_code(&e) == 404 => {}
+            Err(e) => return Err(ApplyError::api("delete", key.to_string(), e)),
+        }
+        wait_gone(client, key).await?;
+    }
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    if force {
+        params = params.force();
+    }
+    api.patch(&key.name, &params, &Patch::Apply(&planned.desired.object))
+        .await
+        .map_err(|e| ApplyError::api("apply", key.to_string(), e))?;
+    Ok(())
+}
+
+const POLL: Duration = Duration::from_millis(100);
+
+async fn wait_gone(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
+    let api = key.api(client);
+    let seconds = 120;
+    for _ in 0..(seconds * 10) {
+        let live = api
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ApplyError::api("get", key.to_string(), e))?;
+        if live.is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(ApplyError::Timeout {
+        object: key.to_string(),
+        what: "be deleted",
+        seconds,
+    })
+}
+
+async fn wait_namespace_active(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let seconds = 60;
+    for _ in 0..(seconds * 10) {
+        let namespace = api
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ApplyError::api("get", key.to_string(), e))?;
+        let phase = namespace.and_then(|n| n.status).and_then(|s| s.phase);
+        if phase.as_deref() == Some("Active") {
+            return Ok(());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(ApplyError::Timeout {
+        object: key.to_string(),
+        what: "become active",
+        seconds,
+    })
+}

@@ -1,0 +1,80 @@
+//! The one error type of the apply engine; every variant names the object and
+//! what berth was doing to it.
+
+/// What went wrong while applying, pruning, waiting or reading the release.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The API server refused or failed a request.
+    #[error("{verb} {object}: {message}")]
+    Api {
+        verb: &'static str,
+        object: String,
+        code: u16,
+        message: String,
+    },
+    /// Another field manager owns fields berth sets.
+    #[error(
+        "{object}: {message}\nhint: another tool changed these fields; rerun with --force-conflicts to take them back"
+    )]
+    Conflict { object: String, message: String },
+    /// An immutable field would change; the object must be deleted and re-created.
+    #[error(
+        "{object}: would recreate: {message}\nhint: rerun with --recreate to delete and re-create it{warning}"
+    )]
+    Immutable {
+        object: String,
+        message: String,
+        /// A data-loss warning when volumes are involved, else empty.
+        warning: &'static str,
+    },
+    #[error("refusing to apply an empty render: it would prune every object of the release")]
+    EmptyRender,
+    /// Another deploy holds the release.
+    #[error(
+        "release {release} has a deploy in progress (revision {revision}, by {holder}, until {expires})\nhint: wait for it to finish, or for the marker to expire"
+    )]
+    Pending {
+        release: String,
+        revision: u32,
+        holder: String,
+        expires: String,
+    },
+    /// Stored release data (inventory, revision) cannot be read.
+    #[error("{object}: {message}")]
+    Corrupt { object: String, message: String },
+    #[error("{object}: timed out after {seconds}s waiting to {what}")]
+    Timeout {
+        object: String,
+        what: &'static str,
+        seconds: u64,
+    },
+}
+
+impl ApplyError {
+    /// Wraps a client error with the verb and the object it concerned.
+    pub fn api(verb: &'static str, object: impl Into<String>, err: kube::Error) -> Self {
+        let (code, message) = match &err {
+            kube::Error::Api(status) => (status.code, status.message.clone()),
+            other => (0, other.to_string()),
+        };
+        let message = match code {
+            401 => format!("unauthorized: {message}"),
+            403 => format!("forbidden: {message}"),
+            _ => message,
+        };
+        ApplyError::Api {
+            verb,
+            object: object.into(),
+            code,
+            message,
+        }
+    }
+}
+
+/// The status code of a client error, 0 when it is not an API answer.
+pub(crate) fn status_code(err: &kube::Error) -> u16 {
+    match err {
+        kube::Error::Api(status) => status.code,
+        _ => 0,
+    }
+}

@@ -1,0 +1,57 @@
+//! The apply engine: makes a cluster match a list of objects with server-side
+//! apply, staged, dry-run first, skipping what did not drift; records an
+//! ApplySet-compatible inventory, prunes what is no longer rendered, keeps
+//! revisions and waits for readiness with a root cause.
+//!
+//! It is kind-agnostic: objects arrive as JSON with a stage number; it knows
+//! nothing of the application they make up.
+
+pub mod deploy;
+pub mod diff;
+pub mod error;
+pub mod inventory;
+pub mod normalize;
+pub mod object;
+pub mod plan;
+pub mod prune;
+pub mod revision;
+pub mod wait;
+
+pub use deploy::{DeployOptions, DeployReport, deploy};
+pub use error::ApplyError;
+pub use inventory::Inventory;
+pub use object::{Desired, ObjectKey, from_manifests};
+pub use plan::{Action, Plan, Planned, plan};
+pub use wait::{Readiness, wait_ready};
+
+/// The field manager of every write berth makes.
+pub const FIELD_MANAGER: &str = "berth";
+
+/// The label that names the release an object belongs to.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
+/// A release: a named set of objects in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub name: String,
+    pub namespace: String,
+}
+
+impl Release {
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Release {
+            name: name.into(),
+            namespace: namespace.into(),
+        }
+    }
+
+    /// `app.kubernetes.io/instance=<name>`: selects everything the release rendered.
+    pub fn selector(&self) -> String {
+        format!("{INSTANCE_LABEL}={}", self.name)
+    }
+}
+
+/// `berth/<version>`, the ApplySet tooling annotation and revision stamp.
+pub fn tooling() -> String {
+    format!("berth/{}", env!("CARGO_PKG_VERSION"))
+}

@@ -1,0 +1,176 @@
+//! What applying would do to each object, found by a server-side dry-run
+//! compared with the live object, and what prune would delete.
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use kube::Client;
+use kube::api::{DynamicObject, Patch, PatchParams};
+use serde_json::Value;
+
+use super::error::status_code;
+use super::normalize::same_content;
+use super::{ApplyError, Desired, FIELD_MANAGER, Inventory, ObjectKey, Release};
+
+/// What applying does to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    /// An immutable field changes: only delete and re-create can apply it.
+    Recreate {
+        reason: String,
+    },
+    /// Another field manager owns fields this object sets.
+    Conflict {
+        message: String,
+    },
+}
+
+/// One object's planned action with the live state and the dry-run result.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub desired: Desired,
+    pub action: Action,
+    pub live: Option<Value>,
+    /// The object as the server would store it; `None` when no dry-run was
+    /// possible (its namespace does not exist yet).
+    pub after: Option<Value>,
+}
+
+/// Everything a deploy would do.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub objects: Vec<Planned>,
+    /// Recorded objects no longer rendered, in deletion order.
+    pub prune: Vec<ObjectKey>,
+}
+
+impl Plan {
+    /// Objects that would be written.
+    pub fn changes(&self) -> impl Iterator<Item = &Planned> {
+        self.objects
+            .iter()
+            .filter(|p| p.action != Action::Unchanged)
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.changes().next().is_none() && self.prune.is_empty()
+    }
+}
+
+fn apply_params(force: bool) -> PatchParams {
+    let params = PatchParams::apply(FIELD_MANAGER);
+    if force { params.force() } else { params }
+}
+
+/// Plans one object: reads it and dry-runs the apply, concurrently.
+pub async fn plan_object(
+    client: &Client,
+    desired: &Desired,
+    force: bool,
+) -> Result<Planned, ApplyError> {
+    let api = desired.key.api(client);
+    let name = &desired.key.name;
+    let params = apply_params(force).dry_run();
+    let patch = Patch::Apply(&desired.object);
+    let (live, dry) = futures::join!(api.get_opt(name), api.patch(name, &params, &patch));
+    let live = live
+        .map_err(|e| ApplyError::api("get", desired.key.to_string(), e))?
+        .map(to_json);
+    let planned = |action, after| Planned {
+        desired: desired.clone(),
+        action,
+        live: live.clone(),
+        after,
+    };
+    let dry = match dry {
+        Ok(object) => to_json(object),
+        Err(err) => {
+            let message = match &err {
+                kube::Error::Api(status) => status.message.clone(),
+                other => other.to_string(),
+            };
+            return match status_code(&err) {
+                // The namespace does not exist yet: nothing to compare with.
+                404 if live.is_none() => Ok(planned(Action::Create, None)),
+                409 => Ok(planned(Action::Conflict { message }, None)),
+                422 if is_immutable_change(&message) => {
+                    Ok(planned(Action::Recreate { reason: message }, None))
+                }
+                _ => Err(ApplyError::api(
+                    "dry-run apply",
+                    desired.key.to_string(),
+                    err,
+                )),
+            };
+        }
+    };
+    let action = match &live {
+        None => Action::Create,
+        Some(live) if same_content(live, &dry) => Action::Unchanged,
+        Some(_) => Action::Update,
+    };
+    Ok(planned(action, Some(dry)))
+}
+
+/// Plans a set of objects concurrently, keeping their order.
+pub async fn plan_objects(
+    client: &Client,
+    objects: &[Desired],
+    force: bool,
+) -> Result<Vec<Planned>, ApplyError> {
+    join_all(objects.iter().map(|d| plan_object(client, d, force)))
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// The whole plan: every object dry-run, and the prunes the inventory implies.
+/// Objects should carry the ApplySet label already (see [`super::deploy::label_members`]).
+pub async fn plan(
+    client: &Client,
+    objects: &[Desired],
+    release: &Release,
+    force: bool,
+) -> Result<Plan, ApplyError> {
+    let (planned, inventory) = futures::join!(
+        plan_objects(client, objects, force),
+        Inventory::read(client, release)
+    );
+    let recorded = inventory?.unwrap_or_default().objects;
+    Ok(Plan {
+        objects: planned?,
+        prune: prune_candidates(&recorded, objects),
+    })
+}
+
+/// Recorded objects that are not desired any more, deepest stage first.
+pub fn prune_candidates(recorded: &BTreeSet<ObjectKey>, desired: &[Desired]) -> Vec<ObjectKey> {
+    let wanted: BTreeSet<(&str, &str, Option<&str>, &str)> =
+        desired.iter().map(|d| identity(&d.key)).collect();
+    let mut prune: Vec<ObjectKey> = recorded
+        .iter()
+        .filter(|k| !wanted.contains(&identity(k)))
+        .cloned()
+        .collect();
+    prune.sort_by(|a, b| b.stage.cmp(&a.stage).then_with(|| a.cmp(b)));
+    prune
+}
+
+/// An object's identity regardless of stage and version.
+fn identity(key: &ObjectKey) -> (&str, &str, Option<&str>, &str) {
+    (key.group(), &key.kind, key.namespace.as_deref(), &key.name)
+}
+
+/// The API server's wording for changes only delete and re-create can make:
+/// "field is immutable" (selectors, clusterIP) or a StatefulSet's "updates to
+/// statefulset spec for fields other than … are forbidden".
+fn is_immutable_change(message: &str) -> bool {
+    message.contains("immutable") || message.contains("are forbidden")
+}
+
+fn to_json(object: DynamicObject) -> Value {
+    serde_json::to_value(object).expect("objects serialize")
+}

@@ -1,0 +1,88 @@
+//! Deletion of objects the release no longer renders, deepest stage first,
+//! and only when the live object's labels prove the release owns it.
+
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
+use kube::Client;
+use kube::api::DeleteParams;
+
+use super::error::status_code;
+use super::inventory::{PART_OF_LABEL, release_id};
+use super::{ApplyError, INSTANCE_LABEL, ObjectKey, Release};
+
+/// What happened to one prune candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pruned {
+    Deleted,
+    /// Already gone.
+    Absent,
+    /// Left in place: data (PVC) or a namespace, or not provably ours.
+    Kept(&'static str),
+}
+
+/// Kinds never deleted by prune: they hold data or other objects.
+fn protected(key: &ObjectKey, delete_data: bool) -> Option<&'static str> {
+    match key.kind.as_str() {
+        "Namespace" => Some("namespaces are never pruned"),
+        "PersistentVolumeClaim" if !delete_data => {
+            Some("volume data is kept without --delete-data")
+        }
+        _ => None,
+    }
+}
+
+/// Deletes the candidates stage by stage (they come deepest stage first).
+pub async fn prune(
+    client: &Client,
+    release: &Release,
+    candidates: &[ObjectKey],
+    delete_data: bool,
+) -> Result<Vec<(ObjectKey, Pruned)>, ApplyError> {
+    let mut by_stage: BTreeMap<u8, Vec<&ObjectKey>> = BTreeMap::new();
+    for key in candidates {
+        by_stage.entry(key.stage).or_default().push(key);
+    }
+    let mut results = Vec::new();
+    for (_, keys) in by_stage.into_iter().rev() {
+        let outcomes = join_all(
+            keys.iter()
+                .map(|k| prune_one(client, release, k, delete_data)),
+        )
+        .await;
+        for (key, outcome) in keys.into_iter().zip(outcomes) {
+            results.push((key.clone(), outcome?));
+        }
+    }
+    Ok(results)
+}
+
+async fn prune_one(
+    client: &Client,
+    release: &Release,
+    key: &ObjectKey,
+    delete_data: bool,
+) -> Result<Pruned, ApplyError> {
+    if let Some(why) = protected(key, delete_data) {
+        return Ok(Pruned::Kept(why));
+    }
+    let api = key.api(client);
+    let Some(live) = api
+        .get_opt(&key.name)
+        .await
+        .map_err(|e| ApplyError::api("get", key.to_string(), e))?
+    else {
+        return Ok(Pruned::Absent);
+    };
+    let labels = live.metadata.labels.unwrap_or_default();
+    let owned = labels.get(INSTANCE_LABEL) == Some(&release.name)
+        && labels.get(PART_OF_LABEL) == Some(&release_id(release));
+    if !owned {
+        return Ok(Pruned::Kept("its labels do not name this release"));
+    }
+    match api.delete(&key.name, &DeleteParams::background()).await {
+        Ok(_) => Ok(Pruned::Deleted),
+        Err(e) if status_code(&e) == 404 => Ok(Pruned::Absent),
+        Err(e) => Err(ApplyError::api("delete", key.to_string(), e)),
+    }
+}

@@ -1,0 +1,326 @@
+//! Revisions: one Secret per deploy in the release namespace holding the
+//! rendered objects (secret values redacted by the caller) and the values
+//! without secrets, gzip-compressed, plus status, time and berth version.
+//! A deploy starts with a `pending` revision carrying an expiry and its holder,
+//! so a crashed deploy never wedges the release.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::Value;
+
+use super::{ApplyError, FIELD_MANAGER, INSTANCE_LABEL, Release, tooling};
+
+const RELEASE_LABEL: &str = "berth.dev/release";
+const NUMBER_LABEL: &str = "berth.dev/revision";
+const STATUS: &str = "berth.dev/status";
+const TIME: &str = "berth.dev/time";
+const VERSION: &str = "berth.dev/version";
+const HOLDER: &str = "berth.dev/holder";
+const EXPIRES: &str = "berth.dev/pending-expires";
+
+/// A revision's status.
+pub const PENDING: &str = "pending";
+pub const DEPLOYED: &str = "deployed";
+pub const FAILED: &str = "failed";
+pub const SUPERSEDED: &str = "superseded";
+
+/// What a revision records besides its bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionContent {
+    /// The rendered objects, Secrets redacted.
+    pub manifests: Value,
+    /// The values without secrets.
+    pub values: Value,
+}
+
+/// One revision's bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Revision {
+    pub number: u32,
+    pub status: String,
+    pub time: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub holder: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub expires: String,
+}
+
+impl Revision {
+    /// A pending revision whose holder may still be working.
+    fn is_live_pending(&self) -> bool {
+        self.status == PENDING
+            && self
+                .expires
+                .parse::<Timestamp>()
+                .is_ok_and(|t| t > Timestamp::now())
+            && !holder_is_dead(&self.holder)
+    }
+}
+
+fn secret_name(release: &Release, number: u32) -> String {
+    format!("{}-rev-{number}", release.name)
+}
+
+fn api(client: &Client, release: &Release) -> Api<Secret> {
+    Api::namespaced(client.clone(), &release.namespace)
+}
+
+fn display(release: &Release, number: u32) -> String {
+    format!(
+        "Secret {}/{}",
+        release.namespace,
+        secret_name(release, number)
+    )
+}
+
+/// Every revision of the release, oldest first (content not decoded).
+pub async fn list(client: &Client, release: &Release) -> Result<Vec<Revision>, ApplyError> {
+    let selector = format!("{RELEASE_LABEL}={}", release.name);
+    let secrets = api(client, release)
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| ApplyError::api("list", format!("revisions of {}", release.name), e))?;
+    let mut revisions: Vec<Revision> = secrets.items.iter().filter_map(bookkeeping).collect();
+    revisions.sort_by_key(|r| r.number);
+    Ok(revisions)
+}
+
+fn bookkeeping(secret: &Secret) -> Option<Revision> {
+    let labels = secret.metadata.labels.as_ref()?;
+    let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+    let get = |key: &str| annotations.get(key).cloned().unwrap_or_default();
+    Some(Revision {
+        number: labels.get(NUMBER_LABEL)?.parse().ok()?,
+        status: labels.get(STATUS).cloned().unwrap_or_default(),
+        time: get(TIME),
+        version: get(VERSION),
+        holder: get(HOLDER),
+        expires: get(EXPIRES),
+    })
+}
+
+/// Reads one revision with its content.
+pub async fn load(
+    client: &Client,
+    release: &Release,
+    number: u32,
+) -> Result<Option<(Revision, RevisionContent)>, ApplyError> {
+    let secret = api(client, release)
+        .get_opt(&secret_name(release, number))
+        .await
+        .map_err(|e| ApplyError::api("get", display(release, number), e))?;
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    let corrupt = |message: String| ApplyError::Corrupt {
+        object: display(release, number),
+        message,
+    };
+    let revision = bookkeeping(&secret).ok_or_else(|| corrupt("missing revision labels".into()))?;
+    let data = secret.data.unwrap_or_default();
+    let field = |key: &str| -> Result<Value, ApplyError> {
+        let bytes = data
+            .get(key)
+            .ok_or_else(|| corrupt(format!("missing {key}")))?;
+        decompress(&bytes.0).map_err(|e| corrupt(format!("unreadable {key}: {e}")))
+    };
+    let content = RevisionContent {
+        manifests: field("manifests")?,
+        values: field("values")?,
+    };
+    Ok(Some((revision, content)))
+}
+
+/// Starts a revision: refuses while another deploy holds the release, marks
+/// expired pending revisions failed, and records a pending one valid for `ttl`.
+pub async fn begin(
+    client: &Client,
+    release: &Release,
+    content: &RevisionContent,
+    ttl: Duration,
+) -> Result<u32, ApplyError> {
+    let revisions = list(client, release).await?;
+    if let Some(held) = revisions.iter().find(|r| r.is_live_pending()) {
+        return Err(ApplyError::Pending {
+            release: release.name.clone(),
+            revision: held.number,
+            holder: held.holder.clone(),
+            expires: held.expires.clone(),
+        });
+    }
+    for stale in revisions.iter().filter(|r| r.status == PENDING) {
+        set_status(client, release, stale.number, FAILED).await?;
+    }
+    let number = revisions.last().map_or(1, |r| r.number + 1);
+    let expires = Timestamp::now()
+        .checked_add(jiff_span(ttl))
+        .unwrap_or_else(|_| Timestamp::now());
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(secret_name(release, number)),
+            namespace: Some(release.namespace.clone()),
+            labels: Some(BTreeMap::from([
+                (RELEASE_LABEL.into(), release.name.clone()),
+                (NUMBER_LABEL.into(), number.to_string()),
+                (STATUS.into(), PENDING.into()),
+                (INSTANCE_LABEL.into(), release.name.clone()),
+            ])),
+            annotations: Some(BTreeMap::from([
+                (TIME.into(), now_seconds().to_string()),
+                (VERSION.into(), tooling()),
+                (HOLDER.into(), holder()),
+                (EXPIRES.into(), expires.to_string()),
+            ])),
+            ..Default::default()
+        },
+        type_: Some("berth.dev/revision".into()),
+        data: Some(BTreeMap::from([
+            ("manifests".into(), ByteString(compress(&content.manifests))),
+            ("values".into(), ByteString(compress(&content.values))),
+        ])),
+        ..Default::default()
+    };
+    api(client, release)
+        .patch(
+            &secret_name(release, number),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .map_err(|e| ApplyError::api("apply", display(release, number), e))?;
+    Ok(number)
+}
+
+/// Ends a revision with `deployed` or `failed`; a deployed one supersedes the
+/// previously deployed revisions.
+pub async fn finish(
+    client: &Client,
+    release: &Release,
+    number: u32,
+    status: &str,
+) -> Result<(), ApplyError> {
+    if status == DEPLOYED {
+        for old in list(client, release).await? {
+            if old.number != number && old.status == DEPLOYED {
+                set_status(client, release, old.number, SUPERSEDED).await?;
+            }
+        }
+    }
+    set_status(client, release, number, status).await
+}
+
+async fn set_status(
+    client: &Client,
+    release: &Release,
+    number: u32,
+    status: &str,
+) -> Result<(), ApplyError> {
+    let patch = serde_json::json!({"metadata": {"labels": {STATUS: status}}});
+    api(client, release)
+        .patch(
+            &secret_name(release, number),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| ApplyError::api("patch", display(release, number), e))?;
+    Ok(())
+}
+
+/// Deletes every revision (uninstall, last).
+pub async fn delete_all(client: &Client, release: &Release) -> Result<(), ApplyError> {
+    for revision in list(client, release).await? {
+        match api(client, release)
+            .delete(
+                &secret_name(release, revision.number),
+                &DeleteParams::default(),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if super::error::status_code(&e) == 404 => {}
+            Err(e) => {
+                return Err(ApplyError::api(
+                    "delete",
+                    display(release, revision.number),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Now, to the second: enough for a history and easier to read.
+fn now_seconds() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now())
+}
+
+fn jiff_span(ttl: Duration) -> k8s_openapi::jiff::SignedDuration {
+    k8s_openapi::jiff::SignedDuration::from_secs(ttl.as_secs() as i64)
+}
+
+/// `host/pid` of this process, so a re-run on the same machine can tell a
+/// crashed holder from a running one.
+fn holder() -> String {
+    format!("{}/{}", hostname(), std::process::id())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// True only when the holder ran on this host and its process is gone.
+fn holder_is_dead(holder: &str) -> bool {
+    let Some((host, pid)) = holder.rsplit_once('/') else {
+        return false;
+    };
+    host == hostname() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn compress(value: &Value) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder
+        .write_all(&serde_json::to_vec(value).expect("JSON serializes"))
+        .and_then(|_| encoder.finish())
+        .expect("writing to memory succeeds")
+}
+
+fn decompress(bytes: &[u8]) -> Result<Value, String> {
+    let mut text = Vec::new();
+    GzDecoder::new(bytes)
+        .read_to_end(&mut text)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_round_trips_compressed() {
+        let value = serde_json::json!({"items": [{"kind": "ConfigMap", "data": {"a": "b"}}]});
+        assert_eq!(decompress(&compress(&value)).unwrap(), value);
+    }
+
+    #[test]
+    fn a_holder_on_another_host_is_presumed_alive() {
+        assert!(!holder_is_dead("some-other-host/1"));
+        assert!(!holder_is_dead(&holder()));
+    }
+}

@@ -1,0 +1,422 @@
+//! Readiness: watches the release's Deployments, StatefulSets and Pods until
+//! every workload finished its rollout, and fails fast with the cause the Pods
+//! show (a Deployment reports an image pull failure only in its Pods).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, stream::BoxStream};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, LogParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+
+use super::{ApplyError, ObjectKey, Release};
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// A workload cannot become ready; `reason` says why, `hint` what to do.
+    Failed {
+        object: String,
+        reason: String,
+        hint: Option<String>,
+    },
+    /// The timeout passed; the workloads still not ready, with their state.
+    TimedOut {
+        waiting: Vec<String>,
+    },
+}
+
+/// A failure seen on a pod.
+struct PodFailure {
+    pod: String,
+    container: Option<String>,
+    reason: String,
+    hint: Option<String>,
+}
+
+/// Waits for the rollout of the workloads among `objects`, reporting each
+/// change of state through `progress`.
+pub async fn wait_ready(
+    client: &Client,
+    release: &Release,
+    objects: &[ObjectKey],
+    timeout: Duration,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<Readiness, ApplyError> {
+    let workloads: Vec<&ObjectKey> = objects
+        .iter()
+        .filter(|k| matches!(k.kind.as_str(), "Deployment" | "StatefulSet"))
+        .collect();
+    if workloads.is_empty() {
+        return Ok(Readiness::Ready);
+    }
+    let config = watcher::Config::default().labels(&release.selector());
+    let (deployments, deployments_stream) = watch::<Deployment>(client, release, &config);
+    let (stateful_sets, stateful_sets_stream) = watch::<StatefulSet>(client, release, &config);
+    let (pods, pods_stream) = watch::<Pod>(client, release, &config);
+    // A tick re-checks time-based causes (readiness never reached) between events.
+    let tick = futures::stream::unfold(
+        tokio::time::interval(Duration::from_secs(1)),
+        |mut i| async {
+            i.tick().await;
+            Some(((), i))
+        },
+    )
+    .boxed();
+    let mut events =
+        futures::stream::select_all([deployments_stream, stateful_sets_stream, pods_stream, tick]);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let state: Vec<WorkloadState> = workloads
+            .iter()
+            .map(|key| workload_state(key, &deployments, &stateful_sets, &pods))
+            .collect();
+        for s in &state {
+            if last.get(&s.object) != Some(&s.summary) {
+                progress(&format!("{}: {}", s.object, s.summary));
+                last.insert(s.object.clone(), s.summary.clone());
+            }
+        }
+        if let Some((object, failure)) = state
+            .iter()
+            .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
+        {
+            let logs = last_logs(client, release, failure).await;
+            return Ok(Readiness::Failed {
+                object: object.clone(),
+                reason: format!("pod {}: {}{logs}", failure.pod, failure.reason),
+                hint: failure.hint.clone(),
+            });
+        }
+        if state.iter().all(|s| s.ready) {
+            return Ok(Readiness::Ready);
+        }
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(())) => {}
+            Ok(None) | Err(_) => {
+                return Ok(Readiness::TimedOut {
+                    waiting: state
+                        .iter()
+                        .filter(|s| !s.ready)
+                        .map(|s| format!("{}: {}", s.object, s.summary))
+                        .collect(),
+                });
+            }
+        }
+    }
+}
+
+/// A reflector store for one kind and the stream that feeds it.
+fn watch<K>(
+    client: &Client,
+    release: &Release,
+    config: &watcher::Config,
+) -> (Store<K>, BoxStream<'static, ()>)
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let api: Api<K> = Api::namespaced(client.clone(), &release.namespace);
+    let stream = reflector::reflector(writer, watcher(api, config.clone()).default_backoff())
+        // Errors are retried by the backoff; every event just triggers a re-check.
+        .map(|_| ())
+        .boxed();
+    (store, stream)
+}
+
+struct WorkloadState {
+    object: String,
+    ready: bool,
+    summary: String,
+    failure: Option<PodFailure>,
+}
+
+fn workload_state(
+    key: &ObjectKey,
+    deployments: &Store<Deployment>,
+    stateful_sets: &Store<StatefulSet>,
+    pods: &Store<Pod>,
+) -> WorkloadState {
+    let object = key.to_string();
+    let found = |name: &str| name == key.name;
+    let (ready, summary, selector, template) = match key.kind.as_str() {
+        "Deployment" => match deployments
+            .state()
+            .into_iter()
+            .find(|d| found(&d.name_any()))
+        {
+            Some(d) => {
+                let (ready, summary) = deployment_progress(&d);
+                let spec = d.spec.clone().unwrap_or_default();
+                (ready, summary, spec.selector, spec.template.spec)
+            }
+            None => (
+                false,
+                "not found yet".to_string(),
+                LabelSelector::default(),
+                None,
+            ),
+        },
+        _ => match stateful_sets
+            .state()
+            .into_iter()
+            .find(|s| found(&s.name_any()))
+        {
+            Some(s) => {
+                let (ready, summary) = stateful_set_progress(&s);
+                let spec = s.spec.clone().unwrap_or_default();
+                (ready, summary, spec.selector, spec.template.spec)
+            }
+            None => (
+                false,
+                "not found yet".to_string(),
+                LabelSelector::default(),
+                None,
+            ),
+        },
+    };
+    let failure = match (&template, ready) {
+        (Some(template), false) => pods
+            .state()
+            .iter()
+            .filter(|p| belongs_to(p, &selector, template))
+            .find_map(|p| pod_failure(p)),
+        _ => None,
+    };
+    WorkloadState {
+        object,
+        ready,
+        summary,
+        failure,
+    }
+}
+
+fn deployment_progress(d: &Deployment) -> (bool, String) {
+    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let status = d.status.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    let done = observed
+        && updated == want
+        && ready == want
+        && available == want
+        && status.replicas.unwrap_or(0) == want;
+    (done, format!("{ready}/{want} ready, {updated} updated"))
+}
+
+fn stateful_set_progress(s: &StatefulSet) -> (bool, String) {
+    let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let status = s.status.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0) >= s.metadata.generation.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let rolled =
+        status.current_revision.is_some() && status.current_revision == status.update_revision;
+    let done = observed && ready == want && updated == want && rolled;
+    (done, format!("{ready}/{want} ready, {updated} updated"))
+}
+
+/// A pod of the workload's current template: selected by it, running its images.
+/// Pods of older templates may still be failing while they go away.
+fn belongs_to(pod: &Pod, selector: &LabelSelector, template: &PodSpec) -> bool {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return false;
+    }
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    let selected = selector
+        .match_labels
+        .as_ref()
+        .is_some_and(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    let images = |containers: &[Container]| {
+        containers
+            .iter()
+            .map(|c| c.image.clone())
+            .collect::<Vec<_>>()
+    };
+    let spec_images = pod.spec.as_ref().map(|s| images(&s.containers));
+    selected && spec_images == Some(images(&template.containers))
+}
+
+const IMAGE_REASONS: [&str; 4] = [
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+];
+
+/// The reason a pod cannot become ready, if it shows one.
+fn pod_failure(pod: &Pod) -> Option<PodFailure> {
+    let name = pod.name_any();
+    let failure = |container: Option<&str>, reason: String, hint: &str| PodFailure {
+        pod: name.clone(),
+        container: container.map(String::from),
+        reason,
+        hint: Some(hint.to_string()),
+    };
+    let status = pod.status.clone().unwrap_or_default();
+    if let Some(cond) = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+    }) {
+        let message = cond.message.clone().unwrap_or_default();
+        // Waiting for a volume to bind is transient; missing CPU or memory is not.
+        if message.contains("Insufficient") {
+            return Some(failure(
+                None,
+                format!("Unschedulable: {message}"),
+                "free CPU/memory on the nodes or lower the resource requests in the values; on Minikube, start it with more (minikube start --cpus 4 --memory 8g)",
+            ));
+        }
+    }
+    for cs in status.container_statuses.iter().flatten() {
+        let state = cs.state.clone().unwrap_or_default();
+        let waiting = state
+            .waiting
+            .as_ref()
+            .and_then(|w| w.reason.clone())
+            .unwrap_or_default();
+        let waiting_message = state
+            .waiting
+            .as_ref()
+            .and_then(|w| w.message.clone())
+            .unwrap_or_default();
+        let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.clone());
+        let oom = [state.terminated.as_ref(), last_terminated.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|t| t.reason.as_deref() == Some("OOMKilled"));
+        if IMAGE_REASONS.contains(&waiting.as_str()) {
+            return Some(failure(
+                Some(&cs.name),
+                format!(
+                    "image {} cannot be pulled ({waiting}) {waiting_message}",
+                    cs.image
+                )
+                .trim_end()
+                .to_string(),
+                "build the image and load it into the cluster (berth images build, berth images load), or correct the image reference in the values",
+            ));
+        }
+        if oom {
+            return Some(failure(
+                Some(&cs.name),
+                format!(
+                    "container {} was killed for lack of memory (OOMKilled)",
+                    cs.name
+                ),
+                "raise the container's memory limit in the values (resources.limits.memory)",
+            ));
+        }
+        if waiting == "CrashLoopBackOff" {
+            let exit = last_terminated
+                .map(|t| {
+                    format!(
+                        ", last exit code {}{}",
+                        t.exit_code,
+                        t.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            return Some(failure(
+                Some(&cs.name),
+                format!(
+                    "container {} keeps crashing (CrashLoopBackOff{exit})",
+                    cs.name
+                ),
+                "read its logs (kubectl logs --previous) and fix its configuration",
+            ));
+        }
+        if matches!(
+            waiting.as_str(),
+            "CreateContainerConfigError" | "CreateContainerError"
+        ) {
+            return Some(failure(
+                Some(&cs.name),
+                format!(
+                    "container {} cannot be created ({waiting}): {waiting_message}",
+                    cs.name
+                ),
+                "check the Secrets and ConfigMaps it references",
+            ));
+        }
+        if let Some(budget) = never_ready(pod, cs) {
+            return Some(failure(
+                Some(&cs.name),
+                format!(
+                    "container {} is running but never became ready within {budget}s",
+                    cs.name
+                ),
+                "its readiness probe keeps failing: check the probe's path and port and the app's logs",
+            ));
+        }
+    }
+    None
+}
+
+/// The readiness budget (seconds) when a running container exceeded it
+/// unready: initial delay + period × failure threshold (+5s slack), which is
+/// when the kubelet would have seen it succeed if it could.
+fn never_ready(pod: &Pod, cs: &k8s_openapi::api::core::v1::ContainerStatus) -> Option<i64> {
+    if cs.ready {
+        return None;
+    }
+    let started = cs.state.as_ref()?.running.as_ref()?.started_at.as_ref()?.0;
+    let probe = pod
+        .spec
+        .as_ref()?
+        .containers
+        .iter()
+        .find(|c| c.name == cs.name)
+        .and_then(|c| c.readiness_probe.clone());
+    let budget = match probe {
+        Some(p) => {
+            p.initial_delay_seconds.unwrap_or(0) as i64
+                + p.period_seconds.unwrap_or(10) as i64 * p.failure_threshold.unwrap_or(3) as i64
+                + 5
+        }
+        None => 10,
+    };
+    let elapsed = Timestamp::now().as_second() - started.as_second();
+    (elapsed > budget).then_some(budget)
+}
+
+/// The last log lines of a crashed container, when the node serves them.
+async fn last_logs(client: &Client, release: &Release, failure: &PodFailure) -> String {
+    let Some(container) = &failure.container else {
+        return String::new();
+    };
+    if !failure.reason.contains("crashing") {
+        return String::new();
+    }
+    let api: Api<Pod> = Api::namespaced(client.clone(), &release.namespace);
+    let params = LogParams {
+        container: Some(container.clone()),
+        previous: true,
+        tail_lines: Some(10),
+        ..Default::default()
+    };
+    match tokio::time::timeout(Duration::from_secs(3), api.logs(&failure.pod, &params)).await {
+        Ok(Ok(text)) if !text.trim().is_empty() => {
+            let lines: Vec<String> = text.lines().map(|l| format!("\n    | {l}")).collect();
+            format!("; last log lines:{}", lines.concat())
+        }
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,98 @@
+//! The connection to a cluster, chosen the way kubectl chooses it: `--kubeconfig`,
+//! else `KUBECONFIG`, else `~/.kube/config`; `--kube-context` or the current context.
+
+use std::path::PathBuf;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+/// Where the cluster is, as the user asked for it.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterTarget {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+/// A reachable cluster and how it was found, for messages.
+#[derive(Clone)]
+pub struct Connection {
+    pub client: Client,
+    /// The context in use (`(in-cluster)` inside a pod).
+    pub context: String,
+    pub server: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot use kubeconfig{}", path_suffix(.path))]
+    Kubeconfig {
+        path: Option<PathBuf>,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("cannot build a client for context `{context}`: {source}")]
+    Client {
+        context: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(
+        "cluster unreachable: context `{context}`, server {server}: {message}\nhint: start the cluster, or pick another with --kube-context / --kubeconfig"
+    )]
+    Unreachable {
+        context: String,
+        server: String,
+        message: String,
+    },
+}
+
+fn path_suffix(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| format!(" {}", p.display()))
+        .unwrap_or_default()
+}
+
+/// Connects and checks that the API server answers, so later errors are about
+/// objects rather than about the network.
+pub async fn connect(target: &ClusterTarget) -> Result<Connection, ClusterError> {
+    let kubeconfig = match &target.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|source| ClusterError::Kubeconfig {
+        path: target.kubeconfig.clone(),
+        source,
+    })?;
+    let options = KubeConfigOptions {
+        context: target.context.clone(),
+        ..Default::default()
+    };
+    let context = target
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .unwrap_or_default();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|source| ClusterError::Kubeconfig {
+            path: target.kubeconfig.clone(),
+            source,
+        })?;
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(|source| ClusterError::Client {
+        context: context.clone(),
+        source,
+    })?;
+    if let Err(err) = client.apiserver_version().await {
+        return Err(ClusterError::Unreachable {
+            context,
+            server,
+            message: err.to_string(),
+        });
+    }
+    Ok(Connection {
+        client,
+        context,
+        server,
+    })
+}

@@ -1,0 +1,278 @@
+//! Deploy against the test cluster: install, no-op, upgrade, prune, rollback,
+//! uninstall, conflicts and immutable changes.
+#![cfg(feature = "cluster-tests")]
+
+mod cluster;
+
+use cluster::{berth, cleanup, deploy, kubectl, names, resource_versions};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_install_is_ready_and_identical_redeploy_writes_nothing() {
+    let ns = cluster::namespace("noop");
+    deploy(&ns, &[]).assert_code(0);
+    let status = berth(&ns, &["status", "-o", "json"]);
+    status.assert_code(0);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["ready"], true, "{}", status.stdout);
+    assert_eq!(json["workloads"].as_array().unwrap().len(), 4);
+    assert!(
+        json["urls"][0].as_str().unwrap().starts_with("http://"),
+        "{}",
+        status.stdout
+    );
+
+    let before = resource_versions(&ns).await;
+    let again = deploy(&ns, &[]);
+    again.assert_code(0);
+    assert!(again.stderr.contains("no changes"), "{}", again.stderr);
+    assert_eq!(
+        resource_versions(&ns).await,
+        before,
+        "a no-op deploy changed objects"
+    );
+    let diff = berth(&ns, &["diff"]);
+    diff.assert_code(0);
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_change_rolls_only_the_affected_workload() {
+    let ns = cluster::namespace("upgrade");
+    deploy(&ns, &[]).assert_code(0);
+    let before = resource_versions(&ns).await;
+    let diff = berth(&ns, &["diff", "--set", "backend.image.tag=0.1.1"]);
+    diff.assert_code(1);
+    assert!(diff.stdout.contains("0.1.1"), "{}", diff.stdout);
+    deploy(&ns, &["--set", "backend.image.tag=0.1.1"]).assert_code(0);
+    let after = resource_versions(&ns).await;
+    let changed: Vec<&String> = before
+        .keys()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(
+        changed.contains(&&"Deployment/todo-chatbot-backend".to_string()),
+        "{changed:?}"
+    );
+    for untouched in [
+        "Deployment/todo-chatbot-frontend",
+        "Deployment/todo-chatbot-mcp",
+        "StatefulSet/todo-chatbot-postgres",
+    ] {
+        assert!(
+            !changed.contains(&&untouched.to_string()),
+            "{untouched} changed: {changed:?}"
+        );
+    }
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabling_a_component_prunes_exactly_its_objects_and_rollback_restores_them() {
+    let ns = cluster::namespace("prune");
+    deploy(&ns, &[]).assert_code(0);
+    let deployments = names::<Deployment>(&ns).await;
+    let services = names::<Service>(&ns).await;
+    let run = deploy(&ns, &["--set", "mcp.enabled=false"]);
+    run.assert_code(0);
+    let without: Vec<String> = deployments
+        .iter()
+        .filter(|n| !n.ends_with("-mcp"))
+        .cloned()
+        .collect();
+    assert_eq!(names::<Deployment>(&ns).await, without);
+    assert!(
+        !names::<Service>(&ns)
+            .await
+            .iter()
+            .any(|n| n.ends_with("-mcp"))
+    );
+    assert_eq!(names::<Service>(&ns).await.len(), services.len() - 1);
+    assert!(
+        !names::<ConfigMap>(&ns)
+            .await
+            .iter()
+            .any(|n| n.ends_with("-mcp"))
+    );
+    assert!(
+        !names::<Secret>(&ns)
+            .await
+            .iter()
+            .any(|n| n == "todo-chatbot-mcp")
+    );
+    assert!(
+        run.stderr.contains("Deployment") && run.stderr.contains("pruned"),
+        "{}",
+        run.stderr
+    );
+
+    let rollback = berth(&ns, &["rollback", "--timeout", "2m"]);
+    rollback.assert_code(0);
+    assert_eq!(names::<Deployment>(&ns).await, deployments);
+    let history = berth(&ns, &["history"]);
+    history.assert_code(0);
+    assert_eq!(history.stdout.lines().count(), 4, "{}", history.stdout);
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uninstall_leaves_only_volumes() {
+    let ns = cluster::namespace("uninstall");
+    deploy(&ns, &[]).assert_code(0);
+    berth(&ns, &["uninstall"]).assert_code(0);
+    assert!(names::<Deployment>(&ns).await.is_empty());
+    assert!(names::<StatefulSet>(&ns).await.is_empty());
+    assert!(names::<Service>(&ns).await.is_empty());
+    assert!(names::<ConfigMap>(&ns).await.is_empty());
+    assert!(
+        names::<Secret>(&ns).await.is_empty(),
+        "inventory and revisions must go too"
+    );
+    assert_eq!(names::<PersistentVolumeClaim>(&ns).await.len(), 1);
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kubectl_scale_conflict_is_reported_and_forced_on_request() {
+    let ns = cluster::namespace("conflict");
+    deploy(&ns, &[]).assert_code(0);
+    let scaled = kubectl(&[
+        "scale",
+        "-n",
+        &ns,
+        "deployment/todo-chatbot-backend",
+        "--replicas=3",
+    ]);
+    assert!(
+        scaled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scaled.stderr)
+    );
+    let refused = deploy(&ns, &[]);
+    refused.assert_code(2);
+    assert!(refused.stderr.contains("kubectl"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("replicas"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--force-conflicts"),
+        "{}",
+        refused.stderr
+    );
+    deploy(&ns, &["--force-conflicts"]).assert_code(0);
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_immutable_change_is_refused_then_recreated() {
+    let ns = cluster::namespace("immutable");
+    deploy(&ns, &[]).assert_code(0);
+    let refused = deploy(&ns, &["--set", "database.internal.storage=2Gi"]);
+    refused.assert_code(2);
+    assert!(
+        refused.stderr.contains("would recreate"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--recreate"), "{}", refused.stderr);
+    let diff = berth(&ns, &["diff", "--set", "database.internal.storage=2Gi"]);
+    diff.assert_code(1);
+    assert!(diff.stdout.contains("would recreate"), "{}", diff.stdout);
+    let recreated = deploy(
+        &ns,
+        &["--set", "database.internal.storage=2Gi", "--recreate"],
+    );
+    recreated.assert_code(0);
+    assert!(
+        recreated.stderr.contains("recreated"),
+        "{}",
+        recreated.stderr
+    );
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_killed_midway_converges_when_run_again() {
+    let ns = cluster::namespace("killed");
+    let port = format!("expose.nodePort={}", cluster::node_port(&ns));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["deploy", "--yes", "-n", &ns, "--set", &port])
+        .env("KUBECONFIG", cluster::kubeconfig())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("berth starts");
+    // Kill it once it has started writing (the namespace exists).
+    let start = std::time::Instant::now();
+    while !kubectl(&["get", "namespace", &ns]).status.success() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "deploy never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    deploy(&ns, &[]).assert_code(0);
+    let history = berth(&ns, &["history", "-o", "json"]);
+    let revisions: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let last = revisions.as_array().unwrap().last().unwrap();
+    assert_eq!(last["status"], "deployed", "{}", history.stdout);
+    assert!(
+        revisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != "pending"),
+        "{}",
+        history.stdout
+    );
+    cleanup(&ns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inventory_is_an_applyset_kubectl_can_read() {
+    let ns = cluster::namespace("applyset");
+    deploy(&ns, &[]).assert_code(0);
+    let parent = kubectl(&[
+        "get",
+        "secret",
+        "-n",
+        &ns,
+        "todo-chatbot-inventory",
+        "-o",
+        "json",
+    ]);
+    assert!(parent.status.success());
+    let parent: serde_json::Value = serde_json::from_slice(&parent.stdout).unwrap();
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("applyset-") && id.ends_with("-v1"), "{id}");
+    let annotations = &parent["metadata"]["annotations"];
+    assert_eq!(
+        annotations["applyset.kubernetes.io/tooling"],
+        format!("berth/{}", env!("CARGO_PKG_VERSION"))
+    );
+    let kinds = annotations["applyset.kubernetes.io/contains-group-kinds"]
+        .as_str()
+        .unwrap();
+    assert!(
+        kinds.contains("Deployment.apps") && kinds.contains("Secret"),
+        "{kinds}"
+    );
+    let members = kubectl(&[
+        "get",
+        "deploy,svc,cm",
+        "-n",
+        &ns,
+        "-l",
+        &format!("applyset.kubernetes.io/part-of={id}"),
+        "-o",
+        "name",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&members.stdout).lines().count(),
+        3 + 4 + 4
+    );
+    cleanup(&ns);
+}
