@@ -1,6 +1,7 @@
 //! berth: deploy a web application stack to Kubernetes from one binary.
 //!
 //! The pipeline is values → manifests → (images) → apply; each stage is a module.
+pub mod chart;
 pub mod cli;
 pub mod manifests;
 pub mod ui;
