@@ -2,6 +2,7 @@
 //! typed settings before any work, and the mapping of outcomes to exit codes
 //! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
 
+mod chart;
 mod render;
 mod schema;
 mod values_args;
@@ -26,6 +27,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Print the JSON Schema of the values (values/values.schema.json).
     Schema,
+    /// Export a Helm chart equivalent to berth's render.
+    Chart(chart::ChartArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -61,5 +64,6 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Render(args) => render::run(args),
         Command::Schema => schema::run(),
+        Command::Chart(args) => chart::run(args),
     }
 }
