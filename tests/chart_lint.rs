@@ -192,3 +192,33 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn notes_say_how_to_reach_the_app_for_each_exposure() {
+    let chart = chart_support::exported_chart();
+    for (mode, expected) in [
+        ("nodePort", "minikube service demo-frontend -n apps --url"),
+        ("ingress", "http://todo.local"),
+        (
+            "none",
+            "kubectl port-forward -n apps svc/demo-frontend 3000:3000",
+        ),
+    ] {
+        let stdout = run_ok(
+            Command::new(helm())
+                .args(["install", "demo"])
+                .arg(chart)
+                .args(["-n", "apps", "--dry-run=client", "--set"])
+                .arg(format!("expose.mode={mode}")),
+        );
+        let notes = stdout
+            .split("NOTES:")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no NOTES:\n{stdout}"));
+        assert!(notes.contains(expected), "{mode}: {notes}");
+        assert!(
+            notes.contains("kubectl get pods,svc -n apps -l app.kubernetes.io/instance=demo"),
+            "{notes}"
+        );
+    }
+}
