@@ -222,3 +222,79 @@ fn notes_say_how_to_reach_the_app_for_each_exposure() {
         );
     }
 }
+
+#[test]
+fn rules_beyond_the_schema_reject_what_berth_rejects() {
+    let chart = chart_support::exported_chart();
+    let work = scratch("rules");
+    for (set, key) in [
+        ("frontend.replicas=-1", "frontend.replicas"),
+        ("backend.port=0", "backend.port"),
+        ("mcp.image.tag=-bad", "mcp.image.tag"),
+        (
+            "frontend.image.repository=has space",
+            "frontend.image.repository",
+        ),
+        (
+            "frontend.image.repository=host:5000",
+            "frontend.image.repository",
+        ),
+        ("backend.healthPath=health", "backend.healthPath"),
+        ("mcp.path=mcp", "mcp.path"),
+        ("frontend.runAsUser=0", "frontend.runAsUser"),
+        ("backend.env.1BAD=x", "backend.env.1BAD"),
+        ("database.name=1db", "database.name"),
+        ("database.user=todo-user", "database.user"),
+        (
+            "database.internal.runAsUser=-5",
+            "database.internal.runAsUser",
+        ),
+        ("expose.nodePort=8080", "expose.nodePort"),
+        ("expose.ingress.host=Todo.local", "expose.ingress.host"),
+        ("expose.ingress.host=todo..local", "expose.ingress.host"),
+        (
+            "expose.mode=ingress,expose.ingress.className=",
+            "expose.ingress.className",
+        ),
+        (
+            "expose.ingress.controllerNamespace=Ingress",
+            "expose.ingress.controllerNamespace",
+        ),
+        ("autoscaling.minReplicas=0", "autoscaling.minReplicas"),
+        (
+            "autoscaling.minReplicas=4,autoscaling.maxReplicas=3",
+            "autoscaling.maxReplicas",
+        ),
+        (
+            "autoscaling.targetCpuUtilization=101",
+            "autoscaling.targetCpuUtilization",
+        ),
+        (
+            "podDisruptionBudget.minAvailable=-1",
+            "podDisruptionBudget.minAvailable",
+        ),
+        ("llm.baseUrl=ftp://llm.example.com", "llm.baseUrl"),
+    ] {
+        let ours = run(berth().args(["render", "--set", set]));
+        assert_eq!(ours.status.code(), Some(2), "berth accepted {set}");
+        assert!(
+            String::from_utf8_lossy(&ours.stderr).contains(key),
+            "berth on {set}"
+        );
+        let case = Case::new(set).set(set);
+        let helm = run(&mut chart_support::helm_template_command(
+            chart, &case, &work,
+        ));
+        assert!(!helm.status.success(), "helm accepted {set}");
+        let stderr = String::from_utf8_lossy(&helm.stderr);
+        assert!(
+            stderr.contains(&format!("{key}:")),
+            "helm on {set}: {stderr}"
+        );
+    }
+    // Rules of the in-cluster database do not apply to an external one, in either tool.
+    let external = Case::new("external")
+        .set("database.mode=external,database.name=1db")
+        .secret("databaseUrl", "postgresql://u:p@db.example.com/x");
+    chart_support::assert_equivalent(&external);
+}

@@ -81,6 +81,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     template!("_helpers.tpl"),
     template!("_networkpolicy.tpl"),
     template!("_secrets.tpl"),
+    template!("_validate.tpl"),
     template!("backend-configmap.yaml"),
     template!("backend-deployment.yaml"),
     template!("backend-hpa.yaml"),
@@ -113,6 +114,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     template!("postgres-service.yaml"),
     template!("postgres-serviceaccount.yaml"),
     template!("postgres-statefulset.yaml"),
+    template!("validate.yaml"),
 ];
 
 const DEV_VALUES: &str = include_str!("../../values/dev.yaml");

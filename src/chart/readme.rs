@@ -109,10 +109,12 @@ helm status {name} -n todo
 ```
 
 `values.schema.json` is generated from berth's typed values model, so Helm rejects
-unknown keys and wrong types as `berth` does. Rules JSON Schema cannot express
-(e.g. DNS-name formats, NodePort range, requests not above limits) are checked by
-`berth render`/`berth deploy` only: run `berth render -f your-values.yaml` to check a
-values file fully.
+unknown keys and wrong types as `berth` does; `templates/validate.yaml` adds berth's
+other rules (ports, NodePort range, DNS names, image tags, paths, user ids, replica
+and autoscaling bounds, environment variable names, the LLM base URL) and lists
+every problem at once. Two rules stay with berth: quantity formats with requests
+not above limits, and the database URL's driver and SSL parameter; run
+`berth render -f your-values.yaml` to check a values file fully.
 
 ## Values
 
