@@ -7,6 +7,7 @@
 # $KUBECTL). Runs in its own namespace, which is deleted at the end. Prints one line per
 # check and "N passed, M failed"; exits non-zero if any check failed.
 set -uo pipefail
+# shellcheck disable=SC2317 # check functions are called indirectly through check/poll
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [[ -n ${KUBECONFIG:-} ]] || { echo "smoke: error: KUBECONFIG is not set" >&2; exit 2; }

@@ -64,10 +64,12 @@ version_key() {
 
 # with_heartbeat LOG COMMAND...: run COMMAND with output appended to LOG, saying every
 # 2 minutes that it is still going (a cold build is silent for a long time otherwise).
+# The build runs in its own process group, which is killed if this script is interrupted.
 with_heartbeat() {
-  local logf=$1 pid start=$SECONDS next=$((SECONDS + 120)); shift
-  "$@" >>"$logf" 2>&1 &
+  local logf=$1 pid start=$SECONDS next=$((SECONDS + 120)) rc=0; shift
+  setsid "$@" >>"$logf" 2>&1 </dev/null 8>&- &
   pid=$!
+  trap 'kill -TERM -- -'"$pid"' 2>/dev/null' EXIT
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS >= next)); then
       log "  still building ($(((SECONDS - start) / 60)) min so far)"
@@ -75,7 +77,9 @@ with_heartbeat() {
     fi
     sleep 2
   done
-  wait "$pid"
+  wait "$pid" || rc=$?
+  trap - EXIT
+  return "$rc"
 }
 
 ensure_binaries() {
@@ -99,6 +103,7 @@ ensure_binaries() {
     return 0
   fi
   local tmp
+  rm -rf "$keydir"/bin.tmp.* # left by an interrupted build (we hold the lock)
   tmp=$(mktemp -d "$keydir/bin.tmp.XXXXXX")
   local t0=$SECONDS
   log "building Kubernetes $K8S_VERSION + etcd $ETCD_VERSION + kwok $KWOK_VERSION (first use; 20-45 min cold on 2 cores)"
@@ -107,6 +112,7 @@ ensure_binaries() {
     echo "# $(date -u +%FT%TZ) building $key with $(go version)"
     echo "+ (cd $src/k8s && go build -trimpath -tags providerless -ldflags '$(ldflags)' -o $tmp/berth-k8s .)"
   } >"$buildlog"
+  # shellcheck disable=SC2016 # $1..$3 are expanded by the inner bash
   if ! with_heartbeat "$buildlog" bash -c 'cd "$1" && exec go build -trimpath -tags providerless -ldflags "$2" -o "$3" .' \
       _ "$src/k8s" "$(ldflags)" "$tmp/berth-k8s"; then
     rm -rf "$tmp"
@@ -132,12 +138,16 @@ ensure_binaries() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Free TCP ports on 127.0.0.1 in 20000-59999, all distinct.
+# Free TCP ports on 127.0.0.1, all distinct, below the kernel's ephemeral range (so an
+# outgoing connection cannot take one between this check and the component's bind):
+# 20000-32767 with the default ip_local_port_range of 32768-60999.
 pick_ports() {
-  local n=$1 got=() p tries=0
+  local n=$1 got=() p tries=0 lo=20000 hi=32767 eph_lo
+  read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
+  if ((eph_lo > 11000)); then hi=$((eph_lo - 1)); ((lo < hi - 1000)) || lo=10000; fi
   while ((${#got[@]} < n)); do
     ((tries++ < 500)) || die "could not find $n free ports on 127.0.0.1"
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
     [[ " ${got[*]} " == *" $p "* ]] && continue
     port_in_use "$p" && continue
     got+=("$p")
@@ -151,7 +161,7 @@ pid_of() { [[ -f $state/pids/$1.pid ]] && cat "$state/pids/$1.pid"; }
 is_ours() {
   local pid=$1
   [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$state/"
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/"
 }
 
 alive() { local pid; pid=$(pid_of "$1") && is_ours "$pid"; }
@@ -167,9 +177,8 @@ tail_log() {
 
 start() { # name args...
   local name=$1; shift
-  local launcher=()
-  command -v setsid >/dev/null && launcher=(setsid)
-  "${launcher[@]}" "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
+  # 8>&- 9>&-: the components must not inherit (and so hold) this script's lock files.
+  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$state/pids/$name.pid"
 }
 
@@ -281,7 +290,8 @@ stop_all() { # [quiet]
     fi
   done
   rm -f "$state"/pids/*.pid
-  [[ ${1:-} == quiet ]] || { ((${#stopped[@]})) && log "stopped ${stopped[*]}" || log "no running components"; }
+  [[ ${1:-} == quiet ]] && return 0
+  if ((${#stopped[@]})); then log "stopped ${stopped[*]}"; else log "no running components"; fi
 }
 
 cmd_down() {
@@ -334,6 +344,7 @@ cmd_status() {
 cmd_up() {
   command -v curl >/dev/null || die "curl is needed"
   command -v flock >/dev/null || die "flock (util-linux) is needed"
+  command -v setsid >/dev/null || die "setsid (util-linux) is needed"
   if [[ -d $state ]]; then
     if load_state && all_alive && readyz_ok; then
       log "already running (api https://127.0.0.1:$API_PORT)"
@@ -413,7 +424,9 @@ EOF
     --authentication-kubeconfig="$state/scheduler.kubeconfig" \
     --authorization-kubeconfig="$state/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false
-  start kwok "$bin/kwok" \
+  # KWOK_WORKDIR: keep a personal ~/.kwok/kwok.yaml from being merged into our config.
+  mkdir -p "$state/kwok"
+  start kwok env KWOK_WORKDIR="$state/kwok" "$bin/kwok" \
     --kubeconfig="$state/kwok.kubeconfig" --config="$state/kwok.yaml" \
     --server-address="127.0.0.1:$KWOK_PORT" --node-ip=127.0.0.1 --node-port="$KWOK_PORT"
   wait_for kube-controller-manager "healthz" healthz_ok "$KCM_PORT"
@@ -433,9 +446,20 @@ EOF
   echo "$state/admin.kubeconfig"
 }
 
+# up and down of the same state directory never run at the same time.
+lock_state() {
+  command -v flock >/dev/null || die "flock (util-linux) is needed"
+  mkdir -p "$cache_root/locks"
+  exec 8>"$cache_root/locks/state-$(echo "$state" | sha256sum | cut -c1-16).lock"
+  if ! flock -n 8; then
+    log "waiting for another up/down of $state"
+    flock 8
+  fi
+}
+
 case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) lock_state; cmd_up ;;
+  down) lock_state; cmd_down ;;
   status) cmd_status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

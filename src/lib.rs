@@ -1,8 +1,10 @@
 //! berth: deploy a web application stack to Kubernetes from one binary.
 //!
-//! The pipeline is values → manifests → (images) → apply; each stage is a module.
+//! The pipeline is values → manifests → images → apply; each stage is a module.
 pub mod chart;
 pub mod cli;
+pub mod images;
 pub mod manifests;
 pub mod ui;
 pub mod values;
+pub mod wizard;

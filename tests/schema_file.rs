@@ -4,7 +4,8 @@ mod common;
 
 #[test]
 fn committed_schema_is_current() {
-    let committed = std::fs::read_to_string(common::repo_path("values/values.schema.json")).expect("schema file exists");
+    let committed = std::fs::read_to_string(common::repo_path("values/values.schema.json"))
+        .expect("schema file exists");
     let generated = berth::values::schema::values_schema_pretty();
     assert!(
         committed == generated,

@@ -3,6 +3,7 @@
 //! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
 
 mod chart;
+pub mod images;
 mod render;
 mod schema;
 mod values_args;
@@ -27,6 +28,9 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Print the JSON Schema of the values (values/values.schema.json).
     Schema,
+    /// Build, side-load or push OCI images (no Docker needed).
+    #[command(subcommand)]
+    Images(images::ImagesCommand),
     /// Export a Helm chart equivalent to berth's render.
     Chart(chart::ChartArgs),
 }
@@ -64,6 +68,7 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Render(args) => render::run(args),
         Command::Schema => schema::run(),
+        Command::Images(command) => images::run(command).map(|()| Outcome::Success),
         Command::Chart(args) => chart::run(args),
     }
 }

@@ -31,6 +31,7 @@ impl ValuesArgs {
     pub fn sources(&self) -> ValueSources {
         ValueSources {
             files: self.files.clone(),
+            layers: Vec::new(),
             set: self.set.clone(),
             set_string: self.set_string.clone(),
             set_file: self.set_file.clone(),

@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::context::{ComponentName, RenderContext};
 use super::exposure::external_url;
-use super::labels::component_labels;
 use super::pod::checksum;
+use super::workloads::metadata;
 use crate::values::{DatabaseMode, LlmProvider, Values};
 
 /// Shown instead of a secret value unless `--include-secrets` is given.
@@ -167,12 +166,7 @@ pub fn config_map(
     env: &ComponentEnv,
 ) -> ConfigMap {
     ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(ctx.name(component)),
-            namespace: Some(ctx.namespace.clone()),
-            labels: Some(component_labels(ctx, component, version)),
-            ..Default::default()
-        },
+        metadata: metadata(ctx, component, version),
         data: Some(env.config.clone()),
         ..Default::default()
     }
@@ -185,12 +179,7 @@ pub fn secret(
     env: &ComponentEnv,
 ) -> Secret {
     Secret {
-        metadata: ObjectMeta {
-            name: Some(ctx.name(component)),
-            namespace: Some(ctx.namespace.clone()),
-            labels: Some(component_labels(ctx, component, version)),
-            ..Default::default()
-        },
+        metadata: metadata(ctx, component, version),
         type_: Some("Opaque".into()),
         data: Some(
             env.secret

@@ -15,12 +15,17 @@ use super::{keys, schema, validate};
 
 /// The embedded default values (the Todo chatbot stack).
 pub const DEFAULT_VALUES_YAML: &str = include_str!("../../values/values.yaml");
+/// The bundled profiles, embedded so the wizard works without the repository.
+pub const DEV_VALUES_YAML: &str = include_str!("../../values/dev.yaml");
+pub const PROD_VALUES_YAML: &str = include_str!("../../values/prod.yaml");
 
 /// Where values come from, as given on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct ValueSources {
     /// `-f/--values`, applied left to right.
     pub files: Vec<PathBuf>,
+    /// Layers produced in-process (the wizard's answers), applied after the files.
+    pub layers: Vec<(String, Value)>,
     /// `--set`, typed scalars.
     pub set: Vec<String>,
     /// `--set-string`, always strings.
@@ -51,6 +56,21 @@ impl Environment for HashMap<String, String> {
     }
 }
 
+/// Variables from `overlay` first (e.g. keys typed into the wizard), then `fallback`.
+pub struct OverlayEnv<'a> {
+    pub overlay: HashMap<String, String>,
+    pub fallback: &'a dyn Environment,
+}
+
+impl Environment for OverlayEnv<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.overlay
+            .get(name)
+            .cloned()
+            .or_else(|| self.fallback.var(name))
+    }
+}
+
 /// Loads, layers and validates values. Missing required secrets are an error too.
 pub fn load(sources: &ValueSources, env: &dyn Environment) -> Result<Values, ValuesError> {
     let values = load_unchecked_secrets(sources, env)?;
@@ -73,6 +93,10 @@ pub fn load_unchecked_secrets(
         let layer = read_values_file(path)?;
         problems.extend(secret_literals(&layer, &path.display().to_string()));
         merge(&mut tree, layer);
+    }
+    for (origin, layer) in &sources.layers {
+        problems.extend(secret_literals(layer, origin));
+        merge(&mut tree, layer.clone());
     }
     for (flag, exprs, kind) in [
         ("--set", &sources.set, ValueKind::Typed),

@@ -13,7 +13,8 @@ pub mod validate;
 
 pub use error::{Problem, Problems, ValuesError};
 pub use load::{
-    DEFAULT_VALUES_YAML, Environment, ProcessEnv, ValueSources, load, load_unchecked_secrets,
+    DEFAULT_VALUES_YAML, DEV_VALUES_YAML, Environment, OverlayEnv, PROD_VALUES_YAML, ProcessEnv,
+    ValueSources, load, load_unchecked_secrets,
 };
 pub use model::*;
 pub use secrets::{SECRET_KEYS, SecretKey, missing_secrets};

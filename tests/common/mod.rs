@@ -52,7 +52,11 @@ pub fn profiles() -> Vec<(&'static str, Values)> {
             "external-database",
             load(
                 &["values/prod.yaml"],
-                &["database.mode=external", "llm.provider=openai", "expose.mode=ingress"],
+                &[
+                    "database.mode=external",
+                    "llm.provider=openai",
+                    "expose.mode=ingress",
+                ],
                 &external_env,
             ),
         ),

@@ -41,10 +41,6 @@ class Agent:
     def __init__(self, settings: Settings, tools: TaskTools, http: httpx.AsyncClient):
         self.settings, self.tools, self.http = settings, tools, http
 
-    @property
-    def mode(self) -> str:
-        return self.settings.llm_provider
-
     async def respond(self, user_id: str, history: list[tuple[str, str]], message: str) -> ChatResult:
         if self.settings.llm_provider == "none":
             return await self._respond_offline(user_id, message)

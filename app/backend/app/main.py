@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import httpx
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -105,9 +105,7 @@ class ChatResponse(BaseModel):
     tool_calls: list[dict[str, Any]] | None = None
 
 
-def api_router():
-    from fastapi import APIRouter
-
+def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
 
     def tools(request: Request) -> TaskTools:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
-from datetime import timedelta
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, AsyncIterator
 
 import httpx
 from mcp import ClientSession
-from mcp.shared.exceptions import McpError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import McpError
 from mcp.types import CallToolResult, TextContent, Tool
-
-log = logging.getLogger(__name__)
 
 
 def _unwrap(exc: BaseException) -> BaseException:

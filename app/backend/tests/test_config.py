@@ -67,3 +67,16 @@ def test_database_url_rules_are_the_same_in_both_apps():
 )
 def test_intent_parser(message, intent):
     assert parse(message) == intent
+
+
+def test_entry_point_refuses_to_start_without_auth_secret():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "AUTH_SECRET"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "app"], cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0
+    assert "AUTH_SECRET is not set" in proc.stderr

@@ -24,9 +24,19 @@ export async function middleware(req: NextRequest) {
     sameSite: "lax",
     path: "/",
     maxAge: SESSION_MAX_AGE_SECONDS,
-    secure: req.nextUrl.protocol === "https:" || req.headers.get("x-forwarded-proto") === "https",
+    secure: servedOverHttps(req),
   });
   return res;
+}
+
+// APP_URL is the external URL users open (berth sets it from the exposure settings); behind a
+// TLS-terminating ingress the request itself looks like plain http.
+function servedOverHttps(req: NextRequest): boolean {
+  return (
+    (process.env.APP_URL ?? "").startsWith("https://") ||
+    req.nextUrl.protocol === "https:" ||
+    req.headers.get("x-forwarded-proto") === "https"
+  );
 }
 
 export const config = {

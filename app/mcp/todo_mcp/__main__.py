@@ -6,9 +6,13 @@ import sys
 
 import uvicorn
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
 
 def main() -> None:
-    level = os.environ.get("LOG_LEVEL", "info").lower()
+    level = os.environ.get("LOG_LEVEL", "info").strip().lower()
+    if level not in LOG_LEVELS:
+        sys.exit(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         port = int(os.environ.get("PORT", "8001"))

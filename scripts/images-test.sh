@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# berth's image tests with real parts: a registry (Debian's docker-registry) seeded with a
+# busybox base built from Debian packages, skopeo, and a containerd + runc started here on its own
+# socket, root and state (never the system one). Needs root for containerd. No TTY needed.
+#
+#   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests,
+#                                     and the app's backend image when app/ and images/ are present
+#
+# Environment: BERTH_CACHE_DIR (registry data lives under it), CARGO_TARGET_DIR as usual.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+log() { echo "images-test.sh: $*" >&2; }
+
+packages=(docker-registry containerd runc skopeo umoci busybox-static apache2-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+work=$(mktemp -d /tmp/berth-images-test.XXXXXX)
+registry_was_running=no
+"$repo/scripts/registry.sh" addr >/dev/null 2>&1 && registry_was_running=yes
+cleanup() {
+  local status=$?
+  "$repo/scripts/images/containerd.sh" stop "$work/containerd" || true
+  "$repo/scripts/images/auth-registry.sh" stop "$work/auth-registry" || true
+  [[ $registry_was_running == yes ]] || "$repo/scripts/registry.sh" down || true
+  rm -rf "$work"
+  exit $status
+}
+trap cleanup EXIT INT TERM
+
+registry=$("$repo/scripts/registry.sh" up --python | tail -n 1)
+log "registry at $registry"
+socket=$("$repo/scripts/images/containerd.sh" start "$work/containerd" | tail -n 1)
+log "containerd $(containerd --version | awk '{print $3}') at $socket"
+
+auth_password="pw-$RANDOM$RANDOM"
+auth_registry=$("$repo/scripts/images/auth-registry.sh" start "$work/auth-registry" berth-test "$auth_password" | tail -n 1)
+log "registry with basic auth at $auth_registry"
+
+export BERTH_TEST_REGISTRY=$registry
+export BERTH_TEST_AUTH_REGISTRY=$auth_registry
+export BERTH_TEST_AUTH_CREDENTIALS=berth-test:$auth_password
+export BERTH_TEST_CONTAINERD_SOCKET=$socket
+cargo test --lib images::
+cargo test --test images_cli --test images_real -- --include-ignored
+# The reference app's backend image, when the app, its spec and the Python base are all here.
+if [[ -f app/backend/requirements.txt && -f images/backend.toml ]] &&
+  skopeo inspect --tls-verify=false "docker://$registry/library/python:3.12-slim-bookworm" >/dev/null 2>&1; then
+  BERTH_TEST_APP_ROOT=$repo cargo test --test images_app -- --include-ignored
+else
+  log "skipping tests/images_app.rs: needs app/backend, images/backend.toml and a CPython 3.12 for the Python base"
+fi

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# berth's whole test suite, as CI runs it. Installs what it needs (pinned) through
+# the project's own scripts, then runs, in order:
+#   1. cargo fmt --check and cargo clippy -D warnings
+#   2. unit and integration tests that need no cluster (cargo test)
+#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh)
+#   4. the reference app's tests, including the browser end-to-end test (scripts/app-test.sh)
+#   5. image build/load/push tests against a real registry and containerd (scripts/images-test.sh)
+#   6. the test cluster: scripts/cluster.sh up, its smoke test, the cluster-backed
+#      cargo tests (feature cluster-tests), and scripts/cluster.sh down, also on failure.
+# Every step runs even when an earlier one failed; the exit code is non-zero if any failed.
+#   BERTH_TEST_ONLY="cargo cluster" runs only the named steps.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+berth=$target_dir/debug/berth
+export BERTH_CLUSTER_DIR=${BERTH_CLUSTER_DIR:-$repo/.cluster}
+
+passed=0 failed=0 failures=()
+say() { printf '\n=== %s\n' "$*" >&2; }
+
+wanted() { [[ -z ${BERTH_TEST_ONLY:-} || " $BERTH_TEST_ONLY " == *" $1 "* ]]; }
+
+# step NAME CMD...: runs CMD, records its outcome.
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  wanted "$name" || return 0
+  say "$name: $*"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "--- $name ok ($((SECONDS - start)) s)" >&2
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "--- $name FAILED ($((SECONDS - start)) s)" >&2
+  fi
+}
+
+lint() {
+  cargo fmt --all -- --check && cargo clippy --all-targets --all-features --quiet -- -D warnings
+}
+
+cargo_tests() {
+  cargo build --quiet && cargo test --quiet 2>&1
+}
+
+cluster_tests() {
+  local kc tools
+  tools=$(scripts/tools.sh | tail -n 1) || return 1
+  kc=$(scripts/cluster.sh up | tail -n 1) || { scripts/cluster.sh down >/dev/null 2>&1; return 1; }
+  # The cluster goes down whatever happens below.
+  trap 'scripts/cluster.sh down >&2 || true' RETURN
+  local ok=0
+  KUBECONFIG=$kc KUBECTL=$tools/kubectl scripts/cluster-smoke.sh || ok=1
+  KUBECONFIG=$kc BERTH_HELM=$tools/helm PATH=$tools:$PATH \
+    cargo test --quiet --features cluster-tests --test 'cluster_*' 2>&1 || ok=1
+  return $ok
+}
+
+images_tests() {
+  if [[ ! -x scripts/images-test.sh ]]; then
+    echo "scripts/images-test.sh is missing" >&2
+    return 1
+  fi
+  scripts/images-test.sh
+}
+
+step lint lint
+step cargo cargo_tests
+step validate scripts/validate-manifests.sh "$berth"
+step app scripts/app-test.sh
+step images images_tests
+step cluster cluster_tests
+
+echo
+[[ $failed -eq 0 ]] || echo "failed steps: ${failures[*]}" >&2
+echo "test-steps: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

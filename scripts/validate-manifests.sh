@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Validates every object berth renders, for each shipped profile and the main
+# variations, against the Kubernetes 1.35 OpenAPI schemas (kubernetes-validate,
+# offline, --strict: unknown fields are errors). Installs its pinned Python
+# packages into a venv cached outside the repository.
+#   usage: scripts/validate-manifests.sh [path/to/berth]
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+berth=${1:-$repo/target/debug/berth}
+cache=${BERTH_CACHE_DIR:-$HOME/.cache/berth}/pytools
+k8s_version=1.35.0
+
+log() { echo "validate: $*" >&2; }
+
+install() {
+  local stamp=$cache/venv/.requirements
+  if [[ -x $cache/venv/bin/kubernetes-validate ]] && cmp -s "$repo/scripts/requirements-validate.txt" "$stamp"; then
+    return
+  fi
+  log "installing kubernetes-validate into $cache/venv"
+  mkdir -p "$cache"
+  python3 -m venv "$cache/venv"
+  "$cache/venv/bin/pip" install --quiet --disable-pip-version-check -r "$repo/scripts/requirements-validate.txt"
+  cp "$repo/scripts/requirements-validate.txt" "$stamp"
+}
+
+[[ -x $berth ]] || { log "error: berth binary not found at $berth (run cargo build first)"; exit 2; }
+install
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export AUTH_SECRET=validate-auth POSTGRES_PASSWORD=validate-pw
+unset OPENAI_API_KEY GEMINI_API_KEY DATABASE_URL
+
+# name | berth render arguments
+cases=(
+  "default|"
+  "dev|-f values/dev.yaml"
+  "prod|-f values/prod.yaml"
+  "prod-ingress-tls|-f values/prod.yaml --set expose.mode=ingress --set expose.ingress.tlsSecretName=todo-tls"
+  "external-db-openai|-f values/prod.yaml --set database.mode=external --set llm.provider=openai"
+  "existing-secret|--set secrets.existingSecret=todo-secrets --set networkPolicy.enabled=true"
+  "expose-none|--set expose.mode=none --set frontend.enabled=false"
+)
+passed=0 failed=0
+for case in "${cases[@]}"; do
+  name=${case%%|*}
+  args=${case#*|}
+  dir=$work/$name
+  # shellcheck disable=SC2086 # args are word-split on purpose
+  (cd "$repo" && DATABASE_URL=postgresql://todo:pw@db.example.com/todo?sslmode=require OPENAI_API_KEY=test-key \
+    "$berth" render --include-secrets $args --output-dir "$dir") 2>/dev/null
+  if "$cache/venv/bin/kubernetes-validate" --strict --quiet -k "$k8s_version" "$dir"/*.yaml; then
+    log "ok   $name ($(cat "$dir"/*.yaml | grep -c '^kind:') objects)"
+    passed=$((passed + 1))
+  else
+    log "FAIL $name"
+    failed=$((failed + 1))
+  fi
+done
+echo "validate-manifests: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,287 @@
+//! `berth images build|load|push`: clap definitions and the step that turns them into
+//! [`berth::images`](crate::images) settings before any work starts.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::images::{
+    self, BuildSettings, LoadOutcome, LoadSettings, Mirror, Platform, Progress, PushSettings,
+    TargetKind,
+};
+
+/// Build OCI images without Docker, side-load them into the cluster, or push them.
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Build the images in images/*.toml into OCI archives (one <image>.tar per image).
+    Build(BuildArgs),
+    /// Side-load built archives into the cluster node's runtime, skipping images it has.
+    Load(LoadArgs),
+    /// Push built images to a registry (blobs it already has are skipped).
+    Push(PushArgs),
+}
+
+/// Where specs, archives and the cache are: shared by all image commands.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Repository root; spec contexts are relative to it.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Directory holding the image specs [default: ROOT/images].
+    #[arg(long)]
+    pub specs_dir: Option<PathBuf>,
+    /// Directory for archives and build records [default: CACHE_DIR/images].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Cache directory for blobs and build steps.
+    #[arg(long, env = "BERTH_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What goes into a build.
+#[derive(Debug, Args)]
+pub struct BuildFlags {
+    /// Target platform.
+    #[arg(long, default_value = "linux/amd64")]
+    pub platform: String,
+    /// Fetch a registry's images from elsewhere, e.g. docker.io=http://127.0.0.1:5000 (repeatable).
+    #[arg(long = "registry-mirror", value_name = "REGISTRY=URL")]
+    pub registry_mirrors: Vec<String>,
+    /// Timestamp for files, config and labels.
+    #[arg(long, env = "SOURCE_DATE_EPOCH", default_value_t = 0)]
+    pub source_date_epoch: u64,
+    /// Value for the org.opencontainers.image.revision label [default: git HEAD of ROOT; "" for none].
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Build value for {NAME} placeholders in build steps, e.g. external_url=http://todo.local (repeatable).
+    #[arg(long = "build-value", value_name = "NAME=VALUE")]
+    pub build_values: Vec<String>,
+}
+
+/// `berth images build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Components to build (spec names); all when none are given.
+    #[arg(value_name = "COMPONENT")]
+    pub components: Vec<String>,
+    #[command(flatten)]
+    pub build: BuildFlags,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `--target` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TargetArg {
+    /// Detect Minikube, kind or a local containerd.
+    Auto,
+    /// A Minikube profile's nodes.
+    Minikube,
+    /// containerd on this host.
+    Containerd,
+    /// kind node containers.
+    Kind,
+    /// The local Docker daemon.
+    Docker,
+}
+
+/// `berth images load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Components to load; all when none are given.
+    #[arg(value_name = "COMPONENT")]
+    pub components: Vec<String>,
+    /// Where to load.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub target: TargetArg,
+    /// containerd socket (implies --target containerd under auto).
+    #[arg(long)]
+    pub containerd_socket: Option<PathBuf>,
+    /// containerd namespace the kubelet uses.
+    #[arg(long, default_value = "k8s.io")]
+    pub containerd_namespace: String,
+    /// containerd snapshotter to unpack into [default: containerd's; overlayfs for kind].
+    #[arg(long)]
+    pub snapshotter: Option<String>,
+    /// Minikube profile [default: the active one].
+    #[arg(long)]
+    pub minikube_profile: Option<String>,
+    /// kind cluster name.
+    #[arg(long)]
+    pub kind_cluster: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `berth images push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Registry to push to: host[:port][/prefix], optionally http:// or https:// (loopback defaults to http).
+    pub registry: String,
+    /// Components to push; all when none are given.
+    #[arg(value_name = "COMPONENT")]
+    pub components: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Run an images command.
+pub fn run(command: ImagesCommand) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match command {
+        ImagesCommand::Build(args) => {
+            let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
+            let built = runtime
+                .block_on(images::build(&settings, &progress(&args.common)))
+                .context("berth images build")?;
+            for image in &built {
+                println!(
+                    "{}\t{}\t{}",
+                    image.reference,
+                    image.manifest_digest,
+                    image.archive.display()
+                );
+            }
+        }
+        ImagesCommand::Load(args) => {
+            let settings = build_settings(&args.common, &args.components, None)?;
+            let built = images::read_built(&settings).context("berth images load")?;
+            let reports = images::load(&load_settings(&args), &built, &progress(&args.common))
+                .context("berth images load")?;
+            for r in &reports {
+                let outcome = match r.outcome {
+                    LoadOutcome::Loaded { elapsed } => {
+                        format!("loaded in {:.2}s", elapsed.as_secs_f64())
+                    }
+                    LoadOutcome::AlreadyPresent => "already present".to_owned(),
+                };
+                println!("{}\t{}\t{}", r.reference, r.target, outcome);
+            }
+        }
+        ImagesCommand::Push(args) => {
+            let settings = build_settings(&args.common, &args.components, None)?;
+            let built = images::read_built(&settings).context("berth images push")?;
+            let push = PushSettings {
+                registry: args.registry.clone(),
+                registry_settings: settings.registry.clone(),
+            };
+            let reports = runtime
+                .block_on(images::push(
+                    &push,
+                    &settings,
+                    &built,
+                    &progress(&args.common),
+                ))
+                .context("berth images push")?;
+            for r in &reports {
+                println!(
+                    "{}@{}\t{}/{} blobs uploaded",
+                    r.reference, r.digest, r.uploaded_blobs, r.total_blobs
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn progress(common: &CommonArgs) -> Progress {
+    Progress {
+        quiet: common.quiet,
+        no_bars: common.quiet,
+    }
+}
+
+/// Turn the flags into [`BuildSettings`]; without build flags (load, push) only the paths
+/// matter, since those commands read what a build recorded.
+pub fn build_settings(
+    common: &CommonArgs,
+    components: &[String],
+    build: Option<&BuildFlags>,
+) -> Result<BuildSettings> {
+    let mut settings = BuildSettings::new(&common.root);
+    if let Some(dir) = &common.cache_dir {
+        settings.cache_dir = dir.clone();
+        settings.out_dir = dir.join("images");
+    }
+    if let Some(out) = &common.out {
+        settings.out_dir = out.clone();
+    }
+    if let Some(specs) = &common.specs_dir {
+        settings.specs_dir = specs.clone();
+    }
+    settings.only = components.to_vec();
+    if let Some(build) = build {
+        apply_build_flags(&mut settings, build)?;
+    }
+    Ok(settings)
+}
+
+fn apply_build_flags(settings: &mut BuildSettings, build: &BuildFlags) -> Result<()> {
+    settings.platform = build
+        .platform
+        .parse::<Platform>()
+        .map_err(anyhow::Error::msg)?;
+    for mapping in &build.registry_mirrors {
+        let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
+        settings.registry.mirrors.insert(registry, mirror);
+    }
+    settings.source_date_epoch = build.source_date_epoch;
+    settings.revision = match &build.revision {
+        Some(r) if r.is_empty() => None,
+        Some(r) => Some(r.clone()),
+        None => git_head(&settings.root),
+    };
+    settings.build_values = parse_pairs(&build.build_values)?;
+    Ok(())
+}
+
+fn parse_pairs(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for pair in pairs {
+        let Some((k, v)) = pair.split_once('=') else {
+            bail!("--build-value {pair:?} must be NAME=VALUE");
+        };
+        map.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(map)
+}
+
+fn git_head(root: &std::path::Path) -> Option<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn load_settings(args: &LoadArgs) -> LoadSettings {
+    LoadSettings {
+        target: match args.target {
+            TargetArg::Auto => TargetKind::Auto,
+            TargetArg::Minikube => TargetKind::Minikube,
+            TargetArg::Containerd => TargetKind::Containerd,
+            TargetArg::Kind => TargetKind::Kind,
+            TargetArg::Docker => TargetKind::Docker,
+        },
+        containerd_socket: args.containerd_socket.clone(),
+        containerd_namespace: args.containerd_namespace.clone(),
+        snapshotter: args.snapshotter.clone(),
+        minikube_profile: args.minikube_profile.clone(),
+        kind_cluster: args.kind_cluster.clone(),
+    }
+}

@@ -1,0 +1,306 @@
+//! Host-side build steps (`run` layers): placeholders, a content-keyed cache of their output
+//! directories, and failures that show the command's output.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+
+use super::error::ErrorKind;
+use super::platform::Platform;
+use super::store::{Digest, hash_file};
+
+/// A `run` layer with every placeholder except `{out}` resolved.
+#[derive(Debug)]
+pub struct Step {
+    /// Command and arguments; `{out}` still literal.
+    pub argv: Vec<String>,
+    /// Extra environment, resolved.
+    pub env: BTreeMap<String, String>,
+    /// Working directory (the context).
+    pub context: PathBuf,
+    /// Cache key: command, environment, platform and the content of the inputs.
+    pub key: Digest,
+}
+
+/// Replace `{context}` and `{name}` build values; `{out}` is kept for [`run_step`].
+pub fn substitute(
+    text: &str,
+    context: &Path,
+    values: &BTreeMap<String, String>,
+) -> Result<String, ErrorKind> {
+    let mut result = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        result.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else {
+            return Err(ErrorKind::Spec(format!("unclosed placeholder in {text:?}")));
+        };
+        let name = &after[..end];
+        match name {
+            "out" => result.push_str("{out}"),
+            "context" => result.push_str(&context.to_string_lossy()),
+            _ => match values.get(name) {
+                Some(v) => result.push_str(v),
+                None => {
+                    let known: Vec<&str> = values.keys().map(String::as_str).collect();
+                    return Err(ErrorKind::Spec(format!(
+                        "unknown placeholder {{{name}}} in {text:?} (known: out, context{}{})",
+                        if known.is_empty() { "" } else { ", " },
+                        known.join(", ")
+                    )));
+                }
+            },
+        }
+        rest = &after[end + 1..];
+    }
+    result.push_str(rest);
+    Ok(result)
+}
+
+/// Resolve placeholders and compute the cache key of a `run` layer.
+pub fn prepare(
+    run: &[String],
+    env: &BTreeMap<String, String>,
+    inputs: &[String],
+    context: &Path,
+    values: &BTreeMap<String, String>,
+    platform: &Platform,
+) -> Result<Step, ErrorKind> {
+    let argv = run
+        .iter()
+        .map(|a| substitute(a, context, values))
+        .collect::<Result<Vec<_>, _>>()?;
+    let env = env
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), substitute(v, context, values)?)))
+        .collect::<Result<BTreeMap<_, _>, ErrorKind>>()?;
+    let mut input_digests = Vec::new();
+    for input in inputs {
+        hash_input(&context.join(input), input, &mut input_digests)?;
+    }
+    // The context's absolute path is part of `argv`; key on the spec's text instead so a moved
+    // checkout still hits the cache.
+    let key_source = json!({
+        "version": 1,
+        "run": run,
+        "env": env,
+        "values": values,
+        "platform": platform.to_string(),
+        "inputs": input_digests,
+    });
+    let key = Digest::of(key_source.to_string().as_bytes());
+    Ok(Step {
+        argv,
+        env,
+        context: context.to_owned(),
+        key,
+    })
+}
+
+fn hash_input(path: &Path, rel: &str, out: &mut Vec<(String, String)>) -> Result<(), ErrorKind> {
+    let meta = fs::metadata(path).map_err(|e| ErrorKind::io("read step input", path, e))?;
+    if meta.is_dir() {
+        let mut children: Vec<_> = fs::read_dir(path)
+            .map_err(|e| ErrorKind::io("read step input", path, e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        children.sort();
+        for child in children {
+            hash_input(&path.join(&child), &format!("{rel}/{child}"), out)?;
+        }
+    } else {
+        out.push((rel.to_owned(), hash_file(path)?.0.to_string()));
+    }
+    Ok(())
+}
+
+/// Run `step` unless its output is cached under `steps_dir`; returns the output directory.
+///
+/// The command writes into a fresh temporary directory that is renamed to `steps_dir/<key>` only
+/// when it succeeds, so a failed or interrupted step is never reused.
+pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, ErrorKind> {
+    let done = steps_dir.join(step.key.hex());
+    if done.is_dir() {
+        return Ok(done);
+    }
+    fs::create_dir_all(steps_dir).map_err(|e| ErrorKind::io("create directory", steps_dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".running-")
+        .tempdir_in(steps_dir)
+        .map_err(|e| ErrorKind::io("create directory in", steps_dir, e))?;
+    let out = tmp.path().to_string_lossy().into_owned();
+    let argv: Vec<String> = step.argv.iter().map(|a| a.replace("{out}", &out)).collect();
+    let command_line = shell_words(&argv);
+    let output = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(&step.context)
+        .envs(&step.env)
+        .env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .output()
+        .map_err(|e| ErrorKind::StepFailed {
+            command: command_line.clone(),
+            status: format!("could not start: {e}"),
+            output: String::new(),
+        })?;
+    if !output.status.success() {
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        return Err(ErrorKind::StepFailed {
+            command: command_line,
+            status: output.status.to_string(),
+            output: tail(&text, 60),
+        });
+    }
+    let kept = tmp.keep();
+    if let Err(e) = fs::rename(&kept, &done) {
+        // Another build finished the same step first: its output is as good as ours.
+        let _ = fs::remove_dir_all(&kept);
+        if !done.is_dir() {
+            return Err(ErrorKind::io("rename step output to", &done, e));
+        }
+    }
+    Ok(done)
+}
+
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:{}@+,".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    let skip = all.len().saturating_sub(lines);
+    let mut out = String::new();
+    if skip > 0 {
+        out.push_str(&format!("… ({skip} earlier lines)\n"));
+    }
+    out.push_str(&all[skip..].join("\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> BTreeMap<String, String> {
+        [("external_url".to_owned(), "http://todo.local".to_owned())].into()
+    }
+
+    #[test]
+    fn placeholders() {
+        let ctx = Path::new("/src/app");
+        assert_eq!(
+            substitute("{context}/req.txt", ctx, &values()).unwrap(),
+            "/src/app/req.txt"
+        );
+        assert_eq!(
+            substitute("--target={out}", ctx, &values()).unwrap(),
+            "--target={out}"
+        );
+        assert_eq!(
+            substitute("{external_url}/api", ctx, &values()).unwrap(),
+            "http://todo.local/api"
+        );
+        let err = substitute("{nope}", ctx, &values())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("{nope}") && err.contains("external_url"),
+            "{err}"
+        );
+        assert!(substitute("{out", ctx, &values()).is_err());
+    }
+
+    #[test]
+    fn key_follows_input_content_and_output_is_cached() {
+        let ctx = tempfile::tempdir().unwrap();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("ran.log");
+        fs::write(ctx.path().join("req.txt"), "a==1\n").unwrap();
+        let script = format!("cp req.txt {{out}}/copied && echo ran >> {}", log.display());
+        let run = vec!["sh".into(), "-c".into(), script];
+        let prep = || {
+            prepare(
+                &run,
+                &BTreeMap::new(),
+                &["req.txt".into()],
+                ctx.path(),
+                &values(),
+                &Platform::default(),
+            )
+            .unwrap()
+        };
+        let steps = tempfile::tempdir().unwrap();
+        let first = prep();
+        let out = run_step(&first, steps.path(), 0).unwrap();
+        assert_eq!(fs::read_to_string(out.join("copied")).unwrap(), "a==1\n");
+        assert_eq!(prep().key, first.key);
+        run_step(&prep(), steps.path(), 0).unwrap();
+        assert_eq!(
+            fs::read_to_string(&log).unwrap().lines().count(),
+            1,
+            "second run must come from the cache"
+        );
+        fs::write(ctx.path().join("req.txt"), "a==2\n").unwrap();
+        assert_ne!(prep().key, first.key);
+    }
+
+    #[test]
+    fn failing_step_shows_output_and_leaves_nothing() {
+        let ctx = tempfile::tempdir().unwrap();
+        let steps = tempfile::tempdir().unwrap();
+        let run = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo resolving deps; echo 'no matching distribution' >&2; exit 3".into(),
+        ];
+        let step = prepare(
+            &run,
+            &BTreeMap::new(),
+            &[],
+            ctx.path(),
+            &values(),
+            &Platform::default(),
+        )
+        .unwrap();
+        let err = run_step(&step, steps.path(), 0).unwrap_err().to_string();
+        assert!(
+            err.contains("no matching distribution") && err.contains("exit status: 3"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_dir(steps.path()).unwrap().count(),
+            0,
+            "failed output must not be kept"
+        );
+        let missing = prepare(
+            &run,
+            &BTreeMap::new(),
+            &["requirements.txt".into()],
+            ctx.path(),
+            &values(),
+            &Platform::default(),
+        );
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("requirements.txt")
+        );
+    }
+}

@@ -1,0 +1,557 @@
+//! Image tests against real parts: a registry (Debian's docker-registry, seeded with a busybox
+//! base built from Debian's busybox-static), skopeo, and a containerd started on its own socket.
+//! `scripts/images-test.sh` sets everything up and runs these with `--include-ignored`; run by
+//! hand they need `BERTH_TEST_REGISTRY=host:port` and `BERTH_TEST_CONTAINERD_SOCKET=path`.
+
+#[path = "common/images.rs"]
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use common::{Fixture, fails_with_2, leftovers, ok, text};
+use serde_json::Value;
+
+const NEEDS: &str = "needs a real registry and containerd: run scripts/images-test.sh";
+
+fn registry() -> String {
+    std::env::var("BERTH_TEST_REGISTRY")
+        .expect("BERTH_TEST_REGISTRY=host:port (see scripts/images-test.sh)")
+}
+
+fn containerd_socket() -> String {
+    std::env::var("BERTH_TEST_CONTAINERD_SOCKET")
+        .expect("BERTH_TEST_CONTAINERD_SOCKET=path (see scripts/images-test.sh)")
+}
+
+fn mirror() -> String {
+    format!("docker.io=http://{}", registry())
+}
+
+/// One built image as `berth images build` prints it: reference, digest, archive.
+#[derive(Debug, Clone, PartialEq)]
+struct Printed {
+    reference: String,
+    digest: String,
+    archive: String,
+}
+
+fn build(fx: &Fixture, components: &[&str], out: &str, cache: &str) -> Vec<Printed> {
+    let mut sub = vec!["images", "build"];
+    sub.extend(components);
+    let out_dir = fx.path(out).to_string_lossy().into_owned();
+    let stdout = ok(&fx.berth_with_cache(
+        &sub,
+        &["--registry-mirror", &mirror(), "--out", &out_dir],
+        cache,
+    ));
+    stdout
+        .lines()
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            Printed {
+                reference: cols[0].into(),
+                digest: cols[1].into(),
+                archive: cols[2].into(),
+            }
+        })
+        .collect()
+}
+
+fn record(fx: &Fixture, out: &str, name: &str) -> Value {
+    serde_json::from_slice(&fs::read(fx.path(out).join(format!("{name}.json"))).unwrap()).unwrap()
+}
+
+fn app_layer(record: &Value, name: &str) -> String {
+    record["app_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no layer {name}"))["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn skopeo_inspect(target: &str) -> Value {
+    serde_json::from_str(&run("skopeo", &["inspect", "--tls-verify=false", target])).unwrap()
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn build_is_reproducible_and_skopeo_accepts_the_archive() {
+    let _ = NEEDS;
+    let fx = Fixture::new();
+    let first = build(&fx, &["hello"], "out-a", "cache-a");
+    // A second, cold build (own cache) from the same inputs.
+    let second = build(&fx, &["hello"], "out-b", "cache-b");
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        first[0].digest, second[0].digest,
+        "same inputs must give the same image digest"
+    );
+    assert_eq!(first[0].reference, second[0].reference);
+    assert!(
+        first[0]
+            .reference
+            .starts_with("localhost/berth-test/hello:")
+    );
+    assert_eq!(
+        first[0].reference.rsplit(':').next().unwrap(),
+        &first[0].digest["sha256:".len()..][..16],
+        "tag derives from content"
+    );
+    assert_eq!(
+        fs::read(&first[0].archive).unwrap(),
+        fs::read(&second[0].archive).unwrap(),
+        "archives must be byte-identical"
+    );
+
+    for transport in ["oci-archive", "docker-archive"] {
+        let info = skopeo_inspect(&format!("{transport}:{}", first[0].archive));
+        assert_eq!(info["Architecture"], "amd64", "{transport}");
+        assert_eq!(info["Os"], "linux");
+        assert_eq!(
+            info["Layers"].as_array().unwrap().len(),
+            3,
+            "busybox layer + deps + code"
+        );
+        assert_eq!(
+            info["Labels"]["org.opencontainers.image.revision"],
+            "test-revision"
+        );
+        assert_eq!(
+            info["Labels"]["org.opencontainers.image.created"],
+            "1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            info["Labels"]["org.opencontainers.image.source"],
+            "https://example.invalid/berth"
+        );
+        assert!(
+            info["Env"]
+                .as_array()
+                .unwrap()
+                .contains(&"GREETING=hello from berth".into())
+        );
+    }
+    let oci = skopeo_inspect(&format!("oci-archive:{}", first[0].archive));
+    assert_eq!(
+        oci["Digest"],
+        first[0].digest.as_str(),
+        "the OCI index points at the manifest berth reported"
+    );
+
+    // The code layer: .dockerignore applied, fixed owner and modes, explicit parents.
+    let code = app_layer(&record(&fx, "out-a", "hello"), "code");
+    let blob = fs::read(
+        fx.path("cache-a/blobs/sha256")
+            .join(&code["sha256:".len()..]),
+    )
+    .unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+    let entries: Vec<(String, u32, u64)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.path().unwrap().to_string_lossy().into_owned(),
+                e.header().mode().unwrap(),
+                e.header().uid().unwrap(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "app/",
+            "app/.dockerignore",
+            "app/bin/",
+            "app/bin/hello.sh",
+            "app/message.txt"
+        ]
+    );
+    assert_eq!(
+        entries.iter().map(|e| e.1).collect::<Vec<_>>(),
+        [0o755, 0o644, 0o755, 0o755, 0o644]
+    );
+    assert!(entries.iter().all(|e| e.2 == 0), "app files are root-owned");
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn a_one_file_code_change_rebuilds_only_the_code_layer() {
+    let fx = Fixture::new();
+    let before = build(&fx, &["hello"], "out", "cache");
+    let record_before = record(&fx, "out", "hello");
+    fs::write(fx.path("hello/message.txt"), "a changed message\n").unwrap();
+    let after = build(&fx, &["hello"], "out", "cache");
+    let record_after = record(&fx, "out", "hello");
+    assert_ne!(before[0].digest, after[0].digest);
+    assert_ne!(
+        before[0].reference, after[0].reference,
+        "a new content-derived tag"
+    );
+    assert_eq!(
+        app_layer(&record_before, "deps"),
+        app_layer(&record_after, "deps")
+    );
+    assert_ne!(
+        app_layer(&record_before, "code"),
+        app_layer(&record_after, "code")
+    );
+    let layers = |r: &Value| r["layers"].as_array().unwrap().clone();
+    assert_eq!(
+        layers(&record_before)[0],
+        layers(&record_after)[0],
+        "base layer unchanged"
+    );
+    assert_eq!(layers(&record_before).len(), layers(&record_after).len());
+    let changed: Vec<usize> = (0..layers(&record_before).len())
+        .filter(|&i| layers(&record_before)[i] != layers(&record_after)[i])
+        .collect();
+    assert_eq!(changed, [2], "only the code layer (index 2) differs");
+    // The deps step did not run again.
+    let stderr = text(
+        &fx.berth(
+            &["images", "build", "hello"],
+            &[
+                "--registry-mirror",
+                &mirror(),
+                "--out",
+                &fx.path("out").to_string_lossy(),
+            ],
+        )
+        .stderr,
+    );
+    assert!(stderr.contains("layer deps: cached"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn containerd_imports_runs_as_non_root_and_skips_present_images() {
+    let fx = Fixture::new();
+    let built = build(&fx, &["hello", "busybox"], "out", "cache");
+    let socket = containerd_socket();
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let load = |components: &[&str]| {
+        let mut sub = vec!["images", "load"];
+        sub.extend(components);
+        ok(&fx.berth(
+            &sub,
+            &[
+                "--target",
+                "containerd",
+                "--containerd-socket",
+                &socket,
+                "--out",
+                &out_dir,
+            ],
+        ))
+    };
+    let first = load(&["hello", "busybox"]);
+    let hello = &built
+        .iter()
+        .find(|b| b.reference.contains("hello"))
+        .unwrap()
+        .reference;
+    assert!(
+        first
+            .lines()
+            .any(|l| l.starts_with(hello.as_str()) && l.contains("loaded in")),
+        "{first}"
+    );
+    let second = load(&["hello"]);
+    assert!(
+        second.contains("already present"),
+        "second load must skip: {second}"
+    );
+
+    let listing = run("ctr", &["-a", &socket, "-n", "k8s.io", "images", "ls"]);
+    let row = listing
+        .lines()
+        .find(|l| l.starts_with(hello.as_str()))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert!(
+        row.contains(&built.iter().find(|b| &b.reference == hello).unwrap().digest),
+        "{row}"
+    );
+    assert!(
+        listing.contains("docker.io/library/busybox:1.35.0"),
+        "mirrored image loaded: {listing}"
+    );
+
+    let id = format!("berth-test-{}", std::process::id());
+    let output = run(
+        "ctr",
+        &["-a", &socket, "-n", "k8s.io", "run", "--rm", hello, &id],
+    );
+    assert_eq!(
+        output.lines().collect::<Vec<_>>(),
+        [
+            "hello from berth, world: uid=10001 gid=10001 cwd=/app",
+            "dep: alpha==1.0",
+            "dep: beta==2.0",
+            "built for tests",
+            "one message from the code layer",
+        ]
+    );
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn push_then_pull_by_digest_round_trips() {
+    let fx = Fixture::new();
+    let built = build(&fx, &["hello"], "out", "cache");
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    // A repository of its own: the registry outlives test runs, and identical builds would
+    // otherwise find every blob already there.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let target = format!("{}/pushed-{nanos}", registry());
+    let pushed = ok(&fx.berth(&["images", "push", &target, "hello"], &["--out", &out_dir]));
+    let tag = built[0].reference.rsplit(':').next().unwrap();
+    let expected_ref = format!("{target}/berth-test/hello:{tag}@{}", built[0].digest);
+    assert!(pushed.starts_with(&expected_ref), "{pushed}");
+    assert!(
+        pushed.contains("4/4 blobs uploaded"),
+        "first push uploads every blob: {pushed}"
+    );
+    let again = ok(&fx.berth(&["images", "push", &target, "hello"], &["--out", &out_dir]));
+    assert!(
+        again.contains("0/4 blobs uploaded"),
+        "second push skips every blob: {again}"
+    );
+
+    let by_digest = format!("docker://{target}/berth-test/hello@{}", built[0].digest);
+    let info = skopeo_inspect(&by_digest);
+    assert_eq!(info["Digest"], built[0].digest.as_str());
+    let pulled = fx.path("pulled");
+    run(
+        "skopeo",
+        &[
+            "copy",
+            "--src-tls-verify=false",
+            &by_digest,
+            &format!("oci:{}:x", pulled.display()),
+        ],
+    );
+    let index: Value =
+        serde_json::from_slice(&fs::read(pulled.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["digest"],
+        built[0].digest.as_str(),
+        "pulled manifest is byte-identical"
+    );
+    let record = record(&fx, "out", "hello");
+    for layer in record["layers"].as_array().unwrap() {
+        let hex = &layer.as_str().unwrap()["sha256:".len()..];
+        let pulled_blob = fs::read(pulled.join("blobs/sha256").join(hex)).unwrap();
+        let cached_blob = fs::read(fx.path("cache/blobs/sha256").join(hex)).unwrap();
+        assert_eq!(pulled_blob, cached_blob);
+    }
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn mirror_spec_keeps_the_upstream_digest() {
+    let fx = Fixture::new();
+    let built = build(&fx, &["busybox"], "out", "cache");
+    let upstream = skopeo_inspect(&format!("docker://{}/library/busybox:1.35.0", registry()));
+    assert_eq!(built[0].reference, "docker.io/library/busybox:1.35.0");
+    assert_eq!(built[0].digest, upstream["Digest"].as_str().unwrap());
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn bad_input_fails_with_image_and_step_and_keeps_the_cache_clean() {
+    let fx = Fixture::new();
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:0.0-missing"),
+    )
+    .unwrap();
+    let stderr = fails_with_2(&fx.berth(
+        &["images", "build", "hello"],
+        &["--registry-mirror", &mirror()],
+    ));
+    assert!(
+        stderr.contains("image hello, step \"pull base docker.io/library/busybox:0.0-missing\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("MANIFEST_UNKNOWN") || stderr.contains("manifest unknown"),
+        "{stderr}"
+    );
+
+    fs::write(
+        &spec_path,
+        spec.replace(
+            "sed 's/^/dep: /'",
+            "echo 'ERROR: no matching distribution for alpha' >&2; exit 7; sed",
+        ),
+    )
+    .unwrap();
+    let stderr = fails_with_2(&fx.berth(
+        &["images", "build", "hello"],
+        &["--registry-mirror", &mirror()],
+    ));
+    assert!(
+        stderr.contains("image hello, step \"layer deps\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ERROR: no matching distribution for alpha"),
+        "step output is shown: {stderr}"
+    );
+    assert!(stderr.contains("exit status: 7"), "{stderr}");
+
+    fs::write(
+        &spec_path,
+        spec.replace("context = \"hello\"", "context = \"no-such-dir\""),
+    )
+    .unwrap();
+    let stderr = fails_with_2(&fx.berth(
+        &["images", "build", "hello"],
+        &["--registry-mirror", &mirror()],
+    ));
+    assert!(
+        stderr.contains("image hello, step \"layer deps\"") && stderr.contains("no-such-dir"),
+        "{stderr}"
+    );
+
+    // Nothing half-written survived, and the blobs that are there are intact.
+    let cache = fx.path("cache");
+    assert!(leftovers(&cache, ".tmp").is_empty() && leftovers(&cache, ".running-").is_empty());
+    for blob in fs::read_dir(cache.join("blobs/sha256")).unwrap() {
+        let blob = blob.unwrap();
+        let digest = berth::images::store::Digest::of(&fs::read(blob.path()).unwrap());
+        assert_eq!(digest.hex(), blob.file_name().to_string_lossy());
+    }
+    // After fixing the spec the build succeeds from the same cache.
+    fs::write(&spec_path, spec).unwrap();
+    assert_eq!(build(&fx, &["hello"], "out", "cache").len(), 1);
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn push_uses_credentials_from_the_docker_config() {
+    use base64::Engine as _;
+    let fx = Fixture::new();
+    let built = build(&fx, &["hello"], "out", "cache");
+    let registry =
+        std::env::var("BERTH_TEST_AUTH_REGISTRY").expect("BERTH_TEST_AUTH_REGISTRY=host:port");
+    let credentials = std::env::var("BERTH_TEST_AUTH_CREDENTIALS")
+        .expect("BERTH_TEST_AUTH_CREDENTIALS=user:password");
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let push_with = |config_credentials: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(creds) = config_credentials {
+            let auth = base64::engine::general_purpose::STANDARD.encode(creds);
+            let config = serde_json::json!({"auths": {registry.as_str(): {"auth": auth}}});
+            fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        }
+        fx.berth_command(
+            &["images", "push", &registry, "hello"],
+            &["--out", &out_dir],
+            "cache",
+        )
+        .env("DOCKER_CONFIG", dir.path())
+        .output()
+        .unwrap()
+    };
+
+    let stderr = fails_with_2(&push_with(None));
+    assert!(
+        stderr.contains("image hello, step \"push\"")
+            && stderr.contains(&format!("registry {registry}")),
+        "{stderr}"
+    );
+    let user = credentials.split(':').next().unwrap();
+    let stderr = fails_with_2(&push_with(Some(&format!("{user}:wrong-password"))));
+    assert!(stderr.contains("image hello, step \"push\""), "{stderr}");
+
+    let pushed = ok(&push_with(Some(&credentials)));
+    assert!(pushed.contains("4/4 blobs uploaded"), "{pushed}");
+    let by_digest = format!("docker://{registry}/berth-test/hello@{}", built[0].digest);
+    let info: Value = serde_json::from_str(&run(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            &credentials,
+            &by_digest,
+        ],
+    ))
+    .unwrap();
+    assert_eq!(info["Digest"], built[0].digest.as_str());
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn platform_is_chosen_from_an_index_and_checked_against_the_config() {
+    let fx = Fixture::new();
+    let direct = build(&fx, &["hello"], "out-direct", "cache");
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:1.35.0-index"),
+    )
+    .unwrap();
+    let via_index = build(&fx, &["hello"], "out-index", "cache");
+    assert_eq!(
+        via_index[0].digest, direct[0].digest,
+        "linux/amd64 from the index is the same base"
+    );
+
+    let attempt = |platform: &str| {
+        fails_with_2(&fx.berth(
+            &["images", "build", "hello"],
+            &["--registry-mirror", &mirror(), "--platform", platform],
+        ))
+    };
+    let stderr = attempt("linux/s390x");
+    assert!(
+        stderr.contains("no manifest for platform linux/s390x"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("available: linux/arm64/v8, linux/amd64"),
+        "{stderr}"
+    );
+    // The index claims arm64 for a manifest whose config says amd64: berth checks the config.
+    let stderr = attempt("linux/arm64");
+    assert!(
+        stderr.contains("image hello, step \"pull base docker.io/library/busybox:1.35.0-index\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no manifest for platform linux/arm64")
+            && stderr.contains("available: linux/amd64"),
+        "{stderr}"
+    );
+}
