@@ -2,6 +2,7 @@
 //!
 //! The pipeline is values → manifests → images → apply; each stage is a module.
 pub mod apply;
+pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod images;

@@ -2,6 +2,7 @@
 //! typed settings before any work, and the mapping of outcomes to exit codes
 //! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
 
+mod chart;
 mod cluster_args;
 mod deploy;
 mod diff;
@@ -51,6 +52,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Delete the release; volumes are kept unless --delete-data.
     Uninstall(uninstall::UninstallArgs),
+    /// Export a Helm chart equivalent to berth's render.
+    Chart(chart::ChartArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -93,5 +96,6 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::History(args) => history::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Uninstall(args) => uninstall::run(args),
+        Command::Chart(args) => chart::run(args),
     }
 }

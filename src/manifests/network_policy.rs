@@ -153,8 +153,9 @@ fn database_egress(values: &Values, ctx: &RenderContext) -> Option<NetworkPolicy
     }
 }
 
+/// The URL's explicit port, else its scheme's well-known one (http 80, https 443).
 fn url_port(raw: &str) -> Option<u16> {
-    url::Url::parse(raw).ok()?.port()
+    url::Url::parse(raw).ok()?.port_or_known_default()
 }
 
 fn from_pods(

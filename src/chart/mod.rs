@@ -1,0 +1,370 @@
+//! Helm chart export: a standard chart whose `helm template` output equals
+//! berth's typed render (tests prove it with the real `helm`), and a
+//! deterministic `.tgz` package of it.
+//!
+//! The templates are text files under `src/chart/templates/`, embedded at build
+//! time; `Chart.yaml`, `values.yaml` and the README are generated from the same
+//! defaults and schema berth validates with, so the chart cannot drift from them.
+
+mod package;
+mod readme;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use package::package;
+pub use readme::schema_leaves;
+
+use crate::values::{self, DEFAULT_VALUES_YAML, schema::values_schema_json};
+
+/// Problems exporting a chart.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error(
+        "`{0}` is not a semantic version (e.g. 0.1.0 or 1.2.3-rc.1), as Helm requires of chart versions"
+    )]
+    InvalidVersion(String),
+    #[error("{0} exists and is not a chart (no Chart.yaml); refusing to replace it")]
+    NotAChart(PathBuf),
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the embedded default values are invalid: {0}")]
+    Defaults(String),
+}
+
+/// One file of the chart, relative to the chart directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    pub path: String,
+    pub contents: String,
+}
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartSettings {
+    /// Chart version (SemVer 2); the app version comes from the values.
+    pub version: String,
+}
+
+impl Default for ChartSettings {
+    fn default() -> Self {
+        ChartSettings {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// The chart's name and app version, from the embedded defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartIdentity {
+    pub name: String,
+    pub version: String,
+    pub app_version: String,
+}
+
+macro_rules! template {
+    ($name:literal) => {
+        ($name, include_str!(concat!("templates/", $name)))
+    };
+}
+
+/// The templates, as shipped under `templates/`.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    template!("NOTES.txt"),
+    template!("_component.tpl"),
+    template!("_env.tpl"),
+    template!("_helpers.tpl"),
+    template!("_networkpolicy.tpl"),
+    template!("_secrets.tpl"),
+    template!("_validate.tpl"),
+    template!("backend-configmap.yaml"),
+    template!("backend-deployment.yaml"),
+    template!("backend-hpa.yaml"),
+    template!("backend-networkpolicy.yaml"),
+    template!("backend-pdb.yaml"),
+    template!("backend-secret.yaml"),
+    template!("backend-service.yaml"),
+    template!("backend-serviceaccount.yaml"),
+    template!("frontend-configmap.yaml"),
+    template!("frontend-deployment.yaml"),
+    template!("frontend-hpa.yaml"),
+    template!("frontend-networkpolicy.yaml"),
+    template!("frontend-pdb.yaml"),
+    template!("frontend-secret.yaml"),
+    template!("frontend-service.yaml"),
+    template!("frontend-serviceaccount.yaml"),
+    template!("ingress.yaml"),
+    template!("mcp-configmap.yaml"),
+    template!("mcp-deployment.yaml"),
+    template!("mcp-hpa.yaml"),
+    template!("mcp-networkpolicy.yaml"),
+    template!("mcp-pdb.yaml"),
+    template!("mcp-secret.yaml"),
+    template!("mcp-service.yaml"),
+    template!("mcp-serviceaccount.yaml"),
+    template!("networkpolicy-default-deny.yaml"),
+    template!("postgres-configmap.yaml"),
+    template!("postgres-networkpolicy.yaml"),
+    template!("postgres-secret.yaml"),
+    template!("postgres-service.yaml"),
+    template!("postgres-serviceaccount.yaml"),
+    template!("postgres-statefulset.yaml"),
+    template!("validate.yaml"),
+];
+
+const DEV_VALUES: &str = include_str!("../../values/dev.yaml");
+const PROD_VALUES: &str = include_str!("../../values/prod.yaml");
+
+/// Every file of the chart, sorted by path.
+pub fn chart_files(
+    settings: &ChartSettings,
+) -> Result<(ChartIdentity, Vec<ChartFile>), ChartError> {
+    if !is_semver(&settings.version) {
+        return Err(ChartError::InvalidVersion(settings.version.clone()));
+    }
+    let defaults = values::load::parse_yaml(DEFAULT_VALUES_YAML, "embedded defaults")
+        .map_err(|e| ChartError::Defaults(e.to_string()))?;
+    let text = |key: &str| {
+        defaults
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ChartError::Defaults(format!("{key} is not a string")))
+    };
+    let identity = ChartIdentity {
+        name: text("appName")?,
+        version: settings.version.clone(),
+        app_version: text("appVersion")?,
+    };
+    let schema = values_schema_json();
+    let mut schema_text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    schema_text.push('\n');
+    let mut files = vec![
+        file("Chart.yaml", chart_yaml(&identity)),
+        file("values.yaml", chart_values_yaml(DEFAULT_VALUES_YAML)?),
+        file("values-dev.yaml", DEV_VALUES.to_string()),
+        file("values-prod.yaml", PROD_VALUES.to_string()),
+        file("values.schema.json", schema_text),
+        file("README.md", readme::readme(&identity, &schema, &defaults)),
+        file(".helmignore", HELMIGNORE.to_string()),
+    ];
+    files.extend(
+        TEMPLATES
+            .iter()
+            .map(|(name, text)| file(&format!("templates/{name}"), text.to_string())),
+    );
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((identity, files))
+}
+
+fn file(path: &str, contents: String) -> ChartFile {
+    ChartFile {
+        path: path.to_string(),
+        contents,
+    }
+}
+
+const HELMIGNORE: &str =
+    "# Patterns to ignore when packaging with `helm package`.\n.git/\n*.orig\n*.swp\n*~\n";
+
+fn chart_yaml(identity: &ChartIdentity) -> String {
+    // Strings are JSON-quoted, which YAML reads back unchanged.
+    let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    format!(
+        "apiVersion: v2\n\
+         name: {name}\n\
+         description: {description}\n\
+         type: application\n\
+         version: {version}\n\
+         appVersion: {app_version}\n\
+         # autoscaling/v2 HorizontalPodAutoscalers need Kubernetes 1.23 or later.\n\
+         kubeVersion: \">=1.23.0-0\"\n\
+         keywords: [todo, chatbot, fastapi, nextjs, mcp, postgresql]\n\
+         annotations:\n  \
+           generatedBy: {generated_by}\n",
+        name = q(&identity.name),
+        description = q(
+            "The Todo AI chatbot stack (Next.js frontend, FastAPI backend, MCP tool server, PostgreSQL), exported by berth: equivalent to `berth deploy` for the same values."
+        ),
+        version = q(&identity.version),
+        app_version = q(&identity.app_version),
+        generated_by = q(&format!("berth {}", env!("CARGO_PKG_VERSION"))),
+    )
+}
+
+/// The embedded defaults with their comments rewritten for Helm: the header, and
+/// how secrets are supplied (`--set`/`--set-file` or an existing Secret instead of
+/// environment variables). The keys and values are untouched.
+fn chart_values_yaml(defaults: &str) -> Result<String, ChartError> {
+    let lines: Vec<&str> = defaults.lines().collect();
+    let body_start = lines
+        .iter()
+        .position(|l| !l.starts_with('#'))
+        .unwrap_or(lines.len());
+    let secrets_at = lines
+        .iter()
+        .position(|l| *l == "secrets:")
+        .ok_or_else(|| ChartError::Defaults("no top-level `secrets:` key".into()))?;
+    let mut comment_start = secrets_at;
+    while comment_start > body_start && lines[comment_start - 1].starts_with('#') {
+        comment_start -= 1;
+    }
+    let mut out = String::from(VALUES_HEADER);
+    for line in &lines[body_start..comment_start] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(SECRETS_COMMENT);
+    for line in &lines[secrets_at..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+const VALUES_HEADER: &str = "\
+# Default values of the chart: the same layout and defaults as berth's embedded
+# values.yaml. values.schema.json (generated from berth's Rust types) checks them.
+# values-dev.yaml fits a small Minikube; values-prod.yaml adds autoscaling,
+# disruption budgets and NetworkPolicies.
+# Helm installs into -n/--namespace (namespace.name is not used) and creates the
+# namespace with --create-namespace (namespace.create is not used).
+";
+
+const SECRETS_COMMENT: &str = "\
+# Secret values never live in values files. Supply them at install time:
+#   helm install … --set secrets.openaiApiKey=… (or --set-file secrets.databaseUrl=PATH)
+# or create a Secret yourself and name it in secrets.existingSecret (it must hold
+# AUTH_SECRET, DATABASE_URL, POSTGRES_PASSWORD and the LLM key the provider needs).
+# authSecret and postgresPassword are generated when not given, and kept on upgrade.
+";
+
+/// SemVer 2: MAJOR.MINOR.PATCH, optional `-pre.release` and `+build`.
+fn is_semver(version: &str) -> bool {
+    let (rest, build) = match version.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (version, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    let numeric = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    let identifiers = |s: &str| {
+        s.split('.').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| numeric(p))
+        && pre.is_none_or(identifiers)
+        && build.is_none_or(identifiers)
+}
+
+/// Writes the chart into `dir/<name>/`, replacing an earlier export there (so no
+/// stale template survives), and returns that directory.
+pub fn write_chart(
+    identity: &ChartIdentity,
+    files: &[ChartFile],
+    dir: &Path,
+) -> Result<PathBuf, ChartError> {
+    let chart_dir = dir.join(&identity.name);
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ChartError::Write { path, source }
+    };
+    if chart_dir.exists() {
+        if !chart_dir.join("Chart.yaml").is_file() {
+            return Err(ChartError::NotAChart(chart_dir));
+        }
+        std::fs::remove_dir_all(&chart_dir).map_err(write_error(&chart_dir))?;
+    }
+    for f in files {
+        let path = chart_dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(write_error(parent))?;
+        }
+        std::fs::write(&path, &f.contents).map_err(write_error(&path))?;
+    }
+    Ok(chart_dir)
+}
+
+/// Writes `dir/<name>-<version>.tgz` and returns its path.
+pub fn write_package(
+    identity: &ChartIdentity,
+    files: &[ChartFile],
+    dir: &Path,
+    mtime: u64,
+) -> Result<PathBuf, ChartError> {
+    let path = dir.join(format!("{}-{}.tgz", identity.name, identity.version));
+    let bytes = package(&identity.name, files, mtime).map_err(|source| ChartError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::create_dir_all(dir).map_err(|source| ChartError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    std::fs::write(&path, bytes).map_err(|source| ChartError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_versions() {
+        for ok in ["0.1.0", "1.2.3-rc.1", "10.0.0+build.5", "1.0.0-alpha-1"] {
+            assert!(is_semver(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1",
+            "1.2",
+            "01.2.3",
+            "1.2.3-",
+            "1.2.3-a..b",
+            "v1.2.3",
+            "1.2.x",
+        ] {
+            assert!(!is_semver(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_yaml_keeps_the_defaults_and_explains_helm_secrets() {
+        let text = chart_values_yaml(DEFAULT_VALUES_YAML).unwrap();
+        let chart = values::load::parse_yaml(&text, "chart").unwrap();
+        let berth = values::load::parse_yaml(DEFAULT_VALUES_YAML, "berth").unwrap();
+        assert_eq!(chart, berth);
+        assert!(text.contains("--set secrets.openaiApiKey"));
+        assert!(
+            !text.contains("OPENAI_API_KEY"),
+            "no environment variables in a Helm chart's values"
+        );
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/chart/templates");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = TEMPLATES.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(on_disk, embedded);
+    }
+}
