@@ -19,6 +19,9 @@ berth=$target_dir/debug/berth
 export BERTH_CLUSTER_DIR=${BERTH_CLUSTER_DIR:-$repo/.cluster}
 
 passed=0 failed=0 failures=()
+# Peer tools first: the chart tests run the real helm, the cluster tests kubectl.
+tools=$(scripts/tools.sh | tail -n 1) || { echo "scripts/tools.sh failed" >&2; exit 1; }
+export BERTH_HELM=$tools/helm KUBECTL=$tools/kubectl PATH=$tools:$PATH
 say() { printf '\n=== %s\n' "$*" >&2; }
 
 wanted() { [[ -z ${BERTH_TEST_ONLY:-} || " $BERTH_TEST_ONLY " == *" $1 "* ]]; }
@@ -48,15 +51,13 @@ cargo_tests() {
 }
 
 cluster_tests() {
-  local kc tools
-  tools=$(scripts/tools.sh | tail -n 1) || return 1
+  local kc
   kc=$(scripts/cluster.sh up | tail -n 1) || { scripts/cluster.sh down >/dev/null 2>&1; return 1; }
   # The cluster goes down whatever happens below.
   trap 'scripts/cluster.sh down >&2 || true' RETURN
   local ok=0
-  KUBECONFIG=$kc KUBECTL=$tools/kubectl scripts/cluster-smoke.sh || ok=1
-  KUBECONFIG=$kc BERTH_HELM=$tools/helm PATH=$tools:$PATH \
-    cargo test --quiet --features cluster-tests --test 'cluster_*' 2>&1 || ok=1
+  KUBECONFIG=$kc scripts/cluster-smoke.sh || ok=1
+  KUBECONFIG=$kc cargo test --quiet --features cluster-tests --test 'cluster_*' --test chart_cluster 2>&1 || ok=1
   return $ok
 }
 
