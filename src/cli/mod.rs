@@ -6,7 +6,7 @@ mod cluster_args;
 mod deploy;
 mod diff;
 mod history;
-mod prepare;
+pub mod prepare;
 mod render;
 mod rollback;
 mod schema;
