@@ -127,14 +127,28 @@ pub async fn plan_objects(
         .collect()
 }
 
-/// The whole plan: every object dry-run, and the prunes the inventory implies.
-/// Objects should carry the ApplySet label already (see [`super::deploy::label_members`]).
+/// The whole plan: every object dry-run as deploy would apply it (with the
+/// ApplySet member label), and the prunes the inventory implies. Read-only:
+/// the wizard and `berth diff` show it before anything is written.
+///
+/// ```no_run
+/// # async fn example(client: kube::Client, objects: Vec<berth::apply::Desired>) -> Result<(), berth::apply::ApplyError> {
+/// let release = berth::apply::Release::new("todo-chatbot", "todo");
+/// let plan = berth::apply::plan(&client, &objects, &release, false).await?;
+/// for change in plan.changes() {
+///     println!("{:?} {}", change.action, change.desired.key);
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn plan(
     client: &Client,
     objects: &[Desired],
     release: &Release,
     force: bool,
 ) -> Result<Plan, ApplyError> {
+    let mut objects = objects.to_vec();
+    super::deploy::label_members(&mut objects, release);
+    let objects = objects.as_slice();
     let (planned, inventory) = futures::join!(
         plan_objects(client, objects, force),
         Inventory::read(client, release)

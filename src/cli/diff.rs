@@ -6,7 +6,7 @@ use clap::Args;
 use super::cluster_args::{ClusterArgs, block_on};
 use super::prepare::{self, Prepared};
 use super::{Outcome, ReleaseArgs, ValuesArgs};
-use crate::apply::{self, Action, deploy::label_members};
+use crate::apply::{self, Action};
 use crate::ui;
 
 #[derive(Debug, Args)]
@@ -38,9 +38,13 @@ pub async fn print_plan(
     diffs: bool,
     force_conflicts: bool,
 ) -> anyhow::Result<Outcome> {
-    let mut objects = prepared.objects.clone();
-    label_members(&mut objects, &prepared.release);
-    let plan = apply::plan(client, &objects, &prepared.release, force_conflicts).await?;
+    let plan = apply::plan(
+        client,
+        &prepared.objects,
+        &prepared.release,
+        force_conflicts,
+    )
+    .await?;
     let mut out = String::new();
     for planned in plan.changes() {
         if diffs {

@@ -8,7 +8,7 @@ mod deploy;
 mod diff;
 mod history;
 pub mod images;
-mod prepare;
+pub mod prepare;
 mod render;
 mod rollback;
 mod schema;
