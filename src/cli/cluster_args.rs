@@ -15,7 +15,12 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current context).
-    #[arg(long = "kube-context", alias = "context", value_name = "NAME")]
+    #[arg(
+        long = "kube-context",
+        alias = "context",
+        env = "BERTH_KUBE_CONTEXT",
+        value_name = "NAME"
+    )]
     pub context: Option<String>,
 }
 

@@ -9,11 +9,13 @@ use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::cluster_args::{ClusterArgs, block_on, parse_duration};
+use super::deploy_images::{self, Images};
 use super::prepare::{self, Prepared};
 use super::{Outcome, ReleaseArgs, ValuesArgs};
 use crate::apply::{self, DeployOptions, DeployReport, Readiness};
 use crate::manifests::{self, output};
 use crate::ui;
+use crate::wizard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DryRun {
@@ -21,14 +23,6 @@ pub enum DryRun {
     Client,
     /// Ask the API server what would change.
     Server,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Images {
-    Build,
-    Load,
-    /// Use the image references in the values as they are.
-    Skip,
 }
 
 #[derive(Debug, Args)]
@@ -39,8 +33,8 @@ pub struct DeployArgs {
     pub release: ReleaseArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Do not ask for confirmation (berth never prompts without a TTY either).
-    #[arg(short = 'y', long)]
+    /// Never prompt (berth never prompts without a TTY either).
+    #[arg(short = 'y', long, alias = "non-interactive")]
     pub yes: bool,
     /// Show what would be applied instead of applying it.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "server", require_equals = true)]
@@ -60,18 +54,22 @@ pub struct DeployArgs {
     /// Let prune delete PersistentVolumeClaims of components no longer rendered.
     #[arg(long)]
     pub delete_data: bool,
-    /// Where images come from; until image building exists only `skip` works.
-    #[arg(long, value_enum, default_value_t = Images::Skip)]
+    /// Where images come from: built and side-loaded for local clusters by default.
+    #[arg(long, value_enum, default_value_t = Images::Auto)]
     pub images: Images,
 }
 
 pub fn run(args: DeployArgs) -> anyhow::Result<Outcome> {
-    if args.images != Images::Skip {
-        anyhow::bail!(
-            "--images build and load are not available yet; use --images skip and load the images yourself"
-        );
+    if wizard::should_run(args.yes) && args.dry_run.is_none() {
+        return super::deploy_wizard::run(args);
     }
-    let (values, ctx) = prepare::load(&args.values, &args.release)?;
+    let (mut values, ctx) = prepare::load(&args.values, &args.release)?;
+    if args.dry_run.is_none() {
+        deploy_images::run(
+            deploy_images::resolve(args.images, &args.cluster),
+            &mut values,
+        )?;
+    }
     if args.dry_run == Some(DryRun::Client) {
         let mut objects = manifests::render(&values, &ctx);
         manifests::redact_secrets(&mut objects);
@@ -94,16 +92,24 @@ pub fn run(args: DeployArgs) -> anyhow::Result<Outcome> {
             "deploying release {} to namespace {} (context {})",
             prepared.release.name, prepared.release.namespace, connection.context
         ));
-        let options = DeployOptions {
-            force_conflicts: args.force_conflicts,
-            recreate: args.recreate,
-            delete_data: args.delete_data,
-            wait: (!args.no_wait).then_some(args.timeout),
-            revision: prepared.revision.clone(),
-            also_owned: vec![],
-        };
+        let options = deploy_options(&args, prepared.revision.clone());
         deploy(&connection.client, prepared, &options).await
     })?
+}
+
+/// The engine's options from the flags.
+pub fn deploy_options(
+    args: &DeployArgs,
+    revision: apply::revision::RevisionContent,
+) -> DeployOptions {
+    DeployOptions {
+        force_conflicts: args.force_conflicts,
+        recreate: args.recreate,
+        delete_data: args.delete_data,
+        wait: (!args.no_wait).then_some(args.timeout),
+        revision,
+        also_owned: vec![],
+    }
 }
 
 /// Runs the engine and reports the outcome; shared with rollback.

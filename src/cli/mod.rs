@@ -5,6 +5,8 @@
 mod chart;
 mod cluster_args;
 mod deploy;
+mod deploy_images;
+mod deploy_wizard;
 mod diff;
 mod history;
 pub mod images;
