@@ -10,7 +10,7 @@ export KUBECONFIG=$kubeconfig
 echo "demo: cluster ready, KUBECONFIG=$KUBECONFIG" >&2
 
 cargo build --quiet --bin berth
-berth=target/debug/berth
+berth=${CARGO_TARGET_DIR:-target}/debug/berth
 
 "$berth" deploy --yes
 "$berth" status
