@@ -25,7 +25,8 @@ run_counted() {
     rm -f "$out"
     die "$label failed"
   fi
-  count="$(grep -oE "$regex" "$out" | tail -n 1 | grep -oE '[0-9]+' || true)"
+  # Colour codes (vitest colours even without a TTY when CI is set) would split the match.
+  count="$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -oE "$regex" | tail -n 1 | grep -oE '[0-9]+' || true)"
   rm -f "$out"
   [[ -n "$count" && "$count" -gt 0 ]] || die "$label ran no test"
   PASSED=$((PASSED + count))

@@ -93,6 +93,12 @@ pub async fn deploy(
             .map(|d| d.key.clone())
             .chain(options.also_owned.iter().cloned())
             .collect(),
+        // A deploy killed after its last write leaves a pending revision; even a
+        // run with nothing left to apply must then record the converged state.
+        interrupted: revision::list(client, release)
+            .await?
+            .iter()
+            .any(|r| r.status == revision::PENDING),
         revision: None,
         report: DeployReport {
             created: vec![],
@@ -125,6 +131,8 @@ struct Run<'a> {
     recorded: BTreeSet<ObjectKey>,
     /// What the release owns after this deploy.
     owned: BTreeSet<ObjectKey>,
+    /// An earlier deploy of this release stopped with its revision pending.
+    interrupted: bool,
     revision: Option<u32>,
     report: DeployReport,
 }
@@ -183,7 +191,7 @@ impl Run<'_> {
             .into_iter()
             .filter(|k| !self.owned.contains(k))
             .collect();
-        if !candidates.is_empty() || self.recorded != self.owned {
+        if !candidates.is_empty() || self.recorded != self.owned || self.interrupted {
             self.begin().await?;
         }
         for (key, outcome) in prune(
