@@ -120,16 +120,34 @@ pub async fn deploy(
 ) -> anyhow::Result<Outcome> {
     let mut progress = Progress::new();
     let mut report_line = |line: &str| progress.line(line);
-    let result = apply::deploy(
+    let release = prepared.release.clone();
+    let apply = apply::deploy(
         client,
         &prepared.release,
         prepared.objects,
         options,
         &mut report_line,
-    )
-    .await;
+    );
+    // Ctrl-C stops between API calls; the pending revision and the inventory
+    // superset are already recorded, so re-running converges.
+    let result = tokio::select! {
+        result = apply => result,
+        _ = tokio::signal::ctrl_c() => {
+            progress.finish();
+            return Err(interrupted(&release));
+        }
+    };
     progress.finish();
     Ok(report_outcome(&prepared.release, &result?))
+}
+
+fn interrupted(release: &apply::Release) -> anyhow::Error {
+    anyhow::anyhow!(
+        "interrupted; the release may be partly applied\n\
+         hint: run the same `berth deploy` again to resume, or `berth rollback -n {ns} --release {name}` to return to the previous revision",
+        ns = release.namespace,
+        name = release.name
+    )
 }
 
 fn report_outcome(release: &apply::Release, report: &DeployReport) -> Outcome {
