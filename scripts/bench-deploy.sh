@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): berth deploy against `kubectl apply --server-side` of
-# the same objects (`berth render --include-secrets`), both until ready, on the
+# the same objects (`berth render --include-secrets`) and against
+# `helm upgrade --install --wait` of the exported chart, all until ready, on the
 # test cluster KUBECONFIG points at (default: start one with scripts/cluster.sh).
 # Rows: first install, no-op redeploy, one-value upgrade, and a scaled stack
 # (BENCH_RELEASES namespaces of the app at once, ~24 objects each).
-# Prints medians of BENCH_RUNS runs and the ratio berth/kubectl.
+# Prints medians of BENCH_RUNS runs and the ratios berth/kubectl and berth/helm.
 # Usage: [KUBECONFIG=...] [BENCH_RUNS=3] [BENCH_RELEASES=12] [BERTH_PROFILE=release|dev] [BERTH_BIN=path] scripts/bench-deploy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,9 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
   KUBECONFIG=$(scripts/cluster.sh up | tail -1)
 fi
 export KUBECONFIG
-kubectl=${KUBECTL:-$(scripts/tools.sh | tail -1)/kubectl}
+tools=$(scripts/tools.sh | tail -1)
+kubectl=${KUBECTL:-$tools/kubectl}
+helm=${BERTH_HELM:-$tools/helm}
 # BERTH_PROFILE=dev benchmarks the debug build (dependencies at opt-level 1).
 # BERTH_BIN=path benchmarks that binary as it is.
 profile=${BERTH_PROFILE:-release}
@@ -65,13 +68,23 @@ berth_deploy() { # ns [--set ...]
   "$berth" deploy --yes -f "$work/small.yaml" -n "$ns" --set "expose.nodePort=${ports[$ns]}" "$@" >/dev/null 2>&1
 }
 cleanup() { "$kubectl" delete namespace "$@" --timeout=2m >/dev/null 2>&1 || true; }
+"$berth" chart export --out "$work/chart" >/dev/null 2>&1
+chart=$work/chart/todo-chatbot
+helm_deploy() { # ns [--set ...]
+  local ns=$1; shift
+  "$helm" upgrade --install todo-chatbot "$chart" -n "$ns" --create-namespace --wait --timeout 2m \
+    -f "$work/small.yaml" --set "expose.nodePort=${ports[$ns]}" \
+    --set "secrets.authSecret=$AUTH_SECRET" --set "secrets.postgresPassword=$POSTGRES_PASSWORD" "$@" >/dev/null
+}
 
 declare -A samples
 record() { samples[$1]+="$2 "; }
 
 for run in $(seq "$runs"); do
-  b="bench-b-$run-$$" k="bench-k-$run-$$"
-  port_of "$b" >/dev/null; port_of "$k" >/dev/null
+  b="bench-b-$run-$$" k="bench-k-$run-$$" h="bench-h-$run-$$"
+  port_of "$b" >/dev/null; port_of "$k" >/dev/null; port_of "$h" >/dev/null
+  t=$(now); helm_deploy "$h"; record "install helm" "$(elapsed "$t")"
+  t=$(now); helm_deploy "$h"; record "noop helm" "$(elapsed "$t")"
   t=$(now); berth_deploy "$b"; record "install berth" "$(elapsed "$t")"
   render "$k" "$work/k.yaml"
   t=$(now); kubectl_apply "$k" "$work/k.yaml"; record "install kubectl" "$(elapsed "$t")"
@@ -83,10 +96,11 @@ for run in $(seq "$runs"); do
   t=$(now); berth_deploy "$b" --set "backend.image.tag=$tag"; record "upgrade berth" "$(elapsed "$t")"
   render "$k" "$work/k2.yaml" --set "backend.image.tag=$tag"
   t=$(now); kubectl_apply "$k" "$work/k2.yaml"; record "upgrade kubectl" "$(elapsed "$t")"
-  cleanup "$b" "$k"
+  t=$(now); helm_deploy "$h" --set "backend.image.tag=$tag"; record "upgrade helm" "$(elapsed "$t")"
+  cleanup "$b" "$k" "$h"
 
-  # Scaled: many releases at once; berth deploys them in parallel processes,
-  # kubectl applies one file holding all of them.
+  # Scaled: many releases at once; berth and helm deploy them in parallel
+  # processes, kubectl applies one file holding all of them.
   : >"$work/all.yaml"
   nss=()
   for i in $(seq "$releases"); do
@@ -110,15 +124,27 @@ for run in $(seq "$runs"); do
   done
   record "scaled kubectl" "$(elapsed "$t")"
   for i in $(seq "$releases"); do echo "bench-sk-$run-$i-$$"; done | xargs "$kubectl" delete namespace --timeout=2m >/dev/null 2>&1 || true
+  for i in $(seq "$releases"); do port_of "bench-sh-$run-$i-$$" >/dev/null; done
+  t=$(now)
+  pids=()
+  for i in $(seq "$releases"); do helm_deploy "bench-sh-$run-$i-$$" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+  record "scaled helm" "$(elapsed "$t")"
+  for i in $(seq "$releases"); do echo "bench-sh-$run-$i-$$"; done | xargs "$kubectl" delete namespace --timeout=2m >/dev/null 2>&1 || true
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 objects=$(grep -c '^kind:' "$work/k.yaml")
-printf '%-34s %10s %10s %8s\n' "row (median of $runs, seconds)" berth kubectl ratio
+printf '%-34s %8s %8s %8s %13s %10s\n' "row (median of $runs, seconds)" berth kubectl helm berth/kubectl berth/helm
 for row in install noop upgrade scaled; do
   bm=$(echo "${samples[$row berth]}" | median)
   km=$(echo "${samples[$row kubectl]}" | median)
   label=$row
   [[ $row == scaled ]] && label="scaled ($releases releases, $((objects * releases)) objects)"
-  printf '%-34s %10.2f %10.2f %8.2f\n' "$label" "$bm" "$km" "$(echo "$bm / $km" | bc -l)"
+  if [[ -n "${samples[$row helm]:-}" ]]; then
+    hm=$(echo "${samples[$row helm]}" | median)
+    printf '%-34s %8.2f %8.2f %8.2f %13.2f %10.2f\n' "$label" "$bm" "$km" "$hm" "$(echo "$bm / $km" | bc -l)" "$(echo "$bm / $hm" | bc -l)"
+  else
+    printf '%-34s %8.2f %8.2f %8s %13.2f %10s\n' "$label" "$bm" "$km" - "$(echo "$bm / $km" | bc -l)" -
+  fi
 done
