@@ -3,6 +3,7 @@
 //! show (a Deployment reports an image pull failure only in its Pods).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, stream::BoxStream};
@@ -151,85 +152,89 @@ fn workload_state(
     stateful_sets: &Store<StatefulSet>,
     pods: &Store<Pod>,
 ) -> WorkloadState {
-    let object = key.to_string();
-    let found = |name: &str| name == key.name;
-    let (ready, summary, selector, template) = match key.kind.as_str() {
-        "Deployment" => match deployments
-            .state()
-            .into_iter()
-            .find(|d| found(&d.name_any()))
-        {
-            Some(d) => {
-                let (ready, summary) = deployment_progress(&d);
-                let spec = d.spec.clone().unwrap_or_default();
-                (ready, summary, spec.selector, spec.template.spec)
-            }
-            None => (
-                false,
-                "not found yet".to_string(),
-                LabelSelector::default(),
-                None,
-            ),
-        },
-        _ => match stateful_sets
-            .state()
-            .into_iter()
-            .find(|s| found(&s.name_any()))
-        {
-            Some(s) => {
-                let (ready, summary) = stateful_set_progress(&s);
-                let spec = s.spec.clone().unwrap_or_default();
-                (ready, summary, spec.selector, spec.template.spec)
-            }
-            None => (
-                false,
-                "not found yet".to_string(),
-                LabelSelector::default(),
-                None,
-            ),
-        },
-    };
-    let failure = match (&template, ready) {
+    let rollout = match key.kind.as_str() {
+        "Deployment" => find_named(deployments, &key.name).map(|d| deployment_rollout(&d)),
+        _ => find_named(stateful_sets, &key.name).map(|s| stateful_set_rollout(&s)),
+    }
+    .unwrap_or_else(Rollout::not_found);
+    let failure = match (&rollout.template, rollout.done) {
         (Some(template), false) => pods
             .state()
             .iter()
-            .filter(|p| belongs_to(p, &selector, template))
+            .filter(|p| belongs_to(p, &rollout.selector, template))
             .find_map(|p| pod_failure(p)),
         _ => None,
     };
     WorkloadState {
-        object,
-        ready,
-        summary,
+        object: key.to_string(),
+        ready: rollout.done,
+        summary: rollout.summary,
         failure,
     }
 }
 
-fn deployment_progress(d: &Deployment) -> (bool, String) {
-    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+fn find_named<K: kube::Resource<DynamicType = ()> + Clone>(
+    store: &Store<K>,
+    name: &str,
+) -> Option<Arc<K>> {
+    store.state().into_iter().find(|o| o.name_any() == name)
+}
+
+/// What waiting needs from a Deployment or StatefulSet: whether its rollout
+/// is done, a summary, and how to find the pods of its current template.
+struct Rollout {
+    done: bool,
+    summary: String,
+    selector: LabelSelector,
+    template: Option<PodSpec>,
+}
+
+impl Rollout {
+    fn not_found() -> Self {
+        Rollout {
+            done: false,
+            summary: "not found yet".to_string(),
+            selector: LabelSelector::default(),
+            template: None,
+        }
+    }
+}
+
+fn deployment_rollout(d: &Deployment) -> Rollout {
+    let spec = d.spec.clone().unwrap_or_default();
+    let want = spec.replicas.unwrap_or(1);
     let status = d.status.clone().unwrap_or_default();
     let observed = status.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
     let ready = status.ready_replicas.unwrap_or(0);
     let updated = status.updated_replicas.unwrap_or(0);
     let available = status.available_replicas.unwrap_or(0);
-    let done = observed
-        && updated == want
-        && ready == want
-        && available == want
-        && status.replicas.unwrap_or(0) == want;
-    (done, format!("{ready}/{want} ready, {updated} updated"))
+    Rollout {
+        done: observed
+            && updated == want
+            && ready == want
+            && available == want
+            && status.replicas.unwrap_or(0) == want,
+        summary: format!("{ready}/{want} ready, {updated} updated"),
+        selector: spec.selector,
+        template: spec.template.spec,
+    }
 }
 
-fn stateful_set_progress(s: &StatefulSet) -> (bool, String) {
-    let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+fn stateful_set_rollout(s: &StatefulSet) -> Rollout {
+    let spec = s.spec.clone().unwrap_or_default();
+    let want = spec.replicas.unwrap_or(1);
     let status = s.status.clone().unwrap_or_default();
     let observed = status.observed_generation.unwrap_or(0) >= s.metadata.generation.unwrap_or(0);
     let ready = status.ready_replicas.unwrap_or(0);
     let updated = status.updated_replicas.unwrap_or(0);
     let rolled =
         status.current_revision.is_some() && status.current_revision == status.update_revision;
-    let done = observed && ready == want && updated == want && rolled;
-    (done, format!("{ready}/{want} ready, {updated} updated"))
+    Rollout {
+        done: observed && ready == want && updated == want && rolled,
+        summary: format!("{ready}/{want} ready, {updated} updated"),
+        selector: spec.selector,
+        template: spec.template.spec,
+    }
 }
 
 /// A pod of the workload's current template: selected by it, running its images.
