@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::cluster_args::{ClusterArgs, block_on, parse_duration};
+use super::apply_args::ApplyArgs;
+use super::cluster_args::{ClusterArgs, block_on};
 use super::deploy_images::{self, Images};
 use super::prepare::{self, Prepared};
 use super::{Outcome, ReleaseArgs, ValuesArgs};
@@ -39,18 +40,8 @@ pub struct DeployArgs {
     /// Show what would be applied instead of applying it.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "server", require_equals = true)]
     pub dry_run: Option<DryRun>,
-    /// Do not wait for the workloads to become ready.
-    #[arg(long)]
-    pub no_wait: bool,
-    /// How long to wait for readiness (90s, 5m, 1h).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Take over fields another field manager owns.
-    #[arg(long)]
-    pub force_conflicts: bool,
-    /// Delete and re-create objects whose immutable fields change.
-    #[arg(long)]
-    pub recreate: bool,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// Let prune delete PersistentVolumeClaims of components no longer rendered.
     #[arg(long)]
     pub delete_data: bool,
@@ -84,7 +75,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<Outcome> {
                 &connection.client,
                 &prepared,
                 false,
-                args.force_conflicts,
+                args.apply.force_conflicts,
             )
             .await;
         }
@@ -103,10 +94,10 @@ pub fn deploy_options(
     revision: apply::revision::RevisionContent,
 ) -> DeployOptions {
     DeployOptions {
-        force_conflicts: args.force_conflicts,
-        recreate: args.recreate,
+        force_conflicts: args.apply.force_conflicts,
+        recreate: args.apply.recreate,
         delete_data: args.delete_data,
-        wait: (!args.no_wait).then_some(args.timeout),
+        wait: args.apply.wait(),
         revision,
         also_owned: vec![],
     }

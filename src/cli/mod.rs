@@ -2,6 +2,7 @@
 //! typed settings before any work, and the mapping of outcomes to exit codes
 //! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
 
+mod apply_args;
 mod chart;
 mod cluster_args;
 mod deploy;

@@ -2,12 +2,11 @@
 //! new revision. Revisions hold no secret values, so the release's live
 //! Secrets are kept as they are.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use clap::Args;
 
-use super::cluster_args::{ClusterArgs, block_on, parse_duration};
+use super::apply_args::ApplyArgs;
+use super::cluster_args::{ClusterArgs, block_on};
 use super::prepare::{Prepared, objects_from_json};
 use super::status::release_of;
 use super::{Outcome, ReleaseArgs};
@@ -21,14 +20,8 @@ pub struct RollbackArgs {
     pub release: ReleaseArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    #[arg(long)]
-    pub no_wait: bool,
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub timeout: Duration,
-    #[arg(long)]
-    pub force_conflicts: bool,
-    #[arg(long)]
-    pub recreate: bool,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// Accepted for scripts; rollback never prompts.
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -51,10 +44,10 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<Outcome> {
             release.name
         ));
         let options = DeployOptions {
-            force_conflicts: args.force_conflicts,
-            recreate: args.recreate,
+            force_conflicts: args.apply.force_conflicts,
+            recreate: args.apply.recreate,
             delete_data: false,
-            wait: (!args.no_wait).then_some(args.timeout),
+            wait: args.apply.wait(),
             revision: content.clone(),
             also_owned: secrets.into_iter().map(|d| d.key).collect(),
         };
