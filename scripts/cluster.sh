@@ -106,7 +106,7 @@ ensure_binaries() {
   rm -rf "$keydir"/bin.tmp.* # left by an interrupted build (we hold the lock)
   tmp=$(mktemp -d "$keydir/bin.tmp.XXXXXX")
   local t0=$SECONDS
-  log "building Kubernetes $K8S_VERSION + etcd $ETCD_VERSION + kwok $KWOK_VERSION (first use; 20-45 min cold on 2 cores)"
+  log "building Kubernetes $K8S_VERSION + etcd $ETCD_VERSION + kwok $KWOK_VERSION (first use; cold on 2 cores: about 8 min idle, 20+ min under load)"
   log "build log: $buildlog"
   {
     echo "# $(date -u +%FT%TZ) building $key with $(go version)"
