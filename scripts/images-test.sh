@@ -13,7 +13,7 @@ cd "$repo"
 
 log() { echo "images-test.sh: $*" >&2; }
 
-packages=(docker-registry containerd runc skopeo umoci busybox-static apache2-utils)
+packages=(docker-registry containerd runc skopeo umoci busybox-static apache2-utils openssl curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -32,6 +32,7 @@ cleanup() {
   local status=$?
   "$repo/scripts/images/containerd.sh" stop "$work/containerd" || true
   "$repo/scripts/images/auth-registry.sh" stop "$work/auth-registry" || true
+  "$repo/scripts/images/token-registry.sh" stop "$work/token-registry" || true
   [[ $registry_was_running == yes ]] || "$repo/scripts/registry.sh" down || true
   rm -rf "$work"
   exit $status
@@ -46,10 +47,15 @@ log "containerd $(containerd --version | awk '{print $3}') at $socket"
 auth_password="pw-$RANDOM$RANDOM"
 auth_registry=$("$repo/scripts/images/auth-registry.sh" start "$work/auth-registry" berth-test "$auth_password" | tail -n 1)
 log "registry with basic auth at $auth_registry"
+registry_data=${BERTH_REGISTRY_DIR:-${BERTH_CACHE_DIR:-$HOME/.cache/berth}/registry}/data
+token_registry=$("$repo/scripts/images/token-registry.sh" start "$work/token-registry" "$registry_data" | tail -n 1)
+log "registry with token auth (read-only view of the seeded one) at $token_registry"
 
 export BERTH_TEST_REGISTRY=$registry
 export BERTH_TEST_AUTH_REGISTRY=$auth_registry
 export BERTH_TEST_AUTH_CREDENTIALS=berth-test:$auth_password
+export BERTH_TEST_TOKEN_REGISTRY=$token_registry
+export BERTH_TEST_TOKEN_LOG=$work/token-registry/token.log
 export BERTH_TEST_CONTAINERD_SOCKET=$socket
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored

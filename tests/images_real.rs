@@ -37,12 +37,23 @@ struct Printed {
 }
 
 fn build(fx: &Fixture, components: &[&str], out: &str, cache: &str) -> Vec<Printed> {
+    build_via(fx, &mirror(), components, out, cache)
+}
+
+/// Builds with docker.io mapped to `mirror`.
+fn build_via(
+    fx: &Fixture,
+    mirror: &str,
+    components: &[&str],
+    out: &str,
+    cache: &str,
+) -> Vec<Printed> {
     let mut sub = vec!["images", "build"];
     sub.extend(components);
     let out_dir = fx.path(out).to_string_lossy().into_owned();
     let stdout = ok(&fx.berth_with_cache(
         &sub,
-        &["--registry-mirror", &mirror(), "--out", &out_dir],
+        &["--registry-mirror", mirror, "--out", &out_dir],
         cache,
     ));
     stdout
@@ -508,6 +519,47 @@ fn push_uses_credentials_from_the_docker_config() {
     ))
     .unwrap();
     assert_eq!(info["Digest"], built[0].digest.as_str());
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn base_pulls_through_the_anonymous_token_flow() {
+    let registry =
+        std::env::var("BERTH_TEST_TOKEN_REGISTRY").expect("BERTH_TEST_TOKEN_REGISTRY=host:port");
+    let token_log =
+        std::env::var("BERTH_TEST_TOKEN_LOG").expect("BERTH_TEST_TOKEN_LOG=path of token.log");
+    // Without a token the registry refuses and names its token server.
+    let headers = run(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            &format!("http://{registry}/v2/"),
+        ],
+    );
+    assert!(
+        headers.starts_with("HTTP/1.1 401") && headers.contains("Bearer realm=\"http://"),
+        "{headers}"
+    );
+
+    let fx = Fixture::new();
+    let via_token = build_via(
+        &fx,
+        &format!("docker.io=http://{registry}"),
+        &["hello"],
+        "out-token",
+        "cache-token",
+    );
+    let direct = build(&fx, &["hello"], "out-direct", "cache-direct");
+    assert_eq!(via_token[0].digest, direct[0].digest);
+    let requests = fs::read_to_string(&token_log).unwrap();
+    assert!(
+        requests.contains("scope=repository:library/busybox:pull"),
+        "no pull token was requested:\n{requests}"
+    );
 }
 
 #[test]
