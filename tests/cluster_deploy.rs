@@ -277,3 +277,53 @@ async fn the_inventory_is_an_applyset_kubectl_can_read() {
     );
     cleanup(&ns);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_max_keeps_the_newest_revisions_and_rollback_still_works() {
+    let ns = cluster::namespace("history");
+    let numbers = |ns: &str| -> Vec<(u64, String)> {
+        let history = berth(ns, &["history", "-o", "json"]);
+        history.assert_code(0);
+        let json: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let status = r["status"].as_str().unwrap().to_string();
+                (r["number"].as_u64().unwrap(), status)
+            })
+            .collect()
+    };
+    for tag in ["0.1.1", "0.1.2", "0.1.3"] {
+        let args = [
+            "--history-max",
+            "2",
+            "--set",
+            &format!("backend.image.tag={tag}"),
+        ];
+        deploy(&ns, &args).assert_code(0);
+    }
+    assert_eq!(
+        numbers(&ns),
+        [(2, "superseded".to_string()), (3, "deployed".to_string())]
+    );
+    let rollback = berth(&ns, &["rollback", "--history-max", "2", "--timeout", "2m"]);
+    rollback.assert_code(0);
+    assert_eq!(
+        numbers(&ns),
+        [(3, "superseded".to_string()), (4, "deployed".to_string())]
+    );
+    let image = kubectl(&[
+        "get",
+        "deployment/todo-chatbot-backend",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&image.stdout).ends_with(":0.1.2"),
+        "rollback did not restore revision 2's image: {image:?}"
+    );
+    cleanup(&ns);
+}

@@ -37,6 +37,8 @@ pub struct DeployOptions {
     /// Objects the release keeps owning without applying them (rollback keeps
     /// live Secrets, whose values revisions do not store).
     pub also_owned: Vec<ObjectKey>,
+    /// Revisions to keep after this one is recorded (`--history-max`; 0 keeps all).
+    pub history_max: usize,
 }
 
 /// What a deploy did.
@@ -229,6 +231,20 @@ impl Run<'_> {
                 _ => revision::FAILED,
             };
             revision::finish(self.client, self.release, number, status).await?;
+            // Old revisions are bookkeeping: failing to delete them must not
+            // turn a finished deploy into a failed one.
+            match revision::trim(self.client, self.release, self.options.history_max).await {
+                Ok(trimmed) if !trimmed.is_empty() => {
+                    let numbers: Vec<String> = trimmed.iter().map(u32::to_string).collect();
+                    progress(&format!(
+                        "history: removed revision {} (--history-max {})",
+                        numbers.join(", "),
+                        self.options.history_max
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => progress(&format!("history: old revisions kept: {e}")),
+            }
         }
         Ok(())
     }

@@ -221,6 +221,46 @@ pub async fn finish(
     set_status(client, release, number, status).await
 }
 
+/// Which revisions to delete so that at most `keep` remain: the oldest first,
+/// never a pending one nor the newest deployed one (rollback's default target
+/// is chosen among the rest). `keep == 0` keeps everything.
+pub fn beyond_limit(revisions: &[Revision], keep: usize) -> Vec<u32> {
+    if keep == 0 || revisions.len() <= keep {
+        return vec![];
+    }
+    let current = revisions
+        .iter()
+        .rev()
+        .find(|r| r.status == DEPLOYED)
+        .map(|r| r.number);
+    revisions
+        .iter()
+        .filter(|r| r.status != PENDING && Some(r.number) != current)
+        .map(|r| r.number)
+        .take(revisions.len() - keep)
+        .collect()
+}
+
+/// Deletes the revisions beyond `keep` (`--history-max`); returns their numbers.
+pub async fn trim(client: &Client, release: &Release, keep: usize) -> Result<Vec<u32>, ApplyError> {
+    let doomed = beyond_limit(&list(client, release).await?, keep);
+    for &number in &doomed {
+        delete(client, release, number).await?;
+    }
+    Ok(doomed)
+}
+
+async fn delete(client: &Client, release: &Release, number: u32) -> Result<(), ApplyError> {
+    match api(client, release)
+        .delete(&secret_name(release, number), &DeleteParams::default())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if super::error::status_code(&e) == 404 => Ok(()),
+        Err(e) => Err(ApplyError::api("delete", display(release, number), e)),
+    }
+}
+
 async fn set_status(
     client: &Client,
     release: &Release,
@@ -242,23 +282,7 @@ async fn set_status(
 /// Deletes every revision (uninstall, last).
 pub async fn delete_all(client: &Client, release: &Release) -> Result<(), ApplyError> {
     for revision in list(client, release).await? {
-        match api(client, release)
-            .delete(
-                &secret_name(release, revision.number),
-                &DeleteParams::default(),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if super::error::status_code(&e) == 404 => {}
-            Err(e) => {
-                return Err(ApplyError::api(
-                    "delete",
-                    display(release, revision.number),
-                    e,
-                ));
-            }
-        }
+        delete(client, release, revision.number).await?;
     }
     Ok(())
 }
@@ -316,6 +340,32 @@ mod tests {
     fn content_round_trips_compressed() {
         let value = serde_json::json!({"items": [{"kind": "ConfigMap", "data": {"a": "b"}}]});
         assert_eq!(decompress(&compress(&value)).unwrap(), value);
+    }
+
+    fn revisions(statuses: &[&str]) -> Vec<Revision> {
+        statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| Revision {
+                number: i as u32 + 1,
+                status: status.to_string(),
+                time: String::new(),
+                version: String::new(),
+                holder: String::new(),
+                expires: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn history_limit_deletes_the_oldest_but_keeps_the_current_and_pending() {
+        let history = revisions(&[SUPERSEDED, SUPERSEDED, DEPLOYED, FAILED]);
+        assert_eq!(beyond_limit(&history, 2), [1, 2]);
+        assert_eq!(beyond_limit(&history, 4), Vec::<u32>::new());
+        assert_eq!(beyond_limit(&history, 0), Vec::<u32>::new());
+        // The deployed revision survives even when it is among the oldest.
+        let history = revisions(&[DEPLOYED, FAILED, FAILED, PENDING]);
+        assert_eq!(beyond_limit(&history, 1), [2, 3]);
     }
 
     #[test]

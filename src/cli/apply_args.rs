@@ -18,6 +18,9 @@ pub struct ApplyArgs {
     /// Delete and re-create objects whose immutable fields change.
     #[arg(long)]
     pub recreate: bool,
+    /// Revisions to keep; older ones are deleted (0 keeps all).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub history_max: usize,
 }
 
 impl ApplyArgs {

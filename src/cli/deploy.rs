@@ -98,6 +98,7 @@ pub fn deploy_options(
         recreate: args.apply.recreate,
         delete_data: args.delete_data,
         wait: args.apply.wait(),
+        history_max: args.apply.history_max,
         revision,
         also_owned: vec![],
     }

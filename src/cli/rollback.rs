@@ -48,6 +48,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<Outcome> {
             recreate: args.apply.recreate,
             delete_data: false,
             wait: args.apply.wait(),
+            history_max: args.apply.history_max,
             revision: content.clone(),
             also_owned: secrets.into_iter().map(|d| d.key).collect(),
         };
