@@ -1,15 +1,23 @@
-//! Each kwok failure mode fails the deploy fast with the right cause.
+//! Each kwok failure mode, a pod that fits no node and a quota that admits no
+//! pod fail the deploy fast with the right cause and hint.
 #![cfg(feature = "cluster-tests")]
 
 mod cluster;
 
 use std::time::Duration;
 
-use cluster::{cleanup, deploy};
+use cluster::{cleanup, deploy, kubectl};
 
 fn fails_fast_with(test: &str, tag: &str, cause: &str, hint: &str) {
     let ns = cluster::namespace(test);
-    let run = deploy(&ns, &["--set", &format!("mcp.image.tag={tag}")]);
+    let set = format!("mcp.image.tag={tag}");
+    deploy_fails_fast(&ns, &["--set", &set], "todo-chatbot-mcp", cause, hint);
+}
+
+/// Deploys into `ns` (then removes it) and expects exit 1 within 90 s naming
+/// `object`, the `cause` and the `hint`.
+fn deploy_fails_fast(ns: &str, args: &[&str], object: &str, cause: &str, hint: &str) {
+    let run = deploy(ns, args);
     run.assert_code(1);
     assert!(
         run.stderr.contains(cause),
@@ -21,13 +29,13 @@ fn fails_fast_with(test: &str, tag: &str, cause: &str, hint: &str) {
         "expected hint {hint}:\n{}",
         run.stderr
     );
-    assert!(run.stderr.contains("todo-chatbot-mcp"), "{}", run.stderr);
+    assert!(run.stderr.contains(object), "{}", run.stderr);
     assert!(
         run.elapsed < Duration::from_secs(90),
         "took {:?}",
         run.elapsed
     );
-    cleanup(&ns);
+    cleanup(ns);
 }
 
 #[test]
@@ -57,5 +65,73 @@ fn readiness_never_reached() {
         "0.1.0-notready",
         "never became ready",
         "readiness probe",
+    );
+}
+
+#[test]
+fn unschedulable_for_lack_of_cpu() {
+    let ns = cluster::namespace("unschedulable");
+    // Each kwok node has 4 CPUs.
+    let args = [
+        "--set",
+        "backend.resources.requests.cpu=64",
+        "--set",
+        "backend.resources.limits.cpu=64",
+    ];
+    deploy_fails_fast(
+        &ns,
+        &args,
+        "todo-chatbot-backend",
+        "Insufficient cpu",
+        "minikube start --cpus",
+    );
+}
+
+/// A namespace whose ResourceQuota allows no pods at all.
+fn namespace_without_room_for_pods(test: &str) -> String {
+    let ns = cluster::namespace(test);
+    kubectl(&["create", "namespace", &ns]);
+    let quota = kubectl(&["create", "quota", "no-pods", "-n", &ns, "--hard=pods=0"]);
+    assert!(quota.status.success(), "{quota:?}");
+    ns
+}
+
+/// A StatefulSet reports failed pod creations only as Events.
+#[test]
+fn a_resource_quota_without_room_for_the_database_pod() {
+    let ns = namespace_without_room_for_pods("quota-sts");
+    deploy_fails_fast(
+        &ns,
+        &[
+            "--set",
+            "frontend.enabled=false",
+            "--set",
+            "backend.enabled=false",
+            "--set",
+            "mcp.enabled=false",
+        ],
+        "StatefulSet",
+        "pods cannot be created",
+        "ResourceQuota leaves no room",
+    );
+}
+
+/// A Deployment reports them as its ReplicaFailure condition.
+#[test]
+fn a_resource_quota_without_room_for_the_app_pods() {
+    let ns = namespace_without_room_for_pods("quota-deploy");
+    let env_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        env_file.path(),
+        "DATABASE_URL=postgresql://todo:pw@db.example:5432/todo?sslmode=require\n",
+    )
+    .unwrap();
+    let env_path = env_file.path().to_str().unwrap();
+    deploy_fails_fast(
+        &ns,
+        &["--set", "database.mode=external", "--env-file", env_path],
+        "Deployment",
+        "pods cannot be created",
+        "ResourceQuota leaves no room",
     );
 }

@@ -1,6 +1,9 @@
-//! Readiness: watches the release's Deployments, StatefulSets and Pods until
-//! every workload finished its rollout, and fails fast with the cause the Pods
-//! show (a Deployment reports an image pull failure only in its Pods).
+//! Readiness: watches the release's Deployments, StatefulSets and Pods (and
+//! FailedCreate Events) until every workload finished its rollout, and fails
+//! fast with the cause: what its Pods show (a Deployment reports an image pull
+//! failure only in its Pods) or, when no Pod can be created at all (quota,
+//! admission), the Deployment's ReplicaFailure condition or the StatefulSet's
+//! FailedCreate Event.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +11,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, Event, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
@@ -32,6 +35,15 @@ pub enum Readiness {
     TimedOut {
         waiting: Vec<String>,
     },
+}
+
+/// Why a workload cannot become ready.
+enum Cause {
+    /// One of its pods shows why.
+    Pod(PodFailure),
+    /// Its controller cannot create pods at all (quota, admission); there is
+    /// no pod to look at, only the workload's condition or an Event.
+    NoPods { reason: String, hint: String },
 }
 
 /// A failure seen on a pod.
@@ -62,6 +74,15 @@ pub async fn wait_ready(
     let (deployments, deployments_stream) = watch::<Deployment>(client, release, &config);
     let (stateful_sets, stateful_sets_stream) = watch::<StatefulSet>(client, release, &config);
     let (pods, pods_stream) = watch::<Pod>(client, release, &config);
+    // Events carry no release labels; only pod-creation failures matter here.
+    let (failed_creates, events_stream) = watch::<Event>(
+        client,
+        release,
+        &watcher::Config::default().fields("reason=FailedCreate"),
+    );
+    // Events older than this belong to an earlier deploy (the apply that
+    // created this rollout happened just before the wait).
+    let since = Timestamp::now().as_second() - RECENT_EVENT_SECONDS;
     // A tick re-checks time-based causes (readiness never reached) between events.
     let tick = futures::stream::unfold(
         tokio::time::interval(Duration::from_secs(1)),
@@ -71,14 +92,28 @@ pub async fn wait_ready(
         },
     )
     .boxed();
-    let mut events =
-        futures::stream::select_all([deployments_stream, stateful_sets_stream, pods_stream, tick]);
+    let mut events = futures::stream::select_all([
+        deployments_stream,
+        stateful_sets_stream,
+        pods_stream,
+        events_stream,
+        tick,
+    ]);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let state: Vec<WorkloadState> = workloads
             .iter()
-            .map(|key| workload_state(key, &deployments, &stateful_sets, &pods))
+            .map(|key| {
+                let stores = Stores {
+                    deployments: &deployments,
+                    stateful_sets: &stateful_sets,
+                    pods: &pods,
+                    failed_creates: &failed_creates,
+                    since,
+                };
+                workload_state(key, &stores)
+            })
             .collect();
         for s in &state {
             if last.get(&s.object) != Some(&s.summary) {
@@ -86,15 +121,24 @@ pub async fn wait_ready(
                 last.insert(s.object.clone(), s.summary.clone());
             }
         }
-        if let Some((object, failure)) = state
+        if let Some((object, cause)) = state
             .iter()
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
-            let logs = last_logs(client, release, failure).await;
-            return Ok(Readiness::Failed {
-                object: object.clone(),
-                reason: format!("pod {}: {}{logs}", failure.pod, failure.reason),
-                hint: failure.hint.clone(),
+            return Ok(match cause {
+                Cause::Pod(failure) => {
+                    let logs = last_logs(client, release, failure).await;
+                    Readiness::Failed {
+                        object: object.clone(),
+                        reason: format!("pod {}: {}{logs}", failure.pod, failure.reason),
+                        hint: failure.hint.clone(),
+                    }
+                }
+                Cause::NoPods { reason, hint } => Readiness::Failed {
+                    object: object.clone(),
+                    reason: reason.clone(),
+                    hint: Some(hint.clone()),
+                },
             });
         }
         if state.iter().all(|s| s.ready) {
@@ -143,28 +187,50 @@ struct WorkloadState {
     object: String,
     ready: bool,
     summary: String,
-    failure: Option<PodFailure>,
+    failure: Option<Cause>,
 }
 
-fn workload_state(
-    key: &ObjectKey,
-    deployments: &Store<Deployment>,
-    stateful_sets: &Store<StatefulSet>,
-    pods: &Store<Pod>,
-) -> WorkloadState {
+/// What the wait watches, as local caches.
+struct Stores<'a> {
+    deployments: &'a Store<Deployment>,
+    stateful_sets: &'a Store<StatefulSet>,
+    pods: &'a Store<Pod>,
+    failed_creates: &'a Store<Event>,
+    /// Unix second from which a FailedCreate event counts.
+    since: i64,
+}
+
+/// How far back a FailedCreate event still counts as this deploy's: the
+/// apply just before the wait takes about a second, and a persisting failure
+/// refreshes its event on every retry.
+const RECENT_EVENT_SECONDS: i64 = 10;
+
+fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
     let rollout = match key.kind.as_str() {
-        "Deployment" => find_named(deployments, &key.name).map(|d| deployment_rollout(&d)),
-        _ => find_named(stateful_sets, &key.name).map(|s| stateful_set_rollout(&s)),
+        "Deployment" => find_named(stores.deployments, &key.name).map(|d| deployment_rollout(&d)),
+        _ => find_named(stores.stateful_sets, &key.name).map(|s| stateful_set_rollout(&s)),
     }
     .unwrap_or_else(Rollout::not_found);
-    let failure = match (&rollout.template, rollout.done) {
-        (Some(template), false) => pods
+    let blocked = rollout
+        .cannot_create
+        .clone()
+        .or_else(|| failed_create_event(stores, key));
+    let failure = match (&rollout.template, rollout.done, blocked) {
+        // Not in the cache yet, or done: nothing to report.
+        (None, _, _) | (_, true, _) => None,
+        (Some(_), false, Some(message)) => Some(Cause::NoPods {
+            hint: cannot_create_hint(&message, key.namespace.as_deref().unwrap_or_default()),
+            reason: format!("pods cannot be created: {message}"),
+        }),
+        (Some(template), false, None) => stores
+            .pods
             .state()
             .iter()
             .filter(|p| belongs_to(p, &rollout.selector, template))
-            .find_map(|p| pod_failure(p)),
-        _ => None,
+            .find_map(|p| pod_failure(p))
+            .map(Cause::Pod),
     };
+
     WorkloadState {
         object: key.to_string(),
         ready: rollout.done,
@@ -187,6 +253,8 @@ struct Rollout {
     summary: String,
     selector: LabelSelector,
     template: Option<PodSpec>,
+    /// Why its controller cannot create pods, when the workload says so.
+    cannot_create: Option<String>,
 }
 
 impl Rollout {
@@ -196,6 +264,7 @@ impl Rollout {
             summary: "not found yet".to_string(),
             selector: LabelSelector::default(),
             template: None,
+            cannot_create: None,
         }
     }
 }
@@ -217,6 +286,17 @@ fn deployment_rollout(d: &Deployment) -> Rollout {
         summary: format!("{ready}/{want} ready, {updated} updated"),
         selector: spec.selector,
         template: spec.template.spec,
+        // The deployment controller mirrors its ReplicaSet's FailedCreate here.
+        cannot_create: status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+            .map(|c| {
+                c.message
+                    .clone()
+                    .unwrap_or_else(|| c.reason.clone().unwrap_or_default())
+            }),
     }
 }
 
@@ -234,6 +314,48 @@ fn stateful_set_rollout(s: &StatefulSet) -> Rollout {
         summary: format!("{ready}/{want} ready, {updated} updated"),
         selector: spec.selector,
         template: spec.template.spec,
+        // A StatefulSet reports failed pod creations only as Events.
+        cannot_create: None,
+    }
+}
+
+/// The message of a recent FailedCreate Event about this workload.
+fn failed_create_event(stores: &Stores, key: &ObjectKey) -> Option<String> {
+    stores
+        .failed_creates
+        .state()
+        .iter()
+        .filter(|e| {
+            e.involved_object.kind.as_deref() == Some(key.kind.as_str())
+                && e.involved_object.name.as_deref() == Some(key.name.as_str())
+                && event_second(e).is_some_and(|t| t >= stores.since)
+        })
+        .max_by_key(|e| event_second(e))
+        .and_then(|e| e.message.clone())
+}
+
+fn event_second(event: &Event) -> Option<i64> {
+    event
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .or_else(|| event.event_time.as_ref().map(|t| t.0.as_second()))
+        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0.as_second()))
+}
+
+/// What to do when the controller cannot create pods.
+fn cannot_create_hint(message: &str, namespace: &str) -> String {
+    if message.contains("quota") {
+        format!(
+            "the namespace's ResourceQuota leaves no room for these pods: raise it (kubectl describe resourcequota -n {namespace}) or lower replicas or resource requests in the values"
+        )
+    } else if message.contains("PodSecurity") {
+        format!(
+            "the namespace's Pod Security admission refuses these pods (kubectl get namespace {namespace} --show-labels)"
+        )
+    } else {
+        "the controller cannot create pods; kubectl describe on the workload shows its events"
+            .to_string()
     }
 }
 
@@ -423,5 +545,61 @@ async fn last_logs(client: &Client, release: &Release, failure: &PodFailure) -> 
             format!("; last log lines:{}", lines.concat())
         }
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(status: serde_json::Value) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "generation": 2},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}}
+            },
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_deployment_is_done_only_when_every_replica_is_updated_ready_and_available() {
+        let done = deployment(serde_json::json!({
+            "observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 2, "availableReplicas": 2
+        }));
+        assert!(deployment_rollout(&done).done);
+        let old_generation = deployment(serde_json::json!({
+            "observedGeneration": 1, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 2, "availableReplicas": 2
+        }));
+        assert!(!deployment_rollout(&old_generation).done);
+        let surging = deployment(serde_json::json!({
+            "observedGeneration": 2, "replicas": 3, "readyReplicas": 2,
+            "updatedReplicas": 2, "availableReplicas": 2
+        }));
+        assert_eq!(deployment_rollout(&surging).summary, "2/2 ready, 2 updated");
+        assert!(!deployment_rollout(&surging).done);
+    }
+
+    #[test]
+    fn a_replica_failure_condition_means_pods_cannot_be_created() {
+        let blocked = deployment(serde_json::json!({
+            "observedGeneration": 2,
+            "conditions": [{
+                "type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                "message": "pods \"web-1\" is forbidden: exceeded quota: q"
+            }]
+        }));
+        let message = deployment_rollout(&blocked).cannot_create.unwrap();
+        assert!(message.contains("exceeded quota"), "{message}");
+        assert!(cannot_create_hint(&message, "ns").contains("ResourceQuota"));
+        assert!(
+            cannot_create_hint("violates PodSecurity \"restricted:latest\"", "ns")
+                .contains("Pod Security")
+        );
     }
 }
