@@ -39,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-registry=$("$repo/scripts/registry.sh" up --python | tail -n 1)
+registry=$("$repo/scripts/registry.sh" up --python --node | tail -n 1)
 log "registry at $registry"
 socket=$("$repo/scripts/images/containerd.sh" start "$work/containerd" | tail -n 1)
 log "containerd $(containerd --version | awk '{print $3}') at $socket"
@@ -59,10 +59,19 @@ export BERTH_TEST_TOKEN_LOG=$work/token-registry/token.log
 export BERTH_TEST_CONTAINERD_SOCKET=$socket
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored
-# The reference app's backend image, when the app, its spec and the Python base are all here.
-if [[ -f app/backend/requirements.txt && -f images/backend.toml ]] &&
-  skopeo inspect --tls-verify=false "docker://$registry/library/python:3.12-slim-bookworm" >/dev/null 2>&1; then
-  BERTH_TEST_APP_ROOT=$repo cargo test --test images_app -- --include-ignored
+# The reference app's images, when the app, its specs and the bases they need are all here.
+has_base() { skopeo inspect --tls-verify=false "docker://$registry/library/$1" >/dev/null 2>&1; }
+app_images=()
+if [[ -f app/backend/requirements.txt && -f images/backend.toml ]] && has_base python:3.12-slim-bookworm; then
+  app_images+=(backend mcp)
 else
-  log "skipping tests/images_app.rs: needs app/backend, images/backend.toml and a CPython 3.12 for the Python base"
+  log "skipping the backend and mcp images: need app/, images/*.toml and a CPython 3.12 for the Python base"
+fi
+if [[ -f app/frontend/package.json && -f images/frontend.toml ]] && has_base node:22-bookworm-slim; then
+  app_images+=(frontend)
+else
+  log "skipping the frontend image: needs app/frontend, images/frontend.toml and node for the Node.js base"
+fi
+if ((${#app_images[@]})); then
+  BERTH_TEST_APP_ROOT=$repo cargo test --test images_app -- --include-ignored "${app_images[@]}"
 fi

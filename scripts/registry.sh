@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A real OCI registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 for berth's image tests.
 #
-#   scripts/registry.sh up [--python]
+#   scripts/registry.sh up [--python] [--node]
 #                              start it (or reuse a running one), seed base images, print host:port
-#                              LAST; --python also seeds python:3.12-slim-bookworm (seed-python.sh)
+#                              LAST; --python also seeds python:3.12-slim-bookworm (seed-python.sh),
+#                              --node node:22-bookworm-slim (seed-node.sh)
 #   scripts/registry.sh down   stop it (the stored blobs stay, so the next `up` reseeds nothing)
 #   scripts/registry.sh addr   print host:port of the running registry
 #
@@ -68,7 +69,13 @@ case $cmd in
       log "started registry at $addr (pid $(cat "$state/pid"), data $state/data)"
     fi
     "$here/images/seed-busybox.sh" "$addr" >&2
-    if [[ ${2:-} == --python ]]; then "$here/images/seed-python.sh" "$addr" >&2; fi
+    for flag in "${@:2}"; do
+      case $flag in
+        --python) "$here/images/seed-python.sh" "$addr" >&2 ;;
+        --node) "$here/images/seed-node.sh" "$addr" >&2 ;;
+        *) log "unknown flag $flag (use --python, --node)"; exit 2 ;;
+      esac
+    done
     echo "$addr"
     ;;
   down)
