@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::cluster::{self, ClusterTarget, Connection};
+use crate::apply::ApplyError;
+use crate::cluster::{self, ClusterError, ClusterTarget, Connection};
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
@@ -34,6 +35,76 @@ impl ClusterArgs {
     pub async fn connect(&self) -> anyhow::Result<Connection> {
         Ok(cluster::connect(&self.target()).await?)
     }
+}
+
+impl ClusterArgs {
+    /// Connects, runs `work` with the connection, and turns a permission error
+    /// anywhere in its result into one message naming the context and server.
+    pub fn run<T, F, Fut>(&self, work: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        block_on(async {
+            let connection = self.connect().await?;
+            let explain = Explain::of(&connection);
+            work(connection).await.map_err(|err| explain.denied(err))
+        })?
+    }
+}
+
+/// What a permission error needs to name: the context and server it happened on.
+pub struct Explain {
+    context: String,
+    server: String,
+}
+
+impl Explain {
+    pub fn of(connection: &Connection) -> Self {
+        Explain {
+            context: connection.context.clone(),
+            server: connection.server.clone(),
+        }
+    }
+
+    /// `err` unchanged, unless the API server refused with 401/403 somewhere
+    /// in its chain: then one message with the context, the server, the
+    /// request and the server's reason (not kube's debug dump of the status).
+    pub fn denied(&self, err: anyhow::Error) -> anyhow::Error {
+        match denied_message(&err) {
+            Some(message) => ClusterError::Denied {
+                context: self.context.clone(),
+                server: self.server.clone(),
+                hint: denied_hint(&message),
+                message,
+            }
+            .into(),
+            None => err,
+        }
+    }
+}
+
+/// Namespace-scoped users (the usual grant) cannot manage the Namespace itself.
+fn denied_hint(message: &str) -> String {
+    if message.contains("resource \"namespaces\"") {
+        "to deploy into an existing namespace without managing it, add --set namespace.create=false; otherwise ask for permission on namespaces".into()
+    } else {
+        "ask the cluster's admin for this permission (`kubectl auth can-i --list` shows what you have), or pick another context with --kube-context".into()
+    }
+}
+
+fn denied_message(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(apply_err @ ApplyError::Api { code, .. }) = cause.downcast_ref::<ApplyError>() {
+            return matches!(code, 401 | 403).then(|| apply_err.to_string());
+        }
+        match cause.downcast_ref::<kube::Error>() {
+            Some(kube::Error::Api(status)) if matches!(status.code, 401 | 403) => {
+                Some(status.message.clone())
+            }
+            _ => None,
+        }
+    })
 }
 
 /// Runs a cluster command's future to completion.

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::apply_args::ApplyArgs;
-use super::cluster_args::{ClusterArgs, block_on};
+use super::cluster_args::ClusterArgs;
 use super::deploy_images::{self, Images};
 use super::prepare::{self, Prepared};
 use super::{Outcome, ReleaseArgs, ValuesArgs};
@@ -67,8 +67,8 @@ pub fn run(args: DeployArgs) -> anyhow::Result<Outcome> {
         ui::write_stdout(&output::to_yaml_stream(&objects))?;
         return Ok(Outcome::Success);
     }
-    block_on(async {
-        let connection = args.cluster.connect().await?;
+    let cluster = args.cluster.clone();
+    cluster.run(|connection| async move {
         let prepared = prepare::prepare(&connection.client, values, &ctx).await?;
         if args.dry_run == Some(DryRun::Server) {
             return super::diff::print_plan(
@@ -85,7 +85,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<Outcome> {
         ));
         let options = deploy_options(&args, prepared.revision.clone());
         deploy(&connection.client, prepared, &options).await
-    })?
+    })
 }
 
 /// The engine's options from the flags.

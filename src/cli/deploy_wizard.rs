@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::cluster_args::Explain;
 use super::deploy::{DeployArgs, deploy_options};
 use super::deploy_images::{self, Images};
 use super::{Outcome, prepare};
@@ -57,12 +58,15 @@ pub fn run(mut args: DeployArgs) -> anyhow::Result<Outcome> {
     args.cluster.context = answers.kube_context.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (connection, prepared) = runtime.block_on(async {
-        let connection = args.cluster.connect().await?;
-        let prepared = prepare::prepare(&connection.client, values.clone(), &ctx).await?;
-        show_plan(&connection.client, &prepared, &external_url(&values)).await?;
-        anyhow::Ok((connection, prepared))
-    })?;
+    let connection = runtime.block_on(args.cluster.connect())?;
+    let explain = Explain::of(&connection);
+    let prepared = runtime
+        .block_on(async {
+            let prepared = prepare::prepare(&connection.client, values.clone(), &ctx).await?;
+            show_plan(&connection.client, &prepared, &external_url(&values)).await?;
+            anyhow::Ok(prepared)
+        })
+        .map_err(|err| explain.denied(err))?;
 
     let choice = prompter.save_choice()?;
     let confirmed = prompter.confirm_apply()?;
@@ -88,16 +92,20 @@ pub fn run(mut args: DeployArgs) -> anyhow::Result<Outcome> {
     }
     let prepared = if answers.images == ImagesChoice::BuildAndLoad {
         deploy_images::run(Images::Load, &mut values)?;
-        runtime.block_on(prepare::prepare(&connection.client, values, &ctx))?
+        runtime
+            .block_on(prepare::prepare(&connection.client, values, &ctx))
+            .map_err(|err| explain.denied(err))?
     } else {
         prepared
     };
     let options = deploy_options(&args, prepared.revision.clone());
-    runtime.block_on(super::deploy::deploy(
-        &connection.client,
-        prepared,
-        &options,
-    ))
+    runtime
+        .block_on(super::deploy::deploy(
+            &connection.client,
+            prepared,
+            &options,
+        ))
+        .map_err(|err| explain.denied(err))
 }
 
 /// Secrets to offer: the environment, else `--env-file`, else a `.env` here.

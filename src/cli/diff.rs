@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::cluster_args::{ClusterArgs, block_on};
+use super::cluster_args::ClusterArgs;
 use super::prepare::{self, Prepared};
 use super::{Outcome, ReleaseArgs, ValuesArgs};
 use crate::apply::{self, Action};
@@ -24,11 +24,11 @@ pub struct DiffArgs {
 
 pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     let (values, ctx) = prepare::load(&args.values, &args.release)?;
-    block_on(async {
-        let connection = args.cluster.connect().await?;
+    let cluster = args.cluster.clone();
+    cluster.run(|connection| async move {
         let prepared = prepare::prepare(&connection.client, values, &ctx).await?;
         print_plan(&connection.client, &prepared, true, args.force_conflicts).await
-    })?
+    })
 }
 
 /// Prints the plan (with diffs when `diffs`) to stdout; Failed when it has changes.

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::cluster_args::{ClusterArgs, block_on};
+use super::cluster_args::ClusterArgs;
 use super::status::Format;
 use super::{Outcome, ReleaseArgs};
 use crate::apply::{Release, revision};
@@ -20,11 +20,11 @@ pub struct HistoryArgs {
 
 pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
     let release = super::status::release_of(&args.release)?;
-    block_on(async {
-        let connection = args.cluster.connect().await?;
+    let cluster = args.cluster.clone();
+    cluster.run(|connection| async move {
         let revisions = revision::list(&connection.client, &release).await?;
         print(&release, &revisions, args.format)
-    })?
+    })
 }
 
 fn print(

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::apply_args::ApplyArgs;
-use super::cluster_args::{ClusterArgs, block_on};
+use super::cluster_args::ClusterArgs;
 use super::prepare::{Prepared, objects_from_json};
 use super::status::release_of;
 use super::{Outcome, ReleaseArgs};
@@ -29,8 +29,8 @@ pub struct RollbackArgs {
 
 pub fn run(args: RollbackArgs) -> anyhow::Result<Outcome> {
     let release = release_of(&args.release)?;
-    block_on(async {
-        let connection = args.cluster.connect().await?;
+    let cluster = args.cluster.clone();
+    cluster.run(|connection| async move {
         let client = &connection.client;
         let number = target(client, &release, args.revision).await?;
         let (_, content) = revision::load(client, &release, number)
@@ -58,7 +58,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<Outcome> {
             revision: content,
         };
         super::deploy::deploy(client, prepared, &options).await
-    })?
+    })
 }
 
 /// The requested revision, or the last deployed one before the newest.

@@ -11,9 +11,9 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 
-use super::cluster_args::{ClusterArgs, block_on};
+use super::cluster_args::ClusterArgs;
 use super::{Outcome, ReleaseArgs};
-use crate::apply::{Release, revision};
+use crate::apply::{ApplyError, Release, revision};
 use crate::ui;
 use crate::values::{self, ProcessEnv, ValueSources};
 
@@ -69,8 +69,8 @@ struct ReleaseStatus {
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     let release = release_of(&args.release)?;
-    block_on(async {
-        let connection = args.cluster.connect().await?;
+    let cluster = args.cluster.clone();
+    cluster.run(|connection| async move {
         let status = collect(&connection.client, &release).await?;
         print(&status, args.format)?;
         Ok::<_, anyhow::Error>(if status.ready {
@@ -78,7 +78,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         } else {
             Outcome::Failed
         })
-    })?
+    })
 }
 
 async fn collect(client: &Client, release: &Release) -> anyhow::Result<ReleaseStatus> {
@@ -99,9 +99,10 @@ async fn collect(client: &Client, release: &Release) -> anyhow::Result<ReleaseSt
         ingresses.list(&lp),
         revision::list(client, release),
     );
-    let pods = pods?.items;
+    let listed = |kind: &str, e| ApplyError::api("list", format!("{kind} in namespace {ns}"), e);
+    let pods = pods.map_err(|e| listed("Pods", e))?.items;
     let mut workloads = Vec::new();
-    for d in deployments?.items {
+    for d in deployments.map_err(|e| listed("Deployments", e))?.items {
         let spec = d.spec.clone().unwrap_or_default();
         let status = d.status.clone().unwrap_or_default();
         workloads.push(workload(
@@ -114,7 +115,7 @@ async fn collect(client: &Client, release: &Release) -> anyhow::Result<ReleaseSt
             &pods,
         ));
     }
-    for s in stateful_sets?.items {
+    for s in stateful_sets.map_err(|e| listed("StatefulSets", e))?.items {
         let spec = s.spec.clone().unwrap_or_default();
         let status = s.status.clone().unwrap_or_default();
         workloads.push(workload(
@@ -127,7 +128,9 @@ async fn collect(client: &Client, release: &Release) -> anyhow::Result<ReleaseSt
             &pods,
         ));
     }
-    let urls = urls(client, &services?.items, &ingresses?.items).await?;
+    let services = services.map_err(|e| listed("Services", e))?.items;
+    let ingresses = ingresses.map_err(|e| listed("Ingresses", e))?.items;
+    let urls = urls(client, &services, &ingresses, &pods).await?;
     let ready = !workloads.is_empty() && workloads.iter().all(|w| w.ready == w.desired);
     Ok(ReleaseStatus {
         release: release.name.clone(),
@@ -186,6 +189,7 @@ async fn urls(
     client: &Client,
     services: &[Service],
     ingresses: &[Ingress],
+    pods: &[Pod],
 ) -> anyhow::Result<Vec<String>> {
     let mut urls = Vec::new();
     let node_ports: Vec<i32> = services
@@ -194,19 +198,10 @@ async fn urls(
         .flat_map(|s| s.spec.iter().flat_map(|s| s.ports.iter().flatten()))
         .filter_map(|p| p.node_port)
         .collect();
-    if !node_ports.is_empty() {
-        let nodes = Api::<Node>::all(client.clone())
-            .list(&ListParams::default())
-            .await?;
-        let ip = nodes
-            .items
-            .iter()
-            .flat_map(|n| n.status.iter().flat_map(|s| s.addresses.iter().flatten()))
-            .find(|a| a.type_ == "InternalIP")
-            .map(|a| a.address.clone());
-        if let Some(ip) = ip {
-            urls.extend(node_ports.iter().map(|port| format!("http://{ip}:{port}")));
-        }
+    if !node_ports.is_empty()
+        && let Some(ip) = node_ip(client, pods).await?
+    {
+        urls.extend(node_ports.iter().map(|port| format!("http://{ip}:{port}")));
     }
     for ingress in ingresses {
         for rule in ingress.spec.iter().flat_map(|s| s.rules.iter().flatten()) {
@@ -216,6 +211,26 @@ async fn urls(
         }
     }
     Ok(urls)
+}
+
+/// The first node's InternalIP; a user who may not list Nodes (they are
+/// cluster-scoped) gets the node address the release's own Pods report.
+async fn node_ip(client: &Client, pods: &[Pod]) -> anyhow::Result<Option<String>> {
+    match Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(nodes) => Ok(nodes
+            .items
+            .iter()
+            .flat_map(|n| n.status.iter().flat_map(|s| s.addresses.iter().flatten()))
+            .find(|a| a.type_ == "InternalIP")
+            .map(|a| a.address.clone())),
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(pods
+            .iter()
+            .find_map(|p| p.status.as_ref().and_then(|s| s.host_ip.clone()))),
+        Err(e) => Err(ApplyError::api("list", "Nodes", e).into()),
+    }
 }
 
 fn print(status: &ReleaseStatus, format: Format) -> anyhow::Result<()> {

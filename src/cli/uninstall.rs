@@ -6,7 +6,7 @@ use clap::Args;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, ListParams};
 
-use super::cluster_args::{ClusterArgs, block_on};
+use super::cluster_args::ClusterArgs;
 use super::status::release_of;
 use super::{Outcome, ReleaseArgs};
 use crate::apply::{self, Inventory, Release, prune, revision};
@@ -28,10 +28,10 @@ pub struct UninstallArgs {
 
 pub fn run(args: UninstallArgs) -> anyhow::Result<Outcome> {
     let release = release_of(&args.release)?;
-    block_on(async {
-        let connection = args.cluster.connect().await?;
+    let cluster = args.cluster.clone();
+    cluster.run(|connection| async move {
         uninstall(&connection.client, &release, args.delete_data).await
-    })?
+    })
 }
 
 async fn uninstall(

@@ -44,6 +44,15 @@ pub enum ClusterError {
         server: String,
         message: String,
     },
+    /// The API server refused a request for lack of permission (401/403);
+    /// `message` is berth's account of the request with the server's reason.
+    #[error("permission denied: context `{context}`, server {server}: {message}\nhint: {hint}")]
+    Denied {
+        context: String,
+        server: String,
+        message: String,
+        hint: String,
+    },
 }
 
 fn path_suffix(path: &Option<PathBuf>) -> String {
