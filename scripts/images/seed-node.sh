@@ -11,7 +11,9 @@ addr=$1
 tag=22-bookworm-slim
 dest="docker://$addr/library/node:$tag"
 
-if skopeo inspect --tls-verify=false "$dest" >/dev/null 2>&1; then
+source "$(dirname "$0")/seed-common.sh"
+
+if seed_present "$dest"; then
   echo "seed-node: $dest already present"
   exit 0
 fi
@@ -23,39 +25,13 @@ fi
 node=$(readlink -f "$node")
 version=$("$node" -p 'process.versions.node')
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-layout="$work/layout"
-umoci init --layout "$layout"
-umoci new --image "$layout:$tag"
-umoci unpack --image "$layout:$tag" "$work/bundle" >/dev/null
-rootfs="$work/bundle/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/usr/local/bin"
-chmod 1777 "$rootfs/tmp"
-
-busybox=$(dpkg -L busybox-static | grep -m1 '/bin/busybox$')
-install -m 0755 "$busybox" "$rootfs/bin/busybox"
-for applet in sh ash cat cp echo env id ls mkdir printf pwd rm sleep test true false wget whoami; do
-  ln -s busybox "$rootfs/bin/$applet"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
-printf 'root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
-
+seed_begin "$tag" 'node:x:1000:1000::/home/node:/bin/sh' 'node:x:1000:'
+mkdir -p "$rootfs/usr/local/bin"
 install -m 0755 "$node" "$rootfs/usr/local/bin/node"
-# The libraries node links against, from this system, and the loader.
-ldd "$node" | awk '/=> \// {print $3} /^\t\/lib64\// {print $1}' | sort -u | while read -r lib; do
-  mkdir -p "$rootfs$(dirname "$lib")"
-  cp -L "$lib" "$rootfs$lib"
-done
-mkdir -p "$rootfs/lib64"
-[[ -e $rootfs/lib64/ld-linux-x86-64.so.2 ]] || cp -L /lib64/ld-linux-x86-64.so.2 "$rootfs/lib64/"
-mkdir -p "$rootfs/etc/ssl/certs"
-[[ -f /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
-
-umoci repack --image "$layout:$tag" "$work/bundle"
-umoci config --image "$layout:$tag" --os linux --architecture amd64 \
+# The libraries node links against, from this system.
+ldd "$node" | seed_copy_libs
+seed_push "$tag" "$dest" \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --config.env NODE_VERSION="$version" \
   --config.cmd node
-skopeo copy --quiet --dest-tls-verify=false "oci:$layout:$tag" "$dest"
 echo "seed-node: pushed $dest (node $version from $node)"

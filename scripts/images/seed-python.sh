@@ -11,7 +11,9 @@ addr=$1
 tag=3.12-slim-bookworm
 dest="docker://$addr/library/python:$tag"
 
-if skopeo inspect --tls-verify=false "$dest" >/dev/null 2>&1; then
+source "$(dirname "$0")/seed-common.sh"
+
+if seed_present "$dest"; then
   echo "seed-python: $dest already present"
   exit 0
 fi
@@ -26,24 +28,8 @@ if [[ -z $prefix || ! -x $prefix/bin/python3.12 ]]; then
   exit 0
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-layout="$work/layout"
-umoci init --layout "$layout"
-umoci new --image "$layout:$tag"
-umoci unpack --image "$layout:$tag" "$work/bundle" >/dev/null
-rootfs="$work/bundle/rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/usr/local/bin" "$rootfs/usr/local/lib" "$rootfs/usr/lib/x86_64-linux-gnu"
-chmod 1777 "$rootfs/tmp"
-
-# A shell and the usual applets.
-busybox=$(dpkg -L busybox-static | grep -m1 '/bin/busybox$')
-install -m 0755 "$busybox" "$rootfs/bin/busybox"
-for applet in sh ash cat cp echo env id ls mkdir printf pwd rm sleep test true false wget whoami; do
-  ln -s busybox "$rootfs/bin/$applet"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+seed_begin "$tag"
+mkdir -p "$rootfs/usr/local/bin" "$rootfs/usr/local/lib" "$rootfs/usr/lib/x86_64-linux-gnu"
 
 # The interpreter and its standard library, without tests, tk, idle, static libs and site-packages.
 version=$("$prefix/bin/python3.12" -c 'import platform; print(platform.python_version())')
@@ -67,19 +53,10 @@ cp -L "$prefix/lib/libpython3.12.so.1.0" "$rootfs/usr/lib/x86_64-linux-gnu/"
   done
   ldd "$prefix/bin/python3.12"
   find "$rootfs/usr/local/lib/python3.12/lib-dynload" -name '*.so' -exec ldd {} \;
-} | awk '/=> \// {print $3} /^\t\/lib64\// {print $1}' | grep -v "^$prefix" | sort -u | while read -r lib; do
-  mkdir -p "$rootfs$(dirname "$lib")"
-  cp -L "$lib" "$rootfs$lib"
-done
-mkdir -p "$rootfs/lib64"
-[[ -e $rootfs/lib64/ld-linux-x86-64.so.2 ]] || cp -L /lib64/ld-linux-x86-64.so.2 "$rootfs/lib64/"
-mkdir -p "$rootfs/etc/ssl/certs"
-[[ -f /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
+} | seed_copy_libs "$prefix"
 
-umoci repack --image "$layout:$tag" "$work/bundle"
-umoci config --image "$layout:$tag" --os linux --architecture amd64 \
+seed_push "$tag" "$dest" \
   --config.env PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
   --config.env LANG=C.UTF-8 --config.env PYTHON_VERSION="$version" \
   --config.cmd python3
-skopeo copy --quiet --dest-tls-verify=false "oci:$layout:$tag" "$dest"
 echo "seed-python: pushed $dest (CPython $version from $prefix)"
