@@ -79,6 +79,17 @@ helm_deploy() { # ns [--set ...]
 
 declare -A samples
 record() { samples[$1]+="$2 "; }
+# scaled_in_parallel TOOL DEPLOY_FN PREFIX: BENCH_RELEASES namespaces PREFIX-<i>-<pid>
+# deployed at once by parallel DEPLOY_FN processes, timed as row "scaled TOOL", then removed.
+scaled_in_parallel() {
+  local tool=$1 deploy_fn=$2 prefix=$3 t i ns p names=() pids=()
+  for i in $(seq "$releases"); do names+=("$prefix-$i-$$"); port_of "$prefix-$i-$$" >/dev/null; done
+  t=$(now)
+  for ns in "${names[@]}"; do "$deploy_fn" "$ns" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+  record "scaled $tool" "$(elapsed "$t")"
+  cleanup "${names[@]}"
+}
 
 for run in $(seq "$runs"); do
   b="bench-b-$run-$$" k="bench-k-$run-$$" h="bench-h-$run-$$"
@@ -108,13 +119,7 @@ for run in $(seq "$runs"); do
     cat "$work/one.yaml" >>"$work/all.yaml"; echo "---" >>"$work/all.yaml"
     nss+=("bench-sk-$run-$i-$$")
   done
-  for i in $(seq "$releases"); do port_of "bench-sb-$run-$i-$$" >/dev/null; done
-  t=$(now)
-  pids=()
-  for i in $(seq "$releases"); do berth_deploy "bench-sb-$run-$i-$$" & pids+=($!); done
-  for p in "${pids[@]}"; do wait "$p"; done
-  record "scaled berth" "$(elapsed "$t")"
-  for i in $(seq "$releases"); do echo "bench-sb-$run-$i-$$"; done | xargs "$kubectl" delete namespace --timeout=2m >/dev/null 2>&1 || true
+  scaled_in_parallel berth berth_deploy "bench-sb-$run"
   t=$(now)
   "$kubectl" apply --server-side --field-manager=kubectl-bench -f "$work/all.yaml" >/dev/null
   for ns in "${nss[@]}"; do
@@ -123,14 +128,8 @@ for run in $(seq "$runs"); do
     done
   done
   record "scaled kubectl" "$(elapsed "$t")"
-  for i in $(seq "$releases"); do echo "bench-sk-$run-$i-$$"; done | xargs "$kubectl" delete namespace --timeout=2m >/dev/null 2>&1 || true
-  for i in $(seq "$releases"); do port_of "bench-sh-$run-$i-$$" >/dev/null; done
-  t=$(now)
-  pids=()
-  for i in $(seq "$releases"); do helm_deploy "bench-sh-$run-$i-$$" & pids+=($!); done
-  for p in "${pids[@]}"; do wait "$p"; done
-  record "scaled helm" "$(elapsed "$t")"
-  for i in $(seq "$releases"); do echo "bench-sh-$run-$i-$$"; done | xargs "$kubectl" delete namespace --timeout=2m >/dev/null 2>&1 || true
+  cleanup "${nss[@]}"
+  scaled_in_parallel helm helm_deploy "bench-sh-$run"
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
