@@ -100,20 +100,18 @@ pub async fn wait_ready(
         tick,
     ]);
     let deadline = tokio::time::Instant::now() + timeout;
+    let stores = Stores {
+        deployments: &deployments,
+        stateful_sets: &stateful_sets,
+        pods: &pods,
+        failed_creates: &failed_creates,
+        since,
+    };
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let state: Vec<WorkloadState> = workloads
             .iter()
-            .map(|key| {
-                let stores = Stores {
-                    deployments: &deployments,
-                    stateful_sets: &stateful_sets,
-                    pods: &pods,
-                    failed_creates: &failed_creates,
-                    since,
-                };
-                workload_state(key, &stores)
-            })
+            .map(|key| workload_state(key, &stores))
             .collect();
         for s in &state {
             if last.get(&s.object) != Some(&s.summary) {

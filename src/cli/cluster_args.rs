@@ -1,5 +1,5 @@
-//! Flags that choose the cluster, as kubectl's, and the async runtime the
-//! cluster commands run on.
+//! Flags that choose the cluster, as kubectl's, the async runtime the cluster
+//! commands run on, and the permission errors they report (naming the cluster).
 
 use std::path::PathBuf;
 
@@ -35,9 +35,7 @@ impl ClusterArgs {
     pub async fn connect(&self) -> anyhow::Result<Connection> {
         Ok(cluster::connect(&self.target()).await?)
     }
-}
 
-impl ClusterArgs {
     /// Connects, runs `work` with the connection, and turns a permission error
     /// anywhere in its result into one message naming the context and server.
     pub fn run<T, F, Fut>(&self, work: F) -> anyhow::Result<T>
