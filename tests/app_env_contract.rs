@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use berth::manifests::Manifest;
 use toml::Value;
 
-fn names(table: &Value, key: &str) -> BTreeSet<String> {
+fn names_of(table: &Value, key: &str) -> BTreeSet<String> {
     table
         .get(key)
         .and_then(Value::as_array)
@@ -30,21 +30,36 @@ fn rendered_env(objects: &[Manifest], name: &str) -> BTreeSet<String> {
     keys
 }
 
+/// The probe path a component's probes use for `kind` (the override, else the default check).
+fn probe_path(probes: &berth::values::Probes, kind: &str) -> Option<String> {
+    let over = match kind {
+        "readiness" => &probes.readiness,
+        "liveness" => &probes.liveness,
+        _ => &probes.startup,
+    };
+    over.as_ref()
+        .and_then(|o| o.http.clone())
+        .or_else(|| probes.http.clone())
+}
+
 #[test]
 fn rendered_environment_matches_what_the_apps_read() {
     let text = std::fs::read_to_string(common::repo_path("app/env.toml")).unwrap();
     let contract = Value::Table(toml::from_str(&text).expect("app/env.toml is TOML"));
+    let apps: Vec<String> = contract.as_table().unwrap().keys().cloned().collect();
     for (profile, values) in common::profiles() {
         let objects = common::render(&values);
-        for (app, component) in [
-            ("frontend", &values.frontend),
-            ("backend", &values.backend),
-            ("mcp", &values.mcp.as_component()),
-        ] {
-            let declared = &contract[app];
+        let names: Vec<&String> = values.components.keys().collect();
+        assert_eq!(
+            names,
+            apps.iter().collect::<Vec<_>>(),
+            "{profile}: a component per app"
+        );
+        for (app, component) in &values.components {
+            let declared = &contract[app.as_str()];
             let readable: BTreeSet<String> = ["required", "optional", "framework"]
                 .iter()
-                .flat_map(|k| names(declared, k))
+                .flat_map(|k| names_of(declared, k))
                 .collect();
             let rendered = rendered_env(&objects, &format!("todo-chatbot-{app}"));
             let unread: Vec<_> = rendered.difference(&readable).collect();
@@ -52,7 +67,7 @@ fn rendered_environment_matches_what_the_apps_read() {
                 unread.is_empty(),
                 "{profile}: berth renders {unread:?} for {app}, which it never reads"
             );
-            let missing: Vec<_> = names(declared, "required")
+            let missing: Vec<_> = names_of(declared, "required")
                 .into_iter()
                 .filter(|k| !rendered.contains(k))
                 .collect();
@@ -62,23 +77,42 @@ fn rendered_environment_matches_what_the_apps_read() {
             );
             assert_eq!(
                 declared["port"].as_integer(),
-                Some(component.port.into()),
+                component.port.map(i64::from),
                 "{profile}: {app} port"
             );
             let health = declared["health"].as_str().unwrap();
-            assert_eq!(
-                component.health_path, health,
-                "{profile}: {app} health path"
-            );
+            for kind in ["startup", "liveness"] {
+                assert_eq!(
+                    probe_path(&component.probes, kind).as_deref(),
+                    Some(health),
+                    "{profile}: {app} {kind} path"
+                );
+            }
             let ready = declared
                 .get("ready")
                 .and_then(Value::as_str)
                 .unwrap_or(health);
-            assert_eq!(component.ready_path, ready, "{profile}: {app} ready path");
+            assert_eq!(
+                probe_path(&component.probes, "readiness").as_deref(),
+                Some(ready),
+                "{profile}: {app} ready path"
+            );
+            if let Some(path) = declared.get("path").and_then(Value::as_str) {
+                // Whoever calls this app's endpoint uses its path.
+                let callers: Vec<_> = values
+                    .components
+                    .values()
+                    .flat_map(|c| c.env.values())
+                    .filter_map(|v| match v {
+                        berth::values::EnvValue::Ref(r) if r.url_of.as_deref() == Some(app) => {
+                            r.path.clone()
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                assert!(!callers.is_empty(), "{profile}: nobody calls {app}");
+                assert!(callers.iter().all(|p| p == path), "{profile}: {app} path");
+            }
         }
-        assert_eq!(
-            contract["mcp"]["path"].as_str(),
-            Some(values.mcp.path.as_str())
-        );
     }
 }

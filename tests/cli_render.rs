@@ -29,12 +29,36 @@ fn bad_input_exits_2_with_nothing_on_stdout() {
     let bad_yaml = bad_yaml.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
-            &["render", "--set", "frontnd.replicas=3"],
-            "did you mean `frontend.replicas`?",
+            &["render", "--set", "components.frontend.replcas=3"],
+            "did you mean `components.frontend.replicas`?",
         ),
         (
-            &["render", "--set", "frontend.replicas=three"],
+            &["render", "--set", "components.frontend.replicas=three"],
             "expected i32",
+        ),
+        (
+            &[
+                "render",
+                "--set",
+                "components.backend.env.API_TOKEN=tok-123",
+            ],
+            "secrets",
+        ),
+        (
+            &["render", "--set", "components.frontend.env.X.urlOf=backnd"],
+            "did you mean `backend`?",
+        ),
+        (
+            &[
+                "render",
+                "--set",
+                "components.Web_1.image.repository=r,components.Web_1.image.tag=t",
+            ],
+            "DNS-1035",
+        ),
+        (
+            &["render", "--set", "expose.routes./docs=nowhere"],
+            "not a component",
         ),
         (&["render", "--set", "expose.nodePort=80"], "30000–32767"),
         (
@@ -124,6 +148,32 @@ fn output_dir_writes_numbered_files_per_kind() {
     );
     let deployments = std::fs::read_to_string(dir.path().join("05-deployments.yaml")).unwrap();
     assert_eq!(deployments.matches("kind: Deployment").count(), 3);
+}
+
+#[test]
+fn a_team_stack_in_berth_yaml_replaces_the_example() {
+    let dir = common::repo_path("examples/vite-fastapi-worker");
+    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["render", "--release", "tidy", "-o", "json"])
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let deployments: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deployments,
+        ["tidy-api", "tidy-reminders", "tidy-tools", "tidy-ui"],
+        "only the team's components"
+    );
 }
 
 #[test]

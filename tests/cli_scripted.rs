@@ -19,7 +19,7 @@ fn scripted_deploy(extra: &[&str]) -> std::process::Output {
             "--set",
             "database.mode=external",
             "--set",
-            "llm.provider=gemini",
+            "secrets.geminiApiKey.required=true",
         ])
         .args(extra)
         .env("KUBECONFIG", &kubeconfig)

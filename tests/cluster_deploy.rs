@@ -42,10 +42,13 @@ async fn a_value_change_rolls_only_the_affected_workload() {
     let ns = cluster::namespace("upgrade");
     deploy(&ns, &[]).assert_code(0);
     let before = resource_versions(&ns).await;
-    let diff = berth(&ns, &["diff", "--set", "backend.image.tag=0.1.1"]);
+    let diff = berth(
+        &ns,
+        &["diff", "--set", "components.backend.image.tag=0.1.1"],
+    );
     diff.assert_code(1);
     assert!(diff.stdout.contains("0.1.1"), "{}", diff.stdout);
-    deploy(&ns, &["--set", "backend.image.tag=0.1.1"]).assert_code(0);
+    deploy(&ns, &["--set", "components.backend.image.tag=0.1.1"]).assert_code(0);
     let after = resource_versions(&ns).await;
     let changed: Vec<&String> = before
         .keys()
@@ -74,7 +77,7 @@ async fn disabling_a_component_prunes_exactly_its_objects_and_rollback_restores_
     deploy(&ns, &[]).assert_code(0);
     let deployments = names::<Deployment>(&ns).await;
     let services = names::<Service>(&ns).await;
-    let run = deploy(&ns, &["--set", "mcp.enabled=false"]);
+    let run = deploy(&ns, &["--set", "components.mcp.enabled=false"]);
     run.assert_code(0);
     let without: Vec<String> = deployments
         .iter()
@@ -299,7 +302,7 @@ async fn history_max_keeps_the_newest_revisions_and_rollback_still_works() {
             "--history-max",
             "2",
             "--set",
-            &format!("backend.image.tag={tag}"),
+            &format!("components.backend.image.tag={tag}"),
         ];
         deploy(&ns, &args).assert_code(0);
     }

@@ -10,7 +10,7 @@ use cluster::{cleanup, deploy, kubectl};
 
 fn fails_fast_with(test: &str, tag: &str, cause: &str, hint: &str) {
     let ns = cluster::namespace(test);
-    let set = format!("mcp.image.tag={tag}");
+    let set = format!("components.mcp.image.tag={tag}");
     deploy_fails_fast(&ns, &["--set", &set], "todo-chatbot-mcp", cause, hint);
 }
 
@@ -74,9 +74,9 @@ fn unschedulable_for_lack_of_cpu() {
     // Each kwok node has 4 CPUs.
     let args = [
         "--set",
-        "backend.resources.requests.cpu=64",
+        "components.backend.resources.requests.cpu=64",
         "--set",
-        "backend.resources.limits.cpu=64",
+        "components.backend.resources.limits.cpu=64",
     ];
     deploy_fails_fast(
         &ns,
@@ -104,11 +104,11 @@ fn a_resource_quota_without_room_for_the_database_pod() {
         &ns,
         &[
             "--set",
-            "frontend.enabled=false",
+            "components.frontend.enabled=false",
             "--set",
-            "backend.enabled=false",
+            "components.backend.enabled=false",
             "--set",
-            "mcp.enabled=false",
+            "components.mcp.enabled=false",
         ],
         "StatefulSet",
         "pods cannot be created",

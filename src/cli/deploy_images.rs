@@ -66,15 +66,20 @@ pub fn run(mode: Images, values: &mut Values) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Points the component an image was built for at its exact, content-derived tag.
+/// Points every component whose `image.build` is the spec an image was built
+/// from at its exact, content-derived tag.
 fn use_built_image(values: &mut Values, image: &BuiltImage) {
-    let target = match image.name.as_str() {
-        "frontend" => &mut values.frontend.image,
-        "backend" => &mut values.backend.image,
-        "mcp" => &mut values.mcp.image,
-        "postgres" | "database" => &mut values.database.internal.image,
-        _ => return,
-    };
-    target.repository = image.repository().to_string();
-    target.tag = image.tag().to_string();
+    let components = values.components.values_mut().map(|c| &mut c.image);
+    for target in components.chain([&mut values.database.internal.image]) {
+        let built_from_spec = target.build.as_deref().is_some_and(|spec| {
+            std::path::Path::new(spec)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                == Some(image.name.as_str())
+        });
+        if built_from_spec {
+            target.repository = image.repository().to_string();
+            target.tag = image.tag().to_string();
+        }
+    }
 }

@@ -47,13 +47,14 @@ pub fn run(mut args: DeployArgs) -> anyhow::Result<Outcome> {
     sources
         .layers
         .push(("the wizard's answers".into(), layer.clone()));
-    let mut secret_env = env.overlay.clone();
-    secret_env.extend(answers.secret_env());
-    let env = OverlayEnv {
-        overlay: secret_env,
-        fallback: &ProcessEnv,
-    };
-    let mut values = values::load(&sources, &env)?;
+    let mut values = values::load_unchecked_secrets(&sources, &env)?;
+    for secret in &answers.secrets {
+        values.secret_values.set(&secret.name, secret.value.clone());
+    }
+    let missing = values::missing_secrets(&values);
+    if !missing.is_empty() {
+        return Err(values::ValuesError::Missing(values::Problems(missing)).into());
+    }
     let ctx = RenderContext::new(&values, &answers.release, Some(&answers.namespace));
     args.cluster.context = answers.kube_context.clone();
 

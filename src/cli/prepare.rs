@@ -8,7 +8,8 @@ use kube::api::Api;
 use super::render::render_context;
 use super::{ReleaseArgs, ValuesArgs};
 use crate::apply::{self, Desired, Release, revision::RevisionContent};
-use crate::manifests::{self, ComponentName, Manifest, RenderContext};
+use crate::manifests::generated::generated_secret_places;
+use crate::manifests::{self, Manifest, RenderContext};
 use crate::values::{self, ProcessEnv, Values};
 
 /// A render ready to apply.
@@ -35,8 +36,9 @@ pub async fn prepare(
     mut values: Values,
     ctx: &RenderContext,
 ) -> anyhow::Result<Prepared> {
+    check_existing_secrets(client, &values, ctx).await?;
     reuse_generated_secrets(client, &mut values, ctx).await?;
-    values.secrets.fill_generated();
+    values.fill_generated();
     let manifests = manifests::render(&values, ctx);
     Ok(Prepared {
         release: Release::new(&ctx.release, &ctx.namespace),
@@ -76,48 +78,61 @@ pub fn objects_from_json(value: &serde_json::Value) -> Vec<Desired> {
         .collect()
 }
 
-/// Where each generated secret already lives: the Secret and its key.
-fn generated_sources(ctx: &RenderContext) -> [(&'static str, Vec<String>, &'static str); 2] {
-    [
-        (
-            "authSecret",
-            vec![
-                ctx.name(ComponentName::Frontend),
-                ctx.name(ComponentName::Backend),
-            ],
-            "AUTH_SECRET",
-        ),
-        (
-            "postgresPassword",
-            vec![ctx.name(ComponentName::Database)],
-            "POSTGRES_PASSWORD",
-        ),
-    ]
-}
-
+/// Fills generated secrets the user did not supply from the live Secrets that
+/// hold them (which ones is the manifests' answer; this only reads).
 async fn reuse_generated_secrets(
     client: &Client,
     values: &mut Values,
     ctx: &RenderContext,
 ) -> anyhow::Result<()> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &ctx.namespace);
-    for (key, names, data_key) in generated_sources(ctx) {
-        if !values.secrets.get(key).is_empty() {
+    for generated in generated_secret_places(values, ctx) {
+        if values.secret_values.get(&generated.secret).is_some() {
             continue;
         }
-        for name in names {
+        for (name, data_key) in generated.places {
             let live = api.get_opt(&name).await.map_err(|e| {
                 apply::ApplyError::api("get", format!("Secret {}/{name}", ctx.namespace), e)
             })?;
             let value = live
                 .and_then(|s| s.data)
-                .and_then(|d| d.get(data_key).cloned())
+                .and_then(|d| d.get(&data_key).cloned())
                 .and_then(|b| String::from_utf8(b.0).ok());
             if let Some(value) = value.filter(|v| !v.is_empty()) {
-                values.secrets.set(key, value);
+                values.secret_values.set(&generated.secret, value);
                 break;
             }
         }
     }
     Ok(())
+}
+
+/// Refuses to deploy when a component's `existingSecret` does not exist: the
+/// pods would never start, and nothing is written before this check.
+pub async fn check_existing_secrets(
+    client: &Client,
+    values: &Values,
+    ctx: &RenderContext,
+) -> anyhow::Result<()> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &ctx.namespace);
+    let mut missing = Vec::new();
+    for (component, name) in values.existing_secrets() {
+        let found = api.get_opt(name).await.map_err(|e| {
+            apply::ApplyError::api("get", format!("Secret {}/{name}", ctx.namespace), e)
+        })?;
+        if found.is_none() {
+            missing.push(
+                values::Problem::new(
+                    format!("components.{component}.existingSecret"),
+                    format!("names the Secret `{name}`, which does not exist in namespace {}", ctx.namespace),
+                )
+                .with_hint(format!("create it first (kubectl create secret generic {name} -n {} --from-env-file=…), or remove existingSecret to let berth render one", ctx.namespace)),
+            );
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(values::ValuesError::invalid(missing).into())
+    }
 }

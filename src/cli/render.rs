@@ -37,7 +37,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<Outcome> {
     let mut values = values::load(&args.values.sources(), &ProcessEnv)?;
     let ctx = render_context(&values, &args.release)?;
     // Generated secrets are random per run; shown only on request anyway.
-    values.secrets.fill_generated();
+    values.fill_generated();
     let mut objects = manifests::render(&values, &ctx);
     if !args.include_secrets {
         manifests::redact_secrets(&mut objects);
@@ -74,6 +74,7 @@ pub fn render_context(
             format!("`{ns}` is not a valid namespace; allowed: up to 63 lower-case letters, digits and `-`"),
         ));
     }
+    problems.extend(values::validate::check_names_fit(values, &release.release));
     if !problems.is_empty() {
         return Err(ValuesError::invalid(problems));
     }

@@ -38,7 +38,11 @@ pub fn release_of(args: &ReleaseArgs) -> anyhow::Result<Release> {
     let namespace = match &args.namespace {
         Some(ns) => ns.clone(),
         None => {
-            values::load_unchecked_secrets(&ValueSources::default(), &ProcessEnv)?
+            let sources = ValueSources {
+                stack: values::load::stack_file_here(),
+                ..ValueSources::default()
+            };
+            values::load_unchecked_secrets(&sources, &ProcessEnv)?
                 .namespace
                 .name
         }

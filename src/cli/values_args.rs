@@ -10,7 +10,8 @@ use crate::values::ValueSources;
 
 #[derive(Debug, Clone, Args)]
 pub struct ValuesArgs {
-    /// Values file layered over the defaults; repeatable, right-most wins.
+    /// Values file layered over the defaults (and ./berth.yaml, a team's stack, when
+    /// present); repeatable, right-most wins.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Set a value: KEY=VALUE[,KEY=VALUE]; repeatable, right-most wins.
@@ -22,7 +23,7 @@ pub struct ValuesArgs {
     /// Set a value from a file's content (the way to pass a secret on the command line).
     #[arg(long = "set-file", value_name = "KEY=PATH")]
     pub set_file: Vec<String>,
-    /// Read secrets (OPENAI_API_KEY, AUTH_SECRET, DATABASE_URL, …) from a dotenv file.
+    /// Read secrets (each secret's `fromEnv` variable) from a dotenv file.
     #[arg(long = "env-file", value_name = "PATH")]
     pub env_file: Option<PathBuf>,
 }
@@ -30,6 +31,7 @@ pub struct ValuesArgs {
 impl ValuesArgs {
     pub fn sources(&self) -> ValueSources {
         ValueSources {
+            stack: crate::values::load::stack_file_here(),
             files: self.files.clone(),
             layers: Vec::new(),
             set: self.set.clone(),

@@ -1,18 +1,21 @@
-//! Each component's environment, split into a ConfigMap (settings, internal URLs)
-//! and a Secret (keys, auth secret, database credentials). One pair per
-//! component keeps secrets least-privilege and lets a change roll only the pods
-//! that read it.
+//! Each workload's environment, split into a ConfigMap (settings, URLs) and a
+//! Secret (secret values and anything composed from one, such as a database
+//! URL with its password). One pair per workload keeps secrets least-privilege
+//! and lets a change roll only the pods that read it.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
-use super::context::{ComponentName, RenderContext};
+use super::context::{Identity, RenderContext};
+use super::database_url::{external_part, internal_url};
 use super::exposure::external_url;
 use super::pod::checksum;
 use super::workloads::metadata;
-use crate::values::{DatabaseMode, LlmProvider, Values};
+use crate::values::{
+    Component, DatabaseMode, DatabasePart, Driver, EnvValue, Reference, ReleasePart, Values,
+};
 
 /// Shown instead of a secret value unless `--include-secrets` is given.
 pub const REDACTED: &str = "<redacted>";
@@ -22,7 +25,7 @@ pub const REDACTED: &str = "<redacted>";
 pub const POSTGRES_DATA_MOUNT: &str = "/var/lib/postgresql/data";
 pub const POSTGRES_PGDATA: &str = "/var/lib/postgresql/data/pgdata";
 
-/// The environment of one component.
+/// The environment of one workload.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComponentEnv {
     pub config: BTreeMap<String, String>,
@@ -37,149 +40,139 @@ impl ComponentEnv {
     }
 }
 
-fn map<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+/// Where a resolved env value goes.
+enum Resolved {
+    Config(String),
+    Secret(String),
+    /// A secret value that is not available (optional and unset, or held by
+    /// an existing Secret): the variable is left out.
+    Absent,
 }
 
-/// The environment a component's pods get.
-pub fn component_env(
-    values: &Values,
-    ctx: &RenderContext,
-    component: ComponentName,
-) -> ComponentEnv {
-    let secrets = &values.secrets;
-    let mut env = match component {
-        ComponentName::Frontend => ComponentEnv {
-            config: map([
-                ("PORT", values.frontend.port.to_string()),
-                ("HOSTNAME", "0.0.0.0".into()),
-                (
-                    "BACKEND_URL",
-                    service_url(ctx, ComponentName::Backend, values.backend.port, ""),
-                ),
-                ("APP_URL", external_url(values)),
-            ]),
-            secret: map([("AUTH_SECRET", secrets.auth_secret.clone())]),
-        },
-        ComponentName::Backend => ComponentEnv {
-            config: backend_config(values, ctx),
-            secret: backend_secret(values, ctx),
-        },
-        ComponentName::Mcp => ComponentEnv {
-            config: map([("PORT", values.mcp.port.to_string())]),
-            secret: map([("DATABASE_URL", database_url(values, ctx))]),
-        },
-        ComponentName::Database => ComponentEnv {
-            config: map([
-                ("POSTGRES_DB", values.database.name.clone()),
-                ("POSTGRES_USER", values.database.user.clone()),
-                ("PGDATA", POSTGRES_PGDATA.into()),
-            ]),
-            secret: map([("POSTGRES_PASSWORD", secrets.postgres_password.clone())]),
-        },
-    };
-    // User-supplied extras come last so they can override a default on purpose.
-    let extras = match component {
-        ComponentName::Frontend => &values.frontend.env,
-        ComponentName::Backend => &values.backend.env,
-        ComponentName::Mcp => &values.mcp.env,
-        ComponentName::Database => return env,
-    };
-    env.config.extend(extras.clone());
+/// The environment a component's pods get, every reference resolved.
+pub fn component_env(values: &Values, ctx: &RenderContext, c: &Component) -> ComponentEnv {
+    let mut env = ComponentEnv::default();
+    let existing = c.existing_secret.is_some();
+    for (key, value) in &c.env {
+        match resolve(values, ctx, value, existing) {
+            Resolved::Config(v) => {
+                env.config.insert(key.clone(), v);
+            }
+            Resolved::Secret(v) => {
+                env.secret.insert(key.clone(), v);
+            }
+            Resolved::Absent => {}
+        }
+    }
     env
 }
 
-fn backend_config(values: &Values, ctx: &RenderContext) -> BTreeMap<String, String> {
-    let mut config = map([
-        ("PORT", values.backend.port.to_string()),
-        (
-            "MCP_SERVER_URL",
-            service_url(ctx, ComponentName::Mcp, values.mcp.port, &values.mcp.path),
-        ),
-        ("LLM_PROVIDER", values.llm.provider.as_str().to_string()),
-    ]);
-    if !values.llm.model.is_empty() {
-        config.insert("LLM_MODEL".into(), values.llm.model.clone());
+fn resolve(values: &Values, ctx: &RenderContext, value: &EnvValue, existing: bool) -> Resolved {
+    let reference = match value {
+        EnvValue::Plain(text) => return Resolved::Config(text.clone()),
+        EnvValue::Ref(r) => r.reference().expect("validated references resolve"),
+    };
+    let secret = |v: Option<String>| match v {
+        Some(v) if !existing => Resolved::Secret(v),
+        _ => Resolved::Absent,
+    };
+    match reference {
+        Reference::Secret(name) => secret(values.secret_values.get(name).map(String::from)),
+        Reference::UrlOf { component, path } => {
+            let port = values.components[component]
+                .port
+                .expect("validated: has a port");
+            Resolved::Config(service_url(ctx, component, port, path))
+        }
+        Reference::ExternalUrl(path) => Resolved::Config(format!(
+            "{}{}",
+            external_url(values),
+            path.strip_suffix('/').unwrap_or(path)
+        )),
+        Reference::Release(ReleasePart::Name) => Resolved::Config(ctx.release.clone()),
+        Reference::Release(ReleasePart::Namespace) => Resolved::Config(ctx.namespace.clone()),
+        Reference::Database { part, driver } => match values.database.mode {
+            DatabaseMode::Internal => internal_database(values, ctx, part, driver, existing),
+            DatabaseMode::External => secret(
+                values
+                    .secret_values
+                    .get(&values.database.external.url_secret)
+                    .and_then(|url| external_part(url, part, driver)),
+            ),
+            DatabaseMode::None => Resolved::Absent,
+        },
     }
-    if !values.llm.base_url.is_empty() {
-        config.insert("OPENAI_BASE_URL".into(), values.llm.base_url.clone());
-    }
-    config
 }
 
-fn backend_secret(values: &Values, ctx: &RenderContext) -> BTreeMap<String, String> {
-    let secrets = &values.secrets;
-    let mut secret = map([
-        ("AUTH_SECRET", secrets.auth_secret.clone()),
-        ("DATABASE_URL", database_url(values, ctx)),
-    ]);
-    // Only the key of the chosen provider: the others are not this release's to hold.
-    match values.llm.provider {
-        LlmProvider::Openai => {
-            secret.insert("OPENAI_API_KEY".into(), secrets.openai_api_key.clone());
-        }
-        LlmProvider::Gemini => {
-            secret.insert("GEMINI_API_KEY".into(), secrets.gemini_api_key.clone());
-        }
-        LlmProvider::None => {}
+/// The in-cluster database: the URL and password are secret, the rest is not.
+fn internal_database(
+    values: &Values,
+    ctx: &RenderContext,
+    part: DatabasePart,
+    driver: Driver,
+    existing: bool,
+) -> Resolved {
+    let db = &values.database;
+    let password = values.secret_values.get(&db.password_secret);
+    let secret = |v: Option<String>| match v {
+        Some(v) if !existing => Resolved::Secret(v),
+        _ => Resolved::Absent,
+    };
+    match part {
+        DatabasePart::Url => secret(password.map(|pw| {
+            internal_url(
+                driver,
+                &db.user,
+                pw,
+                &ctx.database_name(),
+                db.internal.port,
+                &db.name,
+            )
+        })),
+        DatabasePart::Password => secret(password.map(String::from)),
+        DatabasePart::Host => Resolved::Config(ctx.database_name()),
+        DatabasePart::Port => Resolved::Config(db.internal.port.to_string()),
+        DatabasePart::User => Resolved::Config(db.user.clone()),
+        DatabasePart::Name => Resolved::Config(db.name.clone()),
     }
-    secret
 }
+
+/// The in-cluster PostgreSQL's own environment (what its image reads).
+pub fn database_env(values: &Values) -> ComponentEnv {
+    let db = &values.database;
+    let password = values
+        .secret_values
+        .get(&db.password_secret)
+        .unwrap_or_default();
+    ComponentEnv {
+        config: BTreeMap::from([
+            ("POSTGRES_DB".to_string(), db.name.clone()),
+            ("POSTGRES_USER".to_string(), db.user.clone()),
+            ("PGDATA".to_string(), POSTGRES_PGDATA.to_string()),
+        ]),
+        secret: BTreeMap::from([("POSTGRES_PASSWORD".to_string(), password.to_string())]),
+    }
+}
+
+/// Key of the database password in the database's Secret.
+pub const DATABASE_PASSWORD_KEY: &str = "POSTGRES_PASSWORD";
 
 /// `http://<release>-<component>:<port><path>`: in-cluster, same namespace.
-pub fn service_url(ctx: &RenderContext, component: ComponentName, port: u16, path: &str) -> String {
+pub fn service_url(ctx: &RenderContext, component: &str, port: u16, path: &str) -> String {
     format!("http://{}:{port}{path}", ctx.name(component))
 }
 
-/// The database URL the backend and MCP server use.
-pub fn database_url(values: &Values, ctx: &RenderContext) -> String {
-    match values.database.mode {
-        DatabaseMode::External => values.secrets.database_url.clone(),
-        DatabaseMode::Internal => format!(
-            "postgresql://{}:{}@{}:{}/{}",
-            values.database.user,
-            url_encode(&values.secrets.postgres_password),
-            ctx.name(ComponentName::Database),
-            values.database.internal.port,
-            values.database.name
-        ),
-    }
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986), as a URL's
-/// userinfo needs; Helm's `urlquery` encodes the same set.
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-pub fn config_map(
-    ctx: &RenderContext,
-    component: ComponentName,
-    version: &str,
-    env: &ComponentEnv,
-) -> ConfigMap {
+pub fn config_map(ctx: &RenderContext, who: &Identity, env: &ComponentEnv) -> ConfigMap {
     ConfigMap {
-        metadata: metadata(ctx, component, version),
+        metadata: metadata(ctx, who),
         data: Some(env.config.clone()),
         ..Default::default()
     }
 }
 
-pub fn secret(
-    ctx: &RenderContext,
-    component: ComponentName,
-    version: &str,
-    env: &ComponentEnv,
-) -> Secret {
+pub fn secret(ctx: &RenderContext, who: &Identity, env: &ComponentEnv) -> Secret {
     Secret {
-        metadata: metadata(ctx, component, version),
+        metadata: metadata(ctx, who),
         type_: Some("Opaque".into()),
         data: Some(
             env.secret
@@ -206,15 +199,4 @@ pub fn redact(secret: &mut Secret) {
             .map(|k| (k, REDACTED.to_string()))
             .collect(),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::url_encode;
-
-    #[test]
-    fn url_encoding_keeps_unreserved_only() {
-        assert_eq!(url_encode("aZ0-._~"), "aZ0-._~");
-        assert_eq!(url_encode("p@ss:w/rd ü"), "p%40ss%3Aw%2Frd%20%C3%BC");
-    }
 }

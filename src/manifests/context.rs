@@ -1,7 +1,7 @@
 //! What a render needs besides the values: the release and namespace, and the
-//! names derived from them.
+//! names and identities derived from them.
 
-use crate::values::Values;
+use crate::values::{Component, Values};
 
 /// Release-level settings resolved by the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,13 @@ pub struct RenderContext {
 /// Default release name.
 pub const DEFAULT_RELEASE: &str = "todo-chatbot";
 
+/// Suffix of the in-cluster database's object names: named for what it runs.
+pub const DATABASE_OBJECT_SUFFIX: &str = "postgres";
+/// The `app.kubernetes.io/component` value of the in-cluster database.
+pub const DATABASE_COMPONENT_LABEL: &str = "database";
+/// The `app.kubernetes.io/name` value of the in-cluster database.
+pub const DATABASE_NAME_LABEL: &str = "postgresql";
+
 impl RenderContext {
     /// The context for `values`, with an optional namespace override (`-n`).
     pub fn new(values: &Values, release: &str, namespace: Option<&str>) -> Self {
@@ -29,53 +36,45 @@ impl RenderContext {
     }
 
     /// `<release>-<component>`: the name of a component's objects.
-    pub fn name(&self, component: ComponentName) -> String {
-        format!("{}-{}", self.release, component.as_str_for_names())
+    pub fn name(&self, component: &str) -> String {
+        format!("{}-{component}", self.release)
+    }
+
+    /// The name of the in-cluster database's objects (and its host name).
+    pub fn database_name(&self) -> String {
+        self.name(DATABASE_OBJECT_SUFFIX)
+    }
+
+    /// Who a component's objects are: names and labels.
+    pub fn component(&self, name: &str, c: &Component) -> Identity {
+        Identity {
+            object_name: self.name(name),
+            component: name.to_string(),
+            software: c.name_label.clone().unwrap_or_else(|| name.to_string()),
+            version: c.image.tag.clone(),
+        }
+    }
+
+    /// Who the in-cluster database's objects are.
+    pub fn database(&self, values: &Values) -> Identity {
+        Identity {
+            object_name: self.database_name(),
+            component: DATABASE_COMPONENT_LABEL.to_string(),
+            software: DATABASE_NAME_LABEL.to_string(),
+            version: values.database.internal.image.tag.clone(),
+        }
     }
 }
 
-/// The four components of the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ComponentName {
-    Frontend,
-    Backend,
-    Mcp,
-    Database,
-}
-
-impl ComponentName {
-    pub const ALL: [ComponentName; 4] = [
-        ComponentName::Frontend,
-        ComponentName::Backend,
-        ComponentName::Mcp,
-        ComponentName::Database,
-    ];
-
-    /// The `app.kubernetes.io/component` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ComponentName::Frontend => "frontend",
-            ComponentName::Backend => "backend",
-            ComponentName::Mcp => "mcp",
-            ComponentName::Database => "database",
-        }
-    }
-
-    /// The suffix of object names; the database is named for what it runs.
-    pub fn as_str_for_names(self) -> &'static str {
-        match self {
-            ComponentName::Database => "postgres",
-            other => other.as_str(),
-        }
-    }
-
-    /// The `app.kubernetes.io/name` value: the software the component runs.
-    pub fn app_name(self) -> &'static str {
-        match self {
-            ComponentName::Frontend => "todo-frontend",
-            ComponentName::Backend => "todo-backend",
-            ComponentName::Mcp => "todo-mcp",
-            ComponentName::Database => "postgresql",
-        }
-    }
+/// The identity of one workload's objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `metadata.name` of its objects.
+    pub object_name: String,
+    /// The `app.kubernetes.io/component` label (and container name).
+    pub component: String,
+    /// The `app.kubernetes.io/name` label: the software it runs.
+    pub software: String,
+    /// The `app.kubernetes.io/version` label: its image tag.
+    pub version: String,
 }

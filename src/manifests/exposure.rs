@@ -1,6 +1,7 @@
-//! The one external entry point: a NodePort on the frontend Service, or an
-//! Ingress sending `/` to the frontend and `/api` to the backend on the same
-//! origin, so the browser never needs cluster DNS.
+//! The one external entry point: a NodePort on the Service of the component
+//! routed at `/`, or an Ingress or Gateway API HTTPRoute sending each path
+//! prefix in `expose.routes` to its component on the same origin, so the
+//! browser never needs cluster DNS.
 
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -8,8 +9,12 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::context::{ComponentName, RenderContext};
+use super::context::{Identity, RenderContext};
+use super::http_route::{
+    self, BackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule, HttpRouteSpec, ParentRef, PathMatch,
+};
 use super::labels::component_labels;
+use crate::values::routes::{entry_component, ordered_routes};
 use crate::values::{ExposeMode, Values};
 
 /// The URL users reach the app at. A NodePort's node address is only known on
@@ -26,32 +31,70 @@ pub fn external_url(values: &Values) -> String {
             };
             format!("{scheme}://{}", expose.ingress.host)
         }
+        ExposeMode::Gateway => {
+            let scheme = if expose.gateway.https {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", expose.gateway.host)
+        }
         ExposeMode::NodePort => format!("http://localhost:{}", expose.node_port),
-        ExposeMode::None => format!("http://localhost:{}", values.frontend.port),
+        ExposeMode::None => match entry_port(values) {
+            Some(port) => format!("http://localhost:{port}"),
+            None => "http://localhost".to_string(),
+        },
     }
 }
 
-/// The Ingress, when exposing through one and at least one of its backends runs.
+/// The container port of the component routed at `/`.
+fn entry_port(values: &Values) -> Option<u16> {
+    values.components.get(entry_component(values)?)?.port
+}
+
+/// The routes to render, each with its Service and port; empty when none of
+/// the routed components runs.
+fn routed(values: &Values, ctx: &RenderContext) -> Vec<(String, String, u16)> {
+    ordered_routes(values)
+        .into_iter()
+        .filter_map(|(path, component)| {
+            let port = values.components[component].port?;
+            Some((path.to_string(), ctx.name(component), port))
+        })
+        .collect()
+}
+
+/// The component the Ingress or HTTPRoute is named and labelled after: the
+/// entry point, else the first routed component.
+fn owner(values: &Values, ctx: &RenderContext) -> Option<Identity> {
+    let enabled = |name: &str| values.components.get(name).is_some_and(|c| c.is_enabled());
+    let name = entry_component(values)
+        .filter(|n| enabled(n))
+        .or_else(|| ordered_routes(values).first().map(|(_, c)| *c))?;
+    Some(ctx.component(name, &values.components[name]))
+}
+
+fn object_meta(ctx: &RenderContext, who: &Identity) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(who.object_name.clone()),
+        namespace: Some(ctx.namespace.clone()),
+        labels: Some(component_labels(ctx, who)),
+        ..Default::default()
+    }
+}
+
+/// The Ingress, when exposing through one and at least one routed component runs.
 pub fn ingress(values: &Values, ctx: &RenderContext) -> Option<Ingress> {
     let expose = &values.expose;
-    if expose.mode != ExposeMode::Ingress || !(values.frontend.enabled || values.backend.enabled) {
+    if expose.mode != ExposeMode::Ingress {
         return None;
     }
-    let mut paths = Vec::new();
-    if values.backend.enabled {
-        paths.push(prefix_path(
-            "/api",
-            &ctx.name(ComponentName::Backend),
-            values.backend.port,
-        ));
-    }
-    if values.frontend.enabled {
-        paths.push(prefix_path(
-            "/",
-            &ctx.name(ComponentName::Frontend),
-            values.frontend.port,
-        ));
-    }
+    let routes = routed(values, ctx);
+    let who = owner(values, ctx).filter(|_| !routes.is_empty())?;
+    let paths = routes
+        .iter()
+        .map(|(path, service, port)| prefix_path(path, service, *port))
+        .collect();
     let tls = (!expose.ingress.tls_secret_name.is_empty()).then(|| {
         vec![IngressTLS {
             hosts: Some(vec![expose.ingress.host.clone()]),
@@ -59,16 +102,7 @@ pub fn ingress(values: &Values, ctx: &RenderContext) -> Option<Ingress> {
         }]
     });
     Some(Ingress {
-        metadata: ObjectMeta {
-            name: Some(ctx.name(ComponentName::Frontend)),
-            namespace: Some(ctx.namespace.clone()),
-            labels: Some(component_labels(
-                ctx,
-                ComponentName::Frontend,
-                &values.frontend.image.tag,
-            )),
-            ..Default::default()
-        },
+        metadata: object_meta(ctx, &who),
         spec: Some(IngressSpec {
             ingress_class_name: Some(expose.ingress.class_name.clone()),
             rules: Some(vec![IngressRule {
@@ -97,4 +131,43 @@ fn prefix_path(path: &str, service: &str, port: u16) -> HTTPIngressPath {
             ..Default::default()
         },
     }
+}
+
+/// The HTTPRoute, when exposing through a Gateway and a routed component runs.
+pub fn http_route(values: &Values, ctx: &RenderContext) -> Option<HttpRoute> {
+    let gateway = &values.expose.gateway;
+    if values.expose.mode != ExposeMode::Gateway {
+        return None;
+    }
+    let routes = routed(values, ctx);
+    let who = owner(values, ctx).filter(|_| !routes.is_empty())?;
+    let non_empty = |s: &String| (!s.is_empty()).then(|| s.clone());
+    Some(HttpRoute {
+        api_version: http_route::API_VERSION.into(),
+        kind: http_route::KIND.into(),
+        metadata: object_meta(ctx, &who),
+        spec: HttpRouteSpec {
+            parent_refs: vec![ParentRef {
+                name: gateway.name.clone(),
+                namespace: non_empty(&gateway.namespace),
+                section_name: non_empty(&gateway.section_name),
+            }],
+            hostnames: vec![gateway.host.clone()],
+            rules: routes
+                .into_iter()
+                .map(|(path, service, port)| HttpRouteRule {
+                    matches: vec![HttpRouteMatch {
+                        path: PathMatch {
+                            type_: "PathPrefix".into(),
+                            value: path,
+                        },
+                    }],
+                    backend_refs: vec![BackendRef {
+                        name: service,
+                        port: port.into(),
+                    }],
+                })
+                .collect(),
+        },
+    })
 }

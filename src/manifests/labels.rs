@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::context::{ComponentName, RenderContext};
+use super::context::{Identity, RenderContext};
 
 pub const NAME: &str = "app.kubernetes.io/name";
 pub const INSTANCE: &str = "app.kubernetes.io/instance";
@@ -19,26 +19,26 @@ pub const MANAGER: &str = "berth";
 pub type Labels = BTreeMap<String, String>;
 
 /// Labels of an object that belongs to one component.
-pub fn component_labels(ctx: &RenderContext, component: ComponentName, version: &str) -> Labels {
-    let mut labels = stable_labels(ctx, component);
-    labels.insert(VERSION.into(), version.into());
+pub fn component_labels(ctx: &RenderContext, who: &Identity) -> Labels {
+    let mut labels = stable_labels(ctx, who);
+    labels.insert(VERSION.into(), who.version.clone());
     labels
 }
 
 /// Component labels without the version: for selectors and volume claim templates.
-pub fn stable_labels(ctx: &RenderContext, component: ComponentName) -> Labels {
-    let mut labels = selector_labels(ctx, component);
+pub fn stable_labels(ctx: &RenderContext, who: &Identity) -> Labels {
+    let mut labels = selector_labels(ctx, who);
     labels.insert(PART_OF.into(), ctx.app_name.clone());
     labels.insert(MANAGED_BY.into(), MANAGER.into());
     labels
 }
 
 /// The labels that select a component's pods.
-pub fn selector_labels(ctx: &RenderContext, component: ComponentName) -> Labels {
+pub fn selector_labels(ctx: &RenderContext, who: &Identity) -> Labels {
     BTreeMap::from([
-        (NAME.into(), component.app_name().into()),
+        (NAME.into(), who.software.clone()),
         (INSTANCE.into(), ctx.release.clone()),
-        (COMPONENT.into(), component.as_str().into()),
+        (COMPONENT.into(), who.component.clone()),
     ])
 }
 

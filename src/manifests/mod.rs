@@ -3,7 +3,10 @@
 
 pub mod config;
 pub mod context;
+pub mod database_url;
 pub mod exposure;
+pub mod generated;
+pub mod http_route;
 pub mod labels;
 pub mod network_policy;
 pub mod object;
@@ -16,7 +19,7 @@ pub mod workloads;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-pub use context::{ComponentName, DEFAULT_RELEASE, RenderContext};
+pub use context::{DEFAULT_RELEASE, Identity, RenderContext};
 pub use object::{Kind, Manifest, Stage, sort_for_apply};
 
 use crate::values::{Component, DatabaseMode, Values};
@@ -28,21 +31,17 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
     if values.namespace.create {
         objects.push(Manifest::Namespace(namespace(ctx)));
     }
-    let mcp = values.mcp.as_component();
-    for (component, c) in [
-        (ComponentName::Frontend, &values.frontend),
-        (ComponentName::Backend, &values.backend),
-        (ComponentName::Mcp, &mcp),
-    ] {
-        if c.enabled {
-            objects.extend(render_http_component(values, ctx, component, c));
-        }
+    for (name, c) in values.enabled_components() {
+        objects.extend(render_component(values, ctx, name, c));
     }
     if values.database.mode == DatabaseMode::Internal {
         objects.extend(render_database(values, ctx));
     }
     if let Some(ingress) = exposure::ingress(values, ctx) {
         objects.push(Manifest::Ingress(ingress));
+    }
+    if let Some(route) = exposure::http_route(values, ctx) {
+        objects.push(Manifest::HttpRoute(Box::new(route)));
     }
     if values.network_policy.enabled {
         objects.push(Manifest::NetworkPolicy(network_policy::default_deny(ctx)));
@@ -51,94 +50,94 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
     objects
 }
 
-/// ServiceAccount, ConfigMap, Secret, Deployment, Service and the optional
-/// HPA, PDB and NetworkPolicy of a frontend, backend or MCP server.
-fn render_http_component(
+/// ServiceAccount, ConfigMap, Secret (unless it has none or uses an existing
+/// one), Deployment, Service (when it has a port) and the optional HPA, PDB
+/// and NetworkPolicy of one component.
+fn render_component(
     values: &Values,
     ctx: &RenderContext,
-    component: ComponentName,
+    name: &str,
     c: &Component,
 ) -> Vec<Manifest> {
-    let version = &c.image.tag;
-    let env = config::component_env(values, ctx, component);
-    let secret_name = secret_name(values, ctx, component);
+    let who = ctx.component(name, c);
+    let env = config::component_env(values, ctx, c);
     let mut objects = vec![
-        Manifest::ServiceAccount(workloads::service_account(ctx, component, version)),
-        Manifest::ConfigMap(config::config_map(ctx, component, version, &env)),
+        Manifest::ServiceAccount(workloads::service_account(ctx, &who)),
+        Manifest::ConfigMap(config::config_map(ctx, &who, &env)),
     ];
-    if values.secrets.existing_secret.is_empty() {
-        objects.push(Manifest::Secret(config::secret(
-            ctx, component, version, &env,
-        )));
-    }
-    let autoscaled = values.autoscaling.enabled;
+    let secret = match &c.existing_secret {
+        Some(existing) => Some(existing.clone()),
+        None if env.secret.is_empty() => None,
+        None => {
+            objects.push(Manifest::Secret(config::secret(ctx, &who, &env)));
+            Some(who.object_name.clone())
+        }
+    };
+    let autoscaling = c.autoscaling.over(&values.autoscaling);
     objects.push(Manifest::Deployment(workloads::deployment(
         ctx,
         workloads::DeploymentInput {
-            component,
-            values: c,
-            replicas: (!autoscaled).then_some(c.replicas),
+            who: &who,
+            component: c,
+            replicas: (!autoscaling.enabled).then_some(c.replica_count()),
             pull_policy: values.image_pull_policy.as_str(),
-            checksum: env.checksum(!values.secrets.existing_secret.is_empty()),
-            secret: Some(secret_name),
-            scratch: workloads::scratch_dirs(component),
+            checksum: env.checksum(c.existing_secret.is_some()),
+            secret,
         },
     )));
-    objects.push(Manifest::Service(workloads::service(
-        ctx, values, component, c,
-    )));
-    if autoscaled {
-        objects.push(Manifest::HorizontalPodAutoscaler(scaling::autoscaler(
-            values, ctx, component, c,
+    if let Some(port) = c.port {
+        let node_port = (values.expose.mode == crate::values::ExposeMode::NodePort
+            && crate::values::routes::entry_component(values) == Some(name))
+        .then_some(values.expose.node_port);
+        objects.push(Manifest::Service(workloads::service(
+            ctx, &who, port, node_port,
         )));
     }
-    if let Some(pdb) = scaling::disruption_budget(values, ctx, component, c) {
+    if autoscaling.enabled {
+        objects.push(Manifest::HorizontalPodAutoscaler(scaling::autoscaler(
+            ctx,
+            &who,
+            &autoscaling,
+        )));
+    }
+    let lowest = if autoscaling.enabled {
+        autoscaling.min_replicas
+    } else {
+        c.replica_count()
+    };
+    let budget = c.pod_disruption_budget.over(&values.pod_disruption_budget);
+    if let Some(pdb) = scaling::disruption_budget(ctx, &who, &budget, lowest) {
         objects.push(Manifest::PodDisruptionBudget(pdb));
     }
     if values.network_policy.enabled {
         objects.push(Manifest::NetworkPolicy(network_policy::component_policy(
-            values, ctx, component,
+            values, ctx, name, c,
         )));
     }
     objects
 }
 
 fn render_database(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
-    let component = ComponentName::Database;
-    let version = &values.database.internal.image.tag;
-    let env = config::component_env(values, ctx, component);
-    let existing = !values.secrets.existing_secret.is_empty();
+    let who = ctx.database(values);
+    let env = config::database_env(values);
     let mut objects = vec![
-        Manifest::ServiceAccount(workloads::service_account(ctx, component, version)),
-        Manifest::ConfigMap(config::config_map(ctx, component, version, &env)),
+        Manifest::ServiceAccount(workloads::service_account(ctx, &who)),
+        Manifest::ConfigMap(config::config_map(ctx, &who, &env)),
+        Manifest::Secret(config::secret(ctx, &who, &env)),
     ];
-    if !existing {
-        objects.push(Manifest::Secret(config::secret(
-            ctx, component, version, &env,
-        )));
-    }
-    let secret = secret_name(values, ctx, component);
     objects.push(Manifest::StatefulSet(postgres::stateful_set(
         values,
         ctx,
-        env.checksum(existing),
-        Some(&secret),
+        env.checksum(false),
+        Some(&who.object_name),
     )));
     objects.push(Manifest::Service(postgres::headless_service(values, ctx)));
     if values.network_policy.enabled {
-        objects.push(Manifest::NetworkPolicy(network_policy::component_policy(
-            values, ctx, component,
+        objects.push(Manifest::NetworkPolicy(network_policy::database_policy(
+            values, ctx,
         )));
     }
     objects
-}
-
-/// The component's own Secret, or the existing one named in the values.
-fn secret_name(values: &Values, ctx: &RenderContext, component: ComponentName) -> String {
-    match values.secrets.existing_secret.as_str() {
-        "" => ctx.name(component),
-        existing => existing.to_string(),
-    }
 }
 
 fn namespace(ctx: &RenderContext) -> Namespace {

@@ -1,5 +1,7 @@
-//! NetworkPolicies: default deny in the namespace, then one policy per component
-//! allowing only the paths the app uses (and DNS).
+//! NetworkPolicies, derived from the data: default deny in the namespace, then
+//! one policy per workload allowing exactly the paths the values declare —
+//! `urlOf` references (who calls whom), `database` references, routes from the
+//! entry point, declared `egress` — and DNS. No per-component code.
 
 use std::collections::BTreeMap;
 
@@ -10,13 +12,13 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::context::{ComponentName, RenderContext};
+use super::context::{Identity, RenderContext};
+use super::database_url::{POSTGRES_DEFAULT_PORT, external_port};
 use super::labels::{release_labels, selector_labels};
 use super::workloads::metadata;
-use crate::values::{DatabaseMode, ExposeMode, LlmProvider, Values};
-
-const POSTGRES_DEFAULT_PORT: u16 = 5432;
-const HTTPS_PORT: u16 = 443;
+use crate::values::routes::entry_component;
+use crate::values::validate::egress_port;
+use crate::values::{Component, DatabaseMode, EnvValue, ExposeMode, Reference, Values};
 
 /// Denies all traffic to and from every pod in the namespace unless another
 /// policy allows it.
@@ -36,50 +38,101 @@ pub fn default_deny(ctx: &RenderContext) -> NetworkPolicy {
     }
 }
 
+/// Components `c` calls through `urlOf` references, by name.
+fn callees<'a>(values: &'a Values, c: &'a Component) -> Vec<&'a str> {
+    let mut names: Vec<&str> = c
+        .env
+        .values()
+        .filter_map(|v| match v {
+            EnvValue::Ref(r) => match r.reference()? {
+                Reference::UrlOf { component, .. } => Some(component),
+                _ => None,
+            },
+            EnvValue::Plain(_) => None,
+        })
+        .filter(|name| {
+            values
+                .components
+                .get(*name)
+                .is_some_and(|t| t.is_enabled() && t.port.is_some())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Whether `c` reads the database.
+fn uses_database(c: &Component) -> bool {
+    c.env
+        .values()
+        .any(|v| matches!(v, EnvValue::Ref(r) if r.database.is_some()))
+}
+
 /// The policy of one enabled component.
 pub fn component_policy(
     values: &Values,
     ctx: &RenderContext,
-    component: ComponentName,
+    name: &str,
+    c: &Component,
 ) -> NetworkPolicy {
-    let (ingress, egress, version) = match component {
-        ComponentName::Frontend => (
-            frontend_ingress(values),
-            frontend_egress(values, ctx),
-            &values.frontend.image.tag,
-        ),
-        ComponentName::Backend => (
-            backend_ingress(values, ctx),
-            backend_egress(values, ctx),
-            &values.backend.image.tag,
-        ),
-        ComponentName::Mcp => (
-            from_pods(
-                ctx,
-                &[(ComponentName::Backend, values.backend.enabled)],
-                values.mcp.port,
-            ),
-            with_dns(database_egress(values, ctx).into_iter().collect()),
-            &values.mcp.image.tag,
-        ),
-        ComponentName::Database => (
-            from_pods(
-                ctx,
-                &[
-                    (ComponentName::Backend, values.backend.enabled),
-                    (ComponentName::Mcp, values.mcp.enabled),
-                ],
-                values.database.internal.port,
-            ),
-            Vec::new(),
-            &values.database.internal.image.tag,
-        ),
+    let who = ctx.component(name, c);
+    let ingress = match c.port {
+        Some(port) => component_ingress(values, ctx, name, port),
+        None => Vec::new(),
     };
+    let mut egress: Vec<NetworkPolicyEgressRule> = callees(values, c)
+        .into_iter()
+        .map(|callee| {
+            let target = &values.components[callee];
+            to_pods(
+                ctx,
+                &ctx.component(callee, target),
+                target.port.expect("filtered"),
+            )
+        })
+        .collect();
+    if uses_database(c) {
+        egress.extend(database_egress(values, ctx));
+    }
+    let mut open_ports: Vec<u16> = Vec::new();
+    for host in &c.egress {
+        if let Some(port) = egress_port(host) {
+            open_ports.push(port);
+        }
+    }
+    for port in open_ports {
+        let rule = to_anywhere(port);
+        if !egress.contains(&rule) {
+            egress.push(rule);
+        }
+    }
+    policy(ctx, &who, ingress, with_dns(egress))
+}
+
+/// The in-cluster database's policy: only its clients, no egress at all.
+pub fn database_policy(values: &Values, ctx: &RenderContext) -> NetworkPolicy {
+    let who = ctx.database(values);
+    let clients: Vec<Identity> = values
+        .enabled_components()
+        .filter(|(_, c)| uses_database(c))
+        .map(|(name, c)| ctx.component(name, c))
+        .collect();
+    let ingress = ingress_rule(pod_peers(ctx, &clients), values.database.internal.port);
+    policy(ctx, &who, ingress, Vec::new())
+}
+
+fn policy(
+    ctx: &RenderContext,
+    who: &Identity,
+    ingress: Vec<NetworkPolicyIngressRule>,
+    egress: Vec<NetworkPolicyEgressRule>,
+) -> NetworkPolicy {
     NetworkPolicy {
-        metadata: metadata(ctx, component, version),
+        metadata: metadata(ctx, who),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(selector_labels(ctx, component)),
+                match_labels: Some(selector_labels(ctx, who)),
                 ..Default::default()
             }),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
@@ -89,50 +142,57 @@ pub fn component_policy(
     }
 }
 
-/// The frontend is the entry point: NodePort and ingress-controller traffic
-/// arrives from addresses we cannot name, so its port is open to all.
-fn frontend_ingress(values: &Values) -> Vec<NetworkPolicyIngressRule> {
-    if values.expose.mode == ExposeMode::None {
-        return Vec::new();
+/// Who may connect to a component's port: the components that call it; the
+/// Ingress controller's or Gateway's namespace when it is routed; everyone
+/// when it is the exposed entry point (NodePort and controller traffic arrives
+/// from addresses we cannot name).
+fn component_ingress(
+    values: &Values,
+    ctx: &RenderContext,
+    name: &str,
+    port: u16,
+) -> Vec<NetworkPolicyIngressRule> {
+    let expose = &values.expose;
+    if expose.mode != ExposeMode::None && entry_component(values) == Some(name) {
+        return vec![NetworkPolicyIngressRule {
+            from: None,
+            ports: Some(vec![tcp(port)]),
+        }];
     }
-    vec![NetworkPolicyIngressRule {
-        from: None,
-        ports: Some(vec![tcp(values.frontend.port)]),
-    }]
+    let callers: Vec<Identity> = values
+        .enabled_components()
+        .filter(|(_, c)| callees(values, c).contains(&name))
+        .map(|(n, c)| ctx.component(n, c))
+        .collect();
+    let mut peers = pod_peers(ctx, &callers);
+    let routed = expose.routes.values().any(|c| c == name);
+    let gateway_anywhere = match expose.mode {
+        ExposeMode::Ingress if routed && !expose.ingress.controller_namespace.is_empty() => {
+            peers.push(namespace_peer(&expose.ingress.controller_namespace));
+            false
+        }
+        ExposeMode::Gateway if routed && !expose.gateway.namespace.is_empty() => {
+            peers.push(namespace_peer(&expose.gateway.namespace));
+            false
+        }
+        // The Gateway's data plane runs where we cannot tell.
+        ExposeMode::Gateway => routed,
+        _ => false,
+    };
+    if gateway_anywhere {
+        return vec![NetworkPolicyIngressRule {
+            from: None,
+            ports: Some(vec![tcp(port)]),
+        }];
+    }
+    ingress_rule(peers, port)
 }
 
-fn frontend_egress(values: &Values, ctx: &RenderContext) -> Vec<NetworkPolicyEgressRule> {
-    let mut rules = Vec::new();
-    if values.backend.enabled {
-        rules.push(to_pods(ctx, ComponentName::Backend, values.backend.port));
+fn namespace_peer(namespace: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(namespace_selector(namespace)),
+        ..Default::default()
     }
-    with_dns(rules)
-}
-
-/// The frontend's server side, and with an Ingress the controller (`/api`).
-fn backend_ingress(values: &Values, ctx: &RenderContext) -> Vec<NetworkPolicyIngressRule> {
-    let mut peers = pod_peers(ctx, &[(ComponentName::Frontend, values.frontend.enabled)]);
-    let controller = &values.expose.ingress.controller_namespace;
-    if values.expose.mode == ExposeMode::Ingress && !controller.is_empty() {
-        peers.push(NetworkPolicyPeer {
-            namespace_selector: Some(namespace_selector(controller)),
-            ..Default::default()
-        });
-    }
-    ingress_rule(peers, values.backend.port)
-}
-
-fn backend_egress(values: &Values, ctx: &RenderContext) -> Vec<NetworkPolicyEgressRule> {
-    let mut rules = Vec::new();
-    if values.mcp.enabled {
-        rules.push(to_pods(ctx, ComponentName::Mcp, values.mcp.port));
-    }
-    rules.extend(database_egress(values, ctx));
-    if values.llm.provider != LlmProvider::None {
-        let port = url_port(&values.llm.base_url).unwrap_or(HTTPS_PORT);
-        rules.push(to_anywhere(port));
-    }
-    with_dns(rules)
 }
 
 /// To the in-cluster PostgreSQL pods, or to an external database's port.
@@ -140,30 +200,19 @@ fn database_egress(values: &Values, ctx: &RenderContext) -> Option<NetworkPolicy
     match values.database.mode {
         DatabaseMode::Internal => Some(to_pods(
             ctx,
-            ComponentName::Database,
+            &ctx.database(values),
             values.database.internal.port,
         )),
-        DatabaseMode::External if values.secrets.database_url.is_empty() => {
-            // The URL lives in an existing Secret we cannot read: assume the default port.
-            Some(to_anywhere(POSTGRES_DEFAULT_PORT))
-        }
+        // Without the URL (an existing Secret holds it) assume the default port.
         DatabaseMode::External => Some(to_anywhere(
-            url_port(&values.secrets.database_url).unwrap_or(POSTGRES_DEFAULT_PORT),
+            values
+                .secret_values
+                .get(&values.database.external.url_secret)
+                .and_then(external_port)
+                .unwrap_or(POSTGRES_DEFAULT_PORT),
         )),
+        DatabaseMode::None => None,
     }
-}
-
-/// The URL's explicit port, else its scheme's well-known one (http 80, https 443).
-fn url_port(raw: &str) -> Option<u16> {
-    url::Url::parse(raw).ok()?.port_or_known_default()
-}
-
-fn from_pods(
-    ctx: &RenderContext,
-    sources: &[(ComponentName, bool)],
-    port: u16,
-) -> Vec<NetworkPolicyIngressRule> {
-    ingress_rule(pod_peers(ctx, sources), port)
 }
 
 /// No peers means no rule: an empty `from` would allow everyone.
@@ -177,13 +226,12 @@ fn ingress_rule(peers: Vec<NetworkPolicyPeer>, port: u16) -> Vec<NetworkPolicyIn
     }]
 }
 
-fn pod_peers(ctx: &RenderContext, sources: &[(ComponentName, bool)]) -> Vec<NetworkPolicyPeer> {
-    sources
+fn pod_peers(ctx: &RenderContext, workloads: &[Identity]) -> Vec<NetworkPolicyPeer> {
+    workloads
         .iter()
-        .filter(|(_, enabled)| *enabled)
-        .map(|(component, _)| NetworkPolicyPeer {
+        .map(|who| NetworkPolicyPeer {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(selector_labels(ctx, *component)),
+                match_labels: Some(selector_labels(ctx, who)),
                 ..Default::default()
             }),
             ..Default::default()
@@ -191,9 +239,9 @@ fn pod_peers(ctx: &RenderContext, sources: &[(ComponentName, bool)]) -> Vec<Netw
         .collect()
 }
 
-fn to_pods(ctx: &RenderContext, component: ComponentName, port: u16) -> NetworkPolicyEgressRule {
+fn to_pods(ctx: &RenderContext, who: &Identity, port: u16) -> NetworkPolicyEgressRule {
     NetworkPolicyEgressRule {
-        to: Some(pod_peers(ctx, &[(component, true)])),
+        to: Some(pod_peers(ctx, std::slice::from_ref(who))),
         ports: Some(vec![tcp(port)]),
     }
 }

@@ -8,6 +8,8 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::http_route::HttpRoute;
+
 /// The kinds berth renders, in apply order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -22,6 +24,8 @@ pub enum Kind {
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    /// Gateway API; last, so the numbered files of the other kinds keep their numbers.
+    HttpRoute,
 }
 
 /// Apply stages: each is applied (and waited on, for namespaces) before the next.
@@ -34,7 +38,7 @@ pub enum Stage {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ConfigMap,
@@ -46,6 +50,7 @@ impl Kind {
         Kind::HorizontalPodAutoscaler,
         Kind::PodDisruptionBudget,
         Kind::NetworkPolicy,
+        Kind::HttpRoute,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +66,7 @@ impl Kind {
             Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::HttpRoute => "HTTPRoute",
         }
     }
 
@@ -72,7 +78,8 @@ impl Kind {
             Kind::Ingress
             | Kind::HorizontalPodAutoscaler
             | Kind::PodDisruptionBudget
-            | Kind::NetworkPolicy => Stage::Policies,
+            | Kind::NetworkPolicy
+            | Kind::HttpRoute => Stage::Policies,
         }
     }
 
@@ -84,6 +91,7 @@ impl Kind {
             Kind::Namespace => "namespace".to_string(),
             Kind::Ingress => "ingresses".to_string(),
             Kind::NetworkPolicy => "networkpolicies".to_string(),
+            Kind::HttpRoute => "httproutes".to_string(),
             other => format!("{}s", other.as_str().to_lowercase()),
         };
         format!("{index:02}-{plural}.yaml")
@@ -104,6 +112,7 @@ pub enum Manifest {
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
+    HttpRoute(Box<HttpRoute>),
 }
 
 macro_rules! each_variant {
@@ -120,6 +129,7 @@ macro_rules! each_variant {
             Manifest::HorizontalPodAutoscaler($object) => $body,
             Manifest::PodDisruptionBudget($object) => $body,
             Manifest::NetworkPolicy($object) => $body,
+            Manifest::HttpRoute($object) => $body,
         }
     };
 }
@@ -138,6 +148,7 @@ impl Manifest {
             Manifest::HorizontalPodAutoscaler(_) => Kind::HorizontalPodAutoscaler,
             Manifest::PodDisruptionBudget(_) => Kind::PodDisruptionBudget,
             Manifest::NetworkPolicy(_) => Kind::NetworkPolicy,
+            Manifest::HttpRoute(_) => Kind::HttpRoute,
         }
     }
 

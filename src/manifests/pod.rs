@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapEnvSource, EmptyDirVolumeSource, EnvFromSource, ExecAction,
     HTTPGetAction, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
-    SecretEnvSource, SecurityContext, Volume, VolumeMount,
+    SecretEnvSource, SecurityContext, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
-use crate::values::Resources;
+use crate::values::{Check, Resources};
 
 /// Annotation whose value changes whenever a pod's configuration or secrets do.
 pub const CHECKSUM_ANNOTATION: &str = "checksum/config";
@@ -101,6 +101,28 @@ pub fn http_probe(path: &str, port_name: &str, timing: ProbeTiming) -> Probe {
     }
 }
 
+pub fn tcp_probe(port_name: &str, timing: ProbeTiming) -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String(port_name.into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(timing.period),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(timing.failures),
+        ..Default::default()
+    }
+}
+
+/// The probe for a resolved check, on the named port.
+pub fn probe(check: &Check, port_name: &str, timing: ProbeTiming) -> Probe {
+    match check {
+        Check::Http(path) => http_probe(path, port_name, timing),
+        Check::Tcp => tcp_probe(port_name, timing),
+        Check::Exec(command) => exec_probe(command.clone(), timing),
+    }
+}
+
 pub fn exec_probe(command: Vec<String>, timing: ProbeTiming) -> Probe {
     Probe {
         exec: Some(ExecAction {
@@ -115,8 +137,8 @@ pub fn exec_probe(command: Vec<String>, timing: ProbeTiming) -> Probe {
 
 /// A writable scratch directory on a read-only root filesystem.
 pub struct Scratch {
-    pub name: &'static str,
-    pub mount_path: &'static str,
+    pub name: String,
+    pub mount_path: String,
 }
 
 pub fn scratch_volumes(scratch: &[Scratch]) -> (Vec<Volume>, Vec<VolumeMount>) {
@@ -124,13 +146,13 @@ pub fn scratch_volumes(scratch: &[Scratch]) -> (Vec<Volume>, Vec<VolumeMount>) {
         .iter()
         .map(|s| {
             let volume = Volume {
-                name: s.name.into(),
+                name: s.name.clone(),
                 empty_dir: Some(EmptyDirVolumeSource::default()),
                 ..Default::default()
             };
             let mount = VolumeMount {
-                name: s.name.into(),
-                mount_path: s.mount_path.into(),
+                name: s.name.clone(),
+                mount_path: s.mount_path.clone(),
                 ..Default::default()
             };
             (volume, mount)

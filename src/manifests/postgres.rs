@@ -13,27 +13,22 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::POSTGRES_DATA_MOUNT;
-use super::context::{ComponentName, RenderContext};
+use super::context::RenderContext;
 use super::labels::{component_labels, selector_labels, stable_labels};
 use super::pod::{self, CHECKSUM_ANNOTATION, LIVENESS, READINESS, STARTUP, Scratch};
 use super::workloads::metadata;
 use crate::values::Values;
 
-const COMPONENT: ComponentName = ComponentName::Database;
 const PORT_NAME: &str = "postgres";
 const DATA_VOLUME: &str = "data";
 
 /// Writable directories besides the data volume: the socket directory and /tmp.
-const SCRATCH: &[Scratch] = &[
-    Scratch {
-        name: "run",
-        mount_path: "/var/run/postgresql",
-    },
-    Scratch {
-        name: "tmp",
-        mount_path: "/tmp",
-    },
-];
+fn scratch() -> [Scratch; 2] {
+    [("run", "/var/run/postgresql"), ("tmp", "/tmp")].map(|(name, path)| Scratch {
+        name: name.into(),
+        mount_path: path.into(),
+    })
+}
 
 pub fn stateful_set(
     values: &Values,
@@ -43,9 +38,9 @@ pub fn stateful_set(
 ) -> StatefulSet {
     let db = &values.database;
     let internal = &db.internal;
-    let version = &internal.image.tag;
-    let name = ctx.name(COMPONENT);
-    let (volumes, mut mounts) = pod::scratch_volumes(SCRATCH);
+    let who = ctx.database(values);
+    let name = who.object_name.clone();
+    let (volumes, mut mounts) = pod::scratch_volumes(&scratch());
     mounts.insert(
         0,
         VolumeMount {
@@ -89,17 +84,17 @@ pub fn stateful_set(
         ..Default::default()
     };
     StatefulSet {
-        metadata: metadata(ctx, COMPONENT, version),
+        metadata: metadata(ctx, &who),
         spec: Some(StatefulSetSpec {
             replicas: Some(1),
             service_name: Some(name.clone()),
             selector: LabelSelector {
-                match_labels: Some(selector_labels(ctx, COMPONENT)),
+                match_labels: Some(selector_labels(ctx, &who)),
                 ..Default::default()
             },
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(component_labels(ctx, COMPONENT, version)),
+                    labels: Some(component_labels(ctx, &who)),
                     annotations: Some(BTreeMap::from([(CHECKSUM_ANNOTATION.into(), checksum)])),
                     ..Default::default()
                 }),
@@ -126,7 +121,7 @@ fn volume_claim_template(values: &Values, ctx: &RenderContext) -> PersistentVolu
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(DATA_VOLUME.into()),
-            labels: Some(stable_labels(ctx, COMPONENT)),
+            labels: Some(stable_labels(ctx, &ctx.database(values))),
             ..Default::default()
         },
         spec: Some(PersistentVolumeClaimSpec {
@@ -149,12 +144,13 @@ fn volume_claim_template(values: &Values, ctx: &RenderContext) -> PersistentVolu
 /// Headless: clients reach the one pod directly by the Service's name.
 pub fn headless_service(values: &Values, ctx: &RenderContext) -> Service {
     let port = values.database.internal.port;
+    let who = ctx.database(values);
     Service {
-        metadata: metadata(ctx, COMPONENT, &values.database.internal.image.tag),
+        metadata: metadata(ctx, &who),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             cluster_ip: Some("None".into()),
-            selector: Some(selector_labels(ctx, COMPONENT)),
+            selector: Some(selector_labels(ctx, &who)),
             ports: Some(vec![ServicePort {
                 name: Some(PORT_NAME.into()),
                 port: port.into(),

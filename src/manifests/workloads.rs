@@ -1,103 +1,145 @@
-//! The stateless HTTP components (frontend, backend, MCP server): a
-//! ServiceAccount, a Deployment and a Service each.
-
-use std::collections::BTreeMap;
+//! A component's workload: a ServiceAccount, a Deployment (with its tasks as
+//! init containers) and, when it has a port, a Service.
 
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort,
-    ServiceSpec,
+    Container, ContainerPort, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount,
+    ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::context::{ComponentName, RenderContext};
+use super::context::{Identity, RenderContext};
 use super::labels::{component_labels, selector_labels};
 use super::pod::{self, CHECKSUM_ANNOTATION, LIVENESS, READINESS, STARTUP, Scratch};
-use crate::values::{Component, ExposeMode, Values};
+use crate::values::validate::writable_volume_name;
+use crate::values::{Check, Component, ProbeCheck, ResourceAmounts, Resources};
 
 /// Name of the container port every HTTP component exposes.
 pub const HTTP_PORT_NAME: &str = "http";
 
+/// Resources of a component that declares none.
+pub fn default_resources() -> Resources {
+    let amounts = |cpu: &str, memory: &str| ResourceAmounts {
+        cpu: cpu.into(),
+        memory: memory.into(),
+    };
+    Resources {
+        requests: amounts("100m", "128Mi"),
+        limits: amounts("500m", "256Mi"),
+    }
+}
+
 /// What a Deployment needs beyond the component's values.
 pub struct DeploymentInput<'a> {
-    pub component: ComponentName,
-    pub values: &'a Component,
+    pub who: &'a Identity,
+    pub component: &'a Component,
     /// `None` when an HPA owns the replica count.
     pub replicas: Option<i32>,
     pub pull_policy: &'a str,
     pub checksum: String,
     /// The Secret the pods read, if any.
     pub secret: Option<String>,
-    pub scratch: &'a [Scratch],
 }
 
-/// Writable directories each component's process needs on a read-only root.
-pub fn scratch_dirs(component: ComponentName) -> &'static [Scratch] {
-    const TMP: Scratch = Scratch {
-        name: "tmp",
-        mount_path: "/tmp",
-    };
-    match component {
-        // Next.js writes its image and fetch cache next to the server.
-        ComponentName::Frontend => &[
-            TMP,
-            Scratch {
-                name: "next-cache",
-                mount_path: "/app/.next/cache",
-            },
-        ],
-        _ => &[TMP],
-    }
+/// The emptyDir scratch directories of a component's writable paths.
+pub fn scratch_dirs(c: &Component) -> Vec<Scratch> {
+    c.writable_paths
+        .iter()
+        .map(|path| Scratch {
+            name: writable_volume_name(path),
+            mount_path: path.clone(),
+        })
+        .collect()
 }
 
-pub fn service_account(
-    ctx: &RenderContext,
-    component: ComponentName,
-    version: &str,
-) -> ServiceAccount {
+pub fn service_account(ctx: &RenderContext, who: &Identity) -> ServiceAccount {
     ServiceAccount {
-        metadata: metadata(ctx, component, version),
-        // None of the components talks to the Kubernetes API.
+        metadata: metadata(ctx, who),
+        // None of the workloads talks to the Kubernetes API.
         automount_service_account_token: Some(false),
         ..Default::default()
     }
 }
 
+/// Startup, readiness and liveness probes: each override, else the default
+/// check, else a TCP check on the port (none for a worker).
+pub fn probes(c: &Component) -> [Option<Probe>; 3] {
+    let fallback = c.port.map(|_| Check::Tcp);
+    let base = c.probes.base().check().or(fallback);
+    let pick =
+        |over: &Option<ProbeCheck>| over.as_ref().and_then(ProbeCheck::check).or(base.clone());
+    [
+        (&c.probes.startup, STARTUP),
+        (&c.probes.readiness, READINESS),
+        (&c.probes.liveness, LIVENESS),
+    ]
+    .map(|(over, timing)| pick(over).map(|check| pod::probe(&check, HTTP_PORT_NAME, timing)))
+}
+
 pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment {
-    let c = input.values;
-    let component = input.component;
-    let version = &c.image.tag;
-    let name = ctx.name(component);
-    let (volumes, mounts) = pod::scratch_volumes(input.scratch);
+    let c = input.component;
+    let who = input.who;
+    let scratch = scratch_dirs(c);
+    let (volumes, mounts) = pod::scratch_volumes(&scratch);
+    let resources = pod::resources(c.resources.as_ref().unwrap_or(&default_resources()));
+    let env_from = pod::env_from(&who.object_name, input.secret.as_deref());
+    let non_empty = |mounts: Vec<_>| (!mounts.is_empty()).then_some(mounts);
+    let [startup, readiness, liveness] = probes(c);
     let container = Container {
-        name: component.as_str().into(),
+        name: who.component.clone(),
         image: Some(c.image.reference()),
         image_pull_policy: Some(input.pull_policy.into()),
-        ports: Some(vec![ContainerPort {
-            name: Some(HTTP_PORT_NAME.into()),
-            container_port: c.port.into(),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
-        env_from: Some(pod::env_from(&name, input.secret.as_deref())),
-        startup_probe: Some(pod::http_probe(&c.health_path, HTTP_PORT_NAME, STARTUP)),
-        liveness_probe: Some(pod::http_probe(&c.health_path, HTTP_PORT_NAME, LIVENESS)),
-        readiness_probe: Some(pod::http_probe(&c.ready_path, HTTP_PORT_NAME, READINESS)),
-        resources: Some(pod::resources(&c.resources)),
-        security_context: Some(pod::container_security(c.run_as_user)),
-        volume_mounts: Some(mounts),
+        command: c.command.clone(),
+        args: c.args.clone(),
+        ports: c.port.map(|port| {
+            vec![ContainerPort {
+                name: Some(HTTP_PORT_NAME.into()),
+                container_port: port.into(),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]
+        }),
+        env_from: Some(env_from.clone()),
+        startup_probe: startup,
+        liveness_probe: liveness,
+        readiness_probe: readiness,
+        resources: Some(resources.clone()),
+        security_context: Some(pod::container_security(c.uid())),
+        volume_mounts: non_empty(mounts.clone()),
         ..Default::default()
     };
+    // Tasks run to completion, in name order, before the new version starts:
+    // same image, environment and security as the component.
+    let tasks: Vec<Container> = c
+        .tasks
+        .iter()
+        .map(|(name, task)| Container {
+            name: name.clone(),
+            image: Some(c.image.reference()),
+            image_pull_policy: Some(input.pull_policy.into()),
+            command: Some(task.command.clone()),
+            args: task.args.clone(),
+            env_from: Some(env_from.clone()),
+            resources: Some(resources.clone()),
+            security_context: Some(pod::container_security(c.uid())),
+            volume_mounts: non_empty(mounts.clone()),
+            ..Default::default()
+        })
+        .collect();
+    let mut annotations = c.pod_annotations.clone();
+    annotations.insert(CHECKSUM_ANNOTATION.into(), input.checksum);
+    let mut labels = c.pod_labels.clone();
+    labels.extend(component_labels(ctx, who));
     Deployment {
-        metadata: metadata(ctx, component, version),
+        metadata: metadata(ctx, who),
         spec: Some(DeploymentSpec {
             replicas: input.replicas,
             revision_history_limit: Some(5),
             selector: LabelSelector {
-                match_labels: Some(selector_labels(ctx, component)),
+                match_labels: Some(selector_labels(ctx, who)),
                 ..Default::default()
             },
             strategy: Some(DeploymentStrategy {
@@ -110,21 +152,19 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
             }),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(component_labels(ctx, component, version)),
-                    annotations: Some(BTreeMap::from([(
-                        CHECKSUM_ANNOTATION.into(),
-                        input.checksum,
-                    )])),
+                    labels: Some(labels),
+                    annotations: Some(annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
-                    service_account_name: Some(name.clone()),
+                    service_account_name: Some(who.object_name.clone()),
                     automount_service_account_token: Some(false),
                     // Service links add variables the apps never read.
                     enable_service_links: Some(false),
-                    security_context: Some(pod::pod_security(c.run_as_user)),
+                    security_context: Some(pod::pod_security(c.uid())),
+                    init_containers: (!tasks.is_empty()).then_some(tasks),
                     containers: vec![container],
-                    volumes: Some(volumes),
+                    volumes: (!volumes.is_empty()).then_some(volumes),
                     ..Default::default()
                 }),
             },
@@ -134,19 +174,11 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
     }
 }
 
-/// ClusterIP inside the cluster; the frontend's is a NodePort when that is how
-/// the app is exposed.
-pub fn service(
-    ctx: &RenderContext,
-    values: &Values,
-    component: ComponentName,
-    c: &Component,
-) -> Service {
-    let node_port = (component == ComponentName::Frontend
-        && values.expose.mode == ExposeMode::NodePort)
-        .then_some(values.expose.node_port);
+/// ClusterIP inside the cluster; a NodePort for the entry point when that is
+/// how the app is exposed.
+pub fn service(ctx: &RenderContext, who: &Identity, port: u16, node_port: Option<i32>) -> Service {
     Service {
-        metadata: metadata(ctx, component, &c.image.tag),
+        metadata: metadata(ctx, who),
         spec: Some(ServiceSpec {
             type_: Some(
                 if node_port.is_some() {
@@ -156,10 +188,10 @@ pub fn service(
                 }
                 .into(),
             ),
-            selector: Some(selector_labels(ctx, component)),
+            selector: Some(selector_labels(ctx, who)),
             ports: Some(vec![ServicePort {
                 name: Some(HTTP_PORT_NAME.into()),
-                port: c.port.into(),
+                port: port.into(),
                 target_port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
                 protocol: Some("TCP".into()),
                 node_port,
@@ -171,11 +203,11 @@ pub fn service(
     }
 }
 
-pub fn metadata(ctx: &RenderContext, component: ComponentName, version: &str) -> ObjectMeta {
+pub fn metadata(ctx: &RenderContext, who: &Identity) -> ObjectMeta {
     ObjectMeta {
-        name: Some(ctx.name(component)),
+        name: Some(who.object_name.clone()),
         namespace: Some(ctx.namespace.clone()),
-        labels: Some(component_labels(ctx, component, version)),
+        labels: Some(component_labels(ctx, who)),
         ..Default::default()
     }
 }

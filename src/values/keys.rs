@@ -16,6 +16,14 @@ pub fn unknown_keys(values: &Value, schema: &Value) -> Vec<Problem> {
 
 fn walk(value: &Value, schema: &Value, path: &mut Vec<String>, problems: &mut Vec<Problem>) {
     let Value::Object(map) = value else { return };
+    // An optional object is `anyOf: [object, null]`: walk the object's schema.
+    if let Some(object) = schema
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .and_then(|options| options.iter().find(|o| o.get("properties").is_some()))
+    {
+        return walk(value, object, path, problems);
+    }
     if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
         for (key, child) in map {
             path.push(key.clone());

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Problem, ValuesError};
 use super::model::Values;
-use super::secrets::{SECRET_KEYS, missing_secrets, secret_key};
+use super::secrets::missing_secrets;
 use super::set_args::{Assignment, PathSegment, ValueKind, parse_set, path_to_string};
 use super::{keys, schema, validate};
 
@@ -19,9 +19,22 @@ pub const DEFAULT_VALUES_YAML: &str = include_str!("../../values/values.yaml");
 pub const DEV_VALUES_YAML: &str = include_str!("../../values/dev.yaml");
 pub const PROD_VALUES_YAML: &str = include_str!("../../values/prod.yaml");
 
+/// The file that describes a team's stack, read from the current directory.
+pub const STACK_FILE: &str = "berth.yaml";
+
+/// `berth.yaml` when the current directory has one.
+pub fn stack_file_here() -> Option<PathBuf> {
+    Path::new(STACK_FILE)
+        .is_file()
+        .then(|| PathBuf::from(STACK_FILE))
+}
+
 /// Where values come from, as given on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct ValueSources {
+    /// A team's stack (`berth.yaml`): replaces the embedded example's
+    /// components, secrets and routes, keeping berth's release-wide defaults.
+    pub stack: Option<PathBuf>,
     /// `-f/--values`, applied left to right.
     pub files: Vec<PathBuf>,
     /// Layers produced in-process (the wizard's answers), applied after the files.
@@ -89,13 +102,19 @@ pub fn load_unchecked_secrets(
 ) -> Result<Values, ValuesError> {
     let mut tree = parse_yaml(DEFAULT_VALUES_YAML, "embedded defaults")?;
     let mut problems = Vec::new();
+    if let Some(path) = &sources.stack {
+        without_example_stack(&mut tree);
+        let layer = read_values_file(path)?;
+        problems.extend(secret_literals(&layer, &tree, &path.display().to_string()));
+        merge(&mut tree, layer);
+    }
     for path in &sources.files {
         let layer = read_values_file(path)?;
-        problems.extend(secret_literals(&layer, &path.display().to_string()));
+        problems.extend(secret_literals(&layer, &tree, &path.display().to_string()));
         merge(&mut tree, layer);
     }
     for (origin, layer) in &sources.layers {
-        problems.extend(secret_literals(layer, origin));
+        problems.extend(secret_literals(layer, &tree, origin));
         merge(&mut tree, layer.clone());
     }
     for (flag, exprs, kind) in [
@@ -104,20 +123,49 @@ pub fn load_unchecked_secrets(
     ] {
         for expr in exprs {
             for assignment in parse_flag(flag, expr, kind)? {
-                problems.extend(secret_literal_assignment(&assignment, flag));
+                problems.extend(secret_literal_assignment(&assignment, &tree, flag));
                 apply(&mut tree, &assignment, flag, expr)?;
             }
         }
     }
+    // `--set-file secrets.NAME=PATH` supplies a secret's value, never a tree key.
+    let mut secret_files = Vec::new();
     for expr in &sources.set_file {
         let assignment = read_set_file(expr)?;
-        apply(&mut tree, &assignment, "--set-file", expr)?;
+        match secret_name_of(&assignment.path) {
+            Some(name) => secret_files.push((name.to_string(), assignment.value)),
+            None => apply(&mut tree, &assignment, "--set-file", expr)?,
+        }
     }
     if !problems.is_empty() {
         return Err(ValuesError::invalid(problems));
     }
-    apply_secret_env(&mut tree, sources.env_file.as_deref(), env)?;
-    from_tree(tree)
+    let mut values = from_tree(tree)?;
+    resolve_secret_values(&mut values, secret_files, sources.env_file.as_deref(), env)?;
+    let problems = validate::validate_secret_values(&values);
+    if !problems.is_empty() {
+        return Err(ValuesError::invalid(problems));
+    }
+    Ok(values)
+}
+
+/// The embedded defaults without what describes the example app: its
+/// components, secrets and routes. What is left are berth's release-wide
+/// defaults (database image, exposure settings, scaling, policies).
+pub fn without_example_stack(tree: &mut Value) {
+    for pointer in ["/components", "/secrets", "/expose/routes"] {
+        if let Some(map) = tree.pointer_mut(pointer) {
+            *map = Value::Object(Map::new());
+        }
+    }
+}
+
+/// `secrets.NAME` as a path: where a secret's value would go.
+fn secret_name_of(path: &[PathSegment]) -> Option<&str> {
+    match path {
+        [PathSegment::Key(top), PathSegment::Key(name)] if top == "secrets" => Some(name),
+        _ => None,
+    }
 }
 
 /// Checks keys, types and rules of a fully layered tree.
@@ -129,7 +177,9 @@ pub fn from_tree(tree: Value) -> Result<Values, ValuesError> {
     let values: Values = serde_path_to_error::deserialize(&tree).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
-        ValuesError::invalid(vec![type_problem(&path, &message)])
+        let problem = misspelt_component(&tree, &path, &message)
+            .unwrap_or_else(|| type_problem(&path, &message));
+        ValuesError::invalid(vec![problem])
     })?;
     let problems = validate::validate(&values);
     if problems.is_empty() {
@@ -137,6 +187,26 @@ pub fn from_tree(tree: Value) -> Result<Values, ValuesError> {
     } else {
         Err(ValuesError::invalid(problems))
     }
+}
+
+/// A component without an image is most often a misspelt name (`--set
+/// components.frontnd.replicas=3` creates one): say which one was meant.
+fn misspelt_component(tree: &Value, path: &str, message: &str) -> Option<Problem> {
+    let name = path.strip_prefix("components.")?;
+    if name.contains('.') || !message.contains("missing field `image`") {
+        return None;
+    }
+    let others: Vec<String> = tree
+        .get("components")?
+        .as_object()?
+        .iter()
+        .filter(|(other, c)| *other != name && c.get("image").is_some())
+        .map(|(other, _)| other.clone())
+        .collect();
+    Some(
+        Problem::new(path, "has no image: a new component, or a misspelt one")
+            .with_hint(super::env_rules::suggest(name, others.iter(), "components")),
+    )
 }
 
 /// serde's messages already say "invalid type: string \"x\", expected i32".
@@ -284,74 +354,101 @@ fn apply(
     Ok(())
 }
 
-/// Non-empty secret values in a values file: refused, with where to put them instead.
-fn secret_literals(layer: &Value, origin: &str) -> Vec<Problem> {
+/// Secret values written into a values file (`secrets.NAME: value`): refused,
+/// with where to put them instead.
+fn secret_literals(layer: &Value, tree: &Value, origin: &str) -> Vec<Problem> {
     let Some(secrets) = layer.get("secrets").and_then(Value::as_object) else {
         return Vec::new();
     };
     secrets
         .iter()
-        .filter(|(key, value)| secret_key(key).is_some() && !is_empty_value(value))
-        .map(|(key, _)| secret_refused(key, &format!("a values file ({origin})")))
+        .filter(|(_, value)| !value.is_object() && !is_empty_value(value))
+        .map(|(name, _)| secret_refused(tree, name, &format!("a values file ({origin})")))
         .collect()
 }
 
-fn secret_literal_assignment(assignment: &Assignment, flag: &str) -> Option<Problem> {
-    match assignment.path.as_slice() {
-        [PathSegment::Key(top), PathSegment::Key(key)]
-            if top == "secrets"
-                && secret_key(key).is_some()
-                && !is_empty_value(&assignment.value) =>
-        {
-            Some(secret_refused(key, flag))
-        }
-        _ => None,
-    }
-    .map(|p| Problem {
+fn secret_literal_assignment(assignment: &Assignment, tree: &Value, flag: &str) -> Option<Problem> {
+    let name = secret_name_of(&assignment.path)?;
+    (!assignment.value.is_object() && !is_empty_value(&assignment.value)).then(|| Problem {
         path: path_to_string(&assignment.path),
-        ..p
+        ..secret_refused(tree, name, flag)
     })
 }
 
-fn secret_refused(key: &str, place: &str) -> Problem {
-    let env = secret_key(key).expect("known key").env;
+fn secret_refused(layer: &Value, name: &str, place: &str) -> Problem {
+    let from_env = layer
+        .pointer(&format!("/secrets/{name}/fromEnv"))
+        .and_then(Value::as_str);
+    let hint = match from_env {
+        Some(env) => format!(
+            "set {env} in the environment or an --env-file, or pass --set-file secrets.{name}=PATH"
+        ),
+        None => format!(
+            "declare it as secrets.{name}: {{fromEnv: VAR}} and set VAR in the environment or an --env-file, or pass --set-file secrets.{name}=PATH"
+        ),
+    };
     Problem::new(
-        format!("secrets.{key}"),
+        format!("secrets.{name}"),
         format!("secret values are not accepted from {place}"),
     )
-    .with_hint(format!(
-        "set {env} in the environment or an --env-file, or pass --set-file secrets.{key}=PATH"
-    ))
+    .with_hint(hint)
 }
 
 fn is_empty_value(value: &Value) -> bool {
     matches!(value, Value::Null) || value.as_str().is_some_and(str::is_empty)
 }
 
-/// The top layer: each secret from the process environment, else from `--env-file`.
-fn apply_secret_env(
-    tree: &mut Value,
+/// Secret values: `--set-file` first, then the environment / `--env-file` on top.
+fn resolve_secret_values(
+    values: &mut Values,
+    files: Vec<(String, Value)>,
     env_file: Option<&Path>,
     env: &dyn Environment,
 ) -> Result<(), ValuesError> {
+    let mut problems = Vec::new();
+    for (name, value) in files {
+        if values.secrets.contains_key(&name) {
+            values
+                .secret_values
+                .set(&name, value.as_str().unwrap_or_default().to_string());
+        } else {
+            problems.push(unknown_secret(values, &name, "--set-file"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ValuesError::invalid(problems));
+    }
     let from_file = match env_file {
         Some(path) => read_env_file(path)?,
         None => HashMap::new(),
     };
-    let secrets = tree
-        .as_object_mut()
-        .expect("values are a mapping")
-        .entry("secrets")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let Some(secrets) = secrets.as_object_mut() else {
-        return Ok(()); // a type error reported by deserialization
-    };
-    for key in &SECRET_KEYS {
-        if let Some(value) = env.var(key.env).or_else(|| from_file.get(key.env).cloned()) {
-            secrets.insert(key.key.to_string(), Value::String(value));
+    let sources: Vec<(String, String)> = values
+        .secrets
+        .iter()
+        .filter_map(|(name, spec)| Some((name.clone(), spec.from_env.clone()?)))
+        .collect();
+    for (name, var) in sources {
+        if let Some(value) = env.var(&var).or_else(|| from_file.get(&var).cloned()) {
+            values.secret_values.set(&name, value);
         }
     }
     Ok(())
+}
+
+fn unknown_secret(values: &Values, name: &str, flag: &str) -> Problem {
+    let declared: Vec<&str> = values.secrets.keys().map(String::as_str).collect();
+    Problem::new(
+        format!("secrets.{name}"),
+        format!("{flag} names a secret that is not declared"),
+    )
+    .with_hint(format!(
+        "declared secrets: {}; add it under `secrets:` first",
+        if declared.is_empty() {
+            "none".to_string()
+        } else {
+            declared.join(", ")
+        }
+    ))
 }
 
 /// Reads a `.env` file without touching the process environment.

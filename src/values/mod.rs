@@ -1,11 +1,13 @@
 //! The values model: typed settings for the whole stack, how they are layered
 //! from defaults, files, flags and the environment, and how they are validated.
 
+pub mod env_rules;
 pub mod error;
 pub mod keys;
 pub mod load;
 pub mod model;
 pub mod quantity;
+pub mod routes;
 pub mod schema;
 pub mod secrets;
 pub mod set_args;
@@ -17,4 +19,4 @@ pub use load::{
     ValueSources, load, load_unchecked_secrets,
 };
 pub use model::*;
-pub use secrets::{SECRET_KEYS, SecretKey, missing_secrets};
+pub use secrets::{missing_secrets, supply_hint};

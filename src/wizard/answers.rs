@@ -1,7 +1,7 @@
 //! The wizard's answers and what they become: a values layer (saved for scripted
 //! re-use, never holding a secret) and the secrets, kept apart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
@@ -40,21 +40,18 @@ impl Profile {
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseChoice {
-    Internal { storage: String },
-    External { url: String },
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub enum LlmChoice {
-    None,
-    Openai { key: String },
-    Gemini { key: String },
+    Internal {
+        storage: String,
+    },
+    /// The URL is a secret: it goes to [`Answers::secrets`], not here.
+    External,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExposeChoice {
     NodePort { port: i32 },
     Ingress { host: String },
+    Gateway { host: String },
     None,
 }
 
@@ -75,6 +72,15 @@ impl ImagesChoice {
     }
 }
 
+/// A secret the wizard was given: its name in `secrets`, the environment
+/// variable that supplies it (for a saved `.env`), and the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretAnswer {
+    pub name: String,
+    pub from_env: Option<String>,
+    pub value: String,
+}
+
 /// Everything the wizard asked.
 #[derive(Clone)]
 pub struct Answers {
@@ -82,11 +88,12 @@ pub struct Answers {
     pub namespace: String,
     pub release: String,
     pub profile: Profile,
-    pub frontend: bool,
-    pub backend: bool,
-    pub mcp: bool,
-    pub database: DatabaseChoice,
-    pub llm: LlmChoice,
+    /// Every component in the values, and whether it runs.
+    pub components: BTreeMap<String, bool>,
+    /// `None` when the values have no database.
+    pub database: Option<DatabaseChoice>,
+    /// Secrets typed or confirmed, kept apart from the values layer.
+    pub secrets: Vec<SecretAnswer>,
     pub expose: ExposeChoice,
     pub replicas: i32,
     pub images: ImagesChoice,
@@ -100,6 +107,7 @@ impl std::fmt::Debug for Answers {
             .field("namespace", &self.namespace)
             .field("release", &self.release)
             .field("profile", &self.profile)
+            .field("components", &self.components)
             .field("expose", &self.expose)
             .field("replicas", &self.replicas)
             .finish_non_exhaustive()
@@ -108,54 +116,55 @@ impl std::fmt::Debug for Answers {
 
 impl Answers {
     /// The values layer: the chosen profile with the answers on top. It holds no
-    /// secret, so it can be saved and used with `-f` later.
+    /// secret, so it can be saved and used with `-f` later. The bundled profiles
+    /// describe the embedded stack: their entries for components the values do
+    /// not have are left out.
     pub fn values_layer(&self) -> Result<Value, ValuesError> {
         let mut layer = parse_yaml(
             self.profile.yaml(),
             &format!("the {} profile", self.profile.name()),
         )?;
-        let replicas = self.replicas;
-        let (mode, storage) = match &self.database {
-            DatabaseChoice::Internal { storage } => ("internal", Some(storage.clone())),
-            DatabaseChoice::External { .. } => ("external", None),
-        };
-        let provider = match self.llm {
-            LlmChoice::None => "none",
-            LlmChoice::Openai { .. } => "openai",
-            LlmChoice::Gemini { .. } => "gemini",
-        };
+        if let Some(Value::Object(components)) = layer.get_mut("components") {
+            components.retain(|name, _| self.components.contains_key(name));
+        }
+        let components: serde_json::Map<String, Value> = self
+            .components
+            .iter()
+            .map(|(name, enabled)| {
+                (
+                    name.clone(),
+                    json!({"enabled": enabled, "replicas": self.replicas}),
+                )
+            })
+            .collect();
         let mut answers = json!({
             "namespace": {"name": self.namespace},
-            "frontend": {"enabled": self.frontend, "replicas": replicas},
-            "backend": {"enabled": self.backend, "replicas": replicas},
-            "mcp": {"enabled": self.mcp, "replicas": replicas},
-            "database": {"mode": mode},
-            "llm": {"provider": provider},
+            "components": components,
         });
-        if let Some(storage) = storage {
-            answers["database"]["internal"] = json!({"storage": storage});
+        match &self.database {
+            Some(DatabaseChoice::Internal { storage }) => {
+                answers["database"] = json!({"mode": "internal", "internal": {"storage": storage}});
+            }
+            Some(DatabaseChoice::External) => answers["database"] = json!({"mode": "external"}),
+            None => {}
         }
         answers["expose"] = match &self.expose {
             ExposeChoice::NodePort { port } => json!({"mode": "nodePort", "nodePort": port}),
             ExposeChoice::Ingress { host } => json!({"mode": "ingress", "ingress": {"host": host}}),
+            ExposeChoice::Gateway { host } => json!({"mode": "gateway", "gateway": {"host": host}}),
             ExposeChoice::None => json!({"mode": "none"}),
         };
         merge(&mut layer, answers);
         Ok(layer)
     }
 
-    /// The secrets the answers carry, by environment variable.
+    /// The secrets the answers carry, by environment variable (those without
+    /// one cannot go to a `.env` file).
     pub fn secret_env(&self) -> HashMap<String, String> {
-        let mut env = HashMap::new();
-        if let DatabaseChoice::External { url } = &self.database {
-            env.insert("DATABASE_URL".to_string(), url.clone());
-        }
-        match &self.llm {
-            LlmChoice::Openai { key } => env.insert("OPENAI_API_KEY".to_string(), key.clone()),
-            LlmChoice::Gemini { key } => env.insert("GEMINI_API_KEY".to_string(), key.clone()),
-            LlmChoice::None => None,
-        };
-        env
+        self.secrets
+            .iter()
+            .filter_map(|s| Some((s.from_env.clone()?, s.value.clone())))
+            .collect()
     }
 
     /// The command that repeats this deploy without questions.
@@ -182,20 +191,25 @@ mod tests {
     fn answers() -> Answers {
         Answers {
             kube_context: Some("minikube".into()),
-            namespace: "todo".into(),
-            release: "todo-chatbot".into(),
+            namespace: "shop".into(),
+            release: "shop".into(),
             profile: Profile::Dev,
-            frontend: true,
-            backend: true,
-            mcp: false,
-            database: DatabaseChoice::External {
-                url: "postgresql://u:hunter2@db.example.com/todo?sslmode=require".into(),
-            },
-            llm: LlmChoice::Gemini {
-                key: "gemini-secret".into(),
-            },
-            expose: ExposeChoice::Ingress {
-                host: "todo.local".into(),
+            components: BTreeMap::from([("web".into(), true), ("worker".into(), false)]),
+            database: Some(DatabaseChoice::External),
+            secrets: vec![
+                SecretAnswer {
+                    name: "dbUrl".into(),
+                    from_env: Some("DB_URL".into()),
+                    value: "postgresql://u:hunter2@db.example.com/shop?sslmode=require".into(),
+                },
+                SecretAnswer {
+                    name: "apiKey".into(),
+                    from_env: None,
+                    value: "key-secret".into(),
+                },
+            ],
+            expose: ExposeChoice::Gateway {
+                host: "shop.local".into(),
             },
             replicas: 1,
             images: ImagesChoice::Existing,
@@ -207,22 +221,23 @@ mod tests {
         let layer = answers().values_layer().unwrap();
         let text = layer.to_string();
         assert!(
-            !text.contains("hunter2") && !text.contains("gemini-secret"),
+            !text.contains("hunter2") && !text.contains("key-secret"),
             "{text}"
         );
         assert_eq!(layer["database"]["mode"], "external");
-        assert_eq!(layer["llm"]["provider"], "gemini");
-        assert_eq!(layer["expose"]["ingress"]["host"], "todo.local");
-        assert_eq!(layer["mcp"]["enabled"], false);
-        // The dev profile's sizes come along.
-        assert_eq!(layer["frontend"]["resources"]["requests"]["cpu"], "100m");
+        assert_eq!(layer["expose"]["gateway"]["host"], "shop.local");
+        assert_eq!(layer["components"]["worker"]["enabled"], false);
+        assert_eq!(layer["components"]["web"]["replicas"], 1);
+        // The bundled profile's entries for components this stack lacks are dropped.
+        assert!(layer["components"].get("frontend").is_none(), "{text}");
+        assert_eq!(layer["database"]["internal"]["storage"], "1Gi");
     }
 
     #[test]
     fn secrets_are_returned_separately() {
         let env = answers().secret_env();
-        assert_eq!(env["GEMINI_API_KEY"], "gemini-secret");
-        assert!(env["DATABASE_URL"].contains("hunter2"));
+        assert!(env["DB_URL"].contains("hunter2"));
+        assert_eq!(env.len(), 1, "a secret without fromEnv has no variable");
         assert!(!format!("{:?}", answers()).contains("hunter2"));
     }
 }

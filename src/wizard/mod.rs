@@ -7,7 +7,7 @@ pub mod contexts;
 pub mod prompts;
 pub mod save;
 
-pub use answers::{Answers, DatabaseChoice, ExposeChoice, ImagesChoice, LlmChoice, Profile};
+pub use answers::{Answers, DatabaseChoice, ExposeChoice, ImagesChoice, Profile, SecretAnswer};
 pub use contexts::{ContextChoice, list_contexts};
 pub use prompts::{Prompter, SaveChoice, WizardError, WizardInput};
 

@@ -1,20 +1,22 @@
 //! The questions, asked with dialoguer on stderr. Every question has a default,
-//! so pressing Enter throughout deploys the dev profile. Nothing here writes to
-//! disk or to a cluster.
+//! so pressing Enter throughout deploys the dev profile. Which components and
+//! secrets it asks about come from the values, never from code. Nothing here
+//! writes to disk or to a cluster.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 
-use super::answers::{Answers, DatabaseChoice, ExposeChoice, ImagesChoice, LlmChoice, Profile};
+use super::answers::{Answers, DatabaseChoice, ExposeChoice, ImagesChoice, Profile, SecretAnswer};
 use super::contexts::ContextChoice;
 use crate::ui;
 use crate::values::quantity::parse_quantity;
 use crate::values::validate::{
     NODE_PORT_RANGE, check_database_url, is_dns_label, is_dns_subdomain,
 };
-use crate::values::{DatabaseMode, Environment, ExposeMode, LlmProvider, Values};
+use crate::values::{DatabaseMode, EnvValue, Environment, ExposeMode, Reference, Values};
 
 /// Why the wizard stopped without answers.
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +93,13 @@ impl Prompter {
             _ => Profile::Prod,
         };
         let base = input.base;
-        let components = self.components([
-            base.frontend.enabled,
-            base.backend.enabled,
-            base.mcp.enabled,
-        ])?;
+        let components = self.components(base)?;
         let database = self.database(base, input.env)?;
-        let llm = self.llm(base, input.env)?;
+        let (database, mut secrets) = match database {
+            Some((choice, url)) => (Some(choice), url.into_iter().collect()),
+            None => (None, Vec::new()),
+        };
+        secrets.extend(self.secrets(base, &components, input.env)?);
         let expose = self.expose(base)?;
         let replicas: i32 = self
             .text(
@@ -133,11 +135,9 @@ impl Prompter {
             namespace,
             release,
             profile,
-            frontend: components[0],
-            backend: components[1],
-            mcp: components[2],
+            components,
             database,
-            llm,
+            secrets,
             expose,
             replicas,
             images,
@@ -188,20 +188,45 @@ impl Prompter {
         Ok(Some(contexts[index].name.clone()))
     }
 
-    fn components(&self, enabled: [bool; 3]) -> Result<[bool; 3]> {
+    /// Which of the values' components run.
+    fn components(&self, base: &Values) -> Result<BTreeMap<String, bool>> {
+        let names: Vec<&String> = base.components.keys().collect();
+        let items: Vec<String> = base
+            .components
+            .iter()
+            .map(|(name, c)| {
+                let kind = match c.port {
+                    Some(port) => format!(":{port}"),
+                    None => "worker".to_string(),
+                };
+                match c.description.as_str() {
+                    "" => format!("{name} ({kind})"),
+                    d => format!("{name} ({kind}) {d}"),
+                }
+            })
+            .collect();
+        let defaults: Vec<bool> = base.components.values().map(|c| c.is_enabled()).collect();
         let chosen = MultiSelect::with_theme(&*self.theme)
             .with_prompt("Components (space toggles, enter accepts)")
-            .items(["frontend (Next.js)", "backend (FastAPI)", "MCP tool server"])
-            .defaults(&enabled)
+            .items(&items)
+            .defaults(&defaults)
             .interact()?;
-        Ok([
-            chosen.contains(&0),
-            chosen.contains(&1),
-            chosen.contains(&2),
-        ])
+        Ok(names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), chosen.contains(&i)))
+            .collect())
     }
 
-    fn database(&self, base: &Values, env: &dyn Environment) -> Result<DatabaseChoice> {
+    /// Where the database runs; for an external one, its URL (a secret).
+    fn database(
+        &self,
+        base: &Values,
+        env: &dyn Environment,
+    ) -> Result<Option<(DatabaseChoice, Option<SecretAnswer>)>> {
+        if base.database.mode == DatabaseMode::None {
+            return Ok(None);
+        }
         let default = usize::from(base.database.mode == DatabaseMode::External);
         match self.select(
             "Database",
@@ -218,21 +243,31 @@ impl Prompter {
                         .map(|_| ())
                         .ok_or_else(|| "a size such as 1Gi or 500Mi".to_string())
                 })?;
-                Ok(DatabaseChoice::Internal { storage })
+                // No URL to ask for: the password is generated.
+                Ok(Some((DatabaseChoice::Internal { storage }, None)))
             }
             _ => {
-                if let Some(url) = env
-                    .var("DATABASE_URL")
-                    .filter(|u| check_database_url(u).is_empty())
-                    && self.confirm("Use DATABASE_URL from the environment?", true)?
+                let name = &base.database.external.url_secret;
+                let from_env = base.secrets.get(name).and_then(|s| s.from_env.clone());
+                let key = format!("secrets.{name}");
+                let answer = |value: String| SecretAnswer {
+                    name: name.clone(),
+                    from_env: from_env.clone(),
+                    value,
+                };
+                if let Some(var) = &from_env
+                    && let Some(url) = env
+                        .var(var)
+                        .filter(|u| check_database_url(u, &key).is_empty())
+                    && self.confirm(&format!("Use {var} from the environment?"), true)?
                 {
-                    return Ok(DatabaseChoice::External { url });
+                    return Ok(Some((DatabaseChoice::External, Some(answer(url)))));
                 }
                 let url = Input::<String>::with_theme(&*self.theme)
                     .with_prompt(
                         "Database URL (postgresql://USER:PASSWORD@HOST/DB?sslmode=require)",
                     )
-                    .validate_with(|s: &String| match check_database_url(s).first() {
+                    .validate_with(|s: &String| match check_database_url(s, &key).first() {
                         None => Ok(()),
                         Some(p) => Err(match &p.hint {
                             Some(hint) => format!("{} ({hint})", p.message),
@@ -240,65 +275,87 @@ impl Prompter {
                         }),
                     })
                     .interact_text()?;
-                Ok(DatabaseChoice::External { url })
+                Ok(Some((DatabaseChoice::External, Some(answer(url)))))
             }
         }
     }
 
-    fn llm(&self, base: &Values, env: &dyn Environment) -> Result<LlmChoice> {
-        let openai = env.var("OPENAI_API_KEY");
-        let gemini = env.var("GEMINI_API_KEY");
-        // The provider from the flags, else the one whose key is at hand.
-        let default = match base.llm.provider {
-            LlmProvider::Openai => 1,
-            LlmProvider::Gemini => 2,
-            LlmProvider::None if openai.is_some() => 1,
-            LlmProvider::None if gemini.is_some() => 2,
-            LlmProvider::None => 0,
-        };
-        let choice = self.select(
-            "LLM provider",
-            &[
-                "none (offline intent parser)",
-                "OpenAI (or compatible)",
-                "Gemini",
-            ],
-            default,
-        )?;
-        let key = |name: &str, found: Option<String>| -> Result<String> {
-            if let Some(found) = found
-                && self.confirm(&format!("Use {name} from the environment / .env?"), true)?
-            {
-                return Ok(found);
+    /// The secrets the chosen components read that berth cannot generate:
+    /// offered from the environment, else asked with hidden input (optional
+    /// ones may be skipped with Enter).
+    fn secrets(
+        &self,
+        base: &Values,
+        components: &BTreeMap<String, bool>,
+        env: &dyn Environment,
+    ) -> Result<Vec<SecretAnswer>> {
+        let mut answers = Vec::new();
+        for name in secrets_to_ask(base, components) {
+            let spec = &base.secrets[name];
+            let label = spec.from_env.clone().unwrap_or_else(|| name.to_string());
+            let found = spec.from_env.as_deref().and_then(|var| env.var(var));
+            let value = match found {
+                Some(found)
+                    if self
+                        .confirm(&format!("Use {label} from the environment / .env?"), true)? =>
+                {
+                    found
+                }
+                _ => {
+                    let what = match (spec.description.as_str(), spec.required) {
+                        ("", true) => String::new(),
+                        ("", false) => " (optional, Enter skips)".to_string(),
+                        (d, true) => format!(" ({d})"),
+                        (d, false) => format!(" ({d}; Enter skips)"),
+                    };
+                    let required = spec.required;
+                    Password::with_theme(&*self.theme)
+                        .with_prompt(format!("{label}{what} (input hidden)"))
+                        .allow_empty_password(!required)
+                        .validate_with(move |s: &String| {
+                            if required {
+                                non_empty(s, "a value")
+                            } else {
+                                Ok(())
+                            }
+                        })
+                        .interact()?
+                }
+            };
+            if !value.is_empty() {
+                answers.push(SecretAnswer {
+                    name: name.to_string(),
+                    from_env: spec.from_env.clone(),
+                    value,
+                });
             }
-            Ok(Password::with_theme(&*self.theme)
-                .with_prompt(format!("{name} (input hidden)"))
-                .validate_with(|s: &String| non_empty(s, "a key"))
-                .interact()?)
-        };
-        Ok(match choice {
-            0 => LlmChoice::None,
-            1 => LlmChoice::Openai {
-                key: key("OPENAI_API_KEY", openai)?,
-            },
-            _ => LlmChoice::Gemini {
-                key: key("GEMINI_API_KEY", gemini)?,
-            },
-        })
+        }
+        Ok(answers)
     }
 
     fn expose(&self, base: &Values) -> Result<ExposeChoice> {
         let default = match base.expose.mode {
             ExposeMode::NodePort => 0,
             ExposeMode::Ingress => 1,
-            ExposeMode::None => 2,
+            ExposeMode::Gateway => 2,
+            ExposeMode::None => 3,
+        };
+        let host = |prompt: &str, default: &str| {
+            self.text(prompt, default, |s| {
+                if is_dns_subdomain(s) {
+                    Ok(())
+                } else {
+                    Err("a DNS name such as todo.local".to_string())
+                }
+            })
         };
         Ok(
             match self.select(
                 "Expose the app",
                 &[
                     "NodePort (minikube service --url)",
-                    "Ingress (needs the ingress addon)",
+                    "Ingress (needs an ingress controller)",
+                    "Gateway API HTTPRoute (needs a Gateway)",
                     "not at all (kubectl port-forward)",
                 ],
                 default,
@@ -316,13 +373,10 @@ impl Prompter {
                     }
                 }
                 1 => ExposeChoice::Ingress {
-                    host: self.text("Ingress host", &base.expose.ingress.host, |s| {
-                        if is_dns_subdomain(s) {
-                            Ok(())
-                        } else {
-                            Err("a DNS name such as todo.local".to_string())
-                        }
-                    })?,
+                    host: host("Ingress host", &base.expose.ingress.host)?,
+                },
+                2 => ExposeChoice::Gateway {
+                    host: host("Gateway host", &base.expose.gateway.host)?,
                 },
                 _ => ExposeChoice::None,
             },
@@ -363,6 +417,34 @@ impl Prompter {
     }
 }
 
+/// Secrets read by the chosen components that are neither generated nor the
+/// database's (asked with the database question), by name.
+fn secrets_to_ask<'a>(base: &'a Values, components: &BTreeMap<String, bool>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = base
+        .components
+        .iter()
+        .filter(|(name, c)| {
+            components.get(*name).copied().unwrap_or(false) && c.existing_secret.is_none()
+        })
+        .flat_map(|(_, c)| c.env.values())
+        .filter_map(|v| match v {
+            EnvValue::Ref(r) => match r.reference()? {
+                Reference::Secret(name) => Some(name),
+                _ => None,
+            },
+            EnvValue::Plain(_) => None,
+        })
+        .filter(|name| {
+            base.secrets
+                .get(*name)
+                .is_some_and(|s| s.generate.is_none())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn dns_label(s: &str, what: &str) -> std::result::Result<(), String> {
     if is_dns_label(s) {
         Ok(())
@@ -376,5 +458,36 @@ fn non_empty(s: &str, what: &str) -> std::result::Result<(), String> {
         Err(format!("{what} is required"))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use super::secrets_to_ask;
+    use crate::values::{ValueSources, load_unchecked_secrets};
+
+    #[test]
+    fn the_secrets_asked_come_from_the_values() {
+        let base = load_unchecked_secrets(&ValueSources::default(), &HashMap::new()).unwrap();
+        let all: BTreeMap<String, bool> =
+            base.components.keys().map(|k| (k.clone(), true)).collect();
+        // Generated ones (and the database's) are not asked; the optional keys are.
+        let asked = secrets_to_ask(&base, &all);
+        let expected: Vec<&str> = base
+            .secrets
+            .iter()
+            .filter(|(name, spec)| {
+                spec.generate.is_none() && **name != base.database.external.url_secret
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(asked, expected);
+        assert!(!asked.is_empty());
+        // Only what the chosen components read.
+        let none: BTreeMap<String, bool> =
+            base.components.keys().map(|k| (k.clone(), false)).collect();
+        assert!(secrets_to_ask(&base, &none).is_empty());
     }
 }

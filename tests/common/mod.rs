@@ -52,11 +52,7 @@ pub fn profiles() -> Vec<(&'static str, Values)> {
             "external-database",
             load(
                 &["values/prod.yaml"],
-                &[
-                    "database.mode=external",
-                    "llm.provider=openai",
-                    "expose.mode=ingress",
-                ],
+                &["database.mode=external", "expose.mode=ingress"],
                 &external_env,
             ),
         ),
