@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prove the exported Helm chart equivalent to berth's render with the pinned helm:
-# equivalence (named profiles + random value sets), helm lint --strict, packaging,
+# equivalence (named cases, the examples, 200+ random stacks), helm lint --strict, packaging,
 # drift. With --cluster, also helm install/upgrade/rollback against berth's render
 # on the test cluster (started in $BERTH_CLUSTER_DIR, stopped again at the end).
 #

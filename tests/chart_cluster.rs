@@ -207,11 +207,12 @@ fn install_both(
     for set in SETS {
         install.args(["--set", set]);
     }
+    // What a Helm user passes: a secret's `value`.
     install.args([
-        "--set",
-        &format!("secrets.authSecret={AUTH}"),
-        "--set",
-        &format!("secrets.postgresPassword={PASSWORD}"),
+        "--set-string",
+        &format!("secrets.authSecret.value={AUTH}"),
+        "--set-string",
+        &format!("secrets.postgresPassword.value={PASSWORD}"),
     ]);
     run_ok(&mut install);
 
@@ -306,7 +307,7 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
     );
 
     // helm upgrade with a changed value: the backend's config and pods roll.
-    assert_eq!(config_value(&ns_helm, "backend", "LLM_MODEL"), None);
+    assert_eq!(config_value(&ns_helm, "backend", "LOG_LEVEL"), None);
     let checksums_before = (
         checksum(&ns_helm, "backend"),
         checksum(&ns_helm, "frontend"),
@@ -316,14 +317,14 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
         &ns_helm,
         "--reuse-values",
         "--set",
-        "llm.model=gpt-4o-mini",
+        "components.backend.env.LOG_LEVEL=debug",
         "--wait",
         "--timeout",
         "3m",
     ]));
     assert_eq!(
-        config_value(&ns_helm, "backend", "LLM_MODEL").as_deref(),
-        Some("gpt-4o-mini")
+        config_value(&ns_helm, "backend", "LOG_LEVEL").as_deref(),
+        Some("debug")
     );
     wait_ready(&ns_helm);
     let checksums_after = (
@@ -350,7 +351,7 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
         "--timeout",
         "3m",
     ]));
-    assert_eq!(config_value(&ns_helm, "backend", "LLM_MODEL"), None);
+    assert_eq!(config_value(&ns_helm, "backend", "LOG_LEVEL"), None);
     assert_eq!(checksum(&ns_helm, "backend"), checksums_before.0);
     wait_ready(&ns_helm);
     let history = run_ok(helm_cmd().args(["history", RELEASE, "-n", &ns_helm, "-o", "json"]));
@@ -381,7 +382,7 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
         &ns_generated,
         "--reuse-values",
         "--set",
-        "llm.model=x",
+        "components.backend.env.LOG_LEVEL=x",
         "--wait",
         "--timeout",
         "3m",

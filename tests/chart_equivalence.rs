@@ -1,18 +1,30 @@
 //! `helm template` of the exported chart and `berth render --include-secrets`
-//! produce the same objects, field for field, for the shipped profiles, each
-//! exposure, each component disabled, an existing Secret, and external databases.
-//! Only the `managed-by` label value and the Namespace object may differ.
-//! Runs the real helm (scripts/tools.sh); fails when it is missing.
+//! produce the same objects, field for field, for named cases: the embedded
+//! example's profiles, each exposure, each component disabled, existing
+//! Secrets, external databases in each driver form, and the team stacks in
+//! `examples/` (each exported from its own directory). Only the `managed-by`
+//! label value and the Namespace object may differ. Secret values reach berth
+//! as `--set-file secrets.NAME=PATH` and helm as `--set-file
+//! secrets.NAME.value=PATH`. Runs the real helm
+//! (scripts/tools.sh); fails when it is missing.
 
 mod chart_support;
 
-use chart_support::{Case, assert_equivalent, berth_render};
+use std::path::PathBuf;
 
-const NEON_URL: &str =
-    "postgresql://todo:pw@ep-example.eu-central-1.aws.neon.tech/todo?sslmode=require";
+use chart_support::{Case, assert_equivalent, berth_render, repo_path};
+use serde_json::Value;
+
+const NEON_URL: &str = "postgresql://todo:pw@ep-example.eu-central-1.aws.neon.tech/todo?sslmode=require&channel_binding=require";
+
+fn objects_of<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    objects.iter().filter(|o| o["kind"] == kind).collect()
+}
 
 #[test]
 fn default_values() {
+    // Per component ServiceAccount, ConfigMap, Secret, Deployment, Service (3 x 5),
+    // and the database's five objects.
     assert_eq!(assert_equivalent(&Case::new("default")), 20);
 }
 
@@ -31,61 +43,114 @@ fn prod_values() {
 }
 
 #[test]
-fn external_database_from_database_url() {
-    let case = Case::new("external-database")
+fn optional_secrets_given() {
+    let case = Case::new("optional secrets")
         .file("values/prod.yaml")
-        .set("database.mode=external")
-        .set("llm.provider=openai")
-        .set("expose.mode=ingress")
-        .secret("databaseUrl", NEON_URL)
-        .secret("openaiApiKey", "test-openai-key");
-    assert_equivalent(&case);
-}
-
-#[test]
-fn external_database_with_a_port_and_asyncpg() {
-    let case = Case::new("external-database-port")
-        .file("values/prod.yaml")
-        .set("database.mode=external")
-        .secret(
-            "databaseUrl",
-            "postgresql+asyncpg://u:p%40ss@db.example.com:6543/todo?ssl=require",
-        );
+        .secret("openaiApiKey", "sk-test")
+        .secret("geminiApiKey", "gm-test");
     let objects = berth_render(&case);
-    assert!(
-        serde_json::to_string(&objects).unwrap().contains("6543"),
-        "the egress rule opens the URL's port"
-    );
+    assert!(serde_json::to_string(&objects).unwrap().contains("OPENAI_API_KEY"));
     assert_equivalent(&case);
 }
 
 #[test]
-fn ingress_exposure_with_tls_and_controller() {
-    let case = Case::new("ingress")
-        .file("values/prod.yaml")
-        .set("expose.mode=ingress")
-        .set("expose.ingress.host=chat.example.com")
-        .set("expose.ingress.className=traefik")
-        .set("expose.ingress.tlsSecretName=chat-tls")
-        .set("expose.ingress.controllerNamespace=traefik");
+fn external_database_in_each_driver_form() {
+    for (url, port) in [
+        (NEON_URL, "5432"),
+        (
+            "postgresql+asyncpg://u%40x:p%2Fss@db.example.com:6543/todo?ssl=require",
+            "6543",
+        ),
+    ] {
+        let case = Case::new(&format!("external {url}"))
+            .file("values/prod.yaml")
+            .set("database.mode=external")
+            .set("components.mcp.env.DB_HOST.database=host")
+            .set("components.mcp.env.DB_PORT.database=port")
+            .set("components.mcp.env.DB_USER.database=user")
+            .set("components.mcp.env.DB_NAME.database=name")
+            .set("components.mcp.env.DB_PASSWORD.database=password")
+            .set("components.mcp.env.ASYNCPG_URL.database=url")
+            .set("components.mcp.env.ASYNCPG_URL.driver=asyncpg")
+            .set("components.mcp.env.PSYCOPG_URL.database=url")
+            .set("components.mcp.env.PSYCOPG_URL.driver=psycopg2")
+            .set("expose.mode=ingress")
+            .secret("databaseUrl", url)
+            .secret("openaiApiKey", "test-openai-key");
+        let objects = berth_render(&case);
+        let policy = objects
+            .iter()
+            .find(|o| o["kind"] == "NetworkPolicy" && o["metadata"]["name"] == "todo-chatbot-mcp")
+            .expect("mcp policy");
+        assert!(
+            policy.to_string().contains(&format!("\"port\":{port}")),
+            "the egress rule opens the URL's port: {policy}"
+        );
+        assert_equivalent(&case);
+    }
+}
+
+#[test]
+fn internal_database_parts_and_drivers() {
+    let case = Case::new("internal parts")
+        .set("components.backend.env.DB_HOST.database=host")
+        .set("components.backend.env.DB_PORT.database=port")
+        .set("components.backend.env.DB_PASSWORD.database=password")
+        .set("components.backend.env.ASYNC_URL.database=url")
+        .set("components.backend.env.ASYNC_URL.driver=asyncpg")
+        .secret("postgresPassword", "p@ss:w/rd ü+%20~-._");
     assert_equivalent(&case);
 }
 
 #[test]
-fn node_port_exposure() {
-    let case = Case::new("node-port")
-        .set("expose.mode=nodePort")
-        .set("expose.nodePort=31234");
-    assert_equivalent(&case);
-}
-
-#[test]
-fn no_exposure() {
-    assert_equivalent(
-        &Case::new("none")
+fn each_exposure() {
+    let cases = [
+        Case::new("ingress")
+            .file("values/prod.yaml")
+            .set("expose.mode=ingress")
+            .set("expose.ingress.host=chat.example.com")
+            .set("expose.ingress.className=traefik")
+            .set("expose.ingress.tlsSecretName=chat-tls")
+            .set("expose.ingress.controllerNamespace=traefik"),
+        Case::new("gateway")
+            .file("values/prod.yaml")
+            .set("expose.mode=gateway")
+            .set("expose.gateway.namespace=gateways")
+            .set("expose.gateway.sectionName=https")
+            .set("expose.gateway.https=true"),
+        Case::new("gateway anywhere")
+            .file("values/prod.yaml")
+            .set("expose.mode=gateway"),
+        Case::new("node port")
+            .set("expose.mode=nodePort")
+            .set("expose.nodePort=31234"),
+        Case::new("none")
             .file("values/prod.yaml")
             .set("expose.mode=none"),
-    );
+    ];
+    for case in cases {
+        assert_equivalent(&case);
+    }
+}
+
+#[test]
+fn routes_are_data() {
+    // The browser calls the backend directly, and a third route.
+    let case = Case::new("routes")
+        .file("values/prod.yaml")
+        .set("expose.mode=ingress")
+        .set("expose.routes./mcp=mcp")
+        .set("expose.routes./api/v2=backend");
+    let objects = berth_render(&case);
+    let ingress = objects_of(&objects, "Ingress");
+    let paths: Vec<&str> = ingress[0]["spec"]["rules"][0]["http"]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/api/v2", "/api", "/mcp", "/"]);
+    assert_equivalent(&case);
 }
 
 #[test]
@@ -94,73 +159,78 @@ fn each_component_disabled_in_turn() {
         for profile in ["values/dev.yaml", "values/prod.yaml"] {
             let case = Case::new(&format!("{component} disabled, {profile}"))
                 .file(profile)
-                .set(&format!("{component}.enabled=false"))
+                .set(&format!("components.{component}.enabled=false"))
                 .set("expose.mode=ingress");
             assert_equivalent(&case);
         }
     }
-    let none = Case::new("all disabled")
-        .set("frontend.enabled=false,backend.enabled=false,mcp.enabled=false")
-        .set("expose.mode=ingress");
-    assert_equivalent(&none);
 }
 
 #[test]
-fn existing_secret() {
+fn existing_secrets_per_component() {
     for profile in ["values/dev.yaml", "values/prod.yaml"] {
         let case = Case::new(&format!("existing secret, {profile}"))
             .file(profile)
-            .set("secrets.existingSecret=todo-secrets")
-            .set("llm.provider=gemini");
+            .set("components.backend.existingSecret=backend-secrets");
+        let objects = berth_render(&case);
+        assert!(
+            !objects_of(&objects, "Secret")
+                .iter()
+                .any(|s| s["metadata"]["name"] == "todo-chatbot-backend"),
+            "no Secret of its own"
+        );
         assert_equivalent(&case);
         let external = Case::new(&format!("existing secret, external, {profile}"))
             .file(profile)
-            .set("secrets.existingSecret=todo-secrets")
+            .set("components.backend.existingSecret=backend-secrets")
+            .set("components.mcp.existingSecret=mcp-secrets")
             .set("database.mode=external");
         assert_equivalent(&external);
     }
 }
 
 #[test]
-fn llm_providers_models_and_base_urls() {
-    for (provider, base_url) in [
-        ("openai", "https://llm.example.com/v1"),
-        ("openai", "http://ollama.local:11434/v1"),
-        ("openai", "http://ollama.local/v1"),
-        ("gemini", ""),
-    ] {
-        let mut case = Case::new(&format!("{provider} {base_url}"))
-            .file("values/prod.yaml")
-            .set(&format!("llm.provider={provider}"))
-            .set("llm.model=some-model")
-            .secret("openaiApiKey", "sk-test")
-            .secret("geminiApiKey", "gm-test");
-        if !base_url.is_empty() {
-            case = case.set(&format!("llm.baseUrl={base_url}"));
-        }
-        assert_equivalent(&case);
-    }
-}
-
-#[test]
-fn http_base_url_without_port_opens_port_80() {
-    let case = Case::new("http base url")
-        .file("values/prod.yaml")
-        .set("llm.provider=openai")
-        .set("llm.baseUrl=http://ollama.local/v1")
-        .secret("openaiApiKey", "sk-test");
+fn workers_tasks_probes_and_pod_settings() {
+    let dir = chart_support::scratch("values");
+    let path = dir.join("workers.yaml");
+    std::fs::write(
+        &path,
+        r#"components:
+  backend:
+    tasks:
+      migrate: {before: rollout, command: [alembic, upgrade, head]}
+      seed: {command: [python, -m, seed], args: ["--once"]}
+    probes: {startup: {tcp: true}, liveness: {exec: [cat, /tmp/alive]}}
+    podAnnotations: {dapr.io/enabled: "false", dapr.io/app-id: backend}
+    podLabels: {team.example/tier: api}
+    autoscaling: {enabled: true, minReplicas: 3, maxReplicas: 4}
+    podDisruptionBudget: {enabled: true, minAvailable: 2}
+    egress: [api.openai.com, "db.example.com:6543"]
+  consumer:
+    image: {repository: localhost/team/consumer, tag: "1.0"}
+    command: [python, -m, consumer]
+    replicas: 0
+    writablePaths: [/tmp, /var/cache/.app]
+    env:
+      QUEUE_URL: {urlOf: backend, path: /queue}
+      RELEASE: {release: name}
+      NAMESPACE: {release: namespace}
+      PUBLIC: {externalUrl: /app/}
+      COUNT: 3
+      FLAG: true
+"#,
+    )
+    .unwrap();
+    let mut case = Case::new("workers").file("values/prod.yaml");
+    case.files.push(path);
     let objects = berth_render(&case);
-    let policy = objects
-        .iter()
-        .find(|o| o["kind"] == "NetworkPolicy" && o["metadata"]["name"] == "todo-chatbot-backend")
-        .expect("backend policy");
-    let egress_ports: Vec<i64> = policy["spec"]["egress"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|rule| rule["ports"][0]["port"].as_i64().unwrap())
-        .collect();
-    assert_eq!(egress_ports.last(), Some(&80), "{egress_ports:?}");
+    assert!(
+        !objects_of(&objects, "Service")
+            .iter()
+            .any(|s| s["metadata"]["name"] == "todo-chatbot-consumer"),
+        "a worker has no Service"
+    );
+    assert_equivalent(&case);
 }
 
 #[test]
@@ -175,37 +245,20 @@ fn other_release_and_namespace_and_awkward_secrets() {
 }
 
 #[test]
-fn secrets_passed_with_helm_set_flags() {
-    // What a Helm user types: --set secrets.openaiApiKey=… instead of a file.
-    let mut case = Case::new("helm --set secrets")
-        .set("llm.provider=openai")
-        .secret("openaiApiKey", "sk-from-set");
-    case.secrets.remove("openaiApiKey");
-    let mut berth_case = case.clone();
-    berth_case
-        .secrets
-        .insert("openaiApiKey".into(), "sk-from-set".into());
-    case.helm_args = vec!["--set".into(), "secrets.openaiApiKey=sk-from-set".into()];
-    let ours = berth_render(&berth_case);
-    let work = chart_support::scratch("set-flags");
-    let theirs = chart_support::helm_template(chart_support::exported_chart(), &case, &work);
-    chart_support::compare(&ours, &theirs).unwrap_or_else(|d| panic!("{d}"));
-}
-
-#[test]
-fn user_env_overrides_and_numeric_quantities() {
+fn user_env_and_numeric_quantities() {
     let dir = chart_support::scratch("values");
     let path = dir.join("numbers.yaml");
     std::fs::write(
         &path,
-        r#"frontend:
-  runAsUser: 2000000000
-  env: {PORT: "4000", AUTH_SECRET: "from-config", "ON": "yes", EMPTY: ""}
-  resources:
-    requests: {cpu: 0.25, memory: 268435456}
-    limits: {cpu: 1, memory: 1e9}
-backend:
-  env: {MULTI: "line one\nline two: with colon", QUOTE: "it's \"quoted\" {{ not a template }}"}
+        r#"components:
+  frontend:
+    runAsUser: 2000000000
+    env: {PORT: "4000", EXTRA: "yes", EMPTY: "", BIG: 1234567}
+    resources:
+      requests: {cpu: 0.25, memory: 268435456}
+      limits: {cpu: 1, memory: 1e9}
+  backend:
+    env: {MULTI: "line one\nline two: with colon", QUOTE: "it's \"quoted\" {{ not a template }}"}
 database:
   internal:
     storage: 1073741824
@@ -216,6 +269,59 @@ database:
     let mut case = Case::new("numbers");
     case.files.push(path);
     assert_equivalent(&case);
+}
+
+/// The team stacks under examples/: each directory's berth.yaml.
+fn examples() -> Vec<PathBuf> {
+    let mut stacks: Vec<PathBuf> = std::fs::read_dir(repo_path("examples"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path().join("berth.yaml"))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    stacks.sort();
+    stacks
+}
+
+/// A value for every secret a stack declares: a PostgreSQL URL for the
+/// external database's, a fixed text for the rest (generated ones included).
+fn example_case(stack: PathBuf) -> Case {
+    let text = std::fs::read_to_string(&stack).unwrap();
+    let values = berth::values::load::parse_yaml(&text, "example").unwrap();
+    let url_secret = values["database"]["external"]["urlSecret"]
+        .as_str()
+        .unwrap_or("databaseUrl")
+        .to_string();
+    let mut case = Case::stack(&stack.display().to_string(), stack.clone());
+    case.release = "example".into();
+    case.namespace = "example".into();
+    for name in values["secrets"].as_object().into_iter().flatten().map(|(n, _)| n) {
+        let value = if *name == url_secret {
+            "postgresql://team:pw@db.example.com:5432/app?sslmode=require".to_string()
+        } else {
+            format!("test-{name}-value")
+        };
+        case.secrets.insert(name.clone(), value);
+    }
+    case
+}
+
+#[test]
+fn the_examples_are_equivalent() {
+    let stacks = examples();
+    assert!(stacks.len() >= 2, "examples/*/berth.yaml: {stacks:?}");
+    for stack in stacks {
+        for profile in [None, Some("networkPolicy.enabled=true,autoscaling.enabled=true,podDisruptionBudget.enabled=true")] {
+            let mut case = example_case(stack.clone());
+            if let Some(set) = profile {
+                case = case.set(set);
+            }
+            let n = assert_equivalent(&case);
+            assert!(n >= 5, "{}: {n} objects", stack.display());
+        }
+    }
 }
 
 #[test]

@@ -19,12 +19,13 @@ fn export(out: &Path, extra: &[&str]) -> Vec<PathBuf> {
     stdout.lines().map(PathBuf::from).collect()
 }
 
-fn lint(chart: &Path, values: Option<&str>) {
+fn lint(chart: &Path, values: Option<&str>, args: &[String]) {
     let mut command = Command::new(helm());
     command.args(["lint", "--strict"]).arg(chart);
     if let Some(values) = values {
         command.arg("-f").arg(values);
     }
+    command.args(args);
     let stdout = run_ok(&mut command);
     assert!(stdout.contains("0 chart(s) failed"), "{stdout}");
     assert!(!stdout.contains("[WARNING]"), "{stdout}");
@@ -33,18 +34,45 @@ fn lint(chart: &Path, values: Option<&str>) {
 #[test]
 fn helm_lint_strict_passes_with_each_values_file() {
     let chart = chart_support::exported_chart();
-    lint(chart, None);
+    lint(chart, None, &[]);
     for file in ["values.yaml", "values-dev.yaml", "values-prod.yaml"] {
-        lint(chart, Some(chart.join(file).to_str().unwrap()));
+        lint(chart, Some(chart.join(file).to_str().unwrap()), &[]);
     }
-    // And with the values a real install of each kind passes.
+    // And with the values a real install of each kind passes: a secret's value
+    // in place of its spec.
     let secrets = scratch("lint").join("secrets.yaml");
     std::fs::write(
         &secrets,
-        "database: {mode: external}\nllm: {provider: openai}\nexpose: {mode: ingress}\nsecrets: {databaseUrl: 'postgresql://u:p@db/x?sslmode=require', openaiApiKey: sk-x}\n",
+        "database: {mode: external}\nexpose: {mode: gateway}\nnetworkPolicy: {enabled: true}\nsecrets: {databaseUrl: {value: 'postgresql://u:p@db/x?sslmode=require'}, openaiApiKey: {value: sk-x}}\n",
     )
     .unwrap();
-    lint(chart, Some(secrets.to_str().unwrap()));
+    lint(chart, Some(secrets.to_str().unwrap()), &[]);
+}
+
+#[test]
+fn helm_lint_strict_passes_for_each_example() {
+    let mut linted = 0;
+    for entry in std::fs::read_dir(chart_support::repo_path("examples")).unwrap() {
+        let dir = entry.unwrap().path();
+        let stack = dir.join("berth.yaml");
+        if !stack.is_file() {
+            continue;
+        }
+        let chart = chart_support::export_chart(Some(&dir), &scratch("lint-examples").join(dir.file_name().unwrap()));
+        // Every declared secret given, as an install would.
+        let values = berth::values::load::parse_yaml(&std::fs::read_to_string(&stack).unwrap(), "example").unwrap();
+        let mut args = Vec::new();
+        for name in values["secrets"].as_object().into_iter().flatten().map(|(n, _)| n) {
+            args.push("--set-string".to_string());
+            args.push(format!("secrets.{name}.value=postgresql://u:p@db.example.com/x?sslmode=require"));
+        }
+        lint(&chart, None, &args);
+        let profile = scratch("lint-examples").join("prod.yaml");
+        std::fs::write(&profile, "networkPolicy: {enabled: true}\nautoscaling: {enabled: true}\npodDisruptionBudget: {enabled: true}\n").unwrap();
+        lint(&chart, Some(profile.to_str().unwrap()), &args);
+        linted += 1;
+    }
+    assert!(linted >= 2, "only {linted} examples/*/berth.yaml");
 }
 
 #[test]
@@ -69,7 +97,7 @@ fn package_is_reproducible_and_accepted_by_helm() {
         "two packages differ"
     );
 
-    lint(tgz1, None);
+    lint(tgz1, None, &[]);
     let show = run_ok(Command::new(helm()).args(["show", "chart"]).arg(tgz1));
     assert!(show.contains("version: 1.2.3-rc.1"), "{show}");
 
@@ -111,10 +139,17 @@ fn export_replaces_an_earlier_chart_but_nothing_else() {
 fn missing_required_secrets_fail_with_their_names() {
     let chart = chart_support::exported_chart();
     let work = scratch("required");
-    for (set, key) in [
-        ("database.mode=external", "secrets.databaseUrl"),
-        ("llm.provider=openai", "secrets.openaiApiKey"),
-        ("llm.provider=gemini", "secrets.geminiApiKey"),
+    for (set, key, readers) in [
+        (
+            "database.mode=external",
+            "secrets.databaseUrl",
+            &["backend", "mcp"][..],
+        ),
+        (
+            "secrets.openaiApiKey.required=true",
+            "secrets.openaiApiKey",
+            &["backend"][..],
+        ),
     ] {
         let case = Case::new(key).set(set);
         let output = run(&mut chart_support::helm_template_command(
@@ -123,28 +158,15 @@ fn missing_required_secrets_fail_with_their_names() {
         assert!(!output.status.success(), "{set} without {key} rendered");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(key), "{stderr}");
-        // An existing Secret supplies them instead.
-        let with_secret = case.set("secrets.existingSecret=mine");
-        chart_support::helm_template(chart, &with_secret, &work);
-    }
-}
-
-#[test]
-fn schema_rejects_unknown_keys_and_wrong_types_as_berth_does() {
-    let chart = chart_support::exported_chart();
-    let work = scratch("schema");
-    for set in [
-        "frontend.replica=2",
-        "frontend.replicas=two",
-        "expose.mode=loadBalancer",
-    ] {
-        let case = Case::new(set).set(set);
-        let helm = run(&mut chart_support::helm_template_command(
-            chart, &case, &work,
-        ));
-        assert!(!helm.status.success(), "helm accepted {set}");
+        assert!(stderr.contains(&format!("--set-file {key}.value=PATH")), "{stderr}");
         let ours = run(berth().args(["render", "--set", set]));
-        assert_eq!(ours.status.code(), Some(2), "berth accepted {set}");
+        assert_eq!(ours.status.code(), Some(2), "berth rendered {set} without {key}");
+        // Components reading it from existing Secrets need no value.
+        let mut with_secret = case;
+        for reader in readers {
+            with_secret = with_secret.set(&format!("components.{reader}.existingSecret=mine"));
+        }
+        chart_support::helm_template(chart, &with_secret, &work);
     }
 }
 
@@ -170,9 +192,15 @@ fn generated_secrets_are_shared_by_every_object_that_needs_them() {
     };
     let auth = secret("todo-chatbot-frontend", "AUTH_SECRET");
     assert_eq!(auth.len(), 64);
+    assert!(auth.chars().all(|c| c.is_ascii_alphanumeric()), "{auth}");
     assert_eq!(auth, secret("todo-chatbot-backend", "AUTH_SECRET"));
     let password = secret("todo-chatbot-postgres", "POSTGRES_PASSWORD");
+    assert_eq!(password.len(), 64);
     assert!(secret("todo-chatbot-mcp", "DATABASE_URL").contains(&format!(":{password}@")));
+    assert!(
+        !objects.iter().any(|o| o.to_string().contains("OPENAI_API_KEY")),
+        "an optional secret not given leaves its variable out"
+    );
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
@@ -228,27 +256,35 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
     let chart = chart_support::exported_chart();
     let work = scratch("rules");
     for (set, key) in [
-        ("frontend.replicas=-1", "frontend.replicas"),
-        ("backend.port=0", "backend.port"),
-        ("mcp.image.tag=-bad", "mcp.image.tag"),
+        ("components.frontend.replicas=-1", "components.frontend.replicas"),
+        ("components.backend.port=0", "components.backend.port"),
+        ("components.mcp.image.tag=-bad", "components.mcp.image.tag"),
         (
-            "frontend.image.repository=has space",
-            "frontend.image.repository",
+            "components.frontend.image.repository=has space",
+            "components.frontend.image.repository",
+        ),
+        ("components.frontend.runAsUser=0", "components.frontend.runAsUser"),
+        ("components.backend.env.1BAD=x", "components.backend.env.1BAD"),
+        ("components.backend.env.MY_TOKEN=abc", "components.backend.env.MY_TOKEN"),
+        (
+            "components.backend.env.X.secret=nope",
+            "components.backend.env.X.secret",
         ),
         (
-            "frontend.image.repository=host:5000",
-            "frontend.image.repository",
+            "components.backend.env.X.urlOf=nope",
+            "components.backend.env.X.urlOf",
         ),
-        ("backend.healthPath=health", "backend.healthPath"),
-        ("mcp.path=mcp", "mcp.path"),
-        ("frontend.runAsUser=0", "frontend.runAsUser"),
-        ("backend.env.1BAD=x", "backend.env.1BAD"),
+        (
+            "components.Web.image.repository=a/b,components.Web.image.tag=1",
+            "components.Web",
+        ),
+        ("expose.routes./x=nope", "expose.routes./x"),
+        (
+            "expose.mode=ingress,components.frontend.paths[0]=/api/auth",
+            "expose.routes./api",
+        ),
         ("database.name=1db", "database.name"),
-        ("database.user=todo-user", "database.user"),
-        (
-            "database.internal.runAsUser=-5",
-            "database.internal.runAsUser",
-        ),
+        ("database.passwordSecret=nope", "database.passwordSecret"),
         ("expose.nodePort=8080", "expose.nodePort"),
         ("expose.ingress.host=Todo.local", "expose.ingress.host"),
         ("expose.ingress.host=todo..local", "expose.ingress.host"),
@@ -273,13 +309,17 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
             "podDisruptionBudget.minAvailable=-1",
             "podDisruptionBudget.minAvailable",
         ),
-        ("llm.baseUrl=ftp://llm.example.com", "llm.baseUrl"),
+        (
+            "secrets.authSecret.generate.length=8",
+            "secrets.authSecret.generate.length",
+        ),
     ] {
         let ours = run(berth().args(["render", "--set", set]));
         assert_eq!(ours.status.code(), Some(2), "berth accepted {set}");
         assert!(
             String::from_utf8_lossy(&ours.stderr).contains(key),
-            "berth on {set}"
+            "berth on {set}: {}",
+            String::from_utf8_lossy(&ours.stderr)
         );
         let case = Case::new(set).set(set);
         let helm = run(&mut chart_support::helm_template_command(

@@ -16,7 +16,7 @@ use serde_json::Value;
 pub use package::package;
 pub use readme::schema_leaves;
 
-use crate::values::{self, DEFAULT_VALUES_YAML, schema::values_schema_json};
+use crate::values::{self, DEFAULT_VALUES_YAML, ValuesError, schema::values_schema_json};
 
 /// Problems exporting a chart.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,9 @@ pub enum ChartError {
     },
     #[error("the embedded default values are invalid: {0}")]
     Defaults(String),
+    /// The team's stack file does not load; the values error says why.
+    #[error(transparent)]
+    Stack(#[from] ValuesError),
 }
 
 /// One file of the chart, relative to the chart directory.
@@ -49,17 +52,21 @@ pub struct ChartFile {
 pub struct ChartSettings {
     /// Chart version (SemVer 2); the app version comes from the values.
     pub version: String,
+    /// A team's stack (`berth.yaml`): its values become the chart's defaults.
+    /// Without one the chart describes berth's embedded example.
+    pub stack: Option<PathBuf>,
 }
 
 impl Default for ChartSettings {
     fn default() -> Self {
         ChartSettings {
             version: env!("CARGO_PKG_VERSION").to_string(),
+            stack: None,
         }
     }
 }
 
-/// The chart's name and app version, from the embedded defaults.
+/// The chart's name and app version, from the values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartIdentity {
     pub name: String,
@@ -73,52 +80,35 @@ macro_rules! template {
     };
 }
 
-/// The templates, as shipped under `templates/`.
+/// The templates, as shipped under `templates/`. They range over the values'
+/// components, secrets and routes: no file is about one component.
 pub const TEMPLATES: &[(&str, &str)] = &[
     template!("NOTES.txt"),
-    template!("_component.tpl"),
     template!("_env.tpl"),
     template!("_helpers.tpl"),
     template!("_networkpolicy.tpl"),
+    template!("_routes.tpl"),
     template!("_secrets.tpl"),
     template!("_validate.tpl"),
-    template!("backend-configmap.yaml"),
-    template!("backend-deployment.yaml"),
-    template!("backend-hpa.yaml"),
-    template!("backend-networkpolicy.yaml"),
-    template!("backend-pdb.yaml"),
-    template!("backend-secret.yaml"),
-    template!("backend-service.yaml"),
-    template!("backend-serviceaccount.yaml"),
-    template!("frontend-configmap.yaml"),
-    template!("frontend-deployment.yaml"),
-    template!("frontend-hpa.yaml"),
-    template!("frontend-networkpolicy.yaml"),
-    template!("frontend-pdb.yaml"),
-    template!("frontend-secret.yaml"),
-    template!("frontend-service.yaml"),
-    template!("frontend-serviceaccount.yaml"),
-    template!("ingress.yaml"),
-    template!("mcp-configmap.yaml"),
-    template!("mcp-deployment.yaml"),
-    template!("mcp-hpa.yaml"),
-    template!("mcp-networkpolicy.yaml"),
-    template!("mcp-pdb.yaml"),
-    template!("mcp-secret.yaml"),
-    template!("mcp-service.yaml"),
-    template!("mcp-serviceaccount.yaml"),
-    template!("networkpolicy-default-deny.yaml"),
-    template!("postgres-configmap.yaml"),
-    template!("postgres-networkpolicy.yaml"),
-    template!("postgres-secret.yaml"),
-    template!("postgres-service.yaml"),
-    template!("postgres-serviceaccount.yaml"),
-    template!("postgres-statefulset.yaml"),
+    template!("_workload.tpl"),
+    template!("components.yaml"),
+    template!("database.yaml"),
+    template!("networkpolicy.yaml"),
+    template!("routes.yaml"),
     template!("validate.yaml"),
 ];
 
 const DEV_VALUES: &str = include_str!("../../values/dev.yaml");
 const PROD_VALUES: &str = include_str!("../../values/prod.yaml");
+
+/// No environment: a chart never holds secret values.
+struct NoSecrets;
+
+impl values::load::Environment for NoSecrets {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+}
 
 /// Every file of the chart, sorted by path.
 pub fn chart_files(
@@ -127,7 +117,19 @@ pub fn chart_files(
     if !is_semver(&settings.version) {
         return Err(ChartError::InvalidVersion(settings.version.clone()));
     }
-    let defaults = values::load::parse_yaml(DEFAULT_VALUES_YAML, "embedded defaults")
+    // The values the chart defaults to, as text and as a tree: the embedded
+    // example with its comments, or a team's stack over berth's defaults.
+    let (values_yaml, profiles) = match &settings.stack {
+        None => (
+            chart_values_yaml(DEFAULT_VALUES_YAML)?,
+            vec![
+                file("values-dev.yaml", DEV_VALUES.to_string()),
+                file("values-prod.yaml", PROD_VALUES.to_string()),
+            ],
+        ),
+        Some(path) => (stack_values_yaml(path)?, Vec::new()),
+    };
+    let defaults = values::load::parse_yaml(&values_yaml, "chart values")
         .map_err(|e| ChartError::Defaults(e.to_string()))?;
     let text = |key: &str| {
         defaults
@@ -141,18 +143,17 @@ pub fn chart_files(
         version: settings.version.clone(),
         app_version: text("appVersion")?,
     };
-    let schema = values_schema_json();
+    let schema = chart_schema();
     let mut schema_text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     schema_text.push('\n');
     let mut files = vec![
-        file("Chart.yaml", chart_yaml(&identity)),
-        file("values.yaml", chart_values_yaml(DEFAULT_VALUES_YAML)?),
-        file("values-dev.yaml", DEV_VALUES.to_string()),
-        file("values-prod.yaml", PROD_VALUES.to_string()),
+        file("Chart.yaml", chart_yaml(&identity, &defaults)),
+        file("values.yaml", values_yaml),
         file("values.schema.json", schema_text),
         file("README.md", readme::readme(&identity, &schema, &defaults)),
         file(".helmignore", HELMIGNORE.to_string()),
     ];
+    files.extend(profiles);
     files.extend(
         TEMPLATES
             .iter()
@@ -160,6 +161,27 @@ pub fn chart_files(
     );
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((identity, files))
+}
+
+/// berth's values schema plus one Helm-only key: a secret's `value`, which is
+/// how Helm users supply secrets (`--set-file secrets.NAME.value=PATH`; berth
+/// reads them from the environment or `--set-file secrets.NAME=PATH`). berth
+/// itself never reads secret values from values.
+pub fn chart_schema() -> Value {
+    let mut schema = values_schema_json();
+    if let Some(properties) =
+        schema.pointer_mut("/properties/secrets/additionalProperties/properties")
+        && let Some(properties) = properties.as_object_mut()
+    {
+        properties.insert(
+            "value".into(),
+            serde_json::json!({
+                "type": "string",
+                "description": "Helm only: the secret's value, given at install time (helm install --set-file secrets.NAME.value=PATH, or --set-string secrets.NAME.value=VALUE). Never in a values file.",
+            }),
+        );
+    }
+    schema
 }
 
 fn file(path: &str, contents: String) -> ChartFile {
@@ -172,9 +194,14 @@ fn file(path: &str, contents: String) -> ChartFile {
 const HELMIGNORE: &str =
     "# Patterns to ignore when packaging with `helm package`.\n.git/\n*.orig\n*.swp\n*~\n";
 
-fn chart_yaml(identity: &ChartIdentity) -> String {
+fn chart_yaml(identity: &ChartIdentity, values: &Value) -> String {
     // Strings are JSON-quoted, which YAML reads back unchanged.
     let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    let components: Vec<&str> = values
+        .get("components")
+        .and_then(Value::as_object)
+        .map(|c| c.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     format!(
         "apiVersion: v2\n\
          name: {name}\n\
@@ -184,22 +211,42 @@ fn chart_yaml(identity: &ChartIdentity) -> String {
          appVersion: {app_version}\n\
          # autoscaling/v2 HorizontalPodAutoscalers need Kubernetes 1.23 or later.\n\
          kubeVersion: \">=1.23.0-0\"\n\
-         keywords: [todo, chatbot, fastapi, nextjs, mcp, postgresql]\n\
+         keywords: [berth]\n\
          annotations:\n  \
            generatedBy: {generated_by}\n",
         name = q(&identity.name),
-        description = q(
-            "The Todo AI chatbot stack (Next.js frontend, FastAPI backend, MCP tool server, PostgreSQL), exported by berth: equivalent to `berth deploy` for the same values."
-        ),
+        description = q(&format!(
+            "{} (components: {}), exported by berth: equivalent to `berth deploy` for the same values.",
+            identity.name,
+            components.join(", ")
+        )),
         version = q(&identity.version),
         app_version = q(&identity.app_version),
         generated_by = q(&format!("berth {}", env!("CARGO_PKG_VERSION"))),
     )
 }
 
+/// A team's stack, loaded and checked as berth loads it (secret values are
+/// refused there), written back as the chart's defaults.
+fn stack_values_yaml(path: &Path) -> Result<String, ChartError> {
+    let sources = values::ValueSources {
+        stack: Some(path.to_path_buf()),
+        ..Default::default()
+    };
+    let loaded = values::load::load_unchecked_secrets(&sources, &NoSecrets)?;
+    // Written as JSON, which YAML reads unchanged: Helm's YAML 1.1 parser would
+    // read some plain YAML 1.2 scalars (`yes`, `on`, tabs in block text) otherwise.
+    let mut body =
+        serde_json::to_string_pretty(&loaded.without_secrets()).expect("values serialize");
+    body.push('\n');
+    Ok(format!(
+        "{VALUES_HEADER}# The stack: {} (berth.yaml) over berth's defaults, as JSON.\n{SECRETS_COMMENT}{body}",
+        path.display()
+    ))
+}
+
 /// The embedded defaults with their comments rewritten for Helm: the header, and
-/// how secrets are supplied (`--set`/`--set-file` or an existing Secret instead of
-/// environment variables). The keys and values are untouched.
+/// how secrets are supplied. The keys and values are untouched.
 fn chart_values_yaml(defaults: &str) -> Result<String, ChartError> {
     let lines: Vec<&str> = defaults.lines().collect();
     let body_start = lines
@@ -228,20 +275,17 @@ fn chart_values_yaml(defaults: &str) -> Result<String, ChartError> {
 }
 
 const VALUES_HEADER: &str = "\
-# Default values of the chart: the same layout and defaults as berth's embedded
-# values.yaml. values.schema.json (generated from berth's Rust types) checks them.
-# values-dev.yaml fits a small Minikube; values-prod.yaml adds autoscaling,
-# disruption budgets and NetworkPolicies.
+# Default values of the chart: the same layout and defaults as berth's values.
+# values.schema.json (generated from berth's Rust types) checks them.
 # Helm installs into -n/--namespace (namespace.name is not used) and creates the
 # namespace with --create-namespace (namespace.create is not used).
 ";
 
 const SECRETS_COMMENT: &str = "\
-# Secret values never live in values files. Supply them at install time:
-#   helm install … --set secrets.openaiApiKey=… (or --set-file secrets.databaseUrl=PATH)
-# or create a Secret yourself and name it in secrets.existingSecret (it must hold
-# AUTH_SECRET, DATABASE_URL, POSTGRES_PASSWORD and the LLM key the provider needs).
-# authSecret and postgresPassword are generated when not given, and kept on upgrade.
+# Secret values never live in values files. Give each at install time as the
+# secret's `value` (berth reads them from `fromEnv` instead):
+#   helm install … --set-file secrets.NAME.value=PATH   (or --set-string secrets.NAME.value=…)
+# Secrets with `generate` are generated when not given and kept on upgrade.
 ";
 
 /// SemVer 2: MAJOR.MINOR.PATCH, optional `-pre.release` and `+build`.
@@ -349,11 +393,7 @@ mod tests {
         let chart = values::load::parse_yaml(&text, "chart").unwrap();
         let berth = values::load::parse_yaml(DEFAULT_VALUES_YAML, "berth").unwrap();
         assert_eq!(chart, berth);
-        assert!(text.contains("--set secrets.openaiApiKey"));
-        assert!(
-            !text.contains("OPENAI_API_KEY"),
-            "no environment variables in a Helm chart's values"
-        );
+        assert!(text.contains("--set-file secrets.NAME.value=PATH"));
     }
 
     #[test]

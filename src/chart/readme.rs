@@ -5,36 +5,77 @@ use serde_json::Value;
 
 use super::ChartIdentity;
 
-/// Every leaf of the schema as (dotted key, schema), in schema order. Maps with
-/// free-form keys (`env`) are leaves.
+/// Every leaf of the schema as (dotted key, schema), in schema order. A map
+/// whose entries the user names (`components`, `secrets`, `env`, …) is walked
+/// through `*`: `components.*.image.tag`. Each variant of an `anyOf`/`oneOf` is
+/// walked (a `null` variant, an `Option`'s absence, is no key); a key with
+/// several variants is listed once.
 pub fn schema_leaves(schema: &Value) -> Vec<(String, Value)> {
-    let mut leaves = Vec::new();
+    let mut leaves: Vec<(String, Value)> = Vec::new();
     walk(schema, &mut Vec::new(), &mut leaves);
+    let mut seen = std::collections::BTreeSet::new();
+    leaves.retain(|(key, _)| seen.insert(key.clone()));
     leaves
 }
 
 fn walk(schema: &Value, path: &mut Vec<String>, leaves: &mut Vec<(String, Value)>) {
-    match schema.get("properties").and_then(Value::as_object) {
-        Some(properties) => {
-            for (key, child) in properties {
-                path.push(key.clone());
-                walk(child, path, leaves);
-                path.pop();
-            }
+    let variants = ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter(|v| v.get("type").and_then(Value::as_str) != Some("null"))
+        .collect::<Vec<_>>();
+    if !variants.is_empty() {
+        for variant in variants {
+            walk(variant, path, leaves);
         }
-        None => leaves.push((path.join("."), schema.clone())),
+        return;
     }
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let entries = schema
+        .get("additionalProperties")
+        .filter(|a| a.is_object() && has_structure(a));
+    if properties.is_none() && entries.is_none() {
+        leaves.push((path.join("."), schema.clone()));
+        return;
+    }
+    for (key, child) in properties.into_iter().flatten() {
+        path.push(key.clone());
+        walk(child, path, leaves);
+        path.pop();
+    }
+    if let Some(entry) = entries {
+        path.push("*".into());
+        walk(entry, path, leaves);
+        path.pop();
+    }
+}
+
+/// Whether a schema says anything about its values (a map of free text, such
+/// as `podLabels`, has `additionalProperties: {type: string}` and is a leaf
+/// only when that says nothing more).
+fn has_structure(schema: &Value) -> bool {
+    schema.get("properties").is_some()
+        || schema.get("anyOf").is_some()
+        || schema.get("oneOf").is_some()
+        || schema
+            .get("additionalProperties")
+            .is_some_and(|a| a.is_object())
+        || schema.get("type").is_some()
 }
 
 pub fn readme(identity: &ChartIdentity, schema: &Value, defaults: &Value) -> String {
     let name = &identity.name;
     let mut table = String::from("| Key | Default | Description |\n|---|---|---|\n");
     for (key, leaf) in schema_leaves(schema) {
-        let default = key
-            .split('.')
-            .try_fold(defaults, |node, part| node.get(part))
-            .map(|v| format!("`{}`", serde_json::to_string(v).expect("values serialize")))
-            .unwrap_or_default();
+        let default = if key.contains('*') {
+            String::new()
+        } else {
+            key.split('.')
+                .try_fold(defaults, |node, part| node.get(part))
+                .map(|v| format!("`{}`", serde_json::to_string(v).expect("values serialize")))
+                .unwrap_or_default()
+        };
         let mut description = leaf
             .get("description")
             .and_then(Value::as_str)
@@ -54,73 +95,175 @@ pub fn readme(identity: &ChartIdentity, schema: &Value, defaults: &Value) -> Str
             description.replace('|', "\\|")
         ));
     }
+    let components = defaults
+        .get("components")
+        .and_then(Value::as_object)
+        .map(|c| {
+            c.iter()
+                .map(|(n, c)| match c.get("description").and_then(Value::as_str) {
+                    Some(d) if !d.is_empty() => format!("- `{n}`: {d}\n"),
+                    _ => format!("- `{n}`\n"),
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let secrets = defaults
+        .get("secrets")
+        .and_then(Value::as_object)
+        .map(|s| {
+            s.iter()
+                .map(|(n, spec)| {
+                    let mut how = Vec::new();
+                    if spec.get("generate").is_some() {
+                        how.push("generated when not given, kept on upgrade".to_string());
+                    }
+                    if spec.get("required").and_then(Value::as_bool) == Some(true) {
+                        how.push("required".to_string());
+                    }
+                    if let Some(env) = spec.get("fromEnv").and_then(Value::as_str) {
+                        how.push(format!("berth reads it from `{env}`"));
+                    }
+                    let about = spec
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .filter(|d| !d.is_empty())
+                        .map(|d| format!("{d}; "))
+                        .unwrap_or_default();
+                    format!("- `secrets.{n}`: {about}{}\n", how.join("; "))
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let example_secret = defaults
+        .get("secrets")
+        .and_then(Value::as_object)
+        .and_then(|s| s.keys().next().cloned())
+        .unwrap_or_else(|| "mySecret".into());
     format!(
         r#"# {name}
 
-The Todo AI chatbot stack — Next.js frontend, FastAPI backend, MCP tool server and
-PostgreSQL — as a Helm chart, exported by `berth chart export` (berth {berth}).
+{name} as a Helm chart, exported by `berth chart export` (berth {berth}).
 For the same values, `helm template` of this chart and `berth render` produce the
-same objects field for field; berth's tests check that with the real `helm`.
+same objects field for field; berth's tests check that with the real `helm` on
+hundreds of generated stacks.
 
 Chart version {version}, app version {app_version}. Needs Kubernetes 1.23 or later.
 
+The templates know kinds, not names: each entry of `components` becomes a
+ServiceAccount, ConfigMap, Secret and Deployment (its `tasks` as init containers),
+a Service when it has a `port` (a worker has none), and the HorizontalPodAutoscaler,
+PodDisruptionBudget and NetworkPolicy its settings ask for; `expose.routes` becomes
+an Ingress or a Gateway API HTTPRoute; `database.mode: internal` a PostgreSQL
+StatefulSet. This chart's components:
+
+{components}
 ## Install
 
 ```sh
-helm install {name} ./{name} -n todo --create-namespace -f {name}/values-dev.yaml
+helm install {name} ./{name} -n {name} --create-namespace
 # or from the package:
-helm install {name} {name}-{version}.tgz -n todo --create-namespace
+helm install {name} {name}-{version}.tgz -n {name} --create-namespace
 ```
 
-- `values-dev.yaml`: one replica each, fits `minikube start --cpus 2 --memory 4g`.
-- `values-prod.yaml`: two or more replicas, HorizontalPodAutoscalers,
-  PodDisruptionBudgets and NetworkPolicies (default deny, then only what the app uses).
-
-The release name prefixes every object (`<release>-frontend`, `<release>-postgres`, …).
-Helm installs into `-n`; `namespace.name` and `namespace.create` are berth's
-equivalents and are not used by the chart (use `--create-namespace`).
+The release name prefixes every object (`<release>-<component>`, the in-cluster
+database `<release>-postgres`). Helm installs into `-n`; `namespace.name` and
+`namespace.create` are berth's equivalents and are not used by the chart (use
+`--create-namespace`). A component whose image berth builds (`image.build`) must be
+built and loaded first (`berth images build` / `berth images load`), or given
+another `image.tag`.
 
 ## Secrets
 
-Secret values never live in values files, and this chart holds none. Supply them
-at install time, for example:
+Secret values never live in values files, and this chart holds none. berth reads
+them from the environment (each secret's `fromEnv`) or `--set-file`; Helm cannot
+read your environment, so give each value at install time **in place of the
+secret's spec**, with the same flag berth takes:
 
 ```sh
-helm install {name} ./{name} -n todo --create-namespace \
-  --set llm.provider=openai --set secrets.openaiApiKey="$OPENAI_API_KEY"
-helm install {name} ./{name} -n todo --create-namespace \
-  --set database.mode=external --set-file secrets.databaseUrl=./database-url.txt
+printf %s "$VALUE" > {example_secret}.txt     # no trailing newline
+helm install {name} ./{name} -n {name} --create-namespace \
+  --set-file secrets.{example_secret}={example_secret}.txt
+# or, for a short value: --set-string secrets.{example_secret}="$VALUE"
 ```
 
-(`--set-file` keeps the file's content as is: write it without a trailing newline,
-e.g. `printf %s "$DATABASE_URL" > database-url.txt`), or create a Secret yourself and set `secrets.existingSecret` to its name; it must
-hold the keys the components read: `AUTH_SECRET`, `DATABASE_URL`,
-`POSTGRES_PASSWORD` and `OPENAI_API_KEY` or `GEMINI_API_KEY` for the chosen provider.
-`secrets.authSecret` and `secrets.postgresPassword` are generated when not given
-and kept across `helm upgrade` (read back from the live Secrets).
-Required secrets (the database URL with `database.mode=external`, the key of the
-chosen LLM provider) fail the install with a message naming them.
+A string under `secrets.NAME` is that secret's value; the spec (`fromEnv`,
+`generate`, `required`, `description`) means "not given". `values.schema.json`
+allows exactly these two forms. Keep the values out of files you commit; Helm
+stores what you pass in the release record (a Secret in the namespace).
 
+- A secret with `generate` that is not given is generated (random letters and
+  digits of the asked length) on install and read back from the live Secrets on
+  `helm upgrade`, so it stays the same.
+- A used secret marked `required` (or an external database's URL) that is not
+  given fails the install with a message naming it.
+- An optional secret that is not given leaves its variable out.
+- A component with `existingSecret` reads every `secret`/`database` variable from
+  that Secret instead; create it first.
+
+This chart's secrets:
+
+{secrets}
 ## Checking it
 
 ```sh
-kubectl get pods,svc -n todo -l app.kubernetes.io/instance={name}
-helm status {name} -n todo
+kubectl get pods,svc -n {name} -l app.kubernetes.io/instance={name}
+helm status {name} -n {name}
 ```
 
 `values.schema.json` is generated from berth's typed values model, so Helm rejects
 unknown keys and wrong types as `berth` does; `templates/validate.yaml` adds berth's
-other rules (ports, NodePort range, DNS names, image tags, paths, user ids, replica
-and autoscaling bounds, environment variable names, the LLM base URL) and lists
-every problem at once. Two rules stay with berth: quantity formats with requests
-not above limits, and the database URL's driver and SSL parameter; run
-`berth render -f your-values.yaml` to check a values file fully.
+other main rules (component names, references to undeclared components, secrets or
+workers, routes, credentials written as plain env, ports, NodePort range, DNS names,
+image tags, user ids, replica and autoscaling bounds) and lists every problem at
+once. berth checks more (quantity formats, probe details, the database URL's driver
+and SSL parameter): run `berth render -f your-values.yaml` to check a values file
+fully.
 
 ## Values
+
+`*` stands for a name you choose (a component, a secret, an env variable, a task,
+a route's path).
 
 {table}"#,
         berth = env!("CARGO_PKG_VERSION"),
         version = identity.version,
         app_version = identity.app_version,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_walk_named_maps_and_variants() {
+        let schema = serde_json::json!({
+            "properties": {
+                "components": {"type": "object", "additionalProperties": {
+                    "properties": {
+                        "port": {"type": ["integer", "null"]},
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "probe": {"anyOf": [{"properties": {"http": {"type": "string"}}}, {"type": "null"}]},
+                        "env": {"additionalProperties": {"anyOf": [
+                            {"type": "string"},
+                            {"properties": {"secret": {"type": "string"}}},
+                        ]}},
+                    }
+                }},
+                "name": {"type": "string"},
+            }
+        });
+        let keys: Vec<String> = schema_leaves(&schema).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "components.*.port",
+                "components.*.labels.*",
+                "components.*.probe.http",
+                "components.*.env.*",
+                "components.*.env.*.secret",
+                "name",
+            ]
+        );
+    }
 }

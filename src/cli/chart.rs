@@ -45,7 +45,11 @@ struct ExportSettings {
 
 impl ExportSettings {
     fn resolve(args: ExportArgs) -> anyhow::Result<Self> {
-        let mut chart = ChartSettings::default();
+        let mut chart = ChartSettings {
+            // In a team's repository the chart describes its stack.
+            stack: crate::values::load::stack_file_here(),
+            ..ChartSettings::default()
+        };
         if let Some(version) = args.chart_version {
             chart.version = version;
         }

@@ -27,15 +27,16 @@ pub fn helm() -> PathBuf {
     path
 }
 
+/// The real `berth` binary with a clean environment: no secret, release or
+/// namespace from the developer's shell may leak into a render.
 pub fn berth() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
-    // Nothing from the developer's environment may leak into a render.
-    for (_, env) in SECRET_ENV {
-        command.env_remove(env);
+    command.env_clear();
+    for keep in ["PATH", "HOME", "TMPDIR"] {
+        if let Some(value) = std::env::var_os(keep) {
+            command.env(keep, value);
+        }
     }
-    command
-        .env_remove("BERTH_RELEASE")
-        .env_remove("BERTH_NAMESPACE");
     command
 }
 
@@ -66,26 +67,24 @@ pub fn run_ok(command: &mut Command) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-/// The chart exported once per test process by `berth chart export`.
-pub fn exported_chart() -> &'static Path {
-    static CHART: OnceLock<PathBuf> = OnceLock::new();
-    CHART.get_or_init(|| {
-        let out = scratch("export");
-        let stdout = run_ok(berth().args(["chart", "export", "--out"]).arg(&out));
-        let dir = PathBuf::from(stdout.lines().next().expect("chart path on stdout"));
-        assert!(dir.join("Chart.yaml").is_file(), "{}", dir.display());
-        dir
-    })
+/// `berth chart export --out OUT`, run in `dir` (so a `berth.yaml` there is the
+/// stack exported); returns the chart directory.
+pub fn export_chart(dir: Option<&Path>, out: &Path) -> PathBuf {
+    let mut command = berth();
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let stdout = run_ok(command.args(["chart", "export", "--out"]).arg(out));
+    let chart = PathBuf::from(stdout.lines().next().expect("chart path on stdout"));
+    assert!(chart.join("Chart.yaml").is_file(), "{}", chart.display());
+    chart
 }
 
-/// Secret values keys and the environment variables berth reads them from.
-pub const SECRET_ENV: [(&str, &str); 5] = [
-    ("openaiApiKey", "OPENAI_API_KEY"),
-    ("geminiApiKey", "GEMINI_API_KEY"),
-    ("authSecret", "AUTH_SECRET"),
-    ("databaseUrl", "DATABASE_URL"),
-    ("postgresPassword", "POSTGRES_PASSWORD"),
-];
+/// The chart of berth's embedded example, exported once per test process.
+pub fn exported_chart() -> &'static Path {
+    static CHART: OnceLock<PathBuf> = OnceLock::new();
+    CHART.get_or_init(|| export_chart(None, &scratch("export")))
+}
 
 /// One value set, given to both tools the way each takes it.
 #[derive(Debug, Clone)]
@@ -93,25 +92,29 @@ pub struct Case {
     pub name: String,
     pub release: String,
     pub namespace: String,
+    /// A team's stack (`berth.yaml`): berth renders in its directory, and the
+    /// chart is exported from there. None: berth's embedded example.
+    pub stack: Option<PathBuf>,
     /// Values files, given to both (`-f`).
     pub files: Vec<PathBuf>,
     /// `--set` expressions, given to both.
     pub set: Vec<String>,
-    /// Secret values by values key: environment variables for berth, a values
-    /// file for helm (`--set secrets.<key>=…` is the same layer).
+    /// Secret values by secret name: `--set-file secrets.NAME=PATH` for berth,
+    /// `--set-file secrets.NAME.value=PATH` for helm.
     pub secrets: BTreeMap<String, String>,
-    /// Extra helm-only arguments (e.g. `--set secrets.x=…` literally).
+    /// Extra helm-only arguments.
     pub helm_args: Vec<String>,
 }
 
 impl Case {
-    /// The default release and namespace, and fixed generated secrets (both
-    /// tools would otherwise make random ones).
+    /// The example's release and namespace, and fixed values for its generated
+    /// secrets (both tools would otherwise make random ones).
     pub fn new(name: &str) -> Case {
         Case {
             name: name.to_string(),
             release: "todo-chatbot".into(),
             namespace: "todo".into(),
+            stack: None,
             files: Vec::new(),
             set: Vec::new(),
             secrets: BTreeMap::from([
@@ -119,6 +122,15 @@ impl Case {
                 ("postgresPassword".to_string(), "test-password".to_string()),
             ]),
             helm_args: Vec::new(),
+        }
+    }
+
+    /// A team's stack file, with no secret values yet.
+    pub fn stack(name: &str, stack: PathBuf) -> Case {
+        Case {
+            stack: Some(stack),
+            secrets: BTreeMap::new(),
+            ..Case::new(name)
         }
     }
 
@@ -136,11 +148,54 @@ impl Case {
         self.secrets.insert(key.to_string(), value.to_string());
         self
     }
+
+    /// `--set-file secrets.NAME=PATH` (berth) or `--set-file
+    /// secrets.NAME.value=PATH` (the chart) for each secret value, written
+    /// under `work`.
+    pub fn secret_args(&self, work: &Path, helm: bool) -> Vec<String> {
+        let dir = work.join(format!("{}-secrets", sanitize(&self.name)));
+        std::fs::create_dir_all(&dir).expect("secrets dir");
+        let mut args = Vec::new();
+        for (name, value) in &self.secrets {
+            let path = dir.join(name);
+            // With the newline `echo` adds: both tools drop it.
+            std::fs::write(&path, format!("{value}\n")).expect("write secret file");
+            args.push("--set-file".to_string());
+            let key = if helm { format!("{name}.value") } else { name.clone() };
+            args.push(format!("secrets.{key}={}", path.display()));
+        }
+        args
+    }
+
+    /// The chart this case is rendered with: the example's, or its stack's.
+    pub fn chart(&self, work: &Path) -> PathBuf {
+        match &self.stack {
+            None => exported_chart().to_path_buf(),
+            Some(stack) => {
+                let out = work.join(format!("{}-chart", sanitize(&self.name)));
+                export_chart(stack.parent(), &out)
+            }
+        }
+    }
 }
 
 /// `berth render --include-secrets -o json` of the case.
 pub fn berth_render(case: &Case) -> Vec<Value> {
+    let stdout = run_ok(&mut berth_render_command(case));
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{}: berth JSON: {e}", case.name))
+}
+
+/// The same, as the raw output (for cases berth may refuse).
+pub fn berth_render_output(case: &Case) -> Output {
+    run(&mut berth_render_command(case))
+}
+
+fn berth_render_command(case: &Case) -> Command {
+    let work = scratch("berth-secrets");
     let mut command = berth();
+    if let Some(stack) = &case.stack {
+        command.current_dir(stack.parent().expect("a stack file has a directory"));
+    }
     command.args(["render", "--include-secrets", "-o", "json", "--release"]);
     command.arg(&case.release).arg("-n").arg(&case.namespace);
     for file in &case.files {
@@ -149,13 +204,8 @@ pub fn berth_render(case: &Case) -> Vec<Value> {
     for expr in &case.set {
         command.arg("--set").arg(expr);
     }
-    for (key, env) in SECRET_ENV {
-        if let Some(value) = case.secrets.get(key).filter(|v| !v.is_empty()) {
-            command.env(env, value);
-        }
-    }
-    let stdout = run_ok(&mut command);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{}: berth JSON: {e}", case.name))
+    command.args(case.secret_args(&work, false));
+    command
 }
 
 /// `helm template RELEASE CHART -n NS` of the case, parsed.
@@ -180,17 +230,7 @@ pub fn helm_template_command(chart: &Path, case: &Case, work: &Path) -> Command 
     for expr in &case.set {
         command.arg("--set").arg(expr);
     }
-    if !case.secrets.is_empty() {
-        let secrets: serde_json::Map<String, Value> = case
-            .secrets
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        let path = work.join(format!("{}-secrets.json", sanitize(&case.name)));
-        let text = serde_json::json!({ "secrets": secrets }).to_string();
-        std::fs::write(&path, text).expect("write secrets file");
-        command.arg("-f").arg(path);
-    }
+    command.args(case.secret_args(work, true));
     command.args(&case.helm_args);
     command
 }
@@ -315,7 +355,7 @@ fn diff(ours: &Value, theirs: &Value, path: &mut String, out: &mut Vec<String>) 
 pub fn assert_equivalent(case: &Case) -> usize {
     let work = scratch("cases");
     let ours = berth_render(case);
-    let theirs = helm_template(exported_chart(), case, &work);
+    let theirs = helm_template(&case.chart(&work), case, &work);
     compare(&ours, &theirs).unwrap_or_else(|differences| {
         panic!("{}: berth and helm differ:\n{differences}", case.name)
     })

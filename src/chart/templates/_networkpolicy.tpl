@@ -1,26 +1,52 @@
 {{/*
-Building blocks of the NetworkPolicies: default deny in the namespace, then
-per component only the paths the app uses, and cluster DNS.
+NetworkPolicies follow the data: default deny in the namespace, then one
+policy per workload allowing exactly what the values declare — `urlOf`
+references (who calls whom), `database` references, routes from the entry
+point, declared `egress` — and cluster DNS.
 */}}
 
-{{/* A peer selecting one component's pods. Args: root, component. */}}
-{{- define "todo-chatbot.podPeer" -}}
-- podSelector:
-    matchLabels:
-      {{- include "todo-chatbot.selectorLabels" . | nindent 6 }}
+{{/* Components a component calls through `urlOf`, enabled and with a port: a sorted JSON list. Args: root, c. */}}
+{{- define "berth.callees" -}}
+{{- $root := .root -}}
+{{- $names := list -}}
+{{- range $key, $r := .c.env -}}
+  {{- if and (kindIs "map" $r) (hasKey $r "urlOf") -}}
+    {{- $target := index $root.Values.components $r.urlOf -}}
+    {{- if and $target (eq (include "berth.enabled" $target) "true") (hasKey $target "port") -}}
+      {{- $names = append $names $r.urlOf -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- $names | uniq | sortAlpha | toJson -}}
 {{- end }}
 
-{{/* Egress to one component's pods on a port. Args: root, component, port. */}}
-{{- define "todo-chatbot.egressToPods" -}}
+{{/* "true" when a component reads the database. Arg: the component. */}}
+{{- define "berth.usesDatabase" -}}
+{{- $uses := false -}}
+{{- range $key, $r := .env -}}
+  {{- if and (kindIs "map" $r) (hasKey $r "database") }}{{ $uses = true }}{{ end -}}
+{{- end -}}
+{{- $uses -}}
+{{- end }}
+
+{{/* A peer selecting one workload's pods. Args: root, who. */}}
+{{- define "berth.podPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "berth.selectorLabels" . | nindent 6 }}
+{{- end }}
+
+{{/* Egress to one workload's pods on a port. Args: root, who, port. */}}
+{{- define "berth.egressToPods" -}}
 - to:
-    {{- include "todo-chatbot.podPeer" . | nindent 4 }}
+    {{- include "berth.podPeer" . | nindent 4 }}
   ports:
     - port: {{ int64 .port }}
       protocol: TCP
 {{- end }}
 
 {{/* Egress to any address on a TCP port. Arg: port. */}}
-{{- define "todo-chatbot.egressToAnywhere" -}}
+{{- define "berth.egressToAnywhere" -}}
 - to:
     - ipBlock:
         cidr: 0.0.0.0/0
@@ -30,7 +56,7 @@ per component only the paths the app uses, and cluster DNS.
 {{- end }}
 
 {{/* Cluster DNS (CoreDNS in kube-system, as on Minikube), first in every egress list. */}}
-{{- define "todo-chatbot.egressToDns" -}}
+{{- define "berth.egressToDns" -}}
 - to:
     - namespaceSelector:
         matchLabels:
@@ -45,52 +71,123 @@ per component only the paths the app uses, and cluster DNS.
       protocol: TCP
 {{- end }}
 
-{{/*
-The explicit port of a URL, else the default: the scheme's (http 80, https 443)
-when it has a well-known one. Args: url, default.
-*/}}
-{{- define "todo-chatbot.urlPort" -}}
-{{- $port := "" -}}
-{{- $scheme := "" -}}
-{{- if .url -}}
-  {{- $parsed := urlParse .url -}}
-  {{- $scheme = lower $parsed.scheme -}}
-  {{- $port = regexFind ":[0-9]+$" $parsed.host | trimPrefix ":" -}}
-{{- end -}}
-{{- if $port -}}
-{{- atoi $port -}}
-{{- else if eq $scheme "http" -}}
-80
-{{- else if eq $scheme "https" -}}
-443
-{{- else -}}
-{{- .default -}}
-{{- end -}}
+{{/* A peer selecting a namespace. Arg: name. */}}
+{{- define "berth.namespacePeer" -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . | quote }}
 {{- end }}
 
-{{/*
-To the in-cluster PostgreSQL pods, or to an external database's port (5432 when
-the URL lives in an existing Secret the chart cannot read). Arg: root.
-*/}}
-{{- define "todo-chatbot.egressToDatabase" -}}
-{{- if eq .Values.database.mode "internal" -}}
-{{- include "todo-chatbot.egressToPods" (dict "root" . "component" "database" "port" .Values.database.internal.port) -}}
-{{- else -}}
-{{- include "todo-chatbot.egressToAnywhere" (include "todo-chatbot.urlPort" (dict "url" .Values.secrets.databaseUrl "default" 5432)) -}}
-{{- end -}}
-{{- end }}
-
-{{/* The metadata and selector every component policy starts with. Args: root, component. */}}
-{{- define "todo-chatbot.networkPolicyHead" -}}
+{{/* The metadata and selector every workload policy starts with. Args: root, who. */}}
+{{- define "berth.policyHead" -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  {{- include "todo-chatbot.metadata" . | nindent 2 }}
+  {{- include "berth.metadata" . | nindent 2 }}
 spec:
   podSelector:
     matchLabels:
-      {{- include "todo-chatbot.selectorLabels" . | nindent 6 }}
+      {{- include "berth.selectorLabels" . | nindent 6 }}
   policyTypes:
     - Ingress
     - Egress
+{{- end }}
+
+{{/*
+Who may connect to a component's port: the components that call it; the
+Ingress controller's or Gateway's namespace when it is routed; everyone when it
+is the exposed entry point (NodePort and controller traffic arrives from
+addresses we cannot name) or routed through a Gateway of unknown namespace.
+Args: root, name, c.
+*/}}
+{{- define "berth.componentIngress" -}}
+{{- $root := .root -}}
+{{- $name := .name -}}
+{{- $expose := .root.Values.expose -}}
+{{- $port := int64 .c.port -}}
+{{- $routed := has $name (values $expose.routes) -}}
+{{- if or (and (ne $expose.mode "none") (eq (include "berth.entry" $root) $name)) (and (eq $expose.mode "gateway") $routed (not $expose.gateway.namespace)) }}
+ingress:
+  - ports:
+      - port: {{ $port }}
+        protocol: TCP
+{{- else -}}
+{{- $peers := list -}}
+{{- range $caller, $other := $root.Values.components -}}
+  {{- if and (eq (include "berth.enabled" $other) "true") (has $name (include "berth.callees" (dict "root" $root "c" $other) | fromJsonArray)) -}}
+    {{- $peers = append $peers (include "berth.podPeer" (dict "root" $root "who" (include "berth.identity" (dict "root" $root "name" $caller) | fromJson))) -}}
+  {{- end -}}
+{{- end -}}
+{{- if and (eq $expose.mode "ingress") $routed $expose.ingress.controllerNamespace -}}
+  {{- $peers = append $peers (include "berth.namespacePeer" $expose.ingress.controllerNamespace) -}}
+{{- else if and (eq $expose.mode "gateway") $routed $expose.gateway.namespace -}}
+  {{- $peers = append $peers (include "berth.namespacePeer" $expose.gateway.namespace) -}}
+{{- end -}}
+{{- if $peers }}
+ingress:
+  - from:
+      {{- range $peers }}
+      {{- . | nindent 6 }}
+      {{- end }}
+    ports:
+      - port: {{ $port }}
+        protocol: TCP
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* The policy of one enabled component. Args: root, name, who. */}}
+{{- define "berth.componentPolicy" -}}
+{{- $root := .root -}}
+{{- $c := index .root.Values.components .name -}}
+{{- $db := .root.Values.database -}}
+{{- include "berth.policyHead" . }}
+  {{- if hasKey $c "port" }}
+  {{- include "berth.componentIngress" (dict "root" $root "name" .name "c" $c) | trim | nindent 2 }}
+  {{- end }}
+  egress:
+    {{- include "berth.egressToDns" . | nindent 4 }}
+    {{- range $callee := include "berth.callees" (dict "root" $root "c" $c) | fromJsonArray }}
+    {{- $target := index $root.Values.components $callee }}
+    {{- include "berth.egressToPods" (dict "root" $root "who" (include "berth.identity" (dict "root" $root "name" $callee) | fromJson) "port" $target.port) | nindent 4 }}
+    {{- end }}
+    {{- $anywhere := list }}
+    {{- if eq (include "berth.usesDatabase" $c) "true" }}
+    {{- if eq $db.mode "internal" }}
+    {{- include "berth.egressToPods" (dict "root" $root "who" (include "berth.databaseIdentity" $root | fromJson) "port" $db.internal.port) | nindent 4 }}
+    {{- else if eq $db.mode "external" }}
+    {{- /* Without the URL (an existing Secret holds it) assume PostgreSQL's default port. */}}
+    {{- $url := include "berth.secretValue" (dict "root" $root "name" $db.external.urlSecret) }}
+    {{- $anywhere = append $anywhere (ternary (include "berth.externalPart" (dict "url" $url "part" "port")) "5432" (not (empty $url))) }}
+    {{- end }}
+    {{- end }}
+    {{- range $host := $c.egress }}
+    {{- $anywhere = append $anywhere (ternary (regexFind "[0-9]+$" $host) "443" (contains ":" $host)) }}
+    {{- end }}
+    {{- range $port := $anywhere | uniq }}
+    {{- include "berth.egressToAnywhere" $port | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{/* The in-cluster database's policy: only its clients, no egress at all. Arg: root. */}}
+{{- define "berth.databasePolicy" -}}
+{{- $root := . -}}
+{{- $self := dict "root" . "who" (include "berth.databaseIdentity" . | fromJson) -}}
+{{- $peers := list -}}
+{{- range $name, $c := .Values.components -}}
+  {{- if and (eq (include "berth.enabled" $c) "true") (eq (include "berth.usesDatabase" $c) "true") -}}
+    {{- $peers = append $peers (include "berth.podPeer" (dict "root" $root "who" (include "berth.identity" (dict "root" $root "name" $name) | fromJson))) -}}
+  {{- end -}}
+{{- end -}}
+{{- include "berth.policyHead" $self }}
+  {{- if $peers }}
+  ingress:
+    - from:
+        {{- range $peers }}
+        {{- . | nindent 8 }}
+        {{- end }}
+      ports:
+        - port: {{ int64 .Values.database.internal.port }}
+          protocol: TCP
+  {{- end }}
 {{- end }}

@@ -1,98 +1,198 @@
 {{/*
 berth's value rules that JSON Schema (values.schema.json) cannot express, so
-`helm install` rejects what `berth deploy` rejects. Every problem is listed at
-once, by key, as berth does. Not checked here (berth checks them): quantity
-formats and requests above limits, and the database URL's driver and SSL
-parameter.
+`helm install` rejects what `berth deploy` rejects: names, references between
+components, secrets and the database, routes, credentials in plain env, and
+bounds. Every problem is listed at once, by key, as berth does. berth checks
+more (quantity formats, probe and path details, the database URL's driver and
+SSL parameter): run `berth render` to check a values file fully.
 */}}
-{{- define "todo-chatbot.validate" -}}
+{{- define "berth.validate" -}}
+{{- $root := . -}}
 {{- $problems := list -}}
+{{- $dns1035 := "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$" -}}
 {{- $dnsLabel := "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" -}}
-{{- range $name := list "frontend" "backend" "mcp" -}}
-  {{- $c := index $.Values $name -}}
-  {{- if lt (int64 $c.replicas) 0 -}}
-    {{- $problems = append $problems (printf "%s.replicas: %v is negative; allowed: 0 or more" $name $c.replicas) -}}
+{{- $envName := "^[A-Za-z_][A-Za-z0-9_]*$" -}}
+{{- $components := .Values.components | default dict -}}
+{{- $secrets := .Values.secrets | default dict -}}
+{{- $db := .Values.database -}}
+{{- if not $components -}}
+  {{- $problems = append $problems "components: is empty; nothing to deploy" -}}
+{{- end -}}
+{{- range $name, $c := $components -}}
+  {{- $at := printf "components.%s" $name -}}
+  {{- if not (regexMatch $dns1035 $name) -}}
+    {{- $problems = append $problems (printf "%s: `%s` is not a valid component name; allowed: up to 63 lower-case letters, digits and `-`, starting with a letter and not ending with `-` (DNS-1035)" $at $name) -}}
+  {{- else if has $name (list "postgres" "default-deny") -}}
+    {{- $problems = append $problems (printf "%s: `%s` is a name berth uses for its own objects; choose another" $at $name) -}}
   {{- end -}}
-  {{- $problems = concat $problems (include "todo-chatbot.validateWorkload" (dict "path" $name "image" $c.image "port" $c.port "runAsUser" $c.runAsUser) | fromJsonArray) -}}
-  {{- range $key, $path := dict "healthPath" $c.healthPath "readyPath" $c.readyPath -}}
-    {{- if not (regexMatch "^/[^\\s]*$" $path) -}}
-      {{- $problems = append $problems (printf "%s.%s: `%s` is not an HTTP path; allowed: starting with `/`, no spaces" $name $key $path) -}}
+  {{- if gt (add (len $root.Release.Name) 1 (len $name)) 63 -}}
+    {{- $problems = append $problems (printf "%s: `%s-%s` is longer than 63 characters, the limit of a Service name" $at $root.Release.Name $name) -}}
+  {{- end -}}
+  {{- if and (hasKey $c "replicas") (lt (int64 $c.replicas) 0) -}}
+    {{- $problems = append $problems (printf "%s.replicas: %d is negative; allowed: 0 or more" $at (int64 $c.replicas)) -}}
+  {{- end -}}
+  {{- if and (hasKey $c "port") (eq (int64 $c.port) 0) -}}
+    {{- $problems = append $problems (printf "%s.port: 0 is not a port; allowed: 1–65535" $at) -}}
+  {{- end -}}
+  {{- if and (hasKey $c "runAsUser") (lt (int64 $c.runAsUser) 1) -}}
+    {{- $problems = append $problems (printf "%s.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" $at (int64 $c.runAsUser)) -}}
+  {{- end -}}
+  {{- $problems = concat $problems (include "berth.validateImage" (dict "path" $at "image" $c.image) | fromJsonArray) -}}
+  {{- range $key, $r := $c.env -}}
+    {{- $key_at := printf "%s.env.%s" $at $key -}}
+    {{- if not (regexMatch $envName $key) -}}
+      {{- $problems = append $problems (printf "%s: is not a valid environment variable name; allowed: letters, digits and `_`, not starting with a digit" $key_at) -}}
+    {{- end -}}
+    {{- if kindIs "map" $r -}}
+      {{- if and (hasKey $r "secret") (not (hasKey $secrets (toString $r.secret))) -}}
+        {{- $problems = append $problems (printf "%s.secret: names the secret `%s`, which is not declared" $key_at $r.secret) -}}
+      {{- end -}}
+      {{- if hasKey $r "urlOf" -}}
+        {{- $target := index $components (toString $r.urlOf) -}}
+        {{- if not $target -}}
+          {{- $problems = append $problems (printf "%s.urlOf: names the component `%s`, which is not declared" $key_at $r.urlOf) -}}
+        {{- else if not (hasKey $target "port") -}}
+          {{- $problems = append $problems (printf "%s.urlOf: names `%s`, a worker without a port; it has no URL" $key_at $r.urlOf) -}}
+        {{- end -}}
+      {{- end -}}
+      {{- if and (hasKey $r "database") (eq $db.mode "none") -}}
+        {{- $problems = append $problems (printf "%s.database: refers to the database, but database.mode is none" $key_at) -}}
+      {{- end -}}
+    {{- else if $r -}}
+      {{- $upper := upper $key -}}
+      {{- $credentialName := or (hasSuffix "_SECRET" $upper) (hasSuffix "_KEY" $upper) (hasSuffix "_TOKEN" $upper) (has $upper (list "SECRET" "TOKEN" "APIKEY")) (contains "PASSWORD" $upper) -}}
+      {{- if or $credentialName (regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*:[^/?#@]*@" (toString $r)) -}}
+        {{- $problems = append $problems (printf "%s: looks like a credential; plain env values land in a ConfigMap: declare it under `secrets:` and write %s: {secret: NAME}" $key_at $key) -}}
+      {{- end -}}
     {{- end -}}
   {{- end -}}
-  {{- range $key, $_ := $c.env -}}
-    {{- if not (regexMatch "^[A-Za-z_][A-Za-z0-9_]*$" $key) -}}
-      {{- $problems = append $problems (printf "%s.env.%s: is not a valid environment variable name; allowed: letters, digits and `_`, not starting with a digit" $name $key) -}}
+  {{- range $task, $t := $c.tasks -}}
+    {{- if or (not (regexMatch $dnsLabel $task)) (eq $task $name) -}}
+      {{- $problems = append $problems (printf "%s.tasks.%s: `%s` is not a valid task name; allowed: lower-case letters, digits and `-`, not the component's own name" $at $task $task) -}}
+    {{- end -}}
+    {{- /* Tasks are init containers: they run before the new version rolls out, the only time there is. */ -}}
+    {{- if not (eq (toString ($t.before | default "rollout")) "rollout") -}}
+      {{- $problems = append $problems (printf "%s.tasks.%s.before: `%s` is not supported; allowed: rollout" $at $task $t.before) -}}
+    {{- end -}}
+  {{- end -}}
+  {{- /* A path a component says it serves, sent elsewhere by a more specific route. */ -}}
+  {{- if and (has $root.Values.expose.mode (list "ingress" "gateway")) (eq (include "berth.enabled" $c) "true") -}}
+    {{- range $served := $c.paths -}}
+      {{- $match := "" -}}
+      {{- range include "berth.orderedRoutes" $root | fromJsonArray -}}
+        {{- $prefix := regexReplaceAll "/+$" (index . 0) "" -}}
+        {{- if and (not $match) (or (not $prefix) (eq $served $prefix) (hasPrefix (printf "%s/" $prefix) $served)) -}}
+          {{- $match = . -}}
+        {{- end -}}
+      {{- end -}}
+      {{- if and $match (ne (index $match 1) $name) -}}
+        {{- $problems = append $problems (printf "expose.routes.%s: sends %s to `%s`, but components.%s.paths says `%s` serves it" (index $match 0) $served (index $match 1) $name $name) -}}
+      {{- end -}}
     {{- end -}}
   {{- end -}}
 {{- end -}}
-{{- if not (regexMatch "^/[^\\s]*$" .Values.mcp.path) -}}
-  {{- $problems = append $problems (printf "mcp.path: `%s` is not an HTTP path; allowed: starting with `/`, no spaces" .Values.mcp.path) -}}
+{{- range $name, $s := $secrets -}}
+  {{- if $s.generate -}}
+    {{- $length := int64 $s.generate.length -}}
+    {{- if or (lt $length 16) (gt $length 256) -}}
+      {{- $problems = append $problems (printf "secrets.%s.generate.length: %d is out of range; allowed: 16–256" $name $length) -}}
+    {{- end -}}
+  {{- end -}}
 {{- end -}}
-{{- if eq .Values.database.mode "internal" -}}
-  {{- $problems = concat $problems (include "todo-chatbot.validateWorkload" (dict "path" "database.internal" "image" .Values.database.internal.image "port" .Values.database.internal.port "runAsUser" .Values.database.internal.runAsUser) | fromJsonArray) -}}
-  {{- range $key, $value := dict "database.name" .Values.database.name "database.user" .Values.database.user -}}
+{{- if eq $db.mode "internal" -}}
+  {{- if not (hasKey $secrets $db.passwordSecret) -}}
+    {{- $problems = append $problems (printf "database.passwordSecret: names the secret `%s`, which is not declared" $db.passwordSecret) -}}
+  {{- end -}}
+  {{- $problems = concat $problems (include "berth.validateImage" (dict "path" "database.internal" "image" $db.internal.image) | fromJsonArray) -}}
+  {{- if eq (int64 $db.internal.port) 0 -}}
+    {{- $problems = append $problems "database.internal.port: 0 is not a port; allowed: 1–65535" -}}
+  {{- end -}}
+  {{- if lt (int64 $db.internal.runAsUser) 1 -}}
+    {{- $problems = append $problems (printf "database.internal.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" (int64 $db.internal.runAsUser)) -}}
+  {{- end -}}
+  {{- range $key, $value := dict "database.name" $db.name "database.user" $db.user -}}
     {{- if not (regexMatch "^[A-Za-z][A-Za-z0-9_]{0,62}$" $value) -}}
       {{- $problems = append $problems (printf "%s: `%s` is not allowed; use letters, digits and `_`, starting with a letter" $key $value) -}}
     {{- end -}}
   {{- end -}}
+{{- else if and (eq $db.mode "external") (not (hasKey $secrets $db.external.urlSecret)) -}}
+  {{- $problems = append $problems (printf "database.external.urlSecret: names the secret `%s`, which is not declared" $db.external.urlSecret) -}}
 {{- end -}}
-{{- $nodePort := int64 .Values.expose.nodePort -}}
+{{- $expose := .Values.expose -}}
+{{- range $path, $target := $expose.routes -}}
+  {{- $c := index $components $target -}}
+  {{- if not (regexMatch "^/[^\\s?#]*$" $path) -}}
+    {{- $problems = append $problems (printf "expose.routes.%s: `%s` is not a path prefix; allowed: starting with `/`, no spaces, `?` or `#`" $path $path) -}}
+  {{- end -}}
+  {{- if not $c -}}
+    {{- $problems = append $problems (printf "expose.routes.%s: routes to `%s`, which is not a component" $path $target) -}}
+  {{- else if not (hasKey $c "port") -}}
+    {{- $problems = append $problems (printf "expose.routes.%s: routes to `%s`, a worker without a port" $path $target) -}}
+  {{- end -}}
+{{- end -}}
+{{- if and (eq $expose.mode "nodePort") (not (include "berth.entry" .)) -}}
+  {{- $problems = append $problems "expose.routes: has no route for `/`; a NodePort exposes the component routed at `/`" -}}
+{{- end -}}
+{{- $nodePort := int64 $expose.nodePort -}}
 {{- if or (lt $nodePort 30000) (gt $nodePort 32767) -}}
   {{- $problems = append $problems (printf "expose.nodePort: %d is outside the NodePort range; allowed: 30000–32767" $nodePort) -}}
 {{- end -}}
-{{- $host := .Values.expose.ingress.host -}}
-{{- $hostOk := le (len $host) 253 -}}
-{{- range splitList "." $host -}}
-  {{- if not (regexMatch $dnsLabel .) }}{{ $hostOk = false }}{{ end -}}
+{{- range $key, $host := dict "expose.ingress.host" $expose.ingress.host "expose.gateway.host" $expose.gateway.host -}}
+  {{- $ok := le (len $host) 253 -}}
+  {{- range splitList "." $host -}}
+    {{- if not (regexMatch $dnsLabel .) }}{{ $ok = false }}{{ end -}}
+  {{- end -}}
+  {{- if not $ok -}}
+    {{- $problems = append $problems (printf "%s: `%s` is not a valid DNS name; allowed: lower-case labels of letters, digits and `-`, separated by dots (e.g. todo.local)" $key $host) -}}
+  {{- end -}}
 {{- end -}}
-{{- if not $hostOk -}}
-  {{- $problems = append $problems (printf "expose.ingress.host: `%s` is not a valid DNS name; allowed: lower-case labels of letters, digits and `-`, separated by dots (e.g. todo.local)" $host) -}}
-{{- end -}}
-{{- if and (eq .Values.expose.mode "ingress") (not .Values.expose.ingress.className) -}}
+{{- if and (eq $expose.mode "ingress") (not $expose.ingress.className) -}}
   {{- $problems = append $problems "expose.ingress.className: is empty; an Ingress needs a class (Minikube's ingress addon uses `nginx`)" -}}
 {{- end -}}
-{{- $controller := .Values.expose.ingress.controllerNamespace -}}
-{{- if and $controller (not (regexMatch $dnsLabel $controller)) -}}
-  {{- $problems = append $problems (printf "expose.ingress.controllerNamespace: `%s` is not a valid name; allowed: up to 63 lower-case letters, digits and `-`" $controller) -}}
+{{- if and (eq $expose.mode "gateway") (not $expose.gateway.name) -}}
+  {{- $problems = append $problems "expose.gateway.name: is empty; an HTTPRoute attaches to a Gateway by name" -}}
 {{- end -}}
-{{- $min := int64 .Values.autoscaling.minReplicas -}}
-{{- if lt $min 1 -}}
-  {{- $problems = append $problems (printf "autoscaling.minReplicas: %d is below 1; allowed: 1 or more" $min) -}}
+{{- range $key, $ns := dict "expose.ingress.controllerNamespace" $expose.ingress.controllerNamespace "expose.gateway.namespace" $expose.gateway.namespace -}}
+  {{- if and $ns (not (regexMatch $dnsLabel $ns)) -}}
+    {{- $problems = append $problems (printf "%s: `%s` is not a valid name; allowed: up to 63 lower-case letters, digits and `-`" $key $ns) -}}
+  {{- end -}}
 {{- end -}}
-{{- if gt $min (int64 .Values.autoscaling.maxReplicas) -}}
-  {{- $problems = append $problems (printf "autoscaling.maxReplicas: %d is less than autoscaling.minReplicas (%d); allowed: at least minReplicas" (int64 .Values.autoscaling.maxReplicas) $min) -}}
+{{- $scaling := list (list "autoscaling" .Values.autoscaling) -}}
+{{- range $name, $c := $components -}}
+  {{- $scaling = append $scaling (list (printf "components.%s.autoscaling" $name) (include "berth.autoscaling" (dict "root" $root "c" $c) | fromJson)) -}}
 {{- end -}}
-{{- $target := int64 .Values.autoscaling.targetCpuUtilization -}}
-{{- if or (lt $target 1) (gt $target 100) -}}
-  {{- $problems = append $problems (printf "autoscaling.targetCpuUtilization: %d is not a percentage; allowed: 1–100" $target) -}}
+{{- range $scaling -}}
+  {{- $at := index . 0 -}}
+  {{- $a := index . 1 -}}
+  {{- $min := int64 $a.minReplicas -}}
+  {{- if lt $min 1 -}}
+    {{- $problems = append $problems (printf "%s.minReplicas: %d is below 1; allowed: 1 or more" $at $min) -}}
+  {{- end -}}
+  {{- if gt $min (int64 $a.maxReplicas) -}}
+    {{- $problems = append $problems (printf "%s.maxReplicas: %d is less than minReplicas (%d); allowed: at least minReplicas" $at (int64 $a.maxReplicas) $min) -}}
+  {{- end -}}
+  {{- $target := int64 $a.targetCpuUtilization -}}
+  {{- if or (lt $target 1) (gt $target 100) -}}
+    {{- $problems = append $problems (printf "%s.targetCpuUtilization: %d is not a percentage; allowed: 1–100" $at $target) -}}
+  {{- end -}}
 {{- end -}}
 {{- if lt (int64 .Values.podDisruptionBudget.minAvailable) 0 -}}
   {{- $problems = append $problems (printf "podDisruptionBudget.minAvailable: %d is negative; allowed: 0 or more" (int64 .Values.podDisruptionBudget.minAvailable)) -}}
 {{- end -}}
-{{- $baseUrl := .Values.llm.baseUrl -}}
-{{- if and $baseUrl (not (regexMatch "^(?i)https?://[^\\s/?#]+([/?#]\\S*)?$" $baseUrl)) -}}
-  {{- $problems = append $problems (printf "llm.baseUrl: `%s` is not an http(s) URL; allowed: e.g. https://api.example.com/v1, or empty" $baseUrl) -}}
-{{- end -}}
 {{- if $problems -}}
-  {{- fail (printf "invalid values:\n  %s" (join "\n  " $problems)) -}}
+  {{- fail (printf "invalid values:\n  %s" (join "\n  " ($problems | uniq))) -}}
 {{- end -}}
 {{- end }}
 
-{{/* Image, port and user rules of one workload, as a JSON list of problems. Args: path, image, port, runAsUser. */}}
-{{- define "todo-chatbot.validateWorkload" -}}
+{{/* Repository and tag rules of an image, as a JSON list of problems. Args: path, image. */}}
+{{- define "berth.validateImage" -}}
 {{- $problems := list -}}
-{{- $repository := .image.repository -}}
+{{- $repository := toString .image.repository -}}
 {{- if or (not $repository) (regexMatch "\\s" $repository) (and (contains ":" $repository) (not (contains "/" $repository))) -}}
   {{- $problems = append $problems (printf "%s.image.repository: `%s` is not an image repository; allowed: e.g. docker.io/library/postgres" .path $repository) -}}
 {{- end -}}
 {{- if not (regexMatch "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" (toString .image.tag)) -}}
   {{- $problems = append $problems (printf "%s.image.tag: `%v` is not an image tag; allowed: letters, digits, `_`, `.`, `-` (up to 128)" .path .image.tag) -}}
-{{- end -}}
-{{- if eq (int64 .port) 0 -}}
-  {{- $problems = append $problems (printf "%s.port: 0 is not a port; allowed: 1–65535" .path) -}}
-{{- end -}}
-{{- if lt (int64 .runAsUser) 1 -}}
-  {{- $problems = append $problems (printf "%s.runAsUser: %v is root or invalid; allowed: a numeric non-root user id (1 or more)" .path (int64 .runAsUser)) -}}
 {{- end -}}
 {{- toJson $problems -}}
 {{- end }}
