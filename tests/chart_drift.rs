@@ -32,8 +32,14 @@ const VARIABLES: &[(&str, &[&str])] = &[
     ("$db.", &["database."]),
     ("$expose.", &["expose."]),
     ("$a.", &["autoscaling.", "components.*.autoscaling."]),
-    ("$b.", &["podDisruptionBudget.", "components.*.podDisruptionBudget."]),
-    ("$res.", &["components.*.resources.", "database.internal.resources."]),
+    (
+        "$b.",
+        &["podDisruptionBudget.", "components.*.podDisruptionBudget."],
+    ),
+    (
+        "$res.",
+        &["components.*.resources.", "database.internal.resources."],
+    ),
 ];
 
 /// Value paths the templates read, through `.Values.a.b` or a variable above.

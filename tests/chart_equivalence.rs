@@ -49,7 +49,11 @@ fn optional_secrets_given() {
         .secret("openaiApiKey", "sk-test")
         .secret("geminiApiKey", "gm-test");
     let objects = berth_render(&case);
-    assert!(serde_json::to_string(&objects).unwrap().contains("OPENAI_API_KEY"));
+    assert!(
+        serde_json::to_string(&objects)
+            .unwrap()
+            .contains("OPENAI_API_KEY")
+    );
     assert_equivalent(&case);
 }
 
@@ -297,7 +301,12 @@ fn example_case(stack: PathBuf) -> Case {
     let mut case = Case::stack(&stack.display().to_string(), stack.clone());
     case.release = "example".into();
     case.namespace = "example".into();
-    for name in values["secrets"].as_object().into_iter().flatten().map(|(n, _)| n) {
+    for name in values["secrets"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(n, _)| n)
+    {
         let value = if *name == url_secret {
             "postgresql://team:pw@db.example.com:5432/app?sslmode=require".to_string()
         } else {
@@ -313,7 +322,12 @@ fn the_examples_are_equivalent() {
     let stacks = examples();
     assert!(stacks.len() >= 2, "examples/*/berth.yaml: {stacks:?}");
     for stack in stacks {
-        for profile in [None, Some("networkPolicy.enabled=true,autoscaling.enabled=true,podDisruptionBudget.enabled=true")] {
+        for profile in [
+            None,
+            Some(
+                "networkPolicy.enabled=true,autoscaling.enabled=true,podDisruptionBudget.enabled=true",
+            ),
+        ] {
             let mut case = example_case(stack.clone());
             if let Some(set) = profile {
                 case = case.set(set);

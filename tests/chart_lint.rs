@@ -58,13 +58,25 @@ fn helm_lint_strict_passes_for_each_example() {
         if !stack.is_file() {
             continue;
         }
-        let chart = chart_support::export_chart(Some(&dir), &scratch("lint-examples").join(dir.file_name().unwrap()));
+        let chart = chart_support::export_chart(
+            Some(&dir),
+            &scratch("lint-examples").join(dir.file_name().unwrap()),
+        );
         // Every declared secret given, as an install would.
-        let values = berth::values::load::parse_yaml(&std::fs::read_to_string(&stack).unwrap(), "example").unwrap();
+        let values =
+            berth::values::load::parse_yaml(&std::fs::read_to_string(&stack).unwrap(), "example")
+                .unwrap();
         let mut args = Vec::new();
-        for name in values["secrets"].as_object().into_iter().flatten().map(|(n, _)| n) {
+        for name in values["secrets"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n)
+        {
             args.push("--set-string".to_string());
-            args.push(format!("secrets.{name}.value=postgresql://u:p@db.example.com/x?sslmode=require"));
+            args.push(format!(
+                "secrets.{name}.value=postgresql://u:p@db.example.com/x?sslmode=require"
+            ));
         }
         lint(&chart, None, &args);
         let profile = scratch("lint-examples").join("prod.yaml");
@@ -158,9 +170,16 @@ fn missing_required_secrets_fail_with_their_names() {
         assert!(!output.status.success(), "{set} without {key} rendered");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(key), "{stderr}");
-        assert!(stderr.contains(&format!("--set-file {key}.value=PATH")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--set-file {key}.value=PATH")),
+            "{stderr}"
+        );
         let ours = run(berth().args(["render", "--set", set]));
-        assert_eq!(ours.status.code(), Some(2), "berth rendered {set} without {key}");
+        assert_eq!(
+            ours.status.code(),
+            Some(2),
+            "berth rendered {set} without {key}"
+        );
         // Components reading it from existing Secrets need no value.
         let mut with_secret = case;
         for reader in readers {
@@ -198,7 +217,9 @@ fn generated_secrets_are_shared_by_every_object_that_needs_them() {
     assert_eq!(password.len(), 64);
     assert!(secret("todo-chatbot-mcp", "DATABASE_URL").contains(&format!(":{password}@")));
     assert!(
-        !objects.iter().any(|o| o.to_string().contains("OPENAI_API_KEY")),
+        !objects
+            .iter()
+            .any(|o| o.to_string().contains("OPENAI_API_KEY")),
         "an optional secret not given leaves its variable out"
     );
 }
@@ -256,16 +277,28 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
     let chart = chart_support::exported_chart();
     let work = scratch("rules");
     for (set, key) in [
-        ("components.frontend.replicas=-1", "components.frontend.replicas"),
+        (
+            "components.frontend.replicas=-1",
+            "components.frontend.replicas",
+        ),
         ("components.backend.port=0", "components.backend.port"),
         ("components.mcp.image.tag=-bad", "components.mcp.image.tag"),
         (
             "components.frontend.image.repository=has space",
             "components.frontend.image.repository",
         ),
-        ("components.frontend.runAsUser=0", "components.frontend.runAsUser"),
-        ("components.backend.env.1BAD=x", "components.backend.env.1BAD"),
-        ("components.backend.env.MY_TOKEN=abc", "components.backend.env.MY_TOKEN"),
+        (
+            "components.frontend.runAsUser=0",
+            "components.frontend.runAsUser",
+        ),
+        (
+            "components.backend.env.1BAD=x",
+            "components.backend.env.1BAD",
+        ),
+        (
+            "components.backend.env.MY_TOKEN=abc",
+            "components.backend.env.MY_TOKEN",
+        ),
         (
             "components.backend.env.X.secret=nope",
             "components.backend.env.X.secret",
@@ -275,7 +308,7 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
             "components.backend.env.X.urlOf",
         ),
         (
-            "components.Web.image.repository=a/b,components.Web.image.tag=1",
+            "components.Web.image.repository=a/b,components.Web.image.tag=v1",
             "components.Web",
         ),
         ("expose.routes./x=nope", "expose.routes./x"),

@@ -249,8 +249,14 @@ fn component() -> impl Strategy<Value = ComponentDraft> {
             ),
             (
                 prop::option::weighted(0.6, resources()),
-                prop::option::weighted(0.4, prop_oneof![Just(10001i64), 1i64..100_000, 1_000_000i64..2_147_483_647]),
-                prop::collection::btree_set("/[a-z][a-z0-9]{0,5}(/\\.?[a-z][a-z0-9]{0,5}){0,2}", 0..3),
+                prop::option::weighted(
+                    0.4,
+                    prop_oneof![Just(10001i64), 1i64..100_000, 1_000_000i64..2_147_483_647],
+                ),
+                prop::collection::btree_set(
+                    "/[a-z][a-z0-9]{0,5}(/\\.?[a-z][a-z0-9]{0,5}){0,2}",
+                    0..3,
+                ),
                 prop::collection::btree_map("[a-z]{1,6}\\.io/[a-z]{1,8}", awkward_text(), 0..3),
                 prop::collection::btree_map("team\\.example/[a-z]{1,8}", "[a-z0-9]{0,8}", 0..2),
                 scaling_override(),
@@ -279,7 +285,17 @@ fn component() -> impl Strategy<Value = ComponentDraft> {
         )
             .prop_map(
                 move |(
-                    (enabled, name_label, description, image, replicas, port, command, args, probes),
+                    (
+                        enabled,
+                        name_label,
+                        description,
+                        image,
+                        replicas,
+                        port,
+                        command,
+                        args,
+                        probes,
+                    ),
                     (resources, uid, writable, annotations, labels, autoscaling, budget),
                     (env, existing_secret, tasks, egress),
                 )| {
@@ -306,8 +322,14 @@ fn component() -> impl Strategy<Value = ComponentDraft> {
                         .into_iter()
                         .filter(|p| volumes.insert(volume_name(p)))
                         .collect();
-                    put("writablePaths", (!writable.is_empty()).then(|| json!(writable)));
-                    put("podAnnotations", (!annotations.is_empty()).then(|| json!(annotations)));
+                    put(
+                        "writablePaths",
+                        (!writable.is_empty()).then(|| json!(writable)),
+                    );
+                    put(
+                        "podAnnotations",
+                        (!annotations.is_empty()).then(|| json!(annotations)),
+                    );
                     put("podLabels", (!labels.is_empty()).then(|| json!(labels)));
                     put("autoscaling", autoscaling);
                     put("podDisruptionBudget", budget);
@@ -653,7 +675,11 @@ fn random_stacks_are_equivalent() {
         let dir = work.join(format!("stack-{n}"));
         std::fs::create_dir_all(&dir).unwrap();
         let stack_file = dir.join("berth.yaml");
-        std::fs::write(&stack_file, serde_json::to_string_pretty(&stack.values).unwrap()).unwrap();
+        std::fs::write(
+            &stack_file,
+            serde_json::to_string_pretty(&stack.values).unwrap(),
+        )
+        .unwrap();
         let mut case = Case::stack(&format!("stack-{n}"), stack_file);
         case.release = stack.release.clone();
         case.namespace = stack.namespace.clone();
@@ -664,11 +690,19 @@ fn random_stacks_are_equivalent() {
         if render.status.code() == Some(2) {
             rejected.fetch_add(1, Ordering::Relaxed);
             let stderr = String::from_utf8_lossy(&render.stderr);
-            let reason = stderr.lines().find(|l| l.contains(':')).unwrap_or("?").to_string();
+            let reason = stderr
+                .lines()
+                .find(|l| l.contains(':'))
+                .unwrap_or("?")
+                .to_string();
             *reasons.lock().unwrap().entry(reason.clone()).or_default() += 1;
             return Err(TestCaseError::reject(reason));
         }
-        assert!(render.status.success(), "berth render failed: {}", String::from_utf8_lossy(&render.stderr));
+        assert!(
+            render.status.success(),
+            "berth render failed: {}",
+            String::from_utf8_lossy(&render.stderr)
+        );
         let ours: Vec<Value> = serde_json::from_slice(&render.stdout).expect("berth JSON");
         let chart = case.chart(&dir);
         let theirs = chart_support::helm_template(&chart, &case, &dir);
@@ -676,7 +710,10 @@ fn random_stacks_are_equivalent() {
             Ok(count) => {
                 proven.fetch_add(1, Ordering::Relaxed);
                 objects.fetch_add(count, Ordering::Relaxed);
-                components.fetch_add(stack.values["components"].as_object().map_or(0, Map::len), Ordering::Relaxed);
+                components.fetch_add(
+                    stack.values["components"].as_object().map_or(0, Map::len),
+                    Ordering::Relaxed,
+                );
                 Ok(())
             }
             Err(differences) => Err(TestCaseError::fail(format!(

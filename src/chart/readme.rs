@@ -100,10 +100,12 @@ pub fn readme(identity: &ChartIdentity, schema: &Value, defaults: &Value) -> Str
         .and_then(Value::as_object)
         .map(|c| {
             c.iter()
-                .map(|(n, c)| match c.get("description").and_then(Value::as_str) {
-                    Some(d) if !d.is_empty() => format!("- `{n}`: {d}\n"),
-                    _ => format!("- `{n}`\n"),
-                })
+                .map(
+                    |(n, c)| match c.get("description").and_then(Value::as_str) {
+                        Some(d) if !d.is_empty() => format!("- `{n}`: {d}\n"),
+                        _ => format!("- `{n}`\n"),
+                    },
+                )
                 .collect::<String>()
         })
         .unwrap_or_default();

@@ -161,7 +161,11 @@ impl Case {
             // With the newline `echo` adds: both tools drop it.
             std::fs::write(&path, format!("{value}\n")).expect("write secret file");
             args.push("--set-file".to_string());
-            let key = if helm { format!("{name}.value") } else { name.clone() };
+            let key = if helm {
+                format!("{name}.value")
+            } else {
+                name.clone()
+            };
             args.push(format!("secrets.{key}={}", path.display()));
         }
         args
