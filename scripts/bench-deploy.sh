@@ -35,9 +35,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Small CPU requests so the scaled row fits on the test cluster's 8 CPUs.
 cat >"$work/small.yaml" <<'YAML'
-frontend: {resources: {requests: {cpu: 10m}}}
-backend: {resources: {requests: {cpu: 10m}}}
-mcp: {resources: {requests: {cpu: 10m}}}
+components:
+  frontend: {resources: {requests: {cpu: 10m}}}
+  backend: {resources: {requests: {cpu: 10m}}}
+  mcp: {resources: {requests: {cpu: 10m}}}
 database: {internal: {resources: {requests: {cpu: 10m}}}}
 YAML
 
@@ -104,10 +105,10 @@ for run in $(seq "$runs"); do
   t=$(now); kubectl_apply "$k" "$work/k.yaml"; record "noop kubectl" "$(elapsed "$t")"
 
   tag="0.1.$((run + 1))"
-  t=$(now); berth_deploy "$b" --set "backend.image.tag=$tag"; record "upgrade berth" "$(elapsed "$t")"
-  render "$k" "$work/k2.yaml" --set "backend.image.tag=$tag"
+  t=$(now); berth_deploy "$b" --set "components.backend.image.tag=$tag"; record "upgrade berth" "$(elapsed "$t")"
+  render "$k" "$work/k2.yaml" --set "components.backend.image.tag=$tag"
   t=$(now); kubectl_apply "$k" "$work/k2.yaml"; record "upgrade kubectl" "$(elapsed "$t")"
-  t=$(now); helm_deploy "$h" --set "backend.image.tag=$tag"; record "upgrade helm" "$(elapsed "$t")"
+  t=$(now); helm_deploy "$h" --set "components.backend.image.tag=$tag"; record "upgrade helm" "$(elapsed "$t")"
   cleanup "$b" "$k" "$h"
 
   # Scaled: many releases at once; berth and helm deploy them in parallel

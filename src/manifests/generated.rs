@@ -4,7 +4,7 @@
 
 use super::config::DATABASE_PASSWORD_KEY;
 use super::context::RenderContext;
-use crate::values::{DatabaseMode, DatabasePart, EnvValue, Reference, Values};
+use crate::values::{DatabaseMode, DatabasePart, Reference, Values};
 
 /// One generated secret and the places (Secret object name, data key) that
 /// hold its raw value, in the order to try them.
@@ -32,14 +32,13 @@ pub fn generated_secret_places(values: &Values, ctx: &RenderContext) -> Vec<Gene
                 if c.existing_secret.is_some() {
                     continue;
                 }
-                for (key, value) in &c.env {
-                    let EnvValue::Ref(r) = value else { continue };
-                    let verbatim = match r.reference() {
-                        Some(Reference::Secret(s)) => s == name,
-                        Some(Reference::Database {
+                for (key, reference) in c.references() {
+                    let verbatim = match reference {
+                        Reference::Secret(s) => s == name,
+                        Reference::Database {
                             part: DatabasePart::Password,
                             ..
-                        }) => internal && values.database.password_secret == name,
+                        } => internal && values.database.password_secret == name,
                         _ => false,
                     };
                     if verbatim {

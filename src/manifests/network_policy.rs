@@ -41,14 +41,10 @@ pub fn default_deny(ctx: &RenderContext) -> NetworkPolicy {
 /// Components `c` calls through `urlOf` references, by name.
 fn callees<'a>(values: &'a Values, c: &'a Component) -> Vec<&'a str> {
     let mut names: Vec<&str> = c
-        .env
-        .values()
-        .filter_map(|v| match v {
-            EnvValue::Ref(r) => match r.reference()? {
-                Reference::UrlOf { component, .. } => Some(component),
-                _ => None,
-            },
-            EnvValue::Plain(_) => None,
+        .references()
+        .filter_map(|(_, r)| match r {
+            Reference::UrlOf { component, .. } => Some(component),
+            _ => None,
         })
         .filter(|name| {
             values

@@ -87,31 +87,60 @@ pub const READINESS: ProbeTiming = ProbeTiming {
     failures: 3,
 };
 
-pub fn http_probe(path: &str, port_name: &str, timing: ProbeTiming) -> Probe {
+/// A probe's timing: its period and patience, and how long one check may take
+/// (a command gets a little longer than a network check).
+fn timed(probe: Probe, timing: ProbeTiming, timeout: i32) -> Probe {
     Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::String(port_name.into()),
-            ..Default::default()
-        }),
         period_seconds: Some(timing.period),
-        timeout_seconds: Some(2),
+        timeout_seconds: Some(timeout),
         failure_threshold: Some(timing.failures),
-        ..Default::default()
+        ..probe
     }
 }
 
-pub fn tcp_probe(port_name: &str, timing: ProbeTiming) -> Probe {
-    Probe {
-        tcp_socket: Some(TCPSocketAction {
-            port: IntOrString::String(port_name.into()),
-            ..Default::default()
-        }),
-        period_seconds: Some(timing.period),
-        timeout_seconds: Some(2),
-        failure_threshold: Some(timing.failures),
+pub fn http_probe(path: &str, port_name: &str, timing: ProbeTiming) -> Probe {
+    let action = HTTPGetAction {
+        path: Some(path.into()),
+        port: IntOrString::String(port_name.into()),
         ..Default::default()
-    }
+    };
+    timed(
+        Probe {
+            http_get: Some(action),
+            ..Default::default()
+        },
+        timing,
+        2,
+    )
+}
+
+pub fn tcp_probe(port_name: &str, timing: ProbeTiming) -> Probe {
+    let action = TCPSocketAction {
+        port: IntOrString::String(port_name.into()),
+        ..Default::default()
+    };
+    timed(
+        Probe {
+            tcp_socket: Some(action),
+            ..Default::default()
+        },
+        timing,
+        2,
+    )
+}
+
+pub fn exec_probe(command: Vec<String>, timing: ProbeTiming) -> Probe {
+    let action = ExecAction {
+        command: Some(command),
+    };
+    timed(
+        Probe {
+            exec: Some(action),
+            ..Default::default()
+        },
+        timing,
+        3,
+    )
 }
 
 /// The probe for a resolved check, on the named port.
@@ -120,18 +149,6 @@ pub fn probe(check: &Check, port_name: &str, timing: ProbeTiming) -> Probe {
         Check::Http(path) => http_probe(path, port_name, timing),
         Check::Tcp => tcp_probe(port_name, timing),
         Check::Exec(command) => exec_probe(command.clone(), timing),
-    }
-}
-
-pub fn exec_probe(command: Vec<String>, timing: ProbeTiming) -> Probe {
-    Probe {
-        exec: Some(ExecAction {
-            command: Some(command),
-        }),
-        period_seconds: Some(timing.period),
-        timeout_seconds: Some(3),
-        failure_threshold: Some(timing.failures),
-        ..Default::default()
     }
 }
 

@@ -211,3 +211,51 @@ pub fn metadata(ctx: &RenderContext, who: &Identity) -> ObjectMeta {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::{Image, Probes};
+
+    fn component(port: Option<u16>, probes: Probes) -> Component {
+        let yaml = serde_json::json!({"image": {"repository": "r", "tag": "t"}});
+        let mut c: Component = serde_json::from_value(yaml).unwrap();
+        c.port = port;
+        c.probes = probes;
+        c.image = Image {
+            repository: "r".into(),
+            tag: "t".into(),
+            build: None,
+        };
+        c
+    }
+
+    #[test]
+    fn probes_default_to_tcp_on_the_port_and_to_none_for_a_worker() {
+        let [startup, readiness, liveness] = probes(&component(Some(80), Probes::default()));
+        for probe in [startup, readiness, liveness] {
+            assert!(probe.unwrap().tcp_socket.is_some());
+        }
+        assert_eq!(
+            probes(&component(None, Probes::default())),
+            [None, None, None]
+        );
+    }
+
+    #[test]
+    fn each_probe_may_override_the_default_check() {
+        let probes_in = Probes {
+            http: Some("/health".into()),
+            readiness: Some(ProbeCheck {
+                exec: Some(vec!["true".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let [startup, readiness, liveness] = probes(&component(Some(80), probes_in));
+        let path = |p: Option<Probe>| p.unwrap().http_get.unwrap().path.unwrap();
+        assert_eq!(path(startup), "/health");
+        assert_eq!(path(liveness), "/health");
+        assert!(readiness.unwrap().exec.is_some());
+    }
+}

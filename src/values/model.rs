@@ -156,6 +156,22 @@ impl Component {
     pub fn uid(&self) -> i64 {
         self.run_as_user.unwrap_or(DEFAULT_RUN_AS_USER)
     }
+
+    /// The valid references in its env, with the env name each sets.
+    pub fn references(&self) -> impl Iterator<Item = (&String, Reference<'_>)> {
+        self.env.iter().filter_map(|(key, value)| match value {
+            EnvValue::Ref(r) => Some((key, r.reference()?)),
+            EnvValue::Plain(_) => None,
+        })
+    }
+
+    /// Names of the secrets its env reads.
+    pub fn secrets_read(&self) -> impl Iterator<Item = &str> {
+        self.references().filter_map(|(_, r)| match r {
+            Reference::Secret(name) => Some(name),
+            _ => None,
+        })
+    }
 }
 
 /// The user a component runs as when none is given.

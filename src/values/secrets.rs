@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::error::Problem;
-use super::model::{DatabaseMode, EnvValue, Reference, Values};
+use super::model::{DatabaseMode, EnvValue, Values};
 
 impl Values {
     /// Secrets some enabled part of the stack reads: component env, an
@@ -14,14 +14,7 @@ impl Values {
         let mut used: BTreeSet<&str> = self
             .enabled_components()
             .filter(|(_, c)| c.existing_secret.is_none())
-            .flat_map(|(_, c)| c.env.values())
-            .filter_map(|v| match v {
-                EnvValue::Ref(r) => match r.reference()? {
-                    Reference::Secret(name) => Some(name),
-                    _ => None,
-                },
-                EnvValue::Plain(_) => None,
-            })
+            .flat_map(|(_, c)| c.secrets_read())
             .collect();
         match self.database.mode {
             DatabaseMode::Internal => {

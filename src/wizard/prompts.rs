@@ -16,7 +16,7 @@ use crate::values::quantity::parse_quantity;
 use crate::values::validate::{
     NODE_PORT_RANGE, check_database_url, is_dns_label, is_dns_subdomain,
 };
-use crate::values::{DatabaseMode, EnvValue, Environment, ExposeMode, Reference, Values};
+use crate::values::{DatabaseMode, Environment, ExposeMode, Values};
 
 /// Why the wizard stopped without answers.
 #[derive(Debug, thiserror::Error)]
@@ -426,14 +426,7 @@ fn secrets_to_ask<'a>(base: &'a Values, components: &BTreeMap<String, bool>) -> 
         .filter(|(name, c)| {
             components.get(*name).copied().unwrap_or(false) && c.existing_secret.is_none()
         })
-        .flat_map(|(_, c)| c.env.values())
-        .filter_map(|v| match v {
-            EnvValue::Ref(r) => match r.reference()? {
-                Reference::Secret(name) => Some(name),
-                _ => None,
-            },
-            EnvValue::Plain(_) => None,
-        })
+        .flat_map(|(_, c)| c.secrets_read())
         .filter(|name| {
             base.secrets
                 .get(*name)
