@@ -17,6 +17,13 @@ use serde_json::Value;
 
 const NEON_URL: &str = "postgresql://todo:pw@ep-example.eu-central-1.aws.neon.tech/todo?sslmode=require&channel_binding=require";
 
+/// A values file with `text`, in this process's scratch directory.
+fn values_file(name: &str, text: &str) -> PathBuf {
+    let path = chart_support::scratch("values").join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn objects_of<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
     objects.iter().filter(|o| o["kind"] == kind).collect()
 }
@@ -195,10 +202,8 @@ fn existing_secrets_per_component() {
 
 #[test]
 fn workers_tasks_probes_and_pod_settings() {
-    let dir = chart_support::scratch("values");
-    let path = dir.join("workers.yaml");
-    std::fs::write(
-        &path,
+    let path = values_file(
+        "workers.yaml",
         r#"components:
   backend:
     tasks:
@@ -223,8 +228,7 @@ fn workers_tasks_probes_and_pod_settings() {
       COUNT: 3
       FLAG: true
 "#,
-    )
-    .unwrap();
+    );
     let mut case = Case::new("workers").file("values/prod.yaml");
     case.files.push(path);
     let objects = berth_render(&case);
@@ -250,10 +254,8 @@ fn other_release_and_namespace_and_awkward_secrets() {
 
 #[test]
 fn user_env_and_numeric_quantities() {
-    let dir = chart_support::scratch("values");
-    let path = dir.join("numbers.yaml");
-    std::fs::write(
-        &path,
+    let path = values_file(
+        "numbers.yaml",
         r#"components:
   frontend:
     runAsUser: 2000000000
@@ -268,8 +270,7 @@ database:
     storage: 1073741824
     storageClass: fast-ssd
 "#,
-    )
-    .unwrap();
+    );
     let mut case = Case::new("numbers");
     case.files.push(path);
     assert_equivalent(&case);
