@@ -83,7 +83,8 @@ fn unschedulable_for_lack_of_cpu() {
         &args,
         "todo-chatbot-backend",
         "Insufficient cpu",
-        "minikube start --cpus",
+        // Not a Minikube context: the advice does not name Minikube.
+        "lower the resource requests",
     );
 }
 

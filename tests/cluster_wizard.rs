@@ -28,13 +28,13 @@ fn wizard(ns: &str, dir: &Path, port: u32) -> Session {
             &format!("expose.nodePort={port}"),
             "--timeout",
             "2m",
+            "--no-progress",
         ])
         .current_dir(dir)
         .env("KUBECONFIG", cluster::kubeconfig())
         .env("NO_COLOR", "1")
         .env("COLUMNS", "80")
         .env("LINES", "24")
-        .env("BERTH_NO_PROGRESS", "1")
         .env("TERM", "dumb")
         .env("AUTH_SECRET", "wizard-test-auth")
         .env_remove("DATABASE_URL")

@@ -7,18 +7,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::future::join_all;
-use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
 
 use super::error::status_code;
 use super::inventory::{PART_OF_LABEL, release_id};
 use super::plan::{plan_objects, prune_candidates};
 use super::prune::{Pruned, prune};
 use super::revision::{self, RevisionContent};
+use super::volumes;
 use super::{
-    Action, ApplyError, Desired, FIELD_MANAGER, Inventory, ObjectKey, Planned, Readiness, Release,
-    wait_ready,
+    Action, ApplyError, Desired, Event, FIELD_MANAGER, Inventory, ObjectKey, Planned, Readiness,
+    Release, wait_ready,
 };
 
 /// How to deploy.
@@ -47,6 +47,8 @@ pub struct DeployReport {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub recreated: Vec<String>,
+    /// StatefulSets whose volumes grew (claims expanded, object re-created).
+    pub expanded: Vec<String>,
     pub unchanged: usize,
     pub pruned: Vec<String>,
     /// Prune candidates left in place, with why.
@@ -76,7 +78,7 @@ pub async fn deploy(
     release: &Release,
     mut objects: Vec<Desired>,
     options: &DeployOptions,
-    progress: &mut (dyn FnMut(&str) + Send),
+    progress: &mut (dyn FnMut(Event) + Send),
 ) -> Result<DeployReport, ApplyError> {
     if objects.is_empty() {
         return Err(ApplyError::EmptyRender);
@@ -106,6 +108,7 @@ pub async fn deploy(
             created: vec![],
             updated: vec![],
             recreated: vec![],
+            expanded: vec![],
             unchanged: 0,
             pruned: vec![],
             kept: vec![],
@@ -143,7 +146,7 @@ impl Run<'_> {
     async fn execute(
         &mut self,
         objects: &[Desired],
-        progress: &mut (dyn FnMut(&str) + Send),
+        progress: &mut (dyn FnMut(Event) + Send),
     ) -> Result<(), ApplyError> {
         // Every stage is dry-run before anything is written, so a conflict or an
         // immutable change stops the deploy with the cluster untouched. Objects
@@ -176,13 +179,26 @@ impl Run<'_> {
             .await;
             for (planned, result) in changes.iter().zip(results) {
                 result?;
+                if let Action::Expand { claims } = &planned.action {
+                    for c in claims {
+                        progress(Event::Expanded {
+                            claim: c.claim.clone(),
+                            from: c.from.clone(),
+                            to: c.to.clone(),
+                        });
+                    }
+                }
                 let name = planned.desired.key.to_string();
                 let (verb, list) = match planned.action {
                     Action::Create => ("created", &mut self.report.created),
                     Action::Recreate { .. } => ("recreated", &mut self.report.recreated),
+                    Action::Expand { .. } => ("expanded", &mut self.report.expanded),
                     _ => ("configured", &mut self.report.updated),
                 };
-                progress(&format!("{name} {verb}"));
+                progress(Event::Applied {
+                    object: name.clone(),
+                    verb,
+                });
                 list.push(name);
             }
             for planned in changes.iter().filter(|p| p.desired.key.kind == "Namespace") {
@@ -206,7 +222,9 @@ impl Run<'_> {
         {
             match outcome {
                 Pruned::Deleted => {
-                    progress(&format!("{key} pruned"));
+                    progress(Event::Pruned {
+                        object: key.to_string(),
+                    });
                     self.report.pruned.push(key.to_string());
                 }
                 Pruned::Absent => {}
@@ -234,16 +252,14 @@ impl Run<'_> {
             // Old revisions are bookkeeping: failing to delete them must not
             // turn a finished deploy into a failed one.
             match revision::trim(self.client, self.release, self.options.history_max).await {
-                Ok(trimmed) if !trimmed.is_empty() => {
-                    let numbers: Vec<String> = trimmed.iter().map(u32::to_string).collect();
-                    progress(&format!(
-                        "history: removed revision {} (--history-max {})",
-                        numbers.join(", "),
-                        self.options.history_max
-                    ))
-                }
+                Ok(trimmed) if !trimmed.is_empty() => progress(Event::HistoryTrimmed {
+                    revisions: trimmed,
+                    keep: self.options.history_max,
+                }),
                 Ok(_) => {}
-                Err(e) => progress(&format!("history: old revisions kept: {e}")),
+                Err(e) => progress(Event::HistoryKept {
+                    error: e.to_string(),
+                }),
             }
         }
         Ok(())
@@ -281,15 +297,12 @@ fn check_blockers(planned: &[Planned], recreate: bool) -> Result<(), ApplyError>
                     message: message.clone(),
                 });
             }
-            Action::Recreate { reason } if !recreate => {
+            Action::Recreate { reason, expansion } if !recreate => {
                 return Err(ApplyError::Immutable {
                     object: p.desired.key.to_string(),
                     message: reason.clone(),
-                    warning: if holds_volumes(&p.desired.key, reason) {
-                        " (warning: its volumes' data may be lost)"
-                    } else {
-                        ""
-                    },
+                    holds_volumes: holds_volumes(&p.desired.key, reason),
+                    expansion: expansion.clone().map(Box::new),
                 });
             }
             _ => {}
@@ -305,12 +318,25 @@ pub fn holds_volumes(key: &ObjectKey, reason: &str) -> bool {
         || reason.contains("volumeClaimTemplates")
 }
 
-/// Writes one object with server-side apply; deletes it first when recreating.
+/// Writes one object with server-side apply. Recreating deletes it first
+/// (with its dependents); expanding raises its claims' requests and deletes
+/// only the object, orphaning its pods for the new object to adopt.
 async fn apply_one(client: &Client, planned: &Planned, force: bool) -> Result<(), ApplyError> {
     let key = &planned.desired.key;
     let api = key.api(client);
-    if matches!(planned.action, Action::Recreate { .. }) {
-        match api.delete(&key.name, &DeleteParams::foreground()).await {
+    let delete = match &planned.action {
+        Action::Recreate { .. } => Some(DeleteParams::foreground()),
+        Action::Expand { claims } => {
+            let namespace = key.namespace.as_deref().unwrap_or_default();
+            for claim in claims {
+                volumes::expand_claim(client, namespace, claim).await?;
+            }
+            Some(DeleteParams::orphan())
+        }
+        _ => None,
+    };
+    if let Some(params) = delete {
+        match api.delete(&key.name, &params).await {
             Ok(_) => {}
             Err(e) if status_code(&e) == 404 => {}
             Err(e) => return Err(ApplyError::api("delete", key.to_string(), e)),
@@ -329,43 +355,40 @@ async fn apply_one(client: &Client, planned: &Planned, force: bool) -> Result<()
 
 const POLL: Duration = Duration::from_millis(100);
 
-async fn wait_gone(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
+/// Polls `key` with `get_opt` until `done` says so, for at most `seconds`.
+async fn poll_until(
+    client: &Client,
+    key: &ObjectKey,
+    what: &'static str,
+    seconds: u64,
+    done: impl Fn(Option<DynamicObject>) -> bool,
+) -> Result<(), ApplyError> {
     let api = key.api(client);
-    let seconds = 120;
     for _ in 0..(seconds * 10) {
         let live = api
             .get_opt(&key.name)
             .await
             .map_err(|e| ApplyError::api("get", key.to_string(), e))?;
-        if live.is_none() {
+        if done(live) {
             return Ok(());
         }
         tokio::time::sleep(POLL).await;
     }
     Err(ApplyError::Timeout {
         object: key.to_string(),
-        what: "be deleted",
+        what,
         seconds,
     })
 }
 
+async fn wait_gone(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
+    poll_until(client, key, "be deleted", 120, |live| live.is_none()).await
+}
+
 async fn wait_namespace_active(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
-    let api: Api<Namespace> = Api::all(client.clone());
-    let seconds = 60;
-    for _ in 0..(seconds * 10) {
-        let namespace = api
-            .get_opt(&key.name)
-            .await
-            .map_err(|e| ApplyError::api("get", key.to_string(), e))?;
-        let phase = namespace.and_then(|n| n.status).and_then(|s| s.phase);
-        if phase.as_deref() == Some("Active") {
-            return Ok(());
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    Err(ApplyError::Timeout {
-        object: key.to_string(),
-        what: "become active",
-        seconds,
+    poll_until(client, key, "become active", 60, |live| {
+        live.and_then(|n| n.data.get("status").cloned())
+            .is_some_and(|status| status["phase"] == "Active")
     })
+    .await
 }

@@ -22,7 +22,26 @@ pub fn object_diff(planned: &Planned) -> Option<String> {
     let after = planned.after.as_ref().unwrap_or(&planned.desired.object);
     let after = show(after, &key.kind);
     let header = match &planned.action {
-        Action::Recreate { reason } => format!("{key} would recreate: {reason}"),
+        Action::Recreate {
+            reason,
+            expansion: None,
+        } => format!("{key} would recreate: {reason}"),
+        Action::Recreate {
+            reason,
+            expansion: Some(refused),
+        } => format!("{key} would recreate: {reason}\n{refused}"),
+        Action::Expand { claims } => {
+            let mut header = format!(
+                "{key} would expand its volumes (re-created with its pods and volumes kept)"
+            );
+            for c in claims {
+                header.push_str(&format!(
+                    "\n  expand {} from {} to {}",
+                    c.claim, c.from, c.to
+                ));
+            }
+            header
+        }
         Action::Conflict { message } => format!("{key} conflict: {message}"),
         Action::Create => format!("{key} would be created"),
         _ => format!("{key} would change"),

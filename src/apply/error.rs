@@ -1,5 +1,7 @@
 //! The one error type of the apply engine; every variant names the object and
-//! what berth was doing to it.
+//! what berth was doing to it. Advice (which flag to use) is the caller's.
+
+use super::volumes::ExpansionRefused;
 
 /// What went wrong while applying, pruning, waiting or reading the release.
 #[derive(Debug, thiserror::Error)]
@@ -13,25 +15,23 @@ pub enum ApplyError {
         message: String,
     },
     /// Another field manager owns fields berth sets.
-    #[error(
-        "{object}: {message}\nhint: another tool changed these fields; rerun with --force-conflicts to take them back"
-    )]
+    #[error("{object}: {message}")]
     Conflict { object: String, message: String },
     /// An immutable field would change; the object must be deleted and re-created.
-    #[error(
-        "{object}: would recreate: {message}\nhint: rerun with --recreate to delete and re-create it{warning}"
-    )]
+    #[error("{object}: would recreate: {message}{}", expansion_line(.expansion))]
     Immutable {
         object: String,
         message: String,
-        /// A data-loss warning when volumes are involved, else empty.
-        warning: &'static str,
+        /// Re-creating it may lose the data in its volumes.
+        holds_volumes: bool,
+        /// Why its volumes cannot grow in place, when that is the change.
+        expansion: Option<Box<ExpansionRefused>>,
     },
     #[error("refusing to apply an empty render: it would prune every object of the release")]
     EmptyRender,
     /// Another deploy holds the release.
     #[error(
-        "release {release} has a deploy in progress (revision {revision}, by {holder}, until {expires})\nhint: wait for it to finish, or for the marker to expire"
+        "release {release} has a deploy in progress (revision {revision}, by {holder}, until {expires})"
     )]
     Pending {
         release: String,
@@ -48,6 +48,13 @@ pub enum ApplyError {
         what: &'static str,
         seconds: u64,
     },
+}
+
+fn expansion_line(expansion: &Option<Box<ExpansionRefused>>) -> String {
+    expansion
+        .as_ref()
+        .map(|refused| format!("\n{refused}"))
+        .unwrap_or_default()
 }
 
 impl ApplyError {

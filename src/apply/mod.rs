@@ -14,7 +14,13 @@ pub mod normalize;
 pub mod object;
 pub mod plan;
 pub mod prune;
+pub mod readiness;
 pub mod revision;
+pub mod rollback;
+pub mod secrets;
+pub mod status;
+pub mod uninstall;
+pub mod volumes;
 pub mod wait;
 
 pub use deploy::{DeployOptions, DeployReport, deploy};
@@ -22,6 +28,12 @@ pub use error::ApplyError;
 pub use inventory::Inventory;
 pub use object::{Desired, ObjectKey, from_manifests};
 pub use plan::{Action, Plan, Planned, plan};
+pub use readiness::Cause;
+pub use revision::{Revision, RevisionContent, list as history};
+pub use rollback::{RollbackTarget, rollback_target};
+pub use secrets::{existing_secrets, read_secret_keys};
+pub use status::{ReleaseStatus, Workload, status};
+pub use uninstall::{UninstallReport, uninstall};
 pub use wait::{Readiness, wait_ready};
 
 /// The field manager of every write berth makes.
@@ -49,6 +61,27 @@ impl Release {
     pub fn selector(&self) -> String {
         format!("{INSTANCE_LABEL}={}", self.name)
     }
+}
+
+/// What the engine reports while it works; the caller decides how to show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An object was written; `verb` is `created`, `configured`, `recreated` or `expanded`.
+    Applied { object: String, verb: &'static str },
+    /// A volume claim's storage request was raised.
+    Expanded {
+        claim: String,
+        from: String,
+        to: String,
+    },
+    /// An object the release no longer renders was deleted.
+    Pruned { object: String },
+    /// A workload's rollout changed state (`1/2 ready, 1 updated`).
+    Rollout { object: String, summary: String },
+    /// Revisions deleted to respect the history limit.
+    HistoryTrimmed { revisions: Vec<u32>, keep: usize },
+    /// Old revisions could not be deleted (bookkeeping; the deploy stands).
+    HistoryKept { error: String },
 }
 
 /// `berth/<version>`, the ApplySet tooling annotation and revision stamp.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::error::status_code;
 use super::normalize::same_content;
+use super::volumes::{self, ClaimGrowth, ExpansionRefused, VolumeChange};
 use super::{ApplyError, Desired, FIELD_MANAGER, Inventory, ObjectKey, Release};
 
 /// What applying does to one object.
@@ -19,13 +20,35 @@ pub enum Action {
     Update,
     Unchanged,
     /// An immutable field changes: only delete and re-create can apply it.
+    /// `expansion` says why it is not a volume growth done in place.
     Recreate {
         reason: String,
+        expansion: Option<ExpansionRefused>,
+    },
+    /// A StatefulSet's volumes grow: expand the claims, re-create the object
+    /// with its pods orphaned (pods and volumes untouched).
+    Expand {
+        claims: Vec<ClaimGrowth>,
     },
     /// Another field manager owns fields this object sets.
     Conflict {
         message: String,
     },
+}
+
+impl Action {
+    /// One word for the action: `create`, `update`, `recreate`, `expand`,
+    /// `conflict`, `unchanged`.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "unchanged",
+            Action::Recreate { .. } => "recreate",
+            Action::Expand { .. } => "expand",
+            Action::Conflict { .. } => "conflict",
+        }
+    }
 }
 
 /// One object's planned action with the live state and the dry-run result.
@@ -97,7 +120,31 @@ pub async fn plan_object(
                 404 if live.is_none() => Ok(planned(Action::Create, None)),
                 409 => Ok(planned(Action::Conflict { message }, None)),
                 422 if is_immutable_change(&message) => {
-                    Ok(planned(Action::Recreate { reason: message }, None))
+                    let change = match (&live, desired.key.kind.as_str()) {
+                        (Some(live), "StatefulSet") => {
+                            volumes::classify(client, desired, live, force).await?
+                        }
+                        _ => None,
+                    };
+                    Ok(match change {
+                        Some(VolumeChange::Expand { claims, after }) => {
+                            planned(Action::Expand { claims }, Some(after))
+                        }
+                        Some(VolumeChange::Refused(refused)) => planned(
+                            Action::Recreate {
+                                reason: message,
+                                expansion: Some(refused),
+                            },
+                            None,
+                        ),
+                        None => planned(
+                            Action::Recreate {
+                                reason: message,
+                                expansion: None,
+                            },
+                            None,
+                        ),
+                    })
                 }
                 _ => Err(ApplyError::api(
                     "dry-run apply",

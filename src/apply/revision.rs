@@ -19,7 +19,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::Value;
 
-use super::{ApplyError, FIELD_MANAGER, INSTANCE_LABEL, Release, tooling};
+use super::{ApplyError, Desired, FIELD_MANAGER, INSTANCE_LABEL, Release, tooling};
 
 const RELEASE_LABEL: &str = "berth.dev/release";
 const NUMBER_LABEL: &str = "berth.dev/revision";
@@ -36,12 +36,50 @@ pub const FAILED: &str = "failed";
 pub const SUPERSEDED: &str = "superseded";
 
 /// What a revision records besides its bookkeeping.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RevisionContent {
     /// The rendered objects, Secrets redacted.
     pub manifests: Value,
     /// The values without secrets.
     pub values: Value,
+}
+
+impl RevisionContent {
+    /// A record of `objects` (whose Secret values the caller has redacted) and
+    /// of the values that produced them (without secrets).
+    pub fn new(objects: &[Desired], values: Value) -> Self {
+        RevisionContent {
+            manifests: encode_objects(objects),
+            values,
+        }
+    }
+
+    /// The recorded objects, with their stages.
+    pub fn objects(&self) -> Vec<Desired> {
+        decode_objects(&self.manifests)
+    }
+}
+
+/// `[{stage, object}]`: how revisions store objects.
+pub fn encode_objects(objects: &[Desired]) -> Value {
+    objects
+        .iter()
+        .map(|d| serde_json::json!({"stage": d.key.stage, "object": d.object}))
+        .collect()
+}
+
+/// The inverse of [`encode_objects`]; entries without a stage or an object
+/// identity are skipped.
+pub fn decode_objects(value: &Value) -> Vec<Desired> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let stage = u8::try_from(item["stage"].as_u64()?).ok()?;
+            Desired::from_json(item["object"].clone(), stage)
+        })
+        .collect()
 }
 
 /// One revision's bookkeeping.
@@ -335,6 +373,24 @@ fn decompress(bytes: &[u8]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_round_trip_with_their_stages() {
+        let objects: Vec<Desired> = [(0, "Namespace", "todo"), (2, "ConfigMap", "web")]
+            .into_iter()
+            .map(|(stage, kind, name)| {
+                let object = serde_json::json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}});
+                Desired::from_json(object, stage).unwrap()
+            })
+            .collect();
+        let content = RevisionContent::new(&objects, serde_json::json!({}));
+        let decoded = content.objects();
+        assert_eq!(
+            decoded.iter().map(|d| d.key.clone()).collect::<Vec<_>>(),
+            objects.iter().map(|d| d.key.clone()).collect::<Vec<_>>()
+        );
+        assert!(decode_objects(&serde_json::json!([{"object": {}}])).is_empty());
+    }
 
     #[test]
     fn content_round_trips_compressed() {

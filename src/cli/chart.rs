@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::Outcome;
 use crate::chart::{self, ChartSettings};
-use crate::ui;
+use crate::ui::Printer;
 
 #[derive(Debug, Args)]
 pub struct ChartArgs {
@@ -71,16 +71,16 @@ impl ExportSettings {
     }
 }
 
-pub fn run(args: ChartArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: ChartArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     match args.command {
-        ChartCommand::Export(args) => export(ExportSettings::resolve(args)?),
+        ChartCommand::Export(args) => export(ExportSettings::resolve(args)?, printer),
     }
 }
 
-fn export(settings: ExportSettings) -> anyhow::Result<Outcome> {
+fn export(settings: ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let (identity, files) = chart::chart_files(&settings.chart)?;
     let dir = chart::write_chart(&identity, &files, &settings.out)?;
-    ui::status(&format!(
+    printer.status(&format!(
         "wrote chart {} {} ({} files) to {}",
         identity.name,
         identity.version,
@@ -90,13 +90,13 @@ fn export(settings: ExportSettings) -> anyhow::Result<Outcome> {
     let mut written = vec![dir];
     if let Some(mtime) = settings.package_mtime {
         let package = chart::write_package(&identity, &files, &settings.out, mtime)?;
-        ui::status(&format!("packaged {}", package.display()));
+        printer.status(&format!("packaged {}", package.display()));
         written.push(package);
     }
     let paths: String = written
         .iter()
         .map(|p| format!("{}\n", p.display()))
         .collect();
-    ui::write_stdout(&paths)?;
+    printer.data(&paths)?;
     Ok(Outcome::Success)
 }

@@ -1,13 +1,24 @@
-//! Flags that choose the cluster, as kubectl's, the async runtime the cluster
-//! commands run on, and the permission errors they report (naming the cluster).
+//! Flags that choose the cluster, as kubectl's, and the permission errors
+//! cluster commands report (naming the cluster).
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
+use super::ReleaseArgs;
 use crate::apply::ApplyError;
 use crate::cluster::{self, ClusterError, ClusterTarget, Connection};
+use crate::wizard::{ContextChoice, list_contexts};
+
+/// Which release, on which cluster: the flags of every command that reads
+/// or changes a deployed release.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
@@ -36,18 +47,32 @@ impl ClusterArgs {
         Ok(cluster::connect(&self.target()).await?)
     }
 
+    /// The chosen kubeconfig context as the kubeconfig describes it (Minikube
+    /// and kind recognised); reads the file only.
+    pub fn chosen_context(&self) -> Option<ContextChoice> {
+        let contexts = list_contexts(self.kubeconfig.as_deref());
+        match &self.context {
+            Some(name) => contexts.into_iter().find(|c| &c.name == name),
+            None => contexts.into_iter().find(|c| c.current),
+        }
+    }
+
+    /// Whether the chosen context is a Minikube profile (hints name Minikube then).
+    pub fn is_minikube(&self) -> bool {
+        self.chosen_context()
+            .is_some_and(|c| c.local == Some("minikube"))
+    }
+
     /// Connects, runs `work` with the connection, and turns a permission error
     /// anywhere in its result into one message naming the context and server.
-    pub fn run<T, F, Fut>(&self, work: F) -> anyhow::Result<T>
+    pub async fn run<T, F, Fut>(&self, work: F) -> anyhow::Result<T>
     where
         F: FnOnce(Connection) -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<T>>,
     {
-        block_on(async {
-            let connection = self.connect().await?;
-            let explain = Explain::of(&connection);
-            work(connection).await.map_err(|err| explain.denied(err))
-        })?
+        let connection = self.connect().await?;
+        let explain = Explain::of(&connection);
+        work(connection).await.map_err(|err| explain.denied(err))
     }
 }
 
@@ -93,7 +118,8 @@ fn denied_hint(message: &str) -> String {
 
 fn denied_message(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
-        if let Some(apply_err @ ApplyError::Api { code, .. }) = cause.downcast_ref::<ApplyError>() {
+        if let Some(apply_err @ ApplyError::Api { code, .. }) = super::hints::as_apply_error(cause)
+        {
             return matches!(code, 401 | 403).then(|| apply_err.to_string());
         }
         match cause.downcast_ref::<kube::Error>() {
@@ -103,14 +129,4 @@ fn denied_message(err: &anyhow::Error) -> Option<String> {
             _ => None,
         }
     })
-}
-
-/// Runs a cluster command's future to completion.
-pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
 }

@@ -1,21 +1,18 @@
-//! `berth deploy`: render, then apply with the engine and wait for readiness.
-//! Never prompts: `--yes` is accepted for scripts and the future wizard.
-
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::time::Duration;
+//! `berth deploy`: render, build images, apply with the engine and wait for
+//! readiness. Never prompts with `--yes` or without a terminal; otherwise the
+//! wizard (`deploy_wizard`) asks first.
 
 use clap::{Args, ValueEnum};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::apply_args::ApplyArgs;
-use super::cluster_args::ClusterArgs;
-use super::deploy_images::{self, Images};
-use super::prepare::{self, Prepared};
-use super::{Outcome, ReleaseArgs, ValuesArgs};
-use crate::apply::{self, DeployOptions, DeployReport, Readiness};
-use crate::manifests::{self, output};
-use crate::ui;
+use super::cluster_args::{ClusterArgs, TargetArgs};
+use super::report::{self, DeployProgress};
+use super::{Outcome, ReleaseArgs, ValuesArgs, diff, settings};
+use crate::apply::DeployOptions;
+use crate::manifests::{self, RenderContext, output};
+use crate::pipeline::{self, ImagesMode};
+use crate::ui::Printer;
+use crate::values::{ValueSources, Values};
 use crate::wizard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,14 +23,25 @@ pub enum DryRun {
     Server,
 }
 
+/// `--images` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Images {
+    /// Build and load when the context is a local cluster (Minikube, kind), else skip.
+    Auto,
+    /// Build the images; the cluster pulls them (after `berth images push`).
+    Build,
+    /// Build and side-load them into the cluster's container runtime.
+    Load,
+    /// Use the image references in the values as they are.
+    Skip,
+}
+
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
     #[command(flatten)]
-    pub release: ReleaseArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub target: TargetArgs,
     /// Never prompt (berth never prompts without a TTY either).
     #[arg(short = 'y', long, alias = "non-interactive")]
     pub yes: bool,
@@ -50,192 +58,94 @@ pub struct DeployArgs {
     pub images: Images,
 }
 
-pub fn run(args: DeployArgs) -> anyhow::Result<Outcome> {
-    if wizard::should_run(args.yes) && args.dry_run.is_none() {
-        return super::deploy_wizard::run(args);
+/// Everything a deploy needs, resolved from the flags.
+pub struct DeploySettings {
+    /// Ask with the wizard first (a terminal, no `--yes`, no dry-run).
+    pub interactive: bool,
+    pub dry_run: Option<DryRun>,
+    pub sources: ValueSources,
+    pub release: ReleaseArgs,
+    pub cluster: ClusterArgs,
+    pub options: DeployOptions,
+    pub images: ImagesMode,
+}
+
+impl DeploySettings {
+    pub fn resolve(args: DeployArgs) -> anyhow::Result<Self> {
+        Ok(DeploySettings {
+            interactive: wizard::should_run(args.yes) && args.dry_run.is_none(),
+            dry_run: args.dry_run,
+            sources: args.values.sources(),
+            options: settings::deploy_options(&args.apply, args.delete_data),
+            images: match args.images {
+                Images::Auto => ImagesMode::Auto,
+                Images::Build => ImagesMode::Build,
+                Images::Load => ImagesMode::Load,
+                Images::Skip => ImagesMode::Skip,
+            },
+            release: args.target.release,
+            cluster: args.target.cluster,
+        })
     }
-    let (mut values, ctx) = prepare::load(&args.values, &args.release)?;
-    if args.dry_run.is_none() {
-        deploy_images::run(
-            deploy_images::resolve(args.images, &args.cluster),
-            &mut values,
-        )?;
-    }
-    if args.dry_run == Some(DryRun::Client) {
+}
+
+pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<Outcome> {
+    let (values, ctx) = settings::load_values(&settings.sources, &settings.release)?;
+    if settings.dry_run == Some(DryRun::Client) {
         let mut objects = manifests::render(&values, &ctx);
         manifests::redact_secrets(&mut objects);
-        ui::write_stdout(&output::to_yaml_stream(&objects))?;
+        printer.data(&output::to_yaml_stream(&objects))?;
         return Ok(Outcome::Success);
     }
-    let cluster = args.cluster.clone();
-    cluster.run(|connection| async move {
-        let prepared = prepare::prepare(&connection.client, values, &ctx).await?;
-        if args.dry_run == Some(DryRun::Server) {
-            return super::diff::print_plan(
-                &connection.client,
-                &prepared,
-                false,
-                args.apply.force_conflicts,
-            )
-            .await;
-        }
-        ui::status(&format!(
-            "deploying release {} to namespace {} (context {})",
-            prepared.release.name, prepared.release.namespace, connection.context
-        ));
-        let options = deploy_options(&args, prepared.revision.clone());
-        deploy(&connection.client, prepared, &options).await
-    })
+    let settings = &settings;
+    settings
+        .cluster
+        .run(|connection| async move {
+            let client = &connection.client;
+            if settings.dry_run == Some(DryRun::Server) {
+                let prepared = pipeline::prepare(client, values, &ctx).await?;
+                let force = settings.options.force_conflicts;
+                return diff::print_plan(printer, client, &prepared, false, force).await;
+            }
+            printer.status(&format!(
+                "deploying release {} to namespace {} (context {})",
+                ctx.release, ctx.namespace, connection.context
+            ));
+            printer.detail(&format!("API server {}", connection.server));
+            execute(printer, client, values, &ctx, settings).await
+        })
+        .await
 }
 
-/// The engine's options from the flags.
-pub fn deploy_options(
-    args: &DeployArgs,
-    revision: apply::revision::RevisionContent,
-) -> DeployOptions {
-    DeployOptions {
-        force_conflicts: args.apply.force_conflicts,
-        recreate: args.apply.recreate,
-        delete_data: args.delete_data,
-        wait: args.apply.wait(),
-        history_max: args.apply.history_max,
-        revision,
-        also_owned: vec![],
-    }
-}
-
-/// Runs the engine and reports the outcome; shared with rollback.
-pub async fn deploy(
+/// Builds the images, renders, applies and reports: the scripted path's and
+/// the wizard's deploy.
+pub async fn execute(
+    printer: &Printer,
     client: &kube::Client,
-    prepared: Prepared,
-    options: &DeployOptions,
+    values: Values,
+    ctx: &RenderContext,
+    settings: &DeploySettings,
 ) -> anyhow::Result<Outcome> {
-    let mut progress = Progress::new();
-    let mut report_line = |line: &str| progress.line(line);
-    let release = prepared.release.clone();
-    let apply = apply::deploy(
+    let images = settings
+        .images
+        .resolve(settings.cluster.chosen_context().as_ref());
+    let mut progress = DeployProgress::new(printer);
+    let result = pipeline::deploy_values(
         client,
-        &prepared.release,
-        prepared.objects,
-        options,
-        &mut report_line,
-    );
-    // Ctrl-C stops between API calls; the pending revision and the inventory
-    // superset are already recorded, so re-running converges.
-    let result = tokio::select! {
-        result = apply => result,
-        _ = tokio::signal::ctrl_c() => {
-            progress.finish();
-            return Err(interrupted(&release));
-        }
-    };
-    progress.finish();
-    Ok(report_outcome(&prepared.release, &result?))
-}
-
-fn interrupted(release: &apply::Release) -> anyhow::Error {
-    anyhow::anyhow!(
-        "interrupted; the release may be partly applied\n\
-         hint: run the same `berth deploy` again to resume, or `berth rollback -n {ns} --release {name}` to return to the previous revision",
-        ns = release.namespace,
-        name = release.name
+        values,
+        ctx,
+        images,
+        &printer.images_progress(),
+        &settings.options,
+        &mut |event| progress.event(event),
     )
-}
-
-fn report_outcome(release: &apply::Release, report: &DeployReport) -> Outcome {
-    match report.revision {
-        Some(number) => ui::status(&format!(
-            "revision {number}: {} created, {} configured, {} recreated, {} unchanged, {} pruned",
-            report.created.len(),
-            report.updated.len(),
-            report.recreated.len(),
-            report.unchanged,
-            report.pruned.len()
-        )),
-        None => ui::status(&format!(
-            "no changes: {} objects unchanged",
-            report.unchanged
-        )),
-    }
-    for kept in &report.kept {
-        ui::status(&format!("kept {kept}"));
-    }
-    match &report.readiness {
-        Readiness::Ready => {
-            ui::status(&format!("release {} is ready", release.name));
-            Outcome::Success
-        }
-        Readiness::Failed {
-            object,
-            reason,
-            hint,
-        } => {
-            ui::status(&format!("error: {object} is not ready: {reason}"));
-            if let Some(hint) = hint {
-                ui::status(&format!("hint: {hint}"));
-            }
-            Outcome::Failed
-        }
-        Readiness::TimedOut { waiting } => {
-            ui::status("error: timed out waiting for readiness:");
-            for line in waiting {
-                ui::status(&format!("  {line}"));
-            }
-            ui::status(
-                "hint: berth status shows the current state; raise --timeout if the images are slow to pull",
-            );
-            Outcome::Failed
-        }
-    }
-}
-
-/// Deploy progress: on a terminal a live line per workload (indicatif),
-/// otherwise one plain line per state change.
-struct Progress {
-    bars: Option<(MultiProgress, BTreeMap<String, ProgressBar>)>,
-}
-
-impl Progress {
-    fn new() -> Self {
-        let live =
-            std::io::stderr().is_terminal() && std::env::var_os("BERTH_NO_PROGRESS").is_none();
-        Progress {
-            bars: live.then(|| (MultiProgress::new(), BTreeMap::new())),
-        }
-    }
-
-    /// `Object: state` lines update the object's bar; others print above the bars.
-    fn line(&mut self, line: &str) {
-        let Some((multi, bars)) = &mut self.bars else {
-            ui::status(&format!("  {line}"));
-            return;
-        };
-        match line.split_once(": ") {
-            Some((object, state)) => {
-                let bar = bars.entry(object.to_string()).or_insert_with(|| {
-                    let bar = multi.add(ProgressBar::new_spinner());
-                    bar.set_style(
-                        ProgressStyle::with_template("  {spinner} {prefix} {msg}")
-                            .expect("valid template"),
-                    );
-                    bar.set_prefix(object.to_string());
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    bar
-                });
-                bar.set_message(state.to_string());
-            }
-            None => {
-                let _ = multi.println(format!("  {line}"));
-            }
-        }
-    }
-
-    /// Leaves each workload's last state on screen.
-    fn finish(&mut self) {
-        if let Some((_, bars)) = &self.bars {
-            for bar in bars.values() {
-                bar.finish();
-            }
-        }
-    }
+    .await;
+    progress.finish();
+    let release = crate::apply::Release::new(&ctx.release, &ctx.namespace);
+    Ok(report::deploy_outcome(
+        printer,
+        &release,
+        &result?,
+        settings.cluster.is_minikube(),
+    ))
 }

@@ -1,53 +1,53 @@
 //! `berth deploy` on a terminal: the wizard asks, berth shows the plan and the
 //! URL, offers to save the answers, and writes nothing — to the cluster or to
-//! disk — until the user confirms.
+//! disk — until the user confirms; then the same deploy as the scripted path.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
 
-use super::cluster_args::Explain;
-use super::deploy::{DeployArgs, deploy_options};
-use super::deploy_images::{self, Images};
-use super::{Outcome, prepare};
-use crate::apply::{self, Action};
-use crate::manifests::RenderContext;
+use super::deploy::{DeploySettings, execute};
+use super::{Outcome, settings};
+use crate::apply;
 use crate::manifests::exposure::external_url;
-use crate::ui;
+use crate::pipeline::{self, ImagesMode, Prepared};
+use crate::ui::Printer;
 use crate::values::{self, OverlayEnv, ProcessEnv, ValueSources};
 use crate::wizard::{self, ImagesChoice, Prompter, WizardInput, save};
 
-pub fn run(mut args: DeployArgs) -> anyhow::Result<Outcome> {
-    let mut sources = args.values.sources();
-    let offered = offered_env(&sources)?;
+pub async fn run(mut settings: DeploySettings, printer: &Printer) -> anyhow::Result<Outcome> {
+    let offered = offered_env(&settings.sources)?;
     let env = OverlayEnv {
         overlay: offered,
         fallback: &ProcessEnv,
     };
-    let base = values::load_unchecked_secrets(&sources, &env)?;
-    let mut contexts = wizard::list_contexts(args.cluster.kubeconfig.as_deref());
-    if let Some(wanted) = &args.cluster.context {
+    let base = values::load_unchecked_secrets(&settings.sources, &env)?;
+    let mut contexts = wizard::list_contexts(settings.cluster.kubeconfig.as_deref());
+    if let Some(wanted) = &settings.cluster.context {
         contexts.sort_by_key(|c| &c.name != wanted);
     }
     let prompter = Prompter::default();
-    let answers = prompter.ask(&WizardInput {
-        contexts,
-        namespace: args
-            .release
-            .namespace
-            .clone()
-            .unwrap_or_else(|| base.namespace.name.clone()),
-        release: args.release.release.clone(),
-        base: &base,
-        env: &env,
+    let answers = tokio::task::block_in_place(|| {
+        prompter.ask(&WizardInput {
+            contexts,
+            namespace: settings
+                .release
+                .namespace
+                .clone()
+                .unwrap_or_else(|| base.namespace.name.clone()),
+            release: settings.release.release.clone(),
+            base: &base,
+            env: &env,
+        })
     })?;
 
     let layer = answers.values_layer()?;
-    sources
+    settings
+        .sources
         .layers
         .push(("the wizard's answers".into(), layer.clone()));
-    let mut values = values::load_unchecked_secrets(&sources, &env)?;
+    let mut values = values::load_unchecked_secrets(&settings.sources, &env)?;
     for secret in &answers.secrets {
         values.secret_values.set(&secret.name, secret.value.clone());
     }
@@ -55,58 +55,59 @@ pub fn run(mut args: DeployArgs) -> anyhow::Result<Outcome> {
     if !missing.is_empty() {
         return Err(values::ValuesError::Missing(values::Problems(missing)).into());
     }
-    let ctx = RenderContext::new(&values, &answers.release, Some(&answers.namespace));
-    args.cluster.context = answers.kube_context.clone();
+    settings.release.release = answers.release.clone();
+    settings.release.namespace = Some(answers.namespace.clone());
+    let ctx = settings::render_context(&values, &settings.release)?;
+    settings.cluster.context = answers.kube_context.clone();
+    settings.images = match answers.images {
+        ImagesChoice::BuildAndLoad => ImagesMode::Load,
+        ImagesChoice::Existing => ImagesMode::Skip,
+    };
 
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let connection = runtime.block_on(args.cluster.connect())?;
-    let explain = Explain::of(&connection);
-    let prepared = runtime
-        .block_on(async {
-            let prepared = prepare::prepare(&connection.client, values.clone(), &ctx).await?;
-            show_plan(&connection.client, &prepared, &external_url(&values)).await?;
-            anyhow::Ok(prepared)
+    let settings = &settings;
+    settings
+        .cluster
+        .run(|connection| async move {
+            let client = &connection.client;
+            let prepared = pipeline::prepare(client, values.clone(), &ctx).await?;
+            show_plan(printer, client, &prepared, &external_url(&values)).await?;
+            if !tokio::task::block_in_place(|| {
+                confirm_and_save(printer, &prompter, &answers, &layer)
+            })? {
+                printer.status("not deployed; nothing was written to the cluster");
+                return Ok(Outcome::Success);
+            }
+            execute(printer, client, values, &ctx, settings).await
         })
-        .map_err(|err| explain.denied(err))?;
+        .await
+}
 
+/// Asks whether to save the answers and to deploy; saves what was asked.
+fn confirm_and_save(
+    printer: &Printer,
+    prompter: &Prompter,
+    answers: &wizard::Answers,
+    layer: &serde_json::Value,
+) -> anyhow::Result<bool> {
     let choice = prompter.save_choice()?;
     let confirmed = prompter.confirm_apply()?;
     if let Some(path) = &choice.values_file {
-        save::write_values_file(&answers, &layer, path, choice.env_file.as_deref())
+        save::write_values_file(answers, layer, path, choice.env_file.as_deref())
             .with_context(|| format!("cannot write {}", path.display()))?;
-        ui::status(&format!(
+        printer.status(&format!(
             "saved the answers to {} (no secrets in it)",
             path.display()
         ));
     }
     if let Some(path) = &choice.env_file {
-        save::write_env_file(&answers, path)
+        save::write_env_file(answers, path)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        ui::status(&format!(
+        printer.status(&format!(
             "saved the secrets to {} (mode 0600); keep it out of git",
             path.display()
         ));
     }
-    if !confirmed {
-        ui::status("not deployed; nothing was written to the cluster");
-        return Ok(Outcome::Success);
-    }
-    let prepared = if answers.images == ImagesChoice::BuildAndLoad {
-        deploy_images::run(Images::Load, &mut values)?;
-        runtime
-            .block_on(prepare::prepare(&connection.client, values, &ctx))
-            .map_err(|err| explain.denied(err))?
-    } else {
-        prepared
-    };
-    let options = deploy_options(&args, prepared.revision.clone());
-    runtime
-        .block_on(super::deploy::deploy(
-            &connection.client,
-            prepared,
-            &options,
-        ))
-        .map_err(|err| explain.denied(err))
+    Ok(confirmed)
 }
 
 /// Secrets to offer: the environment, else `--env-file`, else a `.env` here.
@@ -121,31 +122,29 @@ fn offered_env(sources: &ValueSources) -> anyhow::Result<HashMap<String, String>
 
 /// The objects to create, change and prune, and where the app will be.
 async fn show_plan(
+    printer: &Printer,
     client: &kube::Client,
-    prepared: &prepare::Prepared,
+    prepared: &Prepared,
     url: &str,
 ) -> anyhow::Result<()> {
     let plan = apply::plan(client, &prepared.objects, &prepared.release, false).await?;
-    ui::status(&format!(
+    printer.status(&format!(
         "\nPlan for release {} in namespace {}:",
         prepared.release.name, prepared.release.namespace
     ));
     for planned in plan.changes() {
-        let verb = match &planned.action {
-            Action::Create => "create",
-            Action::Update => "change",
-            Action::Recreate { .. } => "recreate",
-            Action::Conflict { .. } => "conflict",
-            Action::Unchanged => continue,
-        };
-        ui::status(&format!("  {verb:<8} {}", planned.desired.key));
+        printer.status(&format!(
+            "  {:<8} {}",
+            planned.action.verb(),
+            planned.desired.key
+        ));
     }
     for key in &plan.prune {
-        ui::status(&format!("  {:<8} {key}", "prune"));
+        printer.status(&format!("  {:<8} {key}", "prune"));
     }
     if plan.is_noop() {
-        ui::status("  no changes");
+        printer.status("  no changes");
     }
-    ui::status(&format!("The app will be at {url}\n"));
+    printer.status(&format!("The app will be at {url}\n"));
     Ok(())
 }

@@ -3,36 +3,38 @@
 
 use clap::Args;
 
-use super::cluster_args::ClusterArgs;
-use super::prepare::{self, Prepared};
-use super::{Outcome, ReleaseArgs, ValuesArgs};
-use crate::apply::{self, Action};
-use crate::ui;
+use super::cluster_args::TargetArgs;
+use super::{Outcome, ValuesArgs, settings};
+use crate::apply::{self, Action, Plan};
+use crate::pipeline::{self, Prepared};
+use crate::ui::Printer;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
     #[command(flatten)]
-    pub release: ReleaseArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub target: TargetArgs,
     /// Compare as if deploy took over fields other managers own.
     #[arg(long)]
     pub force_conflicts: bool,
 }
 
-pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
-    let (values, ctx) = prepare::load(&args.values, &args.release)?;
-    let cluster = args.cluster.clone();
-    cluster.run(|connection| async move {
-        let prepared = prepare::prepare(&connection.client, values, &ctx).await?;
-        print_plan(&connection.client, &prepared, true, args.force_conflicts).await
-    })
+pub async fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let (values, ctx) = settings::load_values(&args.values.sources(), &args.target.release)?;
+    let force = args.force_conflicts;
+    args.target
+        .cluster
+        .run(|connection| async move {
+            let prepared = pipeline::prepare(&connection.client, values, &ctx).await?;
+            print_plan(printer, &connection.client, &prepared, true, force).await
+        })
+        .await
 }
 
 /// Prints the plan (with diffs when `diffs`) to stdout; Failed when it has changes.
 pub async fn print_plan(
+    printer: &Printer,
     client: &kube::Client,
     prepared: &Prepared,
     diffs: bool,
@@ -45,29 +47,10 @@ pub async fn print_plan(
         force_conflicts,
     )
     .await?;
-    let mut out = String::new();
-    for planned in plan.changes() {
-        if diffs {
-            out.push_str(&apply::diff::object_diff(planned).unwrap_or_default());
-        } else {
-            out.push_str(&format!(
-                "{} {}\n",
-                verb(&planned.action),
-                planned.desired.key
-            ));
-        }
-        if let Action::Recreate { reason } = &planned.action
-            && apply::deploy::holds_volumes(&planned.desired.key, reason)
-        {
-            out.push_str("warning: recreating it may lose the data in its volumes\n");
-        }
-    }
-    for key in &plan.prune {
-        out.push_str(&format!("prune {key}\n"));
-    }
-    ui::write_stdout(&out)?;
+    let out = plan_text(&plan, diffs);
+    printer.data(&out)?;
     let changes = plan.changes().count();
-    ui::status(&format!(
+    printer.status(&format!(
         "{changes} to change, {} to prune, {} unchanged",
         plan.prune.len(),
         plan.objects.len() - changes
@@ -79,12 +62,113 @@ pub async fn print_plan(
     })
 }
 
-fn verb(action: &Action) -> &'static str {
+/// The plan as text: a diff (or a verb line) per change, then the prunes.
+pub fn plan_text(plan: &Plan, diffs: bool) -> String {
+    let mut out = String::new();
+    for planned in plan.changes() {
+        if diffs {
+            out.push_str(&apply::diff::object_diff(planned).unwrap_or_default());
+        } else {
+            out.push_str(&format!(
+                "{} {}\n",
+                planned.action.verb(),
+                planned.desired.key
+            ));
+        }
+        out.push_str(&warnings(&planned.action, &planned.desired.key));
+    }
+    for key in &plan.prune {
+        out.push_str(&format!("prune {key}\n"));
+    }
+    out
+}
+
+/// What the reader must know before deploying this change.
+fn warnings(action: &Action, key: &apply::ObjectKey) -> String {
     match action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Unchanged => "unchanged",
-        Action::Recreate { .. } => "recreate",
-        Action::Conflict { .. } => "conflict",
+        Action::Recreate {
+            expansion: Some(refused),
+            ..
+        } => format!(
+            "hint: to grow volume `{}` in place, allow expansion on StorageClass `{}` (allowVolumeExpansion: true), or keep the old size\n",
+            refused.growth.template, refused.class
+        ),
+        Action::Recreate { reason, .. } if apply::deploy::holds_volumes(key, reason) => {
+            "warning: recreating it may lose the data in its volumes\n".into()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::volumes::{ClaimGrowth, ExpansionRefused, Growth};
+    use crate::apply::{Desired, Planned};
+    use serde_json::json;
+
+    fn statefulset(storage: &str, image: &str) -> serde_json::Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "todo-chatbot-postgres", "namespace": "todo"},
+            "spec": {
+                "template": {"spec": {"containers": [{"name": "postgres", "image": image}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                    "spec": {"resources": {"requests": {"storage": storage}}}}]
+            }
+        })
+    }
+
+    fn planned(
+        action: Action,
+        live: serde_json::Value,
+        after: Option<serde_json::Value>,
+    ) -> Planned {
+        Planned {
+            desired: Desired::from_json(after.clone().unwrap_or_else(|| live.clone()), 2).unwrap(),
+            action,
+            live: Some(live),
+            after,
+        }
+    }
+
+    #[test]
+    fn diff_output() {
+        let growth = Growth {
+            template: "data".into(),
+            from: "1Gi".into(),
+            to: "5Gi".into(),
+        };
+        let plan = Plan {
+            objects: vec![
+                planned(
+                    Action::Expand {
+                        claims: vec![ClaimGrowth {
+                            claim: "PersistentVolumeClaim todo/data-todo-chatbot-postgres-0".into(),
+                            name: "data-todo-chatbot-postgres-0".into(),
+                            from: "1Gi".into(),
+                            to: "5Gi".into(),
+                        }],
+                    },
+                    statefulset("1Gi", "postgres:17"),
+                    Some(statefulset("5Gi", "postgres:17")),
+                ),
+                planned(
+                    Action::Recreate {
+                        reason: "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', ... are forbidden".into(),
+                        expansion: Some(ExpansionRefused {
+                            growth,
+                            class: "standard".into(),
+                            why: "does not allow volume expansion".into(),
+                        }),
+                    },
+                    statefulset("1Gi", "postgres:16"),
+                    None,
+                ),
+            ],
+            prune: vec![],
+        };
+        insta::assert_snapshot!("diff_expand_and_refused", plan_text(&plan, true));
+        insta::assert_snapshot!("dry_run_expand_and_refused", plan_text(&plan, false));
     }
 }

@@ -8,10 +8,11 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::Outcome;
 use crate::images::{
-    self, BuildSettings, LoadOutcome, LoadSettings, Mirror, Platform, Progress, PushSettings,
-    TargetKind,
+    self, BuildSettings, LoadOutcome, LoadSettings, Mirror, Platform, PushSettings, TargetKind,
 };
+use crate::ui::Printer;
 
 /// Build OCI images without Docker, side-load them into the cluster, or push them.
 #[derive(Debug, Subcommand)]
@@ -39,9 +40,6 @@ pub struct CommonArgs {
     /// Cache directory for blobs and build steps.
     #[arg(long, env = "BERTH_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// What goes into a build.
@@ -131,41 +129,47 @@ pub struct PushArgs {
     pub common: CommonArgs,
 }
 
-/// Run an images command.
-pub fn run(command: ImagesCommand) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    match command {
+/// Run an images command; one line of data per image on stdout.
+pub async fn run(command: ImagesCommand, printer: &Printer) -> Result<Outcome> {
+    let progress = printer.images_progress();
+    let lines: Vec<String> = match command {
         ImagesCommand::Build(args) => {
             let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
-            let built = runtime
-                .block_on(images::build(&settings, &progress(&args.common)))
+            let built = images::build(&settings, &progress)
+                .await
                 .context("berth images build")?;
-            for image in &built {
-                println!(
-                    "{}\t{}\t{}",
-                    image.reference,
-                    image.manifest_digest,
-                    image.archive.display()
-                );
-            }
+            built
+                .iter()
+                .map(|image| {
+                    format!(
+                        "{}\t{}\t{}",
+                        image.reference,
+                        image.manifest_digest,
+                        image.archive.display()
+                    )
+                })
+                .collect()
         }
         ImagesCommand::Load(args) => {
             let settings = build_settings(&args.common, &args.components, None)?;
             let built = images::read_built(&settings).context("berth images load")?;
-            let reports = images::load(&load_settings(&args), &built, &progress(&args.common))
-                .context("berth images load")?;
-            for r in &reports {
-                let outcome = match r.outcome {
-                    LoadOutcome::Loaded { elapsed } => {
-                        format!("loaded in {:.2}s", elapsed.as_secs_f64())
-                    }
-                    LoadOutcome::AlreadyPresent => "already present".to_owned(),
-                };
-                println!("{}\t{}\t{}", r.reference, r.target, outcome);
-            }
+            // Loading runs the node's runtime tools as processes.
+            let reports = tokio::task::block_in_place(|| {
+                images::load(&load_settings(&args), &built, &progress)
+            })
+            .context("berth images load")?;
+            reports
+                .iter()
+                .map(|r| {
+                    let outcome = match r.outcome {
+                        LoadOutcome::Loaded { elapsed } => {
+                            format!("loaded in {:.2}s", elapsed.as_secs_f64())
+                        }
+                        LoadOutcome::AlreadyPresent => "already present".to_owned(),
+                    };
+                    format!("{}\t{}\t{}", r.reference, r.target, outcome)
+                })
+                .collect()
         }
         ImagesCommand::Push(args) => {
             let settings = build_settings(&args.common, &args.components, None)?;
@@ -174,30 +178,22 @@ pub fn run(command: ImagesCommand) -> Result<()> {
                 registry: args.registry.clone(),
                 registry_settings: settings.registry.clone(),
             };
-            let reports = runtime
-                .block_on(images::push(
-                    &push,
-                    &settings,
-                    &built,
-                    &progress(&args.common),
-                ))
+            let reports = images::push(&push, &settings, &built, &progress)
+                .await
                 .context("berth images push")?;
-            for r in &reports {
-                println!(
-                    "{}@{}\t{}/{} blobs uploaded",
-                    r.reference, r.digest, r.uploaded_blobs, r.total_blobs
-                );
-            }
+            reports
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}@{}\t{}/{} blobs uploaded",
+                        r.reference, r.digest, r.uploaded_blobs, r.total_blobs
+                    )
+                })
+                .collect()
         }
-    }
-    Ok(())
-}
-
-fn progress(common: &CommonArgs) -> Progress {
-    Progress {
-        quiet: common.quiet,
-        no_bars: common.quiet,
-    }
+    };
+    printer.data(&lines.iter().map(|l| format!("{l}\n")).collect::<String>())?;
+    Ok(Outcome::Success)
 }
 
 /// Turn the flags into [`BuildSettings`]; without build flags (load, push) only the paths

@@ -1,27 +1,31 @@
-//! Command-line interface: clap definitions per command, each resolved into
-//! typed settings before any work, and the mapping of outcomes to exit codes
-//! (0 success, 1 the thing asked for failed, 2 bad input or unexpected error).
+//! Command-line interface: clap definitions per command, a settings step that
+//! resolves each command's flags, files and environment into typed settings
+//! before any work, the output of each command, and the mapping of outcomes
+//! to exit codes (0 success, 1 the thing asked for failed, 2 bad input or
+//! unexpected error). The work itself is the library's: `pipeline` and
+//! `apply`.
 
 mod apply_args;
 mod chart;
 mod cluster_args;
 mod deploy;
-mod deploy_images;
 mod deploy_wizard;
 mod diff;
+mod hints;
 mod history;
 pub mod images;
-pub mod prepare;
 mod render;
+mod report;
 mod rollback;
 mod schema;
+mod settings;
 mod status;
 mod uninstall;
 mod values_args;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::ui;
+use crate::ui::{self, Printer, Verbosity};
 
 pub use cluster_args::ClusterArgs;
 pub use values_args::{ReleaseArgs, ValuesArgs};
@@ -30,8 +34,41 @@ pub use values_args::{ReleaseArgs, ValuesArgs};
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about, max_term_width = 100)]
 pub struct Cli {
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How much berth says, for every command.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Print nothing but data and errors.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
+    pub quiet: bool,
+    /// Say more about each step.
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub verbose: bool,
+    /// No live progress bars or spinners (plain lines instead).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub no_progress: bool,
+}
+
+impl OutputArgs {
+    pub fn printer(&self) -> Printer {
+        let verbosity = match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        };
+        Printer::new(verbosity, self.no_progress)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,7 +104,8 @@ pub enum Outcome {
     Failed,
 }
 
-/// Parses arguments, runs the command and returns the process exit code.
+/// Parses arguments, runs the command on one async runtime and returns the
+/// process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -77,28 +115,50 @@ pub fn run() -> i32 {
             return code;
         }
     };
-    match dispatch(cli.command) {
+    let printer = cli.output.printer();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            printer.error(
+                &anyhow::Error::new(err).context("cannot start the async runtime"),
+                None,
+            );
+            return 2;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, &printer)) {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            ui::print_error(&err);
+            printer.error(&err, hints::for_error(&err).as_deref());
             2
         }
     }
 }
 
-fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome> {
     match command {
-        Command::Render(args) => render::run(args),
-        Command::Schema => schema::run(),
-        Command::Images(command) => images::run(command).map(|()| Outcome::Success),
-        Command::Deploy(args) => deploy::run(args),
-        Command::Diff(args) => diff::run(args),
-        Command::Status(args) => status::run(args),
-        Command::History(args) => history::run(args),
-        Command::Rollback(args) => rollback::run(args),
-        Command::Uninstall(args) => uninstall::run(args),
-        Command::Chart(args) => chart::run(args),
+        Command::Render(args) => render::run(args, printer),
+        Command::Schema => schema::run(printer),
+        Command::Images(command) => images::run(command, printer).await,
+        Command::Deploy(args) => {
+            let settings = deploy::DeploySettings::resolve(args)?;
+            if settings.interactive {
+                deploy_wizard::run(settings, printer).await
+            } else {
+                deploy::run(settings, printer).await
+            }
+        }
+        Command::Diff(args) => diff::run(args, printer).await,
+        Command::Status(args) => status::run(args, printer).await,
+        Command::History(args) => history::run(args, printer).await,
+        Command::Rollback(args) => rollback::run(args, printer).await,
+        Command::Uninstall(args) => uninstall::run(args, printer).await,
+        Command::Chart(args) => chart::run(args, printer),
     }
 }

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::{Outcome, ReleaseArgs, ValuesArgs};
-use crate::manifests::{self, RenderContext, output};
-use crate::ui;
-use crate::values::{self, ProcessEnv, ValuesError, validate::is_dns_label};
+use super::{Outcome, ReleaseArgs, ValuesArgs, settings};
+use crate::manifests::{self, output};
+use crate::ui::Printer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -33,9 +32,8 @@ pub struct RenderArgs {
     pub include_secrets: bool,
 }
 
-pub fn run(args: RenderArgs) -> anyhow::Result<Outcome> {
-    let mut values = values::load(&args.values.sources(), &ProcessEnv)?;
-    let ctx = render_context(&values, &args.release)?;
+pub fn run(args: RenderArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let (mut values, ctx) = settings::load_values(&args.values.sources(), &args.release)?;
     // Generated secrets are random per run; shown only on request anyway.
     values.fill_generated();
     let mut objects = manifests::render(&values, &ctx);
@@ -46,41 +44,10 @@ pub fn run(args: RenderArgs) -> anyhow::Result<Outcome> {
         (Some(dir), _) => {
             let files = output::write_output_dir(&objects, dir)
                 .with_context(|| format!("cannot write manifests to {}", dir.display()))?;
-            ui::status(&format!("wrote {} files to {}", files.len(), dir.display()));
+            printer.status(&format!("wrote {} files to {}", files.len(), dir.display()));
         }
-        (None, Format::Yaml) => ui::write_stdout(&output::to_yaml_stream(&objects))?,
-        (None, Format::Json) => ui::write_stdout(&output::to_json_list(&objects))?,
+        (None, Format::Yaml) => printer.data(&output::to_yaml_stream(&objects))?,
+        (None, Format::Json) => printer.data(&output::to_json_list(&objects))?,
     }
     Ok(Outcome::Success)
-}
-
-/// Checks the release and namespace flags and builds the render context.
-pub fn render_context(
-    values: &values::Values,
-    release: &ReleaseArgs,
-) -> Result<RenderContext, ValuesError> {
-    let mut problems = Vec::new();
-    if !is_dns_label(&release.release) || release.release.len() > 40 {
-        problems.push(values::Problem::new(
-            "--release",
-            format!("`{}` is not a valid release name; allowed: up to 40 lower-case letters, digits and `-`", release.release),
-        ));
-    }
-    if let Some(ns) = &release.namespace
-        && !is_dns_label(ns)
-    {
-        problems.push(values::Problem::new(
-            "--namespace",
-            format!("`{ns}` is not a valid namespace; allowed: up to 63 lower-case letters, digits and `-`"),
-        ));
-    }
-    problems.extend(values::validate::check_names_fit(values, &release.release));
-    if !problems.is_empty() {
-        return Err(ValuesError::invalid(problems));
-    }
-    Ok(RenderContext::new(
-        values,
-        &release.release,
-        release.namespace.as_deref(),
-    ))
 }

@@ -1,23 +1,17 @@
-//! `berth uninstall`: delete what the release owns, deepest stage first; keep
-//! volumes (and the namespace holding them) unless `--delete-data`; remove the
-//! inventory and revisions last.
+//! `berth uninstall`: delete what the release owns; volumes (and the
+//! namespace holding them) are kept unless `--delete-data`.
 
 use clap::Args;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use kube::api::{Api, DeleteParams, ListParams};
 
-use super::cluster_args::ClusterArgs;
-use super::status::release_of;
-use super::{Outcome, ReleaseArgs};
-use crate::apply::{self, Inventory, Release, prune, revision};
-use crate::ui;
+use super::cluster_args::TargetArgs;
+use super::{Outcome, settings};
+use crate::apply;
+use crate::ui::Printer;
 
 #[derive(Debug, Args)]
 pub struct UninstallArgs {
     #[command(flatten)]
-    pub release: ReleaseArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub target: TargetArgs,
     /// Also delete the release's volumes (PVCs) and the namespace it created.
     #[arg(long)]
     pub delete_data: bool,
@@ -26,77 +20,34 @@ pub struct UninstallArgs {
     pub yes: bool,
 }
 
-pub fn run(args: UninstallArgs) -> anyhow::Result<Outcome> {
-    let release = release_of(&args.release)?;
-    let cluster = args.cluster.clone();
-    cluster.run(|connection| async move {
-        uninstall(&connection.client, &release, args.delete_data).await
-    })
-}
-
-async fn uninstall(
-    client: &kube::Client,
-    release: &Release,
-    delete_data: bool,
-) -> anyhow::Result<Outcome> {
-    let Some(inventory) = Inventory::read(client, release).await? else {
-        ui::status(&format!(
+pub async fn run(args: UninstallArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let release = &settings::release_of(&args.target.release)?;
+    let delete_data = args.delete_data;
+    let report = args
+        .target
+        .cluster
+        .run(|connection| async move {
+            Ok(apply::uninstall(&connection.client, release, delete_data).await?)
+        })
+        .await?;
+    let Some(report) = report else {
+        printer.status(&format!(
             "release {} not found in namespace {}",
             release.name, release.namespace
         ));
         return Ok(Outcome::Failed);
     };
-    let candidates = apply::plan::prune_candidates(&inventory.objects, &[]);
-    let mut namespace = None;
-    for (key, outcome) in prune::prune(client, release, &candidates, delete_data).await? {
-        match outcome {
-            prune::Pruned::Deleted => ui::status(&format!("  {key} deleted")),
-            prune::Pruned::Kept(_) if key.kind == "Namespace" => namespace = Some(key),
-            prune::Pruned::Kept(why) => ui::status(&format!("  kept {key}: {why}")),
-            prune::Pruned::Absent => {}
-        }
+    for object in &report.deleted {
+        printer.status(&format!("  {object} deleted"));
     }
-    if delete_data {
-        delete_volumes(client, release).await?;
-    } else {
-        ui::status(
+    for (object, why) in &report.kept {
+        printer.status(&format!("  kept {object}: {why}"));
+    }
+    if report.volumes_kept {
+        printer.status(
             "volumes (PersistentVolumeClaims) kept; rerun with --delete-data to delete them",
         );
     }
-    revision::delete_all(client, release).await?;
-    Inventory::delete(client, release).await?;
-    if let (Some(key), true) = (namespace, delete_data) {
-        Api::<Namespace>::all(client.clone())
-            .delete(&key.name, &DeleteParams::background())
-            .await
-            .map_err(|e| apply::ApplyError::api("delete", key.to_string(), e))?;
-        ui::status(&format!("  {key} deleted"));
-    }
-    ui::status(&format!("release {} uninstalled", release.name));
+    printer.status(&format!("release {} uninstalled", release.name));
     Ok(Outcome::Success)
-}
-
-/// The claims a StatefulSet made for the release (they carry its labels).
-async fn delete_volumes(client: &kube::Client, release: &Release) -> anyhow::Result<()> {
-    let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &release.namespace);
-    let claims = api
-        .list(&ListParams::default().labels(&release.selector()))
-        .await?;
-    for claim in claims.items {
-        let name = claim.metadata.name.unwrap_or_default();
-        api.delete(&name, &DeleteParams::background())
-            .await
-            .map_err(|e| {
-                apply::ApplyError::api(
-                    "delete",
-                    format!("PersistentVolumeClaim {}/{name}", release.namespace),
-                    e,
-                )
-            })?;
-        ui::status(&format!(
-            "  PersistentVolumeClaim {}/{name} deleted",
-            release.namespace
-        ));
-    }
-    Ok(())
 }

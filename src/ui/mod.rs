@@ -1,38 +1,137 @@
-//! Output: data to stdout, messages to stderr; no colour when `NO_COLOR` is set
-//! or stderr is not a terminal. A closed stdout (`berth render | head`) is not an error.
+//! Output: data to stdout, messages and progress to stderr. No colour when
+//! `NO_COLOR` is set or stderr is not a terminal; no live progress when
+//! stderr is not a terminal, with `--no-progress` or `--quiet`. A closed
+//! stdout (`berth render | head`) is not an error.
+
+mod progress;
 
 use std::io::{IsTerminal, Write};
 
-/// Writes data to stdout.
-pub fn write_stdout(text: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
+pub use progress::LiveLines;
+
+/// How much to say on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Errors only (`--quiet`).
+    Quiet,
+    Normal,
+    /// Also details (`-v`).
+    Verbose,
 }
 
-/// A progress or status message, on stderr.
+/// Where every message and every byte of data goes.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    verbosity: Verbosity,
+    colour: bool,
+    live: bool,
+}
+
+impl Printer {
+    /// A printer for this process's terminal (or pipe).
+    pub fn new(verbosity: Verbosity, no_progress: bool) -> Self {
+        Printer {
+            verbosity,
+            colour: colour_enabled(),
+            live: verbosity != Verbosity::Quiet
+                && !no_progress
+                && std::io::stderr().is_terminal()
+                && !dumb_terminal(),
+        }
+    }
+
+    pub fn verbosity(&self) -> Verbosity {
+        self.verbosity
+    }
+
+    /// Whether bars and spinners may be drawn.
+    pub fn live(&self) -> bool {
+        self.live
+    }
+
+    /// A message on stderr, unless quiet.
+    pub fn status(&self, message: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            write_stderr(message);
+        }
+    }
+
+    /// A detail on stderr, with `-v` only.
+    pub fn detail(&self, message: &str) {
+        if self.verbosity >= Verbosity::Verbose {
+            write_stderr(message);
+        }
+    }
+
+    /// `hint: …`, what the user can do; unless quiet.
+    pub fn hint(&self, hint: &str) {
+        self.status(&format!("hint: {hint}"));
+    }
+
+    /// A failure that is an outcome, not a crash (`error: … is not ready`); always shown.
+    pub fn failure(&self, message: &str) {
+        write_stderr(&format!("{}: {message}", self.label()));
+    }
+
+    /// Data on stdout.
+    pub fn data(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// An error with its causes, one line each, then its hint; always shown.
+    pub fn error(&self, err: &anyhow::Error, hint: Option<&str>) {
+        write_stderr(&format!("{}: {err}", self.label()));
+        for cause in err.chain().skip(1) {
+            write_stderr(&format!("  caused by: {cause}"));
+        }
+        if let Some(hint) = hint {
+            write_stderr(&format!("hint: {hint}"));
+        }
+    }
+
+    /// How the image pipeline reports: quiet with `--quiet`, byte bars when live.
+    pub fn images_progress(&self) -> crate::images::Progress {
+        crate::images::Progress {
+            quiet: self.verbosity == Verbosity::Quiet,
+            no_bars: !self.live,
+        }
+    }
+
+    /// One live line per key (spinners) when live, else plain lines.
+    pub fn live_lines(&self) -> LiveLines {
+        LiveLines::new(self.live, self.verbosity == Verbosity::Quiet)
+    }
+
+    fn label(&self) -> &'static str {
+        if self.colour {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        }
+    }
+}
+
+/// A message on stderr (for callers without a printer, such as the wizard).
 pub fn status(message: &str) {
-    eprintln!("{message}");
+    write_stderr(message);
+}
+
+/// Writes a line to stderr; a closed stderr is not worth a panic.
+fn write_stderr(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
+fn dumb_terminal() -> bool {
+    std::env::var("TERM").is_ok_and(|t| t == "dumb")
 }
 
 /// Whether stderr may carry colour.
 pub fn colour_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stderr().is_terminal()
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
-}
-
-/// Prints an error and its causes, one line each.
-pub fn print_error(err: &anyhow::Error) {
-    let label = if colour_enabled() {
-        "\x1b[1;31merror\x1b[0m"
-    } else {
-        "error"
-    };
-    eprintln!("{label}: {err}");
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
-    }
+        && !dumb_terminal()
 }
 
 /// True when the error is stdout being closed by its reader.

@@ -1,0 +1,458 @@
+//! One readiness evaluation, shared by the wait and by `status`: when a
+//! Deployment's or StatefulSet's rollout is done, and the typed cause when a
+//! pod shows it cannot become ready. The engine says what it saw; callers
+//! word the advice.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+
+/// Why a workload cannot become ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// A container's image cannot be pulled (ImagePullBackOff, ErrImagePull, …).
+    ImagePull {
+        pod: String,
+        container: String,
+        image: String,
+        reason: String,
+        message: String,
+    },
+    /// A container was killed for lack of memory.
+    OutOfMemory { pod: String, container: String },
+    /// A container keeps crashing; `exit` is its last exit, `logs` its last lines.
+    CrashLoop {
+        pod: String,
+        container: String,
+        exit: Option<String>,
+        logs: Vec<String>,
+    },
+    /// The kubelet cannot create a container (a missing Secret or ConfigMap key).
+    ContainerConfig {
+        pod: String,
+        container: String,
+        reason: String,
+        message: String,
+    },
+    /// A container runs but its readiness probe never passed within its budget.
+    NeverReady {
+        pod: String,
+        container: String,
+        budget_seconds: i64,
+    },
+    /// No node has room for the pod (the scheduler's message).
+    Unschedulable { pod: String, message: String },
+    /// The controller cannot create pods at all (quota, admission).
+    CannotCreate {
+        message: String,
+        blocker: CreateBlocker,
+    },
+}
+
+/// What refuses pod creation, as far as the message tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateBlocker {
+    ResourceQuota,
+    PodSecurity,
+    Other,
+}
+
+impl CreateBlocker {
+    fn of(message: &str) -> Self {
+        if message.contains("quota") {
+            CreateBlocker::ResourceQuota
+        } else if message.contains("PodSecurity") {
+            CreateBlocker::PodSecurity
+        } else {
+            CreateBlocker::Other
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    /// The facts, without advice: `pod web-1: container web keeps crashing (…)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::ImagePull {
+                pod,
+                image,
+                reason,
+                message,
+                ..
+            } => {
+                let text =
+                    format!("pod {pod}: image {image} cannot be pulled ({reason}) {message}");
+                f.write_str(text.trim_end())
+            }
+            Cause::OutOfMemory { pod, container } => write!(
+                f,
+                "pod {pod}: container {container} was killed for lack of memory (OOMKilled)"
+            ),
+            Cause::CrashLoop {
+                pod,
+                container,
+                exit,
+                logs,
+            } => {
+                let exit = exit
+                    .as_ref()
+                    .map(|e| format!(", last exit code {e}"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "pod {pod}: container {container} keeps crashing (CrashLoopBackOff{exit})"
+                )?;
+                if !logs.is_empty() {
+                    f.write_str("; last log lines:")?;
+                    for line in logs {
+                        write!(f, "\n    | {line}")?;
+                    }
+                }
+                Ok(())
+            }
+            Cause::ContainerConfig {
+                pod,
+                container,
+                reason,
+                message,
+            } => write!(
+                f,
+                "pod {pod}: container {container} cannot be created ({reason}): {message}"
+            ),
+            Cause::NeverReady {
+                pod,
+                container,
+                budget_seconds,
+            } => write!(
+                f,
+                "pod {pod}: container {container} is running but never became ready within {budget_seconds}s"
+            ),
+            Cause::Unschedulable { pod, message } => {
+                write!(f, "pod {pod}: Unschedulable: {message}")
+            }
+            Cause::CannotCreate { message, .. } => {
+                write!(f, "pods cannot be created: {message}")
+            }
+        }
+    }
+}
+
+/// Where a Deployment's or StatefulSet's rollout stands.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// Every replica of the current generation updated, ready (and, for a
+    /// Deployment, available), and no old replica left.
+    pub done: bool,
+    pub desired: i32,
+    pub ready: i32,
+    pub updated: i32,
+    pub selector: LabelSelector,
+    pub template: Option<PodSpec>,
+    /// Why its controller cannot create pods, when the workload says so.
+    pub cannot_create: Option<String>,
+}
+
+impl Rollout {
+    /// `1/2 ready, 1 updated`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}/{} ready, {} updated",
+            self.ready, self.desired, self.updated
+        )
+    }
+}
+
+/// A Deployment's rollout.
+pub fn deployment_rollout(d: &Deployment) -> Rollout {
+    let spec = d.spec.clone().unwrap_or_default();
+    let want = spec.replicas.unwrap_or(1);
+    let status = d.status.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    Rollout {
+        done: observed
+            && updated == want
+            && ready == want
+            && available == want
+            && status.replicas.unwrap_or(0) == want,
+        desired: want,
+        ready,
+        updated,
+        selector: spec.selector,
+        template: spec.template.spec,
+        // The deployment controller mirrors its ReplicaSet's FailedCreate here.
+        cannot_create: status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+            .map(|c| {
+                c.message
+                    .clone()
+                    .unwrap_or_else(|| c.reason.clone().unwrap_or_default())
+            }),
+    }
+}
+
+/// A StatefulSet's rollout.
+pub fn stateful_set_rollout(s: &StatefulSet) -> Rollout {
+    let spec = s.spec.clone().unwrap_or_default();
+    let want = spec.replicas.unwrap_or(1);
+    let status = s.status.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0) >= s.metadata.generation.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let rolled =
+        status.current_revision.is_some() && status.current_revision == status.update_revision;
+    Rollout {
+        done: observed && ready == want && updated == want && rolled,
+        desired: want,
+        ready,
+        updated,
+        selector: spec.selector,
+        template: spec.template.spec,
+        // A StatefulSet reports failed pod creations only as Events.
+        cannot_create: None,
+    }
+}
+
+/// The cause for a controller that cannot create pods.
+pub fn cannot_create(message: &str) -> Cause {
+    Cause::CannotCreate {
+        message: message.to_string(),
+        blocker: CreateBlocker::of(message),
+    }
+}
+
+/// Whether a pod was selected by the workload's selector (any template).
+pub fn selected(pod: &Pod, selector: &LabelSelector) -> bool {
+    let labels = pod.labels();
+    selector
+        .match_labels
+        .as_ref()
+        .is_some_and(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+/// A pod of the workload's current template: selected by it, running its images.
+/// Pods of older templates may still be failing while they go away.
+pub fn belongs_to(pod: &Pod, selector: &LabelSelector, template: &PodSpec) -> bool {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return false;
+    }
+    let images = |containers: &[Container]| {
+        containers
+            .iter()
+            .map(|c| c.image.clone())
+            .collect::<Vec<_>>()
+    };
+    let spec_images = pod.spec.as_ref().map(|s| images(&s.containers));
+    selected(pod, selector) && spec_images == Some(images(&template.containers))
+}
+
+const IMAGE_REASONS: [&str; 4] = [
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+];
+
+/// The reason a pod cannot become ready, if it shows one.
+pub fn pod_failure(pod: &Pod) -> Option<Cause> {
+    let name = pod.name_any();
+    let status = pod.status.clone().unwrap_or_default();
+    if let Some(cond) = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+    }) {
+        let message = cond.message.clone().unwrap_or_default();
+        // Waiting for a volume to bind is transient; missing CPU or memory is not.
+        if message.contains("Insufficient") {
+            return Some(Cause::Unschedulable { pod: name, message });
+        }
+    }
+    status
+        .container_statuses
+        .iter()
+        .flatten()
+        .find_map(|cs| container_failure(pod, &name, cs))
+}
+
+fn container_failure(pod: &Pod, name: &str, cs: &ContainerStatus) -> Option<Cause> {
+    let pod_name = name.to_string();
+    let container = cs.name.clone();
+    let state = cs.state.clone().unwrap_or_default();
+    let waiting = state.waiting.as_ref();
+    let waiting_reason = waiting.and_then(|w| w.reason.clone()).unwrap_or_default();
+    let waiting_message = waiting.and_then(|w| w.message.clone()).unwrap_or_default();
+    let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.clone());
+    let oom = [state.terminated.as_ref(), last_terminated.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|t| t.reason.as_deref() == Some("OOMKilled"));
+    if IMAGE_REASONS.contains(&waiting_reason.as_str()) {
+        return Some(Cause::ImagePull {
+            pod: pod_name,
+            container,
+            image: cs.image.clone(),
+            reason: waiting_reason,
+            message: waiting_message,
+        });
+    }
+    if oom {
+        return Some(Cause::OutOfMemory {
+            pod: pod_name,
+            container,
+        });
+    }
+    if waiting_reason == "CrashLoopBackOff" {
+        let exit = last_terminated.map(|t| {
+            format!(
+                "{}{}",
+                t.exit_code,
+                t.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            )
+        });
+        return Some(Cause::CrashLoop {
+            pod: pod_name,
+            container,
+            exit,
+            logs: vec![],
+        });
+    }
+    if matches!(
+        waiting_reason.as_str(),
+        "CreateContainerConfigError" | "CreateContainerError"
+    ) {
+        return Some(Cause::ContainerConfig {
+            pod: pod_name,
+            container,
+            reason: waiting_reason,
+            message: waiting_message,
+        });
+    }
+    never_ready(pod, cs).map(|budget_seconds| Cause::NeverReady {
+        pod: pod_name,
+        container,
+        budget_seconds,
+    })
+}
+
+/// The readiness budget (seconds) when a running container exceeded it
+/// unready: initial delay + period × failure threshold (+5s slack), which is
+/// when the kubelet would have seen it succeed if it could.
+fn never_ready(pod: &Pod, cs: &ContainerStatus) -> Option<i64> {
+    if cs.ready {
+        return None;
+    }
+    let started = cs.state.as_ref()?.running.as_ref()?.started_at.as_ref()?.0;
+    let probe = pod
+        .spec
+        .as_ref()?
+        .containers
+        .iter()
+        .find(|c| c.name == cs.name)
+        .and_then(|c| c.readiness_probe.clone());
+    let budget = match probe {
+        Some(p) => {
+            p.initial_delay_seconds.unwrap_or(0) as i64
+                + p.period_seconds.unwrap_or(10) as i64 * p.failure_threshold.unwrap_or(3) as i64
+                + 5
+        }
+        None => 10,
+    };
+    let elapsed = Timestamp::now().as_second() - started.as_second();
+    (elapsed > budget).then_some(budget)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(status: serde_json::Value) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "generation": 2},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}}
+            },
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_deployment_is_done_only_when_every_replica_is_updated_ready_and_available() {
+        let done = deployment(serde_json::json!({
+            "observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 2, "availableReplicas": 2
+        }));
+        assert!(deployment_rollout(&done).done);
+        let old_generation = deployment(serde_json::json!({
+            "observedGeneration": 1, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 2, "availableReplicas": 2
+        }));
+        assert!(!deployment_rollout(&old_generation).done);
+        let surging = deployment(serde_json::json!({
+            "observedGeneration": 2, "replicas": 3, "readyReplicas": 2,
+            "updatedReplicas": 2, "availableReplicas": 2
+        }));
+        assert_eq!(
+            deployment_rollout(&surging).summary(),
+            "2/2 ready, 2 updated"
+        );
+        assert!(!deployment_rollout(&surging).done);
+    }
+
+    #[test]
+    fn a_replica_failure_condition_means_pods_cannot_be_created() {
+        let blocked = deployment(serde_json::json!({
+            "observedGeneration": 2,
+            "conditions": [{
+                "type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                "message": "pods \"web-1\" is forbidden: exceeded quota: q"
+            }]
+        }));
+        let message = deployment_rollout(&blocked).cannot_create.unwrap();
+        assert!(message.contains("exceeded quota"), "{message}");
+        let cause = cannot_create(&message);
+        assert!(matches!(
+            cause,
+            Cause::CannotCreate {
+                blocker: CreateBlocker::ResourceQuota,
+                ..
+            }
+        ));
+        assert!(cause.to_string().starts_with("pods cannot be created: "));
+        assert!(matches!(
+            cannot_create("violates PodSecurity \"restricted:latest\""),
+            Cause::CannotCreate {
+                blocker: CreateBlocker::PodSecurity,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_pod_in_image_pull_back_off_names_the_image() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1"},
+            "status": {"containerStatuses": [{
+                "name": "web", "image": "web:1", "imageID": "", "ready": false,
+                "restartCount": 0,
+                "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}}
+            }]}
+        }))
+        .unwrap();
+        let cause = pod_failure(&pod).unwrap();
+        assert_eq!(
+            cause.to_string(),
+            "pod web-1: image web:1 cannot be pulled (ImagePullBackOff) not found"
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! The output of every deploy (scripted, wizard, rollback): live progress
+//! from the engine's events, then the outcome in words with a hint.
+
+use crate::apply::{DeployReport, Event, Readiness, Release};
+use crate::ui::{LiveLines, Printer};
+
+use super::Outcome;
+use super::hints;
+
+/// Shows the engine's events: a live line per workload, a line per write.
+pub struct DeployProgress {
+    lines: LiveLines,
+}
+
+impl DeployProgress {
+    pub fn new(printer: &Printer) -> Self {
+        DeployProgress {
+            lines: printer.live_lines(),
+        }
+    }
+
+    pub fn event(&mut self, event: Event) {
+        match event {
+            Event::Rollout { object, summary } => self.lines.set(&object, &summary),
+            Event::Applied { object, verb } => self.lines.line(&format!("{object} {verb}")),
+            Event::Expanded { claim, from, to } => self
+                .lines
+                .line(&format!("{claim} expanded from {from} to {to}")),
+            Event::Pruned { object } => self.lines.line(&format!("{object} pruned")),
+            Event::HistoryTrimmed { revisions, keep } => {
+                let numbers: Vec<String> = revisions.iter().map(u32::to_string).collect();
+                self.lines.line(&format!(
+                    "history: removed revision {} (--history-max {keep})",
+                    numbers.join(", ")
+                ))
+            }
+            Event::HistoryKept { error } => self
+                .lines
+                .line(&format!("history: old revisions kept: {error}")),
+        }
+    }
+
+    pub fn finish(mut self) {
+        self.lines.finish();
+    }
+}
+
+/// One line of a deploy's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Status(String),
+    /// Shown even with `--quiet`.
+    Failure(String),
+    Hint(String),
+}
+
+/// Prints the outcome of a deploy; Failed when the release is not ready.
+pub fn deploy_outcome(
+    printer: &Printer,
+    release: &Release,
+    report: &DeployReport,
+    minikube: bool,
+) -> Outcome {
+    let (lines, outcome) = outcome_lines(release, report, minikube);
+    for line in lines {
+        match line {
+            Line::Status(text) => printer.status(&text),
+            Line::Failure(text) => printer.failure(&text),
+            Line::Hint(text) => printer.hint(&text),
+        }
+    }
+    outcome
+}
+
+/// The outcome of a deploy in words.
+pub fn outcome_lines(
+    release: &Release,
+    report: &DeployReport,
+    minikube: bool,
+) -> (Vec<Line>, Outcome) {
+    let mut lines = vec![Line::Status(match report.revision {
+        Some(number) => {
+            let expanded = match report.expanded.len() {
+                0 => String::new(),
+                n => format!(", {n} expanded"),
+            };
+            format!(
+                "revision {number}: {} created, {} configured, {} recreated{expanded}, {} unchanged, {} pruned",
+                report.created.len(),
+                report.updated.len(),
+                report.recreated.len(),
+                report.unchanged,
+                report.pruned.len()
+            )
+        }
+        None => format!("no changes: {} objects unchanged", report.unchanged),
+    })];
+    for kept in &report.kept {
+        lines.push(Line::Status(format!("kept {kept}")));
+    }
+    let outcome = match &report.readiness {
+        Readiness::Ready => {
+            lines.push(Line::Status(format!("release {} is ready", release.name)));
+            Outcome::Success
+        }
+        Readiness::Failed { object, cause } => {
+            lines.push(Line::Failure(format!("{object} is not ready: {cause}")));
+            lines.push(Line::Hint(hints::for_cause(
+                cause,
+                &release.namespace,
+                minikube,
+            )));
+            Outcome::Failed
+        }
+        Readiness::TimedOut { waiting } => {
+            lines.push(Line::Failure("timed out waiting for readiness:".into()));
+            lines.extend(waiting.iter().map(|w| Line::Status(format!("  {w}"))));
+            lines.push(Line::Hint(
+                "berth status shows the current state; raise --timeout if the images are slow to pull"
+                    .into(),
+            ));
+            Outcome::Failed
+        }
+    };
+    (lines, outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::Cause;
+
+    fn text(lines: &[Line]) -> String {
+        lines
+            .iter()
+            .map(|line| match line {
+                Line::Status(t) => format!("{t}\n"),
+                Line::Failure(t) => format!("error: {t}\n"),
+                Line::Hint(t) => format!("hint: {t}\n"),
+            })
+            .collect()
+    }
+
+    fn report(readiness: Readiness) -> DeployReport {
+        DeployReport {
+            created: vec!["Deployment todo/web".into()],
+            updated: vec!["ConfigMap todo/web".into()],
+            recreated: vec![],
+            expanded: vec!["StatefulSet todo/db".into()],
+            unchanged: 7,
+            pruned: vec![],
+            kept: vec![
+                "PersistentVolumeClaim todo/old: volume data is kept without --delete-data".into(),
+            ],
+            revision: Some(3),
+            readiness,
+        }
+    }
+
+    #[test]
+    fn deploy_outcomes_in_words() {
+        let release = Release::new("todo-chatbot", "todo");
+        let (ready, outcome) = outcome_lines(&release, &report(Readiness::Ready), false);
+        assert_eq!(outcome, Outcome::Success);
+        insta::assert_snapshot!("deploy_ready", text(&ready));
+        let failed = Readiness::Failed {
+            object: "Deployment todo/todo-chatbot-web".into(),
+            cause: Cause::CrashLoop {
+                pod: "todo-chatbot-web-1".into(),
+                container: "web".into(),
+                exit: Some("1 (Error)".into()),
+                logs: vec![
+                    "Traceback (most recent call last):".into(),
+                    "KeyError: 'DATABASE_URL'".into(),
+                ],
+            },
+        };
+        let (failed, outcome) = outcome_lines(&release, &report(failed), true);
+        assert_eq!(outcome, Outcome::Failed);
+        insta::assert_snapshot!("deploy_crash_loop", text(&failed));
+        let timed_out = Readiness::TimedOut {
+            waiting: vec!["Deployment todo/todo-chatbot-web: 1/2 ready, 1 updated".into()],
+        };
+        let (timed_out, _) = outcome_lines(&release, &report(timed_out), false);
+        insta::assert_snapshot!("deploy_timed_out", text(&timed_out));
+    }
+}

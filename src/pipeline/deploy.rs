@@ -1,0 +1,65 @@
+//! The one deploy orchestration: images → prepare → apply, used by the
+//! scripted path and the wizard; rollback enters at apply with a recorded
+//! revision. Ctrl-C stops between API calls: the pending revision and the
+//! inventory superset are already recorded, so re-running converges.
+
+use crate::apply::{self, ApplyError, DeployOptions, DeployReport, Event, Release};
+use crate::images::Progress;
+use crate::manifests::RenderContext;
+use crate::values::Values;
+
+use super::images::{ImagesError, ImagesMode, build_for_deploy};
+use super::prepare::{PrepareError, Prepared, prepare};
+
+/// Why a deploy did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("interrupted; release {} may be partly applied", .release.name)]
+    Interrupted { release: Release },
+    #[error(transparent)]
+    Images(#[from] ImagesError),
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// Builds the images `images` asks for, renders `values` and applies them.
+#[allow(clippy::too_many_arguments)]
+pub async fn deploy_values(
+    client: &kube::Client,
+    mut values: Values,
+    ctx: &RenderContext,
+    images: ImagesMode,
+    images_progress: &Progress,
+    options: &DeployOptions,
+    progress: &mut (dyn FnMut(Event) + Send),
+) -> Result<DeployReport, DeployError> {
+    build_for_deploy(images, &mut values, images_progress).await?;
+    let prepared = prepare(client, values, ctx).await?;
+    apply_prepared(client, prepared, options, progress).await
+}
+
+/// Applies a prepared render (or a recorded revision) with the engine.
+pub async fn apply_prepared(
+    client: &kube::Client,
+    prepared: Prepared,
+    options: &DeployOptions,
+    progress: &mut (dyn FnMut(Event) + Send),
+) -> Result<DeployReport, DeployError> {
+    let options = DeployOptions {
+        revision: prepared.revision,
+        ..options.clone()
+    };
+    let apply = apply::deploy(
+        client,
+        &prepared.release,
+        prepared.objects,
+        &options,
+        progress,
+    );
+    tokio::select! {
+        result = apply => Ok(result?),
+        _ = tokio::signal::ctrl_c() => Err(DeployError::Interrupted { release: prepared.release }),
+    }
+}

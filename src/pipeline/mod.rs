@@ -1,0 +1,11 @@
+//! The pipeline composed once for every front end (scripted CLI, wizard,
+//! rollback): values → render → images → apply. Each step is a call into
+//! its own module; this one only orders them.
+
+pub mod deploy;
+pub mod images;
+pub mod prepare;
+
+pub use deploy::{DeployError, apply_prepared, deploy_values};
+pub use images::ImagesMode;
+pub use prepare::{Prepared, prepare};
