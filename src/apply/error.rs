@@ -29,16 +29,26 @@ pub enum ApplyError {
     },
     #[error("refusing to apply an empty render: it would prune every object of the release")]
     EmptyRender,
-    /// Another deploy holds the release.
+    /// Another berth process holds the release's lock.
     #[error(
-        "release {release} has a deploy in progress (revision {revision}, by {holder}, until {expires})\nhint: wait for it to finish, or for the marker to expire"
+        "release {release} is locked by `{command}` on host {host} (pid {pid}) since {since}\nhint: wait for it to finish, then run again; if that process is gone, the lock expires at {expires} (at once when run again on host {host}); `kubectl delete lease {lease}` frees it by hand"
     )]
-    Pending {
+    Locked {
         release: String,
-        revision: u32,
-        holder: String,
+        command: String,
+        host: String,
+        pid: String,
+        since: String,
         expires: String,
+        /// `-n <namespace> <name>` of the Lease.
+        lease: String,
     },
+    /// The lock expired while this process could not renew it (an API server
+    /// outage) and another process took it: stop writing.
+    #[error(
+        "release {release}: lost the release lock to {holder}; stopped before writing more\nhint: run `berth status` and deploy again once that process is done"
+    )]
+    LockLost { release: String, holder: String },
     /// Stored release data (inventory, revision) cannot be read.
     #[error("{object}: {message}")]
     Corrupt { object: String, message: String },

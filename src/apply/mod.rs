@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod diff;
 pub mod error;
 pub mod inventory;
+pub mod lock;
 pub mod normalize;
 pub mod object;
 pub mod plan;

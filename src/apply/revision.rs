@@ -1,8 +1,9 @@
 //! Revisions: one Secret per deploy in the release namespace holding the
 //! rendered objects (secret values redacted by the caller) and the values
 //! without secrets, gzip-compressed, plus status, time and berth version.
-//! A deploy starts with a `pending` revision carrying an expiry and its holder,
-//! so a crashed deploy never wedges the release.
+//! A deploy starts with a `pending` revision naming its holder; the release
+//! lock ([`super::lock`]) keeps deploys apart, so a pending revision found by
+//! the next lock holder is one whose deploy stopped midway.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -55,18 +56,6 @@ pub struct Revision {
     pub holder: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub expires: String,
-}
-
-impl Revision {
-    /// A pending revision whose holder may still be working.
-    fn is_live_pending(&self) -> bool {
-        self.status == PENDING
-            && self
-                .expires
-                .parse::<Timestamp>()
-                .is_ok_and(|t| t > Timestamp::now())
-            && !holder_is_dead(&self.holder)
-    }
 }
 
 fn secret_name(release: &Release, number: u32) -> String {
@@ -143,8 +132,8 @@ pub async fn load(
     Ok(Some((revision, content)))
 }
 
-/// Starts a revision: refuses while another deploy holds the release, marks
-/// expired pending revisions failed, and records a pending one valid for `ttl`.
+/// Starts a revision (the caller holds the release lock): marks pending
+/// revisions of interrupted deploys failed and records a pending one.
 pub async fn begin(
     client: &Client,
     release: &Release,
@@ -152,14 +141,6 @@ pub async fn begin(
     ttl: Duration,
 ) -> Result<u32, ApplyError> {
     let revisions = list(client, release).await?;
-    if let Some(held) = revisions.iter().find(|r| r.is_live_pending()) {
-        return Err(ApplyError::Pending {
-            release: release.name.clone(),
-            revision: held.number,
-            holder: held.holder.clone(),
-            expires: held.expires.clone(),
-        });
-    }
     for stale in revisions.iter().filter(|r| r.status == PENDING) {
         set_status(client, release, stale.number, FAILED).await?;
     }
@@ -308,14 +289,6 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// True only when the holder ran on this host and its process is gone.
-fn holder_is_dead(holder: &str) -> bool {
-    let Some((host, pid)) = holder.rsplit_once('/') else {
-        return false;
-    };
-    host == hostname() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
 fn compress(value: &Value) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder
@@ -366,11 +339,5 @@ mod tests {
         // The deployed revision survives even when it is among the oldest.
         let history = revisions(&[DEPLOYED, FAILED, FAILED, PENDING]);
         assert_eq!(beyond_limit(&history, 1), [2, 3]);
-    }
-
-    #[test]
-    fn a_holder_on_another_host_is_presumed_alive() {
-        assert!(!holder_is_dead("some-other-host/1"));
-        assert!(!holder_is_dead(&holder()));
     }
 }

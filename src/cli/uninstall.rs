@@ -30,8 +30,22 @@ pub fn run(args: UninstallArgs) -> anyhow::Result<Outcome> {
     let release = release_of(&args.release)?;
     let cluster = args.cluster.clone();
     cluster.run(|connection| async move {
-        uninstall(&connection.client, &release, args.delete_data).await
+        let client = &connection.client;
+        let Some(lock) = apply::lock::acquire(client, &release).await? else {
+            return not_found(&release);
+        };
+        let result = uninstall(client, &release, args.delete_data).await;
+        lock.release().await;
+        result
     })
+}
+
+fn not_found(release: &Release) -> anyhow::Result<Outcome> {
+    ui::status(&format!(
+        "release {} not found in namespace {}",
+        release.name, release.namespace
+    ));
+    Ok(Outcome::Failed)
 }
 
 async fn uninstall(
@@ -40,11 +54,7 @@ async fn uninstall(
     delete_data: bool,
 ) -> anyhow::Result<Outcome> {
     let Some(inventory) = Inventory::read(client, release).await? else {
-        ui::status(&format!(
-            "release {} not found in namespace {}",
-            release.name, release.namespace
-        ));
-        return Ok(Outcome::Failed);
+        return not_found(release);
     };
     let candidates = apply::plan::prune_candidates(&inventory.objects, &[]);
     let mut namespace = None;
