@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures::future::join_all;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
@@ -15,6 +14,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use super::error::status_code;
 use super::inventory::{PART_OF_LABEL, release_id};
 use super::lock::{self, ReleaseLock};
+use super::parallel::in_parallel;
 use super::plan::{plan_objects, prune_candidates};
 use super::prune::{Pruned, prune};
 use super::revision::{self, RevisionContent};
@@ -235,7 +235,7 @@ impl Run<'_> {
             // The namespace exists (the lock lives in it): the revision and
             // the inventory are recorded before the first write.
             self.begin().await?;
-            let results = join_all(
+            let results = in_parallel(
                 changes
                     .iter()
                     .map(|p| apply_one(self.client, p, self.options.force_conflicts)),

@@ -13,6 +13,8 @@ pub mod inventory;
 pub mod lock;
 pub mod normalize;
 pub mod object;
+mod parallel;
+pub mod payload;
 pub mod plan;
 pub mod prune;
 pub mod revision;
