@@ -4,6 +4,9 @@
 //! The tests stop, restart and pause the test cluster's API server
 //! (`scripts/cluster.sh apiserver-*`), so they run one at a time.
 #![cfg(feature = "cluster-tests")]
+// The guard of `serial()` is held across awaits on purpose: it serializes
+// whole tests (each on its own runtime), not tasks sharing one.
+#![allow(clippy::await_holding_lock)]
 
 mod cluster;
 

@@ -31,14 +31,13 @@ pub enum ApplyError {
     EmptyRender,
     /// Another berth process holds the release's lock.
     #[error(
-        "release {release} is locked by `{command}` on host {host} (pid {pid}) since {since}\nhint: wait for it to finish, then run again; if that process is gone, the lock expires at {expires} (at once when run again on host {host}); `kubectl delete lease {lease}` frees it by hand"
+        "release {release} is locked by {holder}\nhint: wait for it to finish, then run again; if that process is gone, the lock expires at {expires} (at once when run again on host {host}); `kubectl delete lease {lease}` frees it by hand"
     )]
     Locked {
         release: String,
-        command: String,
+        /// `` `berth deploy` on host H (pid P) since T ``
+        holder: String,
         host: String,
-        pid: String,
-        since: String,
         expires: String,
         /// `-n <namespace> <name>` of the Lease.
         lease: String,

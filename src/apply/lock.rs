@@ -237,16 +237,20 @@ pub async fn acquire(
 
 fn locked(release: &Release, holder: &Holder) -> ApplyError {
     let when = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+    let command = if holder.command.is_empty() {
+        "berth"
+    } else {
+        holder.command.as_str()
+    };
     ApplyError::Locked {
         release: release.name.clone(),
-        command: if holder.command.is_empty() {
-            "berth".into()
-        } else {
-            holder.command.clone()
-        },
+        holder: format!(
+            "`{command}` on host {} (pid {}) since {}",
+            holder.host,
+            holder.pid,
+            when(holder.since)
+        ),
         host: holder.host.clone(),
-        pid: holder.pid.clone(),
-        since: when(holder.since),
         expires: when(holder.expires()),
         lease: format!("-n {} {}", release.namespace, lease_name(release)),
     }
