@@ -4,6 +4,8 @@
 #   scripts/cluster.sh up      build on first use, start, wait until usable; last stdout line = kubeconfig path
 #   scripts/cluster.sh down    stop exactly the processes `up` started (by PID) and remove the state
 #   scripts/cluster.sh status  say what runs
+#   scripts/cluster.sh apiserver-stop|apiserver-start    stop the API server alone / start it again
+#   scripts/cluster.sh apiserver-pause|apiserver-resume  SIGSTOP / SIGCONT it (fault tests)
 #
 # Components: etcd v3.6 (embedded in the multi-call binary), kube-apiserver,
 # kube-controller-manager, kube-scheduler (Kubernetes v1.35, built from the Go modules in
@@ -446,6 +448,58 @@ EOF
   echo "$state/admin.kubeconfig"
 }
 
+# ---------------------------------------------------------------------------------------------
+# API server faults, for the fault tests: the API server alone stopped and started again with
+# the flags it was started with (as Minikube restarting it, or a laptop waking), or paused.
+
+# The running API server's pid (ours), or die.
+apiserver_pid() {
+  load_state || die "not running (no state in $state)"
+  local pid
+  pid=$(pid_of kube-apiserver) && is_ours "$pid" || die "kube-apiserver is not running"
+  echo "$pid"
+}
+
+cmd_apiserver_stop() {
+  local pid deadline
+  pid=$(apiserver_pid)
+  # Its command line, NUL-separated, for apiserver-start.
+  cp "/proc/$pid/cmdline" "$state/kube-apiserver.cmdline"
+  kill -CONT "$pid" 2>/dev/null || true # a paused process would not act on TERM
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 15))
+  while is_ours "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+  is_ours "$pid" && kill -KILL "$pid" 2>/dev/null
+  rm -f "$state/pids/kube-apiserver.pid"
+  log "kube-apiserver stopped (pid $pid)"
+}
+
+cmd_apiserver_start() {
+  load_state || die "not running (no state in $state)"
+  if alive kube-apiserver; then
+    log "kube-apiserver already running (pid $(pid_of kube-apiserver))"
+    return 0
+  fi
+  [[ -s $state/kube-apiserver.cmdline ]] || die "no saved command line: stop it with apiserver-stop first"
+  local args=() t0=$SECONDS deadline=$((SECONDS + timeout))
+  mapfile -d '' args <"$state/kube-apiserver.cmdline"
+  setsid "${args[@]}" >>"$state/logs/kube-apiserver.log" 2>&1 </dev/null 8>&- 9>&- &
+  echo $! >"$state/pids/kube-apiserver.pid"
+  until readyz_ok; do
+    alive kube-apiserver || { tail_log kube-apiserver; die "kube-apiserver exited while starting"; }
+    ((SECONDS < deadline)) || die "kube-apiserver not ready within ${timeout}s"
+    sleep 0.2
+  done
+  log "kube-apiserver started (pid $(pid_of kube-apiserver)), ready after $((SECONDS - t0))s"
+}
+
+cmd_apiserver_signal() { # STOP|CONT what-it-did
+  local pid
+  pid=$(apiserver_pid)
+  kill "-$1" "$pid"
+  log "kube-apiserver $2 (pid $pid)"
+}
+
 # up and down of the same state directory never run at the same time.
 lock_state() {
   command -v flock >/dev/null || die "flock (util-linux) is needed"
@@ -461,5 +515,9 @@ case ${1:-} in
   up) lock_state; cmd_up ;;
   down) lock_state; cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  apiserver-stop) lock_state; cmd_apiserver_stop ;;
+  apiserver-start) lock_state; cmd_apiserver_start ;;
+  apiserver-pause) cmd_apiserver_signal STOP paused ;;
+  apiserver-resume) cmd_apiserver_signal CONT resumed ;;
+  *) echo "usage: $0 up|down|status|apiserver-stop|apiserver-start|apiserver-pause|apiserver-resume" >&2; exit 2 ;;
 esac

@@ -1,17 +1,20 @@
-//! The deploy sequence: dry-run everything, then stage by stage write only
-//! what drifted;
-//! record the inventory superset and a pending revision before the first
-//! write, prune, shrink the inventory, wait, and close the revision.
+//! The deploy sequence, holding the release lock: dry-run everything, then
+//! stage by stage write only what drifted; record the inventory superset and
+//! a pending revision before the first write, prune, shrink the inventory,
+//! wait, and close the revision.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures::future::join_all;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 
 use super::error::status_code;
 use super::inventory::{PART_OF_LABEL, release_id};
+use super::lock::{self, ReleaseLock};
+use super::parallel::in_parallel;
 use super::plan::{plan_objects, prune_candidates};
 use super::prune::{Pruned, prune};
 use super::revision::{self, RevisionContent};
@@ -84,10 +87,71 @@ pub async fn deploy(
         return Err(ApplyError::EmptyRender);
     }
     label_members(&mut objects, release);
+    let lock = hold(client, release, &objects).await?;
+    let result = deploy_held(client, release, &objects, options, &lock, progress).await;
+    lock.release().await;
+    result
+}
+
+/// Takes the release lock. It lives in the release namespace, so when that
+/// does not exist yet (and the render creates it) an empty namespace is
+/// created first: the one write a deploy refused by the lock can have made,
+/// the same whichever process makes it. The winner then applies the render's.
+async fn hold(
+    client: &Client,
+    release: &Release,
+    objects: &[Desired],
+) -> Result<ReleaseLock, ApplyError> {
+    if let Some(lock) = lock::acquire(client, release).await? {
+        return Ok(lock);
+    }
+    let missing = || ApplyError::Api {
+        verb: "lock",
+        object: format!("Namespace {}", release.namespace),
+        code: 404,
+        message: "the release namespace does not exist and the render does not create it".into(),
+    };
+    let key = objects
+        .iter()
+        .map(|d| &d.key)
+        .find(|k| k.kind == "Namespace" && k.name == release.namespace)
+        .ok_or_else(missing)?;
+    let empty = Namespace {
+        metadata: ObjectMeta {
+            name: Some(key.name.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    match Api::<Namespace>::all(client.clone())
+        .create(&params, &empty)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if status_code(&e) == 409 => {}
+        Err(e) => return Err(ApplyError::api("create", key.to_string(), e)),
+    }
+    wait_namespace_active(client, key).await?;
+    lock::acquire(client, release).await?.ok_or_else(missing)
+}
+
+async fn deploy_held(
+    client: &Client,
+    release: &Release,
+    objects: &[Desired],
+    options: &DeployOptions,
+    lock: &ReleaseLock,
+    progress: &mut (dyn FnMut(Event) + Send),
+) -> Result<DeployReport, ApplyError> {
     let mut run = Run {
         client,
         release,
         options,
+        lock,
         recorded: Inventory::read(client, release)
             .await?
             .unwrap_or_default()
@@ -116,10 +180,13 @@ pub async fn deploy(
             readiness: Readiness::Ready,
         },
     };
-    match run.execute(&objects, progress).await {
+    match run.execute(objects, progress).await {
         Ok(()) => Ok(run.report),
         Err(err) => {
-            if let Some(number) = run.revision {
+            // A process that lost the lock writes nothing more.
+            if let (Some(number), false) =
+                (run.revision, matches!(err, ApplyError::LockLost { .. }))
+            {
                 // Best effort: the error being reported matters more.
                 let _ = revision::finish(client, release, number, revision::FAILED).await;
             }
@@ -132,6 +199,7 @@ struct Run<'a> {
     client: &'a Client,
     release: &'a Release,
     options: &'a DeployOptions,
+    lock: &'a ReleaseLock,
     /// The inventory as found.
     recorded: BTreeSet<ObjectKey>,
     /// What the release owns after this deploy.
@@ -157,7 +225,7 @@ impl Run<'_> {
         for p in &planned {
             stages.entry(p.desired.key.stage).or_default().push(p);
         }
-        for (stage, items) in &stages {
+        for items in stages.values() {
             let changes: Vec<&Planned> = items
                 .iter()
                 .copied()
@@ -167,11 +235,11 @@ impl Run<'_> {
             if changes.is_empty() {
                 continue;
             }
-            // The revision and inventory live in the namespace the first stage creates.
-            if *stage > 0 {
-                self.begin().await?;
-            }
-            let results = join_all(
+            self.lock.ensure_held().await?;
+            // The namespace exists (the lock lives in it): the revision and
+            // the inventory are recorded before the first write.
+            self.begin().await?;
+            let results = in_parallel(
                 changes
                     .iter()
                     .map(|p| apply_one(self.client, p, self.options.force_conflicts)),
@@ -210,6 +278,7 @@ impl Run<'_> {
             .filter(|k| !self.owned.contains(k))
             .collect();
         if !candidates.is_empty() || self.recorded != self.owned || self.interrupted {
+            self.lock.ensure_held().await?;
             self.begin().await?;
         }
         for (key, outcome) in prune(
@@ -244,6 +313,7 @@ impl Run<'_> {
                 wait_ready(self.client, self.release, &keys, timeout, progress).await?;
         }
         if let Some(number) = self.revision {
+            self.lock.ensure_held().await?;
             let status = match self.report.readiness {
                 Readiness::Ready => revision::DEPLOYED,
                 _ => revision::FAILED,
@@ -265,9 +335,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Before the first write past the namespace: a pending revision (which
-    /// also refuses a concurrent deploy) and the inventory superset, so a
-    /// crash from here on orphans nothing.
+    /// Before the first write: a pending revision and the inventory superset,
+    /// so a crash from here on orphans nothing.
     async fn begin(&mut self) -> Result<(), ApplyError> {
         if self.revision.is_some() {
             return Ok(());

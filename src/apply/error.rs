@@ -29,16 +29,23 @@ pub enum ApplyError {
     },
     #[error("refusing to apply an empty render: it would prune every object of the release")]
     EmptyRender,
-    /// Another deploy holds the release.
+    /// Another berth process holds the release's lock.
     #[error(
-        "release {release} has a deploy in progress (revision {revision}, by {holder}, until {expires})"
+        "release {release} is locked by {holder}; the lock expires at {expires} if that process is gone"
     )]
-    Pending {
+    Locked {
         release: String,
-        revision: u32,
+        /// `` `berth deploy` on host H (pid P) since T ``
         holder: String,
+        host: String,
         expires: String,
+        /// `-n <namespace> <name>` of the Lease.
+        lease: String,
     },
+    /// The lock expired while this process could not renew it (an API server
+    /// outage) and another process took it: stop writing.
+    #[error("release {release}: lost the release lock to {holder}; stopped before writing more")]
+    LockLost { release: String, holder: String },
     /// Stored release data (inventory, revision) cannot be read.
     #[error("{object}: {message}")]
     Corrupt { object: String, message: String },

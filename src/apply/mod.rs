@@ -10,8 +10,11 @@ pub mod deploy;
 pub mod diff;
 pub mod error;
 pub mod inventory;
+pub mod lock;
 pub mod normalize;
 pub mod object;
+mod parallel;
+pub mod payload;
 pub mod plan;
 pub mod prune;
 pub mod readiness;
@@ -82,6 +85,8 @@ pub enum Event {
     HistoryTrimmed { revisions: Vec<u32>, keep: usize },
     /// Old revisions could not be deleted (bookkeeping; the deploy stands).
     HistoryKept { error: String },
+    /// A watch broke (the API server restarted); the wait resumes from a fresh list.
+    WatchInterrupted { why: String },
 }
 
 /// `berth/<version>`, the ApplySet tooling annotation and revision stamp.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use futures::future::join_all;
+use super::parallel::in_parallel;
 use kube::Client;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::Value;
@@ -168,7 +168,7 @@ pub async fn plan_objects(
     objects: &[Desired],
     force: bool,
 ) -> Result<Vec<Planned>, ApplyError> {
-    join_all(objects.iter().map(|d| plan_object(client, d, force)))
+    in_parallel(objects.iter().map(|d| plan_object(client, d, force)))
         .await
         .into_iter()
         .collect()

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use futures::future::join_all;
+use super::parallel::in_parallel;
 use kube::Client;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, Preconditions};
 
 use super::error::status_code;
 use super::inventory::{PART_OF_LABEL, release_id};
@@ -45,7 +45,7 @@ pub async fn prune(
     }
     let mut results = Vec::new();
     for (_, keys) in by_stage.into_iter().rev() {
-        let outcomes = join_all(
+        let outcomes = in_parallel(
             keys.iter()
                 .map(|k| prune_one(client, release, k, delete_data)),
         )
@@ -67,22 +67,39 @@ async fn prune_one(
         return Ok(Pruned::Kept(why));
     }
     let api = key.api(client);
-    let Some(live) = api
-        .get_opt(&key.name)
-        .await
-        .map_err(|e| ApplyError::api("get", key.to_string(), e))?
-    else {
-        return Ok(Pruned::Absent);
-    };
-    let labels = live.metadata.labels.unwrap_or_default();
-    let owned = labels.get(INSTANCE_LABEL) == Some(&release.name)
-        && labels.get(PART_OF_LABEL) == Some(&release_id(release));
-    if !owned {
-        return Ok(Pruned::Kept("its labels do not name this release"));
+    // The inventory may be stale: ownership is proven on the live object, and
+    // the delete is conditioned on that very version of it, so an object
+    // replaced or relabelled between the check and the delete survives.
+    // A conflict means it changed: look again.
+    for _ in 0..3 {
+        let Some(live) = api
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ApplyError::api("get", key.to_string(), e))?
+        else {
+            return Ok(Pruned::Absent);
+        };
+        let labels = live.metadata.labels.clone().unwrap_or_default();
+        let owned = labels.get(INSTANCE_LABEL) == Some(&release.name)
+            && labels.get(PART_OF_LABEL) == Some(&release_id(release));
+        if !owned {
+            return Ok(Pruned::Kept("its labels do not name this release"));
+        }
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: live.metadata.uid.clone(),
+                resource_version: live.metadata.resource_version.clone(),
+            }),
+            ..DeleteParams::background()
+        };
+        match api.delete(&key.name, &params).await {
+            Ok(_) => return Ok(Pruned::Deleted),
+            Err(e) if status_code(&e) == 404 => return Ok(Pruned::Absent),
+            Err(e) if status_code(&e) == 409 => continue,
+            Err(e) => return Err(ApplyError::api("delete", key.to_string(), e)),
+        }
     }
-    match api.delete(&key.name, &DeleteParams::background()).await {
-        Ok(_) => Ok(Pruned::Deleted),
-        Err(e) if status_code(&e) == 404 => Ok(Pruned::Absent),
-        Err(e) => Err(ApplyError::api("delete", key.to_string(), e)),
-    }
+    Ok(Pruned::Kept(
+        "it kept changing while berth checked whose it is",
+    ))
 }

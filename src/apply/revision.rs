@@ -1,16 +1,20 @@
-//! Revisions: one Secret per deploy in the release namespace holding the
+//! Revisions: one record per deploy in the release namespace holding the
 //! rendered objects (secret values redacted by the caller) and the values
-//! without secrets, gzip-compressed, plus status, time and berth version.
-//! A deploy starts with a `pending` revision carrying an expiry and its holder,
-//! so a crashed deploy never wedges the release.
+//! without secrets, plus status, time and berth version.
+//!
+//! A record is a head Secret `<release>-rev-<n>` (bookkeeping in its labels
+//! and annotations, the first chunk of the content) and, when the compressed
+//! content exceeds one chunk ([`payload::CHUNK_BYTES`]), part Secrets
+//! `<release>-rev-<n>-part-<i>`. Parts are written before the head and
+//! deleted after it, so a head always has its parts; the head's checksum
+//! catches a part left from an interrupted write. Listing reads metadata only.
+//! A deploy starts with a `pending` revision naming its holder; the release
+//! lock ([`super::lock`]) keeps deploys apart, so a pending revision found by
+//! the next lock holder is one whose deploy stopped midway.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::time::Duration;
 
-use flate2::Compression;
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -19,6 +23,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::Value;
 
+use super::payload::{self, CHUNK_BYTES};
 use super::{ApplyError, Desired, FIELD_MANAGER, INSTANCE_LABEL, Release, tooling};
 
 const RELEASE_LABEL: &str = "berth.dev/release";
@@ -28,6 +33,14 @@ const TIME: &str = "berth.dev/time";
 const VERSION: &str = "berth.dev/version";
 const HOLDER: &str = "berth.dev/holder";
 const EXPIRES: &str = "berth.dev/pending-expires";
+/// Labels a part with its release (not [`RELEASE_LABEL`]: parts are not revisions).
+const PART_OF_LABEL: &str = "berth.dev/revision-part-of";
+const PARTS: &str = "berth.dev/parts";
+const SIZE: &str = "berth.dev/size";
+const RAW_SIZE: &str = "berth.dev/raw-size";
+const CHECKSUM: &str = "berth.dev/sha256";
+/// The data key of a chunk, in the head and in each part.
+const CONTENT: &str = "content";
 
 /// A revision's status.
 pub const PENDING: &str = "pending";
@@ -93,22 +106,25 @@ pub struct Revision {
     pub holder: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub expires: String,
+    /// Secrets the record takes (head and parts); 0 for records written
+    /// before records were split.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub parts: u32,
+    /// Compressed bytes of the content, across parts (0 when unknown).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub size: u64,
 }
 
-impl Revision {
-    /// A pending revision whose holder may still be working.
-    fn is_live_pending(&self) -> bool {
-        self.status == PENDING
-            && self
-                .expires
-                .parse::<Timestamp>()
-                .is_ok_and(|t| t > Timestamp::now())
-            && !holder_is_dead(&self.holder)
-    }
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 fn secret_name(release: &Release, number: u32) -> String {
     format!("{}-rev-{number}", release.name)
+}
+
+fn part_name(release: &Release, number: u32, part: usize) -> String {
+    format!("{}-rev-{number}-part-{part}", release.name)
 }
 
 fn api(client: &Client, release: &Release) -> Api<Secret> {
@@ -123,21 +139,25 @@ fn display(release: &Release, number: u32) -> String {
     )
 }
 
-/// Every revision of the release, oldest first (content not decoded).
+/// Every revision of the release, oldest first (metadata only: content not read).
 pub async fn list(client: &Client, release: &Release) -> Result<Vec<Revision>, ApplyError> {
     let selector = format!("{RELEASE_LABEL}={}", release.name);
-    let secrets = api(client, release)
-        .list(&ListParams::default().labels(&selector))
+    let heads = api(client, release)
+        .list_metadata(&ListParams::default().labels(&selector))
         .await
         .map_err(|e| ApplyError::api("list", format!("revisions of {}", release.name), e))?;
-    let mut revisions: Vec<Revision> = secrets.items.iter().filter_map(bookkeeping).collect();
+    let mut revisions: Vec<Revision> = heads
+        .items
+        .iter()
+        .filter_map(|h| bookkeeping(&h.metadata))
+        .collect();
     revisions.sort_by_key(|r| r.number);
     Ok(revisions)
 }
 
-fn bookkeeping(secret: &Secret) -> Option<Revision> {
-    let labels = secret.metadata.labels.as_ref()?;
-    let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+fn bookkeeping(meta: &ObjectMeta) -> Option<Revision> {
+    let labels = meta.labels.as_ref()?;
+    let annotations = meta.annotations.clone().unwrap_or_default();
     let get = |key: &str| annotations.get(key).cloned().unwrap_or_default();
     Some(Revision {
         number: labels.get(NUMBER_LABEL)?.parse().ok()?,
@@ -146,6 +166,8 @@ fn bookkeeping(secret: &Secret) -> Option<Revision> {
         version: get(VERSION),
         holder: get(HOLDER),
         expires: get(EXPIRES),
+        parts: get(PARTS).parse().unwrap_or(0),
+        size: get(SIZE).parse().unwrap_or(0),
     })
 }
 
@@ -155,34 +177,71 @@ pub async fn load(
     release: &Release,
     number: u32,
 ) -> Result<Option<(Revision, RevisionContent)>, ApplyError> {
-    let secret = api(client, release)
-        .get_opt(&secret_name(release, number))
-        .await
-        .map_err(|e| ApplyError::api("get", display(release, number), e))?;
-    let Some(secret) = secret else {
+    let secrets = api(client, release);
+    let get = |name: String| {
+        let secrets = secrets.clone();
+        async move {
+            secrets.get_opt(&name).await.map_err(|e| {
+                ApplyError::api("get", format!("Secret {}/{name}", release.namespace), e)
+            })
+        }
+    };
+    let Some(head) = get(secret_name(release, number)).await? else {
         return Ok(None);
     };
     let corrupt = |message: String| ApplyError::Corrupt {
         object: display(release, number),
         message,
     };
-    let revision = bookkeeping(&secret).ok_or_else(|| corrupt("missing revision labels".into()))?;
-    let data = secret.data.unwrap_or_default();
-    let field = |key: &str| -> Result<Value, ApplyError> {
-        let bytes = data
-            .get(key)
-            .ok_or_else(|| corrupt(format!("missing {key}")))?;
-        decompress(&bytes.0).map_err(|e| corrupt(format!("unreadable {key}: {e}")))
-    };
+    let revision =
+        bookkeeping(&head.metadata).ok_or_else(|| corrupt("missing revision labels".into()))?;
+    let data = head.data.unwrap_or_default();
+    // Records written before they were split: two gzip'd fields in the head.
+    if revision.parts == 0 {
+        let field = |key: &str| -> Result<Value, ApplyError> {
+            let bytes = data
+                .get(key)
+                .ok_or_else(|| corrupt(format!("missing {key}")))?;
+            payload::decompress(&bytes.0).map_err(|e| corrupt(format!("unreadable {key}: {e}")))
+        };
+        let content = RevisionContent {
+            manifests: field("manifests")?,
+            values: field("values")?,
+        };
+        return Ok(Some((revision, content)));
+    }
+    let mut chunks = vec![
+        data.get(CONTENT)
+            .ok_or_else(|| corrupt(format!("missing {CONTENT}")))?
+            .0
+            .clone(),
+    ];
+    for part in 1..revision.parts as usize {
+        let secret = get(part_name(release, number, part))
+            .await?
+            .ok_or_else(|| corrupt(format!("part {part} of {} is missing", revision.parts)))?;
+        let chunk = secret
+            .data
+            .and_then(|mut d| d.remove(CONTENT))
+            .ok_or_else(|| corrupt(format!("part {part} holds no {CONTENT}")))?;
+        chunks.push(chunk.0);
+    }
+    let checksum = head
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(CHECKSUM).cloned())
+        .unwrap_or_default();
+    let mut whole = payload::decode(&chunks, &checksum).map_err(corrupt)?;
     let content = RevisionContent {
-        manifests: field("manifests")?,
-        values: field("values")?,
+        manifests: whole["manifests"].take(),
+        values: whole["values"].take(),
     };
     Ok(Some((revision, content)))
 }
 
-/// Starts a revision: refuses while another deploy holds the release, marks
-/// expired pending revisions failed, and records a pending one valid for `ttl`.
+/// Starts a revision (the caller holds the release lock): marks pending
+/// revisions of interrupted deploys failed and records a pending one.
 pub async fn begin(
     client: &Client,
     release: &Release,
@@ -190,14 +249,6 @@ pub async fn begin(
     ttl: Duration,
 ) -> Result<u32, ApplyError> {
     let revisions = list(client, release).await?;
-    if let Some(held) = revisions.iter().find(|r| r.is_live_pending()) {
-        return Err(ApplyError::Pending {
-            release: release.name.clone(),
-            revision: held.number,
-            holder: held.holder.clone(),
-            expires: held.expires.clone(),
-        });
-    }
     for stale in revisions.iter().filter(|r| r.status == PENDING) {
         set_status(client, release, stale.number, FAILED).await?;
     }
@@ -205,40 +256,118 @@ pub async fn begin(
     let expires = Timestamp::now()
         .checked_add(jiff_span(ttl))
         .unwrap_or_else(|_| Timestamp::now());
+    let whole = serde_json::json!({"manifests": content.manifests, "values": content.values});
+    let encoded = payload::encode(&whole, CHUNK_BYTES);
+    // Parts first: once the head exists, so does everything it names.
+    for (part, chunk) in encoded.chunks.iter().enumerate().skip(1) {
+        let labels = [
+            (PART_OF_LABEL.to_string(), release.name.clone()),
+            (NUMBER_LABEL.to_string(), number.to_string()),
+            (INSTANCE_LABEL.to_string(), release.name.clone()),
+        ];
+        write(
+            client,
+            release,
+            &part_name(release, number, part),
+            labels.into(),
+            BTreeMap::new(),
+            chunk,
+        )
+        .await?;
+    }
+    // Parts beyond these, left by an interrupted write of the same number.
+    delete_parts(client, release, Some(number), encoded.chunks.len()).await?;
+    let labels = [
+        (RELEASE_LABEL.to_string(), release.name.clone()),
+        (NUMBER_LABEL.to_string(), number.to_string()),
+        (STATUS.to_string(), PENDING.to_string()),
+        (INSTANCE_LABEL.to_string(), release.name.clone()),
+    ];
+    let annotations = [
+        (TIME.to_string(), now_seconds().to_string()),
+        (VERSION.to_string(), tooling()),
+        (HOLDER.to_string(), holder()),
+        (EXPIRES.to_string(), expires.to_string()),
+        (PARTS.to_string(), encoded.chunks.len().to_string()),
+        (SIZE.to_string(), encoded.size.to_string()),
+        (RAW_SIZE.to_string(), encoded.raw_size.to_string()),
+        (CHECKSUM.to_string(), encoded.sha256.clone()),
+    ];
+    let head = secret_name(release, number);
+    write(
+        client,
+        release,
+        &head,
+        labels.into(),
+        annotations.into(),
+        &encoded.chunks[0],
+    )
+    .await?;
+    Ok(number)
+}
+
+/// Server-side applies one Secret of a record holding `chunk`.
+async fn write(
+    client: &Client,
+    release: &Release,
+    name: &str,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    chunk: &[u8],
+) -> Result<(), ApplyError> {
     let secret = Secret {
         metadata: ObjectMeta {
-            name: Some(secret_name(release, number)),
+            name: Some(name.to_string()),
             namespace: Some(release.namespace.clone()),
-            labels: Some(BTreeMap::from([
-                (RELEASE_LABEL.into(), release.name.clone()),
-                (NUMBER_LABEL.into(), number.to_string()),
-                (STATUS.into(), PENDING.into()),
-                (INSTANCE_LABEL.into(), release.name.clone()),
-            ])),
-            annotations: Some(BTreeMap::from([
-                (TIME.into(), now_seconds().to_string()),
-                (VERSION.into(), tooling()),
-                (HOLDER.into(), holder()),
-                (EXPIRES.into(), expires.to_string()),
-            ])),
+            labels: Some(labels),
+            annotations: Some(annotations),
             ..Default::default()
         },
         type_: Some("berth.dev/revision".into()),
-        data: Some(BTreeMap::from([
-            ("manifests".into(), ByteString(compress(&content.manifests))),
-            ("values".into(), ByteString(compress(&content.values))),
-        ])),
+        data: Some(BTreeMap::from([(
+            CONTENT.into(),
+            ByteString(chunk.to_vec()),
+        )])),
         ..Default::default()
     };
     api(client, release)
         .patch(
-            &secret_name(release, number),
+            name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(&secret),
         )
         .await
-        .map_err(|e| ApplyError::api("apply", display(release, number), e))?;
-    Ok(number)
+        .map_err(|e| ApplyError::api("apply", format!("Secret {}/{name}", release.namespace), e))?;
+    Ok(())
+}
+
+/// Deletes the part Secrets of revision `number` (of every revision when
+/// `None`) from part `from` on.
+async fn delete_parts(
+    client: &Client,
+    release: &Release,
+    number: Option<u32>,
+    from: usize,
+) -> Result<(), ApplyError> {
+    let mut selector = format!("{PART_OF_LABEL}={}", release.name);
+    if let Some(number) = number {
+        selector.push_str(&format!(",{NUMBER_LABEL}={number}"));
+    }
+    let parts = api(client, release)
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| ApplyError::api("list", format!("revision parts of {}", release.name), e))?;
+    for meta in parts.items.iter().map(|p| &p.metadata) {
+        let name = meta.name.clone().unwrap_or_default();
+        let index: usize = name
+            .rsplit_once("-part-")
+            .and_then(|(_, i)| i.parse().ok())
+            .unwrap_or(usize::MAX);
+        if index >= from {
+            delete_secret(client, release, &name).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Ends a revision with `deployed` or `failed`; a deployed one supersedes the
@@ -288,14 +417,24 @@ pub async fn trim(client: &Client, release: &Release, keep: usize) -> Result<Vec
     Ok(doomed)
 }
 
+/// Deletes one revision: its head, then its parts.
 async fn delete(client: &Client, release: &Release, number: u32) -> Result<(), ApplyError> {
+    delete_secret(client, release, &secret_name(release, number)).await?;
+    delete_parts(client, release, Some(number), 1).await
+}
+
+async fn delete_secret(client: &Client, release: &Release, name: &str) -> Result<(), ApplyError> {
     match api(client, release)
-        .delete(&secret_name(release, number), &DeleteParams::default())
+        .delete(name, &DeleteParams::default())
         .await
     {
         Ok(_) => Ok(()),
         Err(e) if super::error::status_code(&e) == 404 => Ok(()),
-        Err(e) => Err(ApplyError::api("delete", display(release, number), e)),
+        Err(e) => Err(ApplyError::api(
+            "delete",
+            format!("Secret {}/{name}", release.namespace),
+            e,
+        )),
     }
 }
 
@@ -317,12 +456,13 @@ async fn set_status(
     Ok(())
 }
 
-/// Deletes every revision (uninstall, last).
+/// Deletes every revision (uninstall, last), and any part an interrupted
+/// write or delete left behind.
 pub async fn delete_all(client: &Client, release: &Release) -> Result<(), ApplyError> {
     for revision in list(client, release).await? {
         delete(client, release, revision.number).await?;
     }
-    Ok(())
+    delete_parts(client, release, None, 0).await
 }
 
 /// Now, to the second: enough for a history and easier to read.
@@ -344,30 +484,6 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
-}
-
-/// True only when the holder ran on this host and its process is gone.
-fn holder_is_dead(holder: &str) -> bool {
-    let Some((host, pid)) = holder.rsplit_once('/') else {
-        return false;
-    };
-    host == hostname() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-fn compress(value: &Value) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder
-        .write_all(&serde_json::to_vec(value).expect("JSON serializes"))
-        .and_then(|_| encoder.finish())
-        .expect("writing to memory succeeds")
-}
-
-fn decompress(bytes: &[u8]) -> Result<Value, String> {
-    let mut text = Vec::new();
-    GzDecoder::new(bytes)
-        .read_to_end(&mut text)
-        .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -392,12 +508,6 @@ mod tests {
         assert!(decode_objects(&serde_json::json!([{"object": {}}])).is_empty());
     }
 
-    #[test]
-    fn content_round_trips_compressed() {
-        let value = serde_json::json!({"items": [{"kind": "ConfigMap", "data": {"a": "b"}}]});
-        assert_eq!(decompress(&compress(&value)).unwrap(), value);
-    }
-
     fn revisions(statuses: &[&str]) -> Vec<Revision> {
         statuses
             .iter()
@@ -409,6 +519,8 @@ mod tests {
                 version: String::new(),
                 holder: String::new(),
                 expires: String::new(),
+                parts: 1,
+                size: 0,
             })
             .collect()
     }
@@ -422,11 +534,5 @@ mod tests {
         // The deployed revision survives even when it is among the oldest.
         let history = revisions(&[DEPLOYED, FAILED, FAILED, PENDING]);
         assert_eq!(beyond_limit(&history, 1), [2, 3]);
-    }
-
-    #[test]
-    fn a_holder_on_another_host_is_presumed_alive() {
-        assert!(!holder_is_dead("some-other-host/1"));
-        assert!(!holder_is_dead(&holder()));
     }
 }

@@ -8,7 +8,7 @@ use kube::api::{Api, DeleteParams, ListParams};
 
 use super::plan::prune_candidates;
 use super::prune::{Pruned, prune};
-use super::{ApplyError, Inventory, ObjectKey, Release, revision};
+use super::{ApplyError, Inventory, ObjectKey, Release, lock, revision};
 
 /// What an uninstall did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,8 +21,22 @@ pub struct UninstallReport {
     pub volumes_kept: bool,
 }
 
-/// Uninstalls `release`; `None` when it has no inventory (not installed).
+/// Uninstalls `release` holding its lock; `None` when it has no inventory
+/// (not installed).
 pub async fn uninstall(
+    client: &Client,
+    release: &Release,
+    delete_data: bool,
+) -> Result<Option<UninstallReport>, ApplyError> {
+    let Some(lock) = lock::acquire(client, release).await? else {
+        return Ok(None); // no namespace: nothing installed
+    };
+    let result = uninstall_locked(client, release, delete_data).await;
+    lock.release().await;
+    result
+}
+
+async fn uninstall_locked(
     client: &Client,
     release: &Release,
     delete_data: bool,

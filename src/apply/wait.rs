@@ -82,8 +82,10 @@ pub async fn wait_ready(
         stateful_sets_stream,
         pods_stream,
         events_stream,
-        tick,
+        tick.map(|()| None).boxed(),
     ]);
+    // One line per interruption of the watches, not one per watch.
+    let mut interrupted = false;
     let deadline = tokio::time::Instant::now() + timeout;
     let stores = Stores {
         deployments: &deployments,
@@ -120,7 +122,16 @@ pub async fn wait_ready(
             return Ok(Readiness::Ready);
         }
         match tokio::time::timeout_at(deadline, events.next()).await {
-            Ok(Some(())) => {}
+            Ok(Some(Some(Watched::Event))) => interrupted = false,
+            Ok(Some(Some(Watched::Interrupted(why)))) => {
+                if !interrupted {
+                    progress(Event::WatchInterrupted {
+                        why: why.to_string(),
+                    });
+                }
+                interrupted = true;
+            }
+            Ok(Some(None)) => {}
             Ok(None) | Err(_) => {
                 return Ok(Readiness::TimedOut {
                     waiting: state
@@ -134,12 +145,42 @@ pub async fn wait_ready(
     }
 }
 
+/// What a watch stream yields: an event applied to its store, or an error
+/// (the API server went away, the watch expired). After an error the watcher
+/// lists again and the reflector replaces its store only once that list is
+/// complete, so a wait never judges readiness from a partial view, and a
+/// failure that happened while disconnected shows in the fresh list.
+enum Watched {
+    Event,
+    Interrupted(String),
+}
+
+/// Reconnects quickly after an API server restart: 0.5 s doubling to 5 s
+/// (kube's default waits up to 30 s, much of a readiness timeout).
+struct Reconnect(Duration);
+
+impl Iterator for Reconnect {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.0;
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
+        Some(delay)
+    }
+}
+
+impl kube::runtime::utils::Backoff for Reconnect {
+    fn reset(&mut self) {
+        self.0 = Duration::from_millis(500);
+    }
+}
+
 /// A reflector store for one kind and the stream that feeds it.
 fn watch<K>(
     client: &Client,
     release: &Release,
     config: &watcher::Config,
-) -> (Store<K>, BoxStream<'static, ()>)
+) -> (Store<K>, BoxStream<'static, Option<Watched>>)
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -151,9 +192,15 @@ where
 {
     let (store, writer) = reflector::store();
     let api: Api<K> = Api::namespaced(client.clone(), &release.namespace);
-    let stream = reflector::reflector(writer, watcher(api, config.clone()).default_backoff())
-        // Errors are retried by the backoff; every event just triggers a re-check.
-        .map(|_| ())
+    let watch = watcher(api, config.clone()).backoff(Reconnect(Duration::from_millis(500)));
+    let stream = reflector::reflector(writer, watch)
+        // Errors are retried by the backoff; every event triggers a re-check.
+        .map(|item| {
+            Some(match item {
+                Ok(_) => Watched::Event,
+                Err(e) => Watched::Interrupted(e.to_string()),
+            })
+        })
         .boxed();
     (store, stream)
 }

@@ -5,8 +5,8 @@ use crate::apply::readiness::CreateBlocker;
 use crate::apply::rollback::RollbackError;
 use crate::apply::{ApplyError, Cause};
 use crate::pipeline::DeployError;
-use crate::pipeline::prepare::PrepareError;
 use crate::pipeline::images::ImagesError;
+use crate::pipeline::prepare::PrepareError;
 
 /// The engine error in `cause`, also when a pipeline step wraps it.
 pub fn as_apply_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a ApplyError> {
@@ -72,8 +72,11 @@ fn for_apply_error(err: &ApplyError) -> Option<String> {
                 ""
             }
         )),
-        ApplyError::Pending { .. } => {
-            Some("wait for it to finish, or for the marker to expire".into())
+        ApplyError::Locked { host, lease, .. } => Some(format!(
+            "wait for it to finish, then run again; if that process is gone, the lock expires (at once when run again on host {host}); `kubectl delete lease {lease}` frees it by hand"
+        )),
+        ApplyError::LockLost { .. } => {
+            Some("run `berth status` and deploy again once that process is done".into())
         }
         _ => None,
     }

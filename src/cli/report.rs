@@ -37,6 +37,9 @@ impl DeployProgress {
             Event::HistoryKept { error } => self
                 .lines
                 .line(&format!("history: old revisions kept: {error}")),
+            Event::WatchInterrupted { why } => self.lines.line(&format!(
+                "watch interrupted ({why}); resuming from a fresh list"
+            )),
         }
     }
 

@@ -120,6 +120,8 @@ mod tests {
                 version: "berth/0.1.0".into(),
                 holder: String::new(),
                 expires: String::new(),
+                parts: 1,
+                size: 0,
             }),
             ready: false,
             workloads: vec![

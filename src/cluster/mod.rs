@@ -1,5 +1,8 @@
 //! The connection to a cluster, chosen the way kubectl chooses it: `--kubeconfig`,
 //! else `KUBECONFIG`, else `~/.kube/config`; `--kube-context` or the current context.
+//! Transient API server failures are retried ([`retry`]).
+
+pub mod retry;
 
 use std::path::PathBuf;
 
@@ -88,7 +91,8 @@ pub async fn connect(target: &ClusterTarget) -> Result<Connection, ClusterError>
             source,
         })?;
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|source| ClusterError::Client {
+    let reporter = retry::Reporter::new(crate::ui::status);
+    let client = retry::client(config, reporter).map_err(|source| ClusterError::Client {
         context: context.clone(),
         source,
     })?;
