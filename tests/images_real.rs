@@ -521,6 +521,134 @@ fn push_uses_credentials_from_the_docker_config() {
     assert_eq!(info["Digest"], built[0].digest.as_str());
 }
 
+/// A stand-in `docker-credential-<name>` in `dir` speaking the helper protocol: it logs the
+/// server URL it is asked for and answers with the user and secret stored beside it.
+fn credential_helper(dir: &std::path::Path, name: &str, user: &str, secret: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::write(dir.join("user"), user).unwrap();
+    fs::write(dir.join("secret"), secret).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+[ "$1" = get ] || {{ echo "unsupported action $1" >&2; exit 1; }}
+read -r server
+echo "$server" >> "{dir}/asked"
+printf '{{"ServerURL":"%s","Username":"%s","Secret":"%s"}}' "$server" "$(cat "{dir}/user")" "$(cat "{dir}/secret")"
+"#,
+        dir = dir.display()
+    );
+    let program = dir.join(format!("docker-credential-{name}"));
+    fs::write(&program, script).unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn push_uses_credential_helpers_and_podman_auth_files() {
+    use base64::Engine as _;
+    let fx = Fixture::new();
+    let built = build(&fx, &["hello"], "out", "cache");
+    let registry =
+        std::env::var("BERTH_TEST_AUTH_REGISTRY").expect("BERTH_TEST_AUTH_REGISTRY=host:port");
+    let credentials = std::env::var("BERTH_TEST_AUTH_CREDENTIALS")
+        .expect("BERTH_TEST_AUTH_CREDENTIALS=user:password");
+    let (user, password) = credentials.split_once(':').unwrap();
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let helpers = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let push = |env: &[(&str, &std::path::Path)]| {
+        let mut command = fx.berth_command(
+            &["images", "push", &registry, "hello"],
+            &["--out", &out_dir],
+            "cache",
+        );
+        command.env("PATH", &path);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let never_shows = |output: &std::process::Output, secret: &str| {
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!all.contains(secret), "a secret was printed:\n{all}");
+    };
+
+    // Docker Desktop's shape: `credsStore` names a helper, `auths` keeps an empty entry.
+    let docker = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({"credsStore": "berth-test", "auths": {registry.as_str(): {}}});
+    fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+    credential_helper(helpers.path(), "berth-test", user, password);
+    let output = push(&[("DOCKER_CONFIG", docker.path())]);
+    never_shows(&output, password);
+    let pushed = ok(&output);
+    assert!(
+        pushed.contains(&format!("{registry}/berth-test/hello:"))
+            && pushed.contains(&built[0].digest),
+        "{pushed}"
+    );
+    assert_eq!(
+        fs::read_to_string(helpers.path().join("asked")).unwrap(),
+        format!("{registry}\n"),
+        "the helper is asked once, for the registry's host"
+    );
+
+    // `credHelpers` for this registry wins over `credsStore`; a wrong secret fails, unprinted.
+    let per_registry = tempfile::tempdir().unwrap();
+    credential_helper(
+        per_registry.path(),
+        "per-registry",
+        user,
+        "wrong-secret-7f3a",
+    );
+    let config = serde_json::json!({"credsStore": "berth-test", "credHelpers": {registry.as_str(): "per-registry"}});
+    fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+    let mut command = fx.berth_command(
+        &["images", "push", &registry, "hello"],
+        &["--out", &out_dir],
+        "cache",
+    );
+    command
+        .env("PATH", format!("{}:{path}", per_registry.path().display()))
+        .env("DOCKER_CONFIG", docker.path());
+    let output = command.output().unwrap();
+    never_shows(&output, "wrong-secret-7f3a");
+    let stderr = fails_with_2(&output);
+    assert!(
+        stderr.contains("image hello, step \"push\"")
+            && stderr.contains("hint: berth uses the credentials"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(per_registry.path().join("asked")).unwrap(),
+        format!("{registry}\n")
+    );
+
+    // A helper named but not installed is a clear error, not an anonymous attempt.
+    let config = serde_json::json!({"credsStore": "not-installed"});
+    fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+    let stderr = fails_with_2(&push(&[("DOCKER_CONFIG", docker.path())]));
+    assert!(
+        stderr.contains("docker-credential-not-installed") && stderr.contains("not found on PATH"),
+        "{stderr}"
+    );
+
+    // Podman's auth.json through REGISTRY_AUTH_FILE, ahead of DOCKER_CONFIG's broken helper.
+    let podman = tempfile::tempdir().unwrap();
+    let auth_file = podman.path().join("auth.json");
+    let auth = base64::engine::general_purpose::STANDARD.encode(&credentials);
+    let config = serde_json::json!({"auths": {registry.as_str(): {"auth": auth}}});
+    fs::write(&auth_file, config.to_string()).unwrap();
+    let output = push(&[
+        ("REGISTRY_AUTH_FILE", &auth_file),
+        ("DOCKER_CONFIG", docker.path()),
+    ]);
+    never_shows(&output, password);
+    assert!(ok(&output).contains(&built[0].digest));
+}
+
 #[test]
 #[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
 fn base_pulls_through_the_anonymous_token_flow() {

@@ -41,6 +41,9 @@ pub enum ErrorKind {
         /// The client's error message.
         message: String,
     },
+    /// Registry credentials could not be read (never includes the credentials).
+    #[error("credentials: {0}")]
+    Credentials(String),
     /// Content did not hash to the digest it was announced with.
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch {

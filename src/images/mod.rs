@@ -19,13 +19,14 @@
 //! ```
 //!
 //! Layout of the work: [`spec`] parses `images/*.toml`; [`registry`] pulls base images (mirrors,
-//! credentials, platform) into the content-addressed [`store`]; [`steps`] runs host build steps
+//! [`credentials`], platform) into the content-addressed [`store`]; [`steps`] runs host build steps
 //! with a cache; [`layer`] writes deterministic layers; [`image_config`] edits the base config and
 //! writes the manifest; [`archive`] writes the OCI + Docker archive; [`load`] side-loads it;
 //! [`push`] pushes to a registry.
 
 pub mod archive;
 pub mod build;
+pub mod credentials;
 pub mod error;
 pub mod ignore;
 pub mod image_config;

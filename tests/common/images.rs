@@ -67,14 +67,16 @@ pub fn run_berth(args: &[&str]) -> Output {
     berth_command(args).output().expect("run berth")
 }
 
-/// berth with `args`, without the caller's SOURCE_DATE_EPOCH, BERTH_CACHE_DIR or DOCKER_CONFIG.
+/// berth with `args`, without the caller's SOURCE_DATE_EPOCH, BERTH_CACHE_DIR or credential
+/// files (DOCKER_CONFIG, REGISTRY_AUTH_FILE).
 pub fn berth_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
     command
         .args(args)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("BERTH_CACHE_DIR")
-        .env_remove("DOCKER_CONFIG");
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE");
     command
 }
 
