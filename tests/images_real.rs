@@ -552,6 +552,8 @@ fn push_uses_credential_helpers_and_podman_auth_files() {
     let credentials = std::env::var("BERTH_TEST_AUTH_CREDENTIALS")
         .expect("BERTH_TEST_AUTH_CREDENTIALS=user:password");
     let (user, password) = credentials.split_once(':').unwrap();
+    // Its own repositories, so the other push test's blob counts stay its own.
+    let target = format!("{registry}/helpers");
     let out_dir = fx.path("out").to_string_lossy().into_owned();
     let helpers = tempfile::tempdir().unwrap();
     let path = format!(
@@ -561,7 +563,7 @@ fn push_uses_credential_helpers_and_podman_auth_files() {
     );
     let push = |env: &[(&str, &std::path::Path)]| {
         let mut command = fx.berth_command(
-            &["images", "push", &registry, "hello"],
+            &["images", "push", &target, "hello"],
             &["--out", &out_dir],
             "cache",
         );
@@ -585,7 +587,7 @@ fn push_uses_credential_helpers_and_podman_auth_files() {
     never_shows(&output, password);
     let pushed = ok(&output);
     assert!(
-        pushed.contains(&format!("{registry}/berth-test/hello:"))
+        pushed.contains(&format!("{target}/berth-test/hello:"))
             && pushed.contains(&built[0].digest),
         "{pushed}"
     );
@@ -606,7 +608,7 @@ fn push_uses_credential_helpers_and_podman_auth_files() {
     let config = serde_json::json!({"credsStore": "berth-test", "credHelpers": {registry.as_str(): "per-registry"}});
     fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
     let mut command = fx.berth_command(
-        &["images", "push", &registry, "hello"],
+        &["images", "push", &target, "hello"],
         &["--out", &out_dir],
         "cache",
     );
