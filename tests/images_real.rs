@@ -737,3 +737,215 @@ fn platform_is_chosen_from_an_index_and_checked_against_the_config() {
         "{stderr}"
     );
 }
+
+/// Reads one file out of a layer blob in the cache.
+fn file_in_layer(fx: &Fixture, cache: &str, layer: &str, path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let blob = fs::read(
+        fx.path(cache)
+            .join("blobs/sha256")
+            .join(&layer["sha256:".len()..]),
+    )
+    .unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_string_lossy() == path {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            return Some(text);
+        }
+    }
+    None
+}
+
+#[test]
+#[ignore = "needs a real registry with arm64 bases (registry.sh up --arm64): run scripts/images-test.sh"]
+fn arm64_builds_target_arm64_and_refuse_host_binaries() {
+    let fx = Fixture::new();
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:1.35.0-linux-arm64"),
+    )
+    .unwrap();
+    let build_arm64 = |out: &str| {
+        fx.berth(
+            &["images", "build", "hello"],
+            &[
+                "--registry-mirror",
+                &mirror(),
+                "--platform",
+                "linux/arm64",
+                "--out",
+                &fx.path(out).to_string_lossy(),
+            ],
+        )
+    };
+    let printed = ok(&build_arm64("out"));
+    let archive = printed.trim().split('\t').nth(2).unwrap().to_owned();
+    let census = common::ElfCensus::of_archive(std::path::Path::new(&archive));
+    assert_eq!(census.config_platform, "linux/arm64");
+    assert!(census.stray("AArch64").is_empty(), "{census:?}");
+    assert!(census.count("AArch64") >= 1, "busybox is there: {census:?}");
+    eprintln!(
+        "hello linux/arm64: {} ELF files, all AArch64",
+        census.count("AArch64")
+    );
+    // The build step was told the target platform.
+    let deps = app_layer(&record(&fx, "out", "hello"), "deps");
+    assert_eq!(
+        file_in_layer(&fx, "cache", &deps, "app/deps/lib/platform").as_deref(),
+        Some("linux/arm64\n")
+    );
+
+    // A host (x86-64) binary in the context: the arm64 build fails, naming it; amd64 accepts it.
+    fs::copy("/bin/true", fx.path("hello/bin/tool")).unwrap();
+    let output = build_arm64("out-mixed");
+    let stderr = fails_with_2(&output);
+    assert!(text(&output.stdout).is_empty());
+    assert!(
+        stderr.contains("image hello, step \"layer code\"")
+            && stderr.contains("x86-64 binaries, but the image is for linux/arm64")
+            && stderr.contains("/app/bin/tool")
+            && stderr.contains("{pip_platforms}"),
+        "{stderr}"
+    );
+    assert!(
+        !fx.path("out-mixed/hello.tar").exists(),
+        "no archive of a mixed image"
+    );
+    fs::write(&spec_path, &spec).unwrap();
+    let amd64 = build(&fx, &["hello"], "out-amd64", "cache");
+    let census = common::ElfCensus::of_archive(std::path::Path::new(&amd64[0].archive));
+    assert_eq!(census.config_platform, "linux/amd64");
+    assert!(census.stray("x86-64").is_empty(), "{census:?}");
+    assert!(
+        census.count("x86-64") >= 2,
+        "busybox and the tool: {census:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs a real registry with arm64 bases (registry.sh up --arm64): run scripts/images-test.sh"]
+fn several_platforms_build_and_push_an_image_index() {
+    let fx = Fixture::new();
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:1.35.0-multiarch"),
+    )
+    .unwrap();
+    let out = fx.path("out").to_string_lossy().into_owned();
+    let printed = ok(&fx.berth(
+        &["images", "build", "hello"],
+        &[
+            "--registry-mirror",
+            &mirror(),
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--out",
+            &out,
+        ],
+    ));
+    let cols: Vec<&str> = printed.trim().split('\t').collect();
+    let (reference, digest, archive) = (cols[0], cols[1], cols[2]);
+    assert_eq!(
+        reference.rsplit(':').next().unwrap(),
+        &digest["sha256:".len()..][..16],
+        "the tag derives from the index"
+    );
+    // The archive's index.json names the image index, which lists each platform's image.
+    let raw = run(
+        "skopeo",
+        &["inspect", "--raw", &format!("oci-archive:{archive}")],
+    );
+    assert_eq!(
+        format!("sha256:{}", hex_sha256(raw.as_bytes())),
+        digest,
+        "{raw}"
+    );
+    let index: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    for (entry, (platform, machine)) in index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([("linux/amd64", "x86-64"), ("linux/arm64", "AArch64")])
+    {
+        let slug = platform.replace('/', "-");
+        let member = record(&fx, &format!("out/platforms/{slug}"), "hello");
+        assert_eq!(entry["digest"], member["manifest_digest"]);
+        assert_eq!(
+            format!(
+                "{}/{}",
+                entry["platform"]["os"].as_str().unwrap(),
+                entry["platform"]["architecture"].as_str().unwrap()
+            ),
+            platform
+        );
+        let census = common::ElfCensus::of_archive(std::path::Path::new(
+            member["archive"].as_str().unwrap(),
+        ));
+        assert_eq!(census.config_platform, platform);
+        assert!(
+            census.stray(machine).is_empty() && census.count(machine) >= 1,
+            "{census:?}"
+        );
+    }
+
+    // Pushed, the registry serves the same index, and each platform's image under it.
+    let pushed = ok(&fx.berth(&["images", "push", &registry(), "hello"], &["--out", &out]));
+    assert!(pushed.contains(digest), "{pushed}");
+    let target = format!("docker://{}/berth-test/hello", registry());
+    let served = run(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("{target}@{digest}"),
+        ],
+    );
+    assert_eq!(served, raw);
+    for arch in ["amd64", "arm64"] {
+        let info: Value = serde_json::from_str(&run(
+            "skopeo",
+            &[
+                "--override-arch",
+                arch,
+                "inspect",
+                "--tls-verify=false",
+                &format!("{target}:{}", reference.rsplit(':').next().unwrap()),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(info["Architecture"], arch);
+    }
+
+    // Side-loading takes the node's one platform: a clear error, nothing loaded.
+    let stderr = fails_with_2(&fx.berth(
+        &["images", "load", "hello"],
+        &[
+            "--target",
+            "containerd",
+            "--containerd-socket",
+            &containerd_socket(),
+            "--out",
+            &out,
+        ],
+    ));
+    assert!(
+        stderr.contains("built for several platforms (linux/amd64,linux/arm64)"),
+        "{stderr}"
+    );
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    berth::images::store::Digest::of(bytes).hex().to_owned()
+}
