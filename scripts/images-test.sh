@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # berth's image tests with real parts: a registry (Debian's docker-registry) seeded with a
-# busybox base built from Debian packages, skopeo, and a containerd + runc started here on its own
-# socket, root and state (never the system one). Needs root for containerd. No TTY needed.
+# busybox base built from Debian packages (amd64 and arm64), skopeo, a containerd + runc started
+# here on its own socket, root and state (never the system one), and qemu-user-static to run arm64
+# binaries of arm64 builds. Needs root for containerd. No TTY needed.
 #
 #   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests,
 #                                     and the app's backend image when app/ and images/ are present
@@ -13,7 +14,7 @@ cd "$repo"
 
 log() { echo "images-test.sh: $*" >&2; }
 
-packages=(docker-registry containerd runc skopeo umoci busybox-static apache2-utils openssl curl)
+packages=(docker-registry containerd runc skopeo umoci busybox-static apache2-utils openssl curl qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -39,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-registry=$("$repo/scripts/registry.sh" up --python --node | tail -n 1)
+registry=$("$repo/scripts/registry.sh" up --python --node --arm64 | tail -n 1)
 log "registry at $registry"
 socket=$("$repo/scripts/images/containerd.sh" start "$work/containerd" | tail -n 1)
 log "containerd $(containerd --version | awk '{print $3}') at $socket"

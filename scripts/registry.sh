@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A real OCI registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 for berth's image tests.
 #
-#   scripts/registry.sh up [--python] [--node]
+#   scripts/registry.sh up [--python] [--node] [--arm64]
 #                              start it (or reuse a running one), seed base images, print host:port
 #                              LAST; --python also seeds python:3.12-slim-bookworm (seed-python.sh),
-#                              --node node:22-bookworm-slim (seed-node.sh)
+#                              --node node:22-bookworm-slim (seed-node.sh); --arm64 adds linux/arm64
+#                              from Debian's arm64 packages (busybox:1.35.0-linux-arm64, and the
+#                              python and node tags become image indexes of amd64 and arm64)
 #   scripts/registry.sh down   stop it (the stored blobs stay, so the next `up` reseeds nothing)
 #   scripts/registry.sh addr   print host:port of the running registry
 #
@@ -68,13 +70,18 @@ case $cmd in
       addr=$(cat "$state/addr")
       log "started registry at $addr (pid $(cat "$state/pid"), data $state/data)"
     fi
-    "$here/images/seed-busybox.sh" "$addr" >&2
+    seeds=()
+    export SEED_ARCHES=amd64
     for flag in "${@:2}"; do
       case $flag in
-        --python) "$here/images/seed-python.sh" "$addr" >&2 ;;
-        --node) "$here/images/seed-node.sh" "$addr" >&2 ;;
-        *) log "unknown flag $flag (use --python, --node)"; exit 2 ;;
+        --python) seeds+=(seed-python.sh) ;;
+        --node) seeds+=(seed-node.sh) ;;
+        --arm64) SEED_ARCHES="amd64 arm64" ;;
+        *) log "unknown flag $flag (use --python, --node, --arm64)"; exit 2 ;;
       esac
+    done
+    for seed in seed-busybox.sh "${seeds[@]}"; do
+      "$here/images/$seed" "$addr" >&2
     done
     echo "$addr"
     ;;

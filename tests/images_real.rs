@@ -521,6 +521,136 @@ fn push_uses_credentials_from_the_docker_config() {
     assert_eq!(info["Digest"], built[0].digest.as_str());
 }
 
+/// A stand-in `docker-credential-<name>` in `dir` speaking the helper protocol: it logs the
+/// server URL it is asked for and answers with the user and secret stored beside it.
+fn credential_helper(dir: &std::path::Path, name: &str, user: &str, secret: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::write(dir.join("user"), user).unwrap();
+    fs::write(dir.join("secret"), secret).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+[ "$1" = get ] || {{ echo "unsupported action $1" >&2; exit 1; }}
+read -r server
+echo "$server" >> "{dir}/asked"
+printf '{{"ServerURL":"%s","Username":"%s","Secret":"%s"}}' "$server" "$(cat "{dir}/user")" "$(cat "{dir}/secret")"
+"#,
+        dir = dir.display()
+    );
+    let program = dir.join(format!("docker-credential-{name}"));
+    fs::write(&program, script).unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn push_uses_credential_helpers_and_podman_auth_files() {
+    use base64::Engine as _;
+    let fx = Fixture::new();
+    let built = build(&fx, &["hello"], "out", "cache");
+    let registry =
+        std::env::var("BERTH_TEST_AUTH_REGISTRY").expect("BERTH_TEST_AUTH_REGISTRY=host:port");
+    let credentials = std::env::var("BERTH_TEST_AUTH_CREDENTIALS")
+        .expect("BERTH_TEST_AUTH_CREDENTIALS=user:password");
+    let (user, password) = credentials.split_once(':').unwrap();
+    // Its own repositories, so the other push test's blob counts stay its own.
+    let target = format!("{registry}/helpers");
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let helpers = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let push = |env: &[(&str, &std::path::Path)]| {
+        let mut command = fx.berth_command(
+            &["images", "push", &target, "hello"],
+            &["--out", &out_dir],
+            "cache",
+        );
+        command.env("PATH", &path);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let never_shows = |output: &std::process::Output, secret: &str| {
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!all.contains(secret), "a secret was printed:\n{all}");
+    };
+
+    // Docker Desktop's shape: `credsStore` names a helper, `auths` keeps an empty entry.
+    let docker = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({"credsStore": "berth-test", "auths": {registry.as_str(): {}}});
+    fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+    credential_helper(helpers.path(), "berth-test", user, password);
+    let output = push(&[("DOCKER_CONFIG", docker.path())]);
+    never_shows(&output, password);
+    let pushed = ok(&output);
+    assert!(
+        pushed.contains(&format!("{target}/berth-test/hello:"))
+            && pushed.contains(&built[0].digest),
+        "{pushed}"
+    );
+    assert_eq!(
+        fs::read_to_string(helpers.path().join("asked")).unwrap(),
+        format!("{registry}\n"),
+        "the helper is asked once, for the registry's host"
+    );
+
+    // `credHelpers` for this registry wins over `credsStore`; a wrong secret fails, unprinted.
+    let per_registry = tempfile::tempdir().unwrap();
+    credential_helper(
+        per_registry.path(),
+        "per-registry",
+        user,
+        "wrong-secret-7f3a",
+    );
+    let config = serde_json::json!({"credsStore": "berth-test", "credHelpers": {registry.as_str(): "per-registry"}});
+    fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+    let mut command = fx.berth_command(
+        &["images", "push", &target, "hello"],
+        &["--out", &out_dir],
+        "cache",
+    );
+    command
+        .env("PATH", format!("{}:{path}", per_registry.path().display()))
+        .env("DOCKER_CONFIG", docker.path());
+    let output = command.output().unwrap();
+    never_shows(&output, "wrong-secret-7f3a");
+    let stderr = fails_with_2(&output);
+    assert!(
+        stderr.contains("image hello, step \"push\"")
+            && stderr.contains("hint: berth uses the credentials"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(per_registry.path().join("asked")).unwrap(),
+        format!("{registry}\n")
+    );
+
+    // A helper named but not installed is a clear error, not an anonymous attempt.
+    let config = serde_json::json!({"credsStore": "not-installed"});
+    fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+    let stderr = fails_with_2(&push(&[("DOCKER_CONFIG", docker.path())]));
+    assert!(
+        stderr.contains("docker-credential-not-installed") && stderr.contains("not found on PATH"),
+        "{stderr}"
+    );
+
+    // Podman's auth.json through REGISTRY_AUTH_FILE, ahead of DOCKER_CONFIG's broken helper.
+    let podman = tempfile::tempdir().unwrap();
+    let auth_file = podman.path().join("auth.json");
+    let auth = base64::engine::general_purpose::STANDARD.encode(&credentials);
+    let config = serde_json::json!({"auths": {registry.as_str(): {"auth": auth}}});
+    fs::write(&auth_file, config.to_string()).unwrap();
+    let output = push(&[
+        ("REGISTRY_AUTH_FILE", &auth_file),
+        ("DOCKER_CONFIG", docker.path()),
+    ]);
+    never_shows(&output, password);
+    assert!(ok(&output).contains(&built[0].digest));
+}
+
 #[test]
 #[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
 fn base_pulls_through_the_anonymous_token_flow() {
@@ -606,4 +736,216 @@ fn platform_is_chosen_from_an_index_and_checked_against_the_config() {
             && stderr.contains("available: linux/amd64"),
         "{stderr}"
     );
+}
+
+/// Reads one file out of a layer blob in the cache.
+fn file_in_layer(fx: &Fixture, cache: &str, layer: &str, path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let blob = fs::read(
+        fx.path(cache)
+            .join("blobs/sha256")
+            .join(&layer["sha256:".len()..]),
+    )
+    .unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_string_lossy() == path {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            return Some(text);
+        }
+    }
+    None
+}
+
+#[test]
+#[ignore = "needs a real registry with arm64 bases (registry.sh up --arm64): run scripts/images-test.sh"]
+fn arm64_builds_target_arm64_and_refuse_host_binaries() {
+    let fx = Fixture::new();
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:1.35.0-linux-arm64"),
+    )
+    .unwrap();
+    let build_arm64 = |out: &str| {
+        fx.berth(
+            &["images", "build", "hello"],
+            &[
+                "--registry-mirror",
+                &mirror(),
+                "--platform",
+                "linux/arm64",
+                "--out",
+                &fx.path(out).to_string_lossy(),
+            ],
+        )
+    };
+    let printed = ok(&build_arm64("out"));
+    let archive = printed.trim().split('\t').nth(2).unwrap().to_owned();
+    let census = common::ElfCensus::of_archive(std::path::Path::new(&archive));
+    assert_eq!(census.config_platform, "linux/arm64");
+    assert!(census.stray("AArch64").is_empty(), "{census:?}");
+    assert!(census.count("AArch64") >= 1, "busybox is there: {census:?}");
+    eprintln!(
+        "hello linux/arm64: {} ELF files, all AArch64",
+        census.count("AArch64")
+    );
+    // The build step was told the target platform.
+    let deps = app_layer(&record(&fx, "out", "hello"), "deps");
+    assert_eq!(
+        file_in_layer(&fx, "cache", &deps, "app/deps/lib/platform").as_deref(),
+        Some("linux/arm64\n")
+    );
+
+    // A host (x86-64) binary in the context: the arm64 build fails, naming it; amd64 accepts it.
+    fs::copy("/bin/true", fx.path("hello/bin/tool")).unwrap();
+    let output = build_arm64("out-mixed");
+    let stderr = fails_with_2(&output);
+    assert!(text(&output.stdout).is_empty());
+    assert!(
+        stderr.contains("image hello, step \"layer code\"")
+            && stderr.contains("x86-64 binaries, but the image is for linux/arm64")
+            && stderr.contains("/app/bin/tool")
+            && stderr.contains("{pip_platforms}"),
+        "{stderr}"
+    );
+    assert!(
+        !fx.path("out-mixed/hello.tar").exists(),
+        "no archive of a mixed image"
+    );
+    fs::write(&spec_path, &spec).unwrap();
+    let amd64 = build(&fx, &["hello"], "out-amd64", "cache");
+    let census = common::ElfCensus::of_archive(std::path::Path::new(&amd64[0].archive));
+    assert_eq!(census.config_platform, "linux/amd64");
+    assert!(census.stray("x86-64").is_empty(), "{census:?}");
+    assert!(
+        census.count("x86-64") >= 2,
+        "busybox and the tool: {census:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs a real registry with arm64 bases (registry.sh up --arm64): run scripts/images-test.sh"]
+fn several_platforms_build_and_push_an_image_index() {
+    let fx = Fixture::new();
+    let spec_path = fx.path("specs/hello.toml");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replace("busybox:1.35.0", "busybox:1.35.0-multiarch"),
+    )
+    .unwrap();
+    let out = fx.path("out").to_string_lossy().into_owned();
+    let printed = ok(&fx.berth(
+        &["images", "build", "hello"],
+        &[
+            "--registry-mirror",
+            &mirror(),
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--out",
+            &out,
+        ],
+    ));
+    let cols: Vec<&str> = printed.trim().split('\t').collect();
+    let (reference, digest, archive) = (cols[0], cols[1], cols[2]);
+    assert_eq!(
+        reference.rsplit(':').next().unwrap(),
+        &digest["sha256:".len()..][..16],
+        "the tag derives from the index"
+    );
+    // The archive's index.json names the image index, which lists each platform's image.
+    let raw = run(
+        "skopeo",
+        &["inspect", "--raw", &format!("oci-archive:{archive}")],
+    );
+    assert_eq!(
+        format!("sha256:{}", hex_sha256(raw.as_bytes())),
+        digest,
+        "{raw}"
+    );
+    let index: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    for (entry, (platform, machine)) in index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([("linux/amd64", "x86-64"), ("linux/arm64", "AArch64")])
+    {
+        let slug = platform.replace('/', "-");
+        let member = record(&fx, &format!("out/platforms/{slug}"), "hello");
+        assert_eq!(entry["digest"], member["manifest_digest"]);
+        assert_eq!(
+            format!(
+                "{}/{}",
+                entry["platform"]["os"].as_str().unwrap(),
+                entry["platform"]["architecture"].as_str().unwrap()
+            ),
+            platform
+        );
+        let census = common::ElfCensus::of_archive(std::path::Path::new(
+            member["archive"].as_str().unwrap(),
+        ));
+        assert_eq!(census.config_platform, platform);
+        assert!(
+            census.stray(machine).is_empty() && census.count(machine) >= 1,
+            "{census:?}"
+        );
+    }
+
+    // Pushed, the registry serves the same index, and each platform's image under it.
+    let pushed = ok(&fx.berth(&["images", "push", &registry(), "hello"], &["--out", &out]));
+    assert!(pushed.contains(digest), "{pushed}");
+    let target = format!("docker://{}/berth-test/hello", registry());
+    let served = run(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("{target}@{digest}"),
+        ],
+    );
+    assert_eq!(served, raw);
+    for arch in ["amd64", "arm64"] {
+        let info: Value = serde_json::from_str(&run(
+            "skopeo",
+            &[
+                "--override-arch",
+                arch,
+                "inspect",
+                "--tls-verify=false",
+                &format!("{target}:{}", reference.rsplit(':').next().unwrap()),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(info["Architecture"], arch);
+    }
+
+    // Side-loading takes the node's one platform: a clear error, nothing loaded.
+    let stderr = fails_with_2(&fx.berth(
+        &["images", "load", "hello"],
+        &[
+            "--target",
+            "containerd",
+            "--containerd-socket",
+            &containerd_socket(),
+            "--out",
+            &out,
+        ],
+    ));
+    assert!(
+        stderr.contains("built for several platforms (linux/amd64,linux/arm64)"),
+        "{stderr}"
+    );
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    berth::images::store::Digest::of(bytes).hex().to_owned()
 }

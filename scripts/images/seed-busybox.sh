@@ -19,6 +19,29 @@ else
   echo "seed-busybox: pushed $dest"
 fi
 
+# With arm64 in SEED_ARCHES, the same busybox for linux/arm64 (Debian's busybox-static:arm64)
+# under TAG-linux-arm64, a plain manifest for cross-platform builds (TAG itself stays amd64), and
+# an index of both under TAG-multiarch.
+if [[ " ${SEED_ARCHES:-} " == *" arm64 "* ]]; then
+  arm_dest="$dest-linux-arm64"
+  if seed_present "$arm_dest"; then
+    echo "seed-busybox: $arm_dest already present"
+  else
+    (
+      export SEED_ARCH=arm64
+      seed_begin "$tag"
+      seed_push "$tag" "$arm_dest" \
+        --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        --config.cmd sh
+    )
+    echo "seed-busybox: pushed $arm_dest"
+  fi
+  # Both under TAG-multiarch, a real image index for multi-platform builds.
+  seed_keep_as "$addr" library/busybox "$tag" "$tag-linux-amd64"
+  SEED_MEMBERS=$tag seed_index "$addr" library/busybox "$tag-multiarch" amd64 arm64
+  echo "seed-busybox: $addr/library/busybox:$tag-multiarch is an index of amd64 arm64"
+fi
+
 # An image index under TAG-index listing the same manifest for linux/amd64 and (mislabelled, on
 # purpose) linux/arm64/v8, so platform selection is tested against a real registry.
 index_dest="$addr/v2/library/busybox/manifests/$tag-index"

@@ -5,18 +5,25 @@
 # relocated to /usr/local, with the shared libraries it and its extension modules link against
 # copied from this Debian system, plus busybox-static for /bin/sh. Not the upstream image, but the
 # same layout (/usr/local/bin/python3.12, a shell, numeric users) for building and running the
-# app images. Usage: seed-python.sh HOST:PORT   (prints a notice and exits 0 when no 3.12 exists)
+# app images.
+#
+# With arm64 in SEED_ARCHES (`registry.sh up --python --arm64`) the tag becomes an image index
+# whose linux/arm64 entry is built from Debian's arm64 packages: busybox-static, glibc, libgcc,
+# libstdc++ and zlib (what manylinux wheels link against) and CPython 3.12's pure-Python standard
+# library, but NO interpreter: no arm64 CPython 3.12 can be had here (Debian bookworm has 3.11,
+# the pyenv build is x86-64, prebuilt CPythons are downloaded from outside the package
+# registries). It serves builds for linux/arm64 and their architecture checks, not running them;
+# its config says so in the label org.berth.stand-in.
+# Usage: seed-python.sh HOST:PORT   (prints a notice and exits 0 when no 3.12 exists)
 set -euo pipefail
 addr=$1
 tag=3.12-slim-bookworm
-dest="docker://$addr/library/python:$tag"
+repo=library/python
+dest="docker://$addr/$repo:$tag"
+arches=${SEED_ARCHES:-amd64}
 
 source "$(dirname "$0")/seed-common.sh"
 
-if seed_present "$dest"; then
-  echo "seed-python: $dest already present"
-  exit 0
-fi
 prefix=${PYTHON312_PREFIX:-}
 if [[ -z $prefix ]]; then
   for candidate in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.* 2>/dev/null | sort -V -r); do
@@ -24,39 +31,82 @@ if [[ -z $prefix ]]; then
   done
 fi
 if [[ -z $prefix || ! -x $prefix/bin/python3.12 ]]; then
-  echo "seed-python: no CPython 3.12 found (set PYTHON312_PREFIX); skipping the Python base"
+  if seed_present "$dest"; then
+    echo "seed-python: $dest already present"
+  else
+    echo "seed-python: no CPython 3.12 found (set PYTHON312_PREFIX); skipping the Python base"
+  fi
   exit 0
 fi
-
-seed_begin "$tag"
-mkdir -p "$rootfs/usr/local/bin" "$rootfs/usr/local/lib" "$rootfs/usr/lib/x86_64-linux-gnu"
-
-# The interpreter and its standard library, without tests, tk, idle, static libs and site-packages.
 version=$("$prefix/bin/python3.12" -c 'import platform; print(platform.python_version())')
-cp -a "$prefix/bin/python3.12" "$rootfs/usr/local/bin/"
-ln -s python3.12 "$rootfs/usr/local/bin/python3"
-ln -s python3.12 "$rootfs/usr/local/bin/python"
-tar -C "$prefix/lib" \
-  --exclude='python3.12/test' --exclude='python3.12/idlelib' --exclude='python3.12/tkinter' \
-  --exclude='python3.12/turtledemo' --exclude='python3.12/ensurepip' --exclude='python3.12/lib2to3' \
-  --exclude='python3.12/config-3.12-*' --exclude='python3.12/site-packages/*' --exclude='__pycache__' \
-  --exclude='_tkinter*.so' \
-  -cf - python3.12 | tar -C "$rootfs/usr/local/lib" -xf -
-# libpython goes where the loader looks without an ld.so.cache.
-cp -L "$prefix/lib/libpython3.12.so.1.0" "$rootfs/usr/lib/x86_64-linux-gnu/"
 
-# Every shared library the interpreter and its extension modules need, from this system, plus
-# all of glibc and the C/C++ runtimes that binary wheels expect (upstream's slim image has them).
-{
-  for lib in $(dpkg -L libc6 libgcc-s1 libstdc++6 zlib1g 2>/dev/null | grep -E '/lib/x86_64-linux-gnu/[^/]+\.so(\.[0-9]+)*$'); do
-    [[ -e $lib ]] && printf '\t%s => %s (0x0)\n' "$(basename "$lib")" "$lib"
-  done
-  ldd "$prefix/bin/python3.12"
-  find "$rootfs/usr/local/lib/python3.12/lib-dynload" -name '*.so' -exec ldd {} \;
-} | seed_copy_libs "$prefix"
+# The standard library without tests, tk, idle, static libs and site-packages; with PURE=1 also
+# without compiled extension modules.
+copy_stdlib() {
+  local extra=()
+  [[ -z ${PURE:-} ]] || extra=(--exclude='python3.12/lib-dynload' --exclude='*.so')
+  mkdir -p "$rootfs/usr/local/lib"
+  tar -C "$prefix/lib" \
+    --exclude='python3.12/test' --exclude='python3.12/idlelib' --exclude='python3.12/tkinter' \
+    --exclude='python3.12/turtledemo' --exclude='python3.12/ensurepip' --exclude='python3.12/lib2to3' \
+    --exclude='python3.12/config-3.12-*' --exclude='python3.12/site-packages/*' --exclude='__pycache__' \
+    --exclude='_tkinter*.so' "${extra[@]}" \
+    -cf - python3.12 | tar -C "$rootfs/usr/local/lib" -xf -
+}
 
-seed_push "$tag" "$dest" \
-  --config.env PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
-  --config.env LANG=C.UTF-8 --config.env PYTHON_VERSION="$version" \
-  --config.cmd python3
-echo "seed-python: pushed $dest (CPython $version from $prefix)"
+config=(--config.env PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+  --config.env LANG=C.UTF-8 --config.env PYTHON_VERSION="$version" --config.cmd python3)
+
+seed_amd64() (
+  seed_begin "$tag"
+  mkdir -p "$rootfs/usr/local/bin" "$rootfs/usr/lib/x86_64-linux-gnu"
+  cp -a "$prefix/bin/python3.12" "$rootfs/usr/local/bin/"
+  ln -s python3.12 "$rootfs/usr/local/bin/python3"
+  ln -s python3.12 "$rootfs/usr/local/bin/python"
+  copy_stdlib
+  # libpython goes where the loader looks without an ld.so.cache.
+  cp -L "$prefix/lib/libpython3.12.so.1.0" "$rootfs/usr/lib/x86_64-linux-gnu/"
+  # Every shared library the interpreter and its extension modules need, from this system, plus
+  # all of glibc and the C/C++ runtimes that binary wheels expect (upstream's slim image has them).
+  {
+    for lib in $(dpkg -L libc6 libgcc-s1 libstdc++6 zlib1g 2>/dev/null | grep -E '/lib/x86_64-linux-gnu/[^/]+\.so(\.[0-9]+)*$'); do
+      [[ -e $lib ]] && printf '\t%s => %s (0x0)\n' "$(basename "$lib")" "$lib"
+    done
+    ldd "$prefix/bin/python3.12"
+    find "$rootfs/usr/local/lib/python3.12/lib-dynload" -name '*.so' -exec ldd {} \;
+  } | seed_copy_libs "$prefix"
+  seed_push "$tag" "$1" "${config[@]}"
+)
+
+seed_arm64() (
+  export SEED_ARCH=arm64
+  seed_begin "$tag"
+  seed_debs arm64 "$rootfs" libc6 libgcc-s1 libstdc++6 zlib1g
+  PURE=1 copy_stdlib
+  seed_push "$tag" "$1" "${config[@]}" \
+    --config.label "org.berth.stand-in=no arm64 CPython 3.12 here: the interpreter is missing, for builds and architecture checks only"
+)
+
+if [[ $arches == amd64 ]]; then
+  # One platform: a plain manifest under TAG, as before.
+  if seed_present "$dest"; then
+    echo "seed-python: $dest already present"
+  else
+    seed_amd64 "$dest"
+    echo "seed-python: pushed $dest (CPython $version from $prefix)"
+  fi
+  exit 0
+fi
+seed_keep_as "$addr" "$repo" "$tag" "$tag-linux-amd64"
+for arch in $arches; do
+  arch_dest="$dest-linux-$arch"
+  if seed_present "$arch_dest"; then
+    echo "seed-python: $arch_dest already present"
+  else
+    "seed_$arch" "$arch_dest"
+    echo "seed-python: pushed $arch_dest"
+  fi
+done
+# shellcheck disable=SC2086 # one word per architecture
+seed_index "$addr" "$repo" "$tag" $arches
+echo "seed-python: $dest is an index of $arches (CPython $version from $prefix)"

@@ -30,22 +30,15 @@ impl ApplyArgs {
     }
 }
 
-/// Parses `90s`, `5m`, `1h` or plain seconds.
+/// Parses durations as kubectl and Helm write them (Go's `5m30s`, `1h2m`, `1.5h`, `300ms`),
+/// jiff's friendly forms (`2h 30m`) or plain seconds (`90`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 90s, 5m or 1h"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("`{text}` is not a duration like 90s, 5m or 1h")),
-    };
-    Ok(Duration::from_secs(seconds))
+    let invalid = || format!("`{text}` is not a duration like 90s, 5m30s or 1h2m");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map(Duration::from_secs).map_err(|_| invalid());
+    }
+    let signed: jiff::SignedDuration = text.trim().parse().map_err(|_| invalid())?;
+    Duration::try_from(signed).map_err(|_| format!("`{text}` must not be negative"))
 }
 
 #[cfg(test)]
@@ -57,6 +50,13 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
-        assert!(parse_duration("5 minutes").is_err());
+        assert_eq!(parse_duration("5m30s"), Ok(Duration::from_secs(330)));
+        assert_eq!(parse_duration("1h2m"), Ok(Duration::from_secs(3720)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "5x", "m5", "-1m", "5 parsecs"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} must be rejected");
+        }
     }
 }

@@ -45,7 +45,7 @@ pub struct CommonArgs {
 /// What goes into a build.
 #[derive(Debug, Args)]
 pub struct BuildFlags {
-    /// Target platform.
+    /// Target platform; several, comma-separated (linux/amd64,linux/arm64), build an OCI image index.
     #[arg(long, default_value = "linux/amd64")]
     pub platform: String,
     /// Fetch a registry's images from elsewhere, e.g. docker.io=http://127.0.0.1:5000 (repeatable).
@@ -222,10 +222,7 @@ pub fn build_settings(
 }
 
 fn apply_build_flags(settings: &mut BuildSettings, build: &BuildFlags) -> Result<()> {
-    settings.platform = build
-        .platform
-        .parse::<Platform>()
-        .map_err(anyhow::Error::msg)?;
+    settings.platforms = Platform::parse_list(&build.platform).map_err(anyhow::Error::msg)?;
     for mapping in &build.registry_mirrors {
         let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
         settings.registry.mirrors.insert(registry, mirror);

@@ -1,6 +1,6 @@
 //! Archive writer: one uncompressed tar holding an OCI image layout (`oci-layout`, `index.json`,
 //! `blobs/sha256/…`) and a Docker `manifest.json`, the format `ctr images import`, `docker load`
-//! and `podman load` all accept. Entries are sorted, with fixed owner, modes and mtime, so the
+//! and `podman load` all accept (an image index for several platforms gets the OCI layout only). Entries are sorted, with fixed owner, modes and mtime, so the
 //! same image always gives the same archive bytes.
 
 use std::fs::{self, File};
@@ -40,6 +40,56 @@ pub fn write_archive(
     path: &Path,
     mtime: u64,
 ) -> Result<u64, ErrorKind> {
+    let blobs: Vec<&Digest> = image
+        .layers
+        .iter()
+        .chain([image.config, image.manifest])
+        .collect();
+    let descriptor = (
+        image.manifest_media_type,
+        image.manifest,
+        store.size(image.manifest)?,
+    );
+    let files = [
+        ("index.json", index_json(image.reference, descriptor)),
+        ("manifest.json", docker_manifest_json(image)),
+    ];
+    write_layout(store, blobs, &files, path, mtime)
+}
+
+/// Write an archive of the image index `index` over `images` (one per platform) to `path`: an
+/// OCI layout only, since Docker's `manifest.json` cannot describe an index. Returns its size.
+pub fn write_index_archive(
+    store: &BlobStore,
+    reference: &str,
+    index: &Digest,
+    images: &[ArchiveImage<'_>],
+    path: &Path,
+    mtime: u64,
+) -> Result<u64, ErrorKind> {
+    let mut blobs: Vec<&Digest> = vec![index];
+    for image in images {
+        blobs.extend(image.layers.iter().chain([image.config, image.manifest]));
+    }
+    let descriptor = (media::INDEX, index, store.size(index)?);
+    write_layout(
+        store,
+        blobs,
+        &[("index.json", index_json(reference, descriptor))],
+        path,
+        mtime,
+    )
+}
+
+/// The tar of an OCI layout: `blobs` (sorted, without duplicates), the top-level `files` and
+/// `oci-layout`, written atomically to `path`.
+fn write_layout(
+    store: &BlobStore,
+    mut blobs: Vec<&Digest>,
+    files: &[(&str, Vec<u8>)],
+    path: &Path,
+    mtime: u64,
+) -> Result<u64, ErrorKind> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| ErrorKind::io("create directory", dir, e))?;
     let tmp = tempfile::NamedTempFile::new_in(dir)
@@ -49,12 +99,6 @@ pub fn write_archive(
         .map_err(|e| ErrorKind::io("open", tmp.path(), e))?;
     let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
     let io_err = |e| ErrorKind::io("write archive", path, e);
-
-    let mut blobs: Vec<&Digest> = image
-        .layers
-        .iter()
-        .chain([image.config, image.manifest])
-        .collect();
     blobs.sort();
     blobs.dedup();
 
@@ -76,12 +120,13 @@ pub fn write_archive(
         )
         .map_err(io_err)?;
     }
-    for (name, bytes) in [
-        ("index.json", index_json(store, image)?),
-        ("manifest.json", docker_manifest_json(image)),
-        ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
-    ] {
-        append_file(&mut tar, name, bytes.len() as u64, &bytes[..], mtime).map_err(io_err)?;
+    let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
+    for (name, bytes) in files
+        .iter()
+        .map(|(n, b)| (*n, &b[..]))
+        .chain([("oci-layout", &layout[..])])
+    {
+        append_file(&mut tar, name, bytes.len() as u64, bytes, mtime).map_err(io_err)?;
     }
     let mut writer = tar.into_inner().map_err(io_err)?;
     io::Write::flush(&mut writer).map_err(io_err)?;
@@ -104,22 +149,23 @@ pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), ErrorKin
     Ok(())
 }
 
-fn index_json(store: &BlobStore, image: &ArchiveImage<'_>) -> Result<Vec<u8>, ErrorKind> {
-    let tag = tag_of(image.reference);
-    let index = json!({
+/// `index.json` naming one manifest or index `(media type, digest, size)` as `reference`.
+fn index_json(reference: &str, (media_type, digest, size): (&str, &Digest, u64)) -> Vec<u8> {
+    json!({
         "schemaVersion": 2,
         "mediaType": media::INDEX,
         "manifests": [{
-            "mediaType": image.manifest_media_type,
-            "digest": image.manifest.as_str(),
-            "size": store.size(image.manifest)?,
+            "mediaType": media_type,
+            "digest": digest.as_str(),
+            "size": size,
             "annotations": {
-                CONTAINERD_IMAGE_NAME: image.reference,
-                OCI_REF_NAME: tag,
+                CONTAINERD_IMAGE_NAME: reference,
+                OCI_REF_NAME: tag_of(reference),
             },
         }],
-    });
-    Ok(index.to_string().into_bytes())
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// The tag of `registry[:port]/repo:tag` (empty for digest-only references).

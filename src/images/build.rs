@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::archive::{ArchiveImage, write_archive};
+use super::archive::{ArchiveImage, write_archive, write_index_archive};
+use super::elf;
 use super::error::{Error, ErrorKind};
 use super::ignore::IgnoreRules;
 use super::image_config::{self, ConfigInputs, media};
 use super::layer::{LayerBlob, LayerTree, write_layer};
+use super::platform::Platform;
 use super::registry::{PulledImage, RegistryClient};
 use super::spec::{BuildSpec, ImageSpec, LayerSource, LayerSpec, MirrorSpec, SpecKind};
 use super::steps;
@@ -41,6 +43,13 @@ pub struct BuiltImage {
     pub archive: PathBuf,
     /// Archive size in bytes.
     pub archive_size: u64,
+    /// The platform (`linux/arm64`), or the comma-separated platforms of an index.
+    #[serde(default)]
+    pub platform: String,
+    /// For an image index (a build for several platforms): the image of each platform. The
+    /// index's own `config_digest` is empty and its `layers` are empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<BuiltImage>,
 }
 
 /// An app layer with its spec name.
@@ -97,13 +106,36 @@ struct Assembled<'a> {
 }
 
 pub(super) struct Builder<'a> {
-    pub settings: &'a BuildSettings,
-    pub store: BlobStore,
-    pub client: RegistryClient,
-    pub progress: &'a Progress,
+    settings: &'a BuildSettings,
+    /// The one platform this builder builds for.
+    platform: &'a Platform,
+    /// Where its archive and record go.
+    out_dir: &'a Path,
+    store: &'a BlobStore,
+    client: &'a RegistryClient,
+    progress: &'a Progress,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// A builder of images for `platform` whose archives and records go to `out_dir`.
+    pub fn new(
+        settings: &'a BuildSettings,
+        platform: &'a Platform,
+        out_dir: &'a Path,
+        store: &'a BlobStore,
+        client: &'a RegistryClient,
+        progress: &'a Progress,
+    ) -> Self {
+        Self {
+            settings,
+            platform,
+            out_dir,
+            store,
+            client,
+            progress,
+        }
+    }
+
     pub async fn build(&self, spec: &ImageSpec) -> Result<BuiltImage, Error> {
         match &spec.kind {
             SpecKind::Build(b) => self.build_image(&spec.name, b).await,
@@ -114,17 +146,10 @@ impl Builder<'_> {
     async fn pull(&self, name: &str, reference: &str, step: &str) -> Result<PulledImage, Error> {
         let at = |k: ErrorKind| k.at(name, &format!("{step} {reference}"));
         let resolved = self.client.resolve(reference).map_err(at)?;
-        self.progress.step(
-            name,
-            &format!("{step} {reference} ({})", self.settings.platform),
-        );
+        self.progress
+            .step(name, &format!("{step} {reference} ({})", self.platform));
         self.client
-            .pull_image(
-                &resolved,
-                &self.settings.platform,
-                &self.store,
-                self.progress,
-            )
+            .pull_image(&resolved, self.platform, self.store, self.progress)
             .await
             .map_err(at)
     }
@@ -203,7 +228,7 @@ impl Builder<'_> {
                     inputs,
                     &spec.context,
                     &self.settings.build_values,
-                    &self.settings.platform,
+                    self.platform,
                 )?;
                 let layer_key = Digest::of(
                     json!({"step": step.key.as_str(), "dest": layer.dest, "owner": layer.owner.to_string(), "mtime": epoch})
@@ -224,7 +249,8 @@ impl Builder<'_> {
                 let out = steps::run_step(&step, &self.settings.cache_dir.join("steps"), epoch)?;
                 let mut tree = LayerTree::new();
                 tree.add_dir_contents(&out, &layer.dest)?;
-                let blob = write_layer(&self.store, &tree, layer.owner, epoch)?;
+                check_architecture(&tree, self.platform)?;
+                let blob = write_layer(self.store, &tree, layer.owner, epoch)?;
                 self.remember_layer(&layer_key, &blob)?;
                 Ok(blob)
             }
@@ -234,7 +260,8 @@ impl Builder<'_> {
                 for path in paths {
                     tree.add_copy(&spec.context, path, &layer.dest, &rules)?;
                 }
-                let blob = write_layer(&self.store, &tree, layer.owner, epoch)?;
+                check_architecture(&tree, self.platform)?;
+                let blob = write_layer(self.store, &tree, layer.owner, epoch)?;
                 self.progress.step(
                     image,
                     &format!(
@@ -344,7 +371,7 @@ impl Builder<'_> {
             layers,
             app_layers,
         } = image;
-        let out_dir = &self.settings.out_dir;
+        let out_dir = self.out_dir;
         let archive = out_dir.join(format!("{name}.tar"));
         let record_path = BuiltImage::record_path(out_dir, name);
         let previous = read_record(&record_path).ok();
@@ -367,7 +394,7 @@ impl Builder<'_> {
                 layers: layers_ref,
             };
             write_archive(
-                &self.store,
+                self.store,
                 &image,
                 &archive,
                 self.settings.source_date_epoch,
@@ -384,6 +411,8 @@ impl Builder<'_> {
             app_layers,
             archive,
             archive_size,
+            platform: self.platform.to_string(),
+            platforms: Vec::new(),
         };
         let record = serde_json::to_vec_pretty(&built).expect("serialisable");
         write_json_atomically(&record_path, &record).map_err(|k| k.at(name, "archive"))?;
@@ -392,6 +421,133 @@ impl Builder<'_> {
             &format!("built {reference} ({})", short(manifest_digest.as_str())),
         );
         Ok(built)
+    }
+}
+
+/// Join the per-platform `images` of `spec` in an OCI image index: its archive (an OCI layout
+/// whose `index.json` names the index; Docker's `manifest.json` has no form for it) and record go
+/// to `settings.out_dir`. A built image's tag derives from the index digest.
+pub(super) fn write_index(
+    settings: &BuildSettings,
+    store: &BlobStore,
+    spec: &ImageSpec,
+    images: Vec<BuiltImage>,
+    progress: &Progress,
+) -> Result<BuiltImage, Error> {
+    let name = spec.name.as_str();
+    let at = |k: ErrorKind| k.at(name, "index");
+    let mut descriptors = Vec::with_capacity(images.len());
+    let mut platforms = Vec::with_capacity(images.len());
+    for image in &images {
+        let digest = Digest::parse(&image.manifest_digest).map_err(at)?;
+        let platform: Platform = image.platform.parse().map_err(|m| {
+            at(ErrorKind::Malformed {
+                what: "platform of a build record".into(),
+                message: m,
+            })
+        })?;
+        descriptors.push(json!({
+            "mediaType": image.manifest_media_type,
+            "digest": image.manifest_digest,
+            "size": store.size(&digest).map_err(at)?,
+            "platform": platform.to_json(),
+        }));
+        platforms.push(platform.to_string());
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": media::INDEX, "manifests": descriptors});
+    let (index_digest, _) = store
+        .put(&serde_json::to_vec(&index).expect("serialisable"))
+        .map_err(at)?;
+    let reference = match &spec.kind {
+        SpecKind::Build(b) => format!(
+            "{}:{}",
+            b.repository,
+            image_config::content_tag(&index_digest)
+        ),
+        SpecKind::Mirror(m) => m.source.clone(),
+    };
+    let parsed = images
+        .iter()
+        .map(|i| {
+            Ok((
+                Digest::parse(&i.manifest_digest)?,
+                Digest::parse(&i.config_digest)?,
+                i.layers
+                    .iter()
+                    .map(|d| Digest::parse(d))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        })
+        .collect::<Result<Vec<_>, ErrorKind>>()
+        .map_err(at)?;
+    let members: Vec<ArchiveImage<'_>> = images
+        .iter()
+        .zip(&parsed)
+        .map(|(image, (manifest, config, layers))| ArchiveImage {
+            reference: &image.reference,
+            manifest,
+            manifest_media_type: &image.manifest_media_type,
+            config,
+            layers,
+        })
+        .collect();
+    let archive = settings.out_dir.join(format!("{name}.tar"));
+    let archive_size = write_index_archive(
+        store,
+        &reference,
+        &index_digest,
+        &members,
+        &archive,
+        settings.source_date_epoch,
+    )
+    .map_err(|k| k.at(name, "archive"))?;
+    let built = BuiltImage {
+        name: name.to_owned(),
+        reference: reference.clone(),
+        manifest_digest: index_digest.to_string(),
+        manifest_media_type: media::INDEX.to_owned(),
+        config_digest: String::new(),
+        layers: Vec::new(),
+        app_layers: Vec::new(),
+        archive,
+        archive_size,
+        platform: platforms.join(","),
+        platforms: images,
+    };
+    let record = serde_json::to_vec_pretty(&built).expect("serialisable");
+    write_json_atomically(&BuiltImage::record_path(&settings.out_dir, name), &record)
+        .map_err(|k| k.at(name, "archive"))?;
+    progress.step(
+        name,
+        &format!(
+            "built index {reference} ({}) of {}",
+            short(index_digest.as_str()),
+            built.platform
+        ),
+    );
+    Ok(built)
+}
+
+/// Refuse a layer holding ELF files for another machine than `platform`'s: a mixed image would
+/// only fail when the node runs it.
+fn check_architecture(tree: &LayerTree, platform: &Platform) -> Result<(), ErrorKind> {
+    let Some(expected) = platform.elf_machine() else {
+        return Ok(());
+    };
+    let foreign: Vec<(String, u16)> = tree
+        .elf_files()?
+        .into_iter()
+        .filter(|(_, machine)| *machine != expected)
+        .collect();
+    match foreign.first() {
+        None => Ok(()),
+        Some((first, machine)) => Err(ErrorKind::WrongArchitecture {
+            platform: platform.to_string(),
+            host: Platform::host().to_string(),
+            count: foreign.len(),
+            first: first.clone(),
+            found: elf::machine_name(*machine),
+        }),
     }
 }
 
@@ -471,6 +627,8 @@ mod tests {
             app_layers: vec![],
             archive: PathBuf::new(),
             archive_size: 0,
+            platform: "linux/amd64".into(),
+            platforms: Vec::new(),
         };
         assert_eq!(
             (image.repository(), image.tag()),

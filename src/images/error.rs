@@ -41,6 +41,9 @@ pub enum ErrorKind {
         /// The client's error message.
         message: String,
     },
+    /// Registry credentials could not be read (never includes the credentials).
+    #[error("credentials: {0}")]
+    Credentials(String),
     /// Content did not hash to the digest it was announced with.
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch {
@@ -58,6 +61,25 @@ pub enum ErrorKind {
         reference: String,
         /// Platforms the index does list.
         available: String,
+    },
+    /// A layer holds binaries for another machine than the target platform's.
+    #[error(
+        "{count} file(s) in this layer are {found} binaries, but the image is for {platform} (first: {first})\n\
+         hint: host-side steps run on this machine ({host}); make them target the image's platform \
+         with the placeholders {{os}}, {{arch}}, {{variant}}, {{uname_arch}}, {{npm_os}}, {{npm_cpu}} or \
+         {{pip_platforms}} (e.g. env = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }} with pip's --only-binary=:all:)"
+    )]
+    WrongArchitecture {
+        /// The target platform.
+        platform: String,
+        /// The platform host-side steps run on.
+        host: String,
+        /// How many ELF files are for another machine.
+        count: usize,
+        /// The first of them, as an image path.
+        first: String,
+        /// The machine they are built for.
+        found: String,
     },
     /// A host-side build step exited unsuccessfully; its output is included.
     #[error("command `{command}` failed ({status})\n--- output ---\n{output}")]

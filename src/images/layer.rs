@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use flate2::{Compression, GzBuilder};
 use serde::{Deserialize, Serialize};
 
+use super::elf;
 use super::error::ErrorKind;
 use super::ignore::IgnoreRules;
 use super::spec::Owner;
@@ -162,6 +163,27 @@ impl LayerTree {
         };
         self.entries.insert(dest.to_owned(), entry);
         Ok(())
+    }
+
+    /// The ELF files in the tree with their `e_machine`, by image path (`/app/deps/x.so`).
+    pub fn elf_files(&self) -> Result<Vec<(String, u16)>, ErrorKind> {
+        let mut found = Vec::new();
+        for (path, entry) in &self.entries {
+            let Entry::File { source, size, .. } = entry else {
+                continue;
+            };
+            if *size < 20 {
+                continue;
+            }
+            let mut header = [0u8; 20];
+            let mut file = File::open(source).map_err(|e| ErrorKind::io("open", source, e))?;
+            io::Read::read_exact(&mut file, &mut header)
+                .map_err(|e| ErrorKind::io("read", source, e))?;
+            if let Some(machine) = elf::machine(&header) {
+                found.push((format!("/{path}"), machine));
+            }
+        }
+        Ok(found)
     }
 
     fn add_dir(&mut self, path: &str) {

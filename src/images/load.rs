@@ -645,6 +645,8 @@ mod tests {
             app_layers: vec![],
             archive: "/tmp/backend.tar".into(),
             archive_size: 1,
+            platform: "linux/amd64".into(),
+            platforms: vec![],
         }
     }
 

@@ -19,13 +19,15 @@
 //! ```
 //!
 //! Layout of the work: [`spec`] parses `images/*.toml`; [`registry`] pulls base images (mirrors,
-//! credentials, platform) into the content-addressed [`store`]; [`steps`] runs host build steps
+//! [`credentials`], platform) into the content-addressed [`store`]; [`steps`] runs host build steps
 //! with a cache; [`layer`] writes deterministic layers; [`image_config`] edits the base config and
 //! writes the manifest; [`archive`] writes the OCI + Docker archive; [`load`] side-loads it;
 //! [`push`] pushes to a registry.
 
 pub mod archive;
 pub mod build;
+pub mod credentials;
+pub mod elf;
 pub mod error;
 pub mod ignore;
 pub mod image_config;
@@ -65,8 +67,9 @@ pub struct BuildSettings {
     pub out_dir: PathBuf,
     /// Cache root: blobs, step outputs, layer records.
     pub cache_dir: PathBuf,
-    /// Target platform (take it from the node when a cluster is reachable).
-    pub platform: Platform,
+    /// Target platforms (take the node's when a cluster is reachable). One builds an image;
+    /// several build one image per platform and an OCI image index of them (for pushing).
+    pub platforms: Vec<Platform>,
     /// Mirrors, plain-HTTP hosts and credentials.
     pub registry: RegistrySettings,
     /// Timestamp for layers, config and labels (`SOURCE_DATE_EPOCH`, default 0).
@@ -91,7 +94,7 @@ impl BuildSettings {
             root,
             only: Vec::new(),
             cache_dir,
-            platform: Platform::default(),
+            platforms: vec![Platform::default()],
             registry: RegistrySettings::default(),
             source_date_epoch: source_date_epoch_from_env(),
             revision: None,
@@ -188,18 +191,36 @@ impl Progress {
     }
 }
 
-/// Build (or mirror) every selected image and write its archive to `settings.out_dir`.
+/// Build (or mirror) every selected image and write its archive to `settings.out_dir`; with
+/// several platforms, each platform's image goes to `out_dir/platforms/<os>-<arch>/` and the
+/// archive in `out_dir` holds an OCI image index of them.
 pub async fn build(settings: &BuildSettings, progress: &Progress) -> Result<Vec<BuiltImage>> {
     let specs = settings.specs()?;
-    let builder = build::Builder {
-        settings,
-        store: settings.store()?,
-        client: registry::RegistryClient::new(settings.registry.clone()),
-        progress,
-    };
+    let store = settings.store()?;
+    let client = registry::RegistryClient::new(settings.registry.clone());
     let mut built = Vec::with_capacity(specs.len());
     for spec in &specs {
-        built.push(builder.build(spec).await?);
+        let image = match settings.platforms.as_slice() {
+            [] => {
+                return Err(ErrorKind::Spec("no target platform given".into()).at("-", "build"));
+            }
+            [one] => {
+                build::Builder::new(settings, one, &settings.out_dir, &store, &client, progress)
+                    .build(spec)
+                    .await?
+            }
+            several => {
+                let mut images = Vec::with_capacity(several.len());
+                for platform in several {
+                    let dir = settings.out_dir.join("platforms").join(platform.slug());
+                    let builder =
+                        build::Builder::new(settings, platform, &dir, &store, &client, progress);
+                    images.push(builder.build(spec).await?);
+                }
+                build::write_index(settings, &store, spec, images, progress)?
+            }
+        };
+        built.push(image);
     }
     Ok(built)
 }
@@ -229,6 +250,15 @@ pub fn load(
     images: &[BuiltImage],
     progress: &Progress,
 ) -> Result<Vec<LoadReport>> {
+    if let Some(index) = images.iter().find(|i| !i.platforms.is_empty()) {
+        return Err(ErrorKind::Missing(format!(
+            "{} was built for several platforms ({}): side-loading takes one, the node's\n\
+             hint: build it with --platform set to the node's platform, or push the index to a registry",
+            index.reference,
+            index.platform
+        ))
+        .at(&index.name, "load"));
+    }
     load::load(settings, images, progress)
 }
 

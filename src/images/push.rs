@@ -1,5 +1,6 @@
 //! Pushing built images to a registry, for clusters beyond one machine. Blobs the registry
-//! already has are skipped; the manifest is pushed byte-for-byte, so the digest is unchanged.
+//! already has are skipped; the manifest is pushed byte-for-byte, so the digest is unchanged. An
+//! image index goes after the image of each platform (pushed by digest).
 
 use oci_client::Reference;
 
@@ -82,33 +83,45 @@ pub async fn push(
         let parsed: Reference = reference
             .parse()
             .map_err(|e| at(ErrorKind::Spec(format!("{reference}: {e}"))))?;
-        let mut blobs = image
-            .layers
-            .iter()
-            .chain([&image.config_digest])
-            .map(|d| Digest::parse(d))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(at)?;
-        blobs.dedup();
-        let manifest_digest = Digest::parse(&image.manifest_digest).map_err(at)?;
-        let manifest = store.read(&manifest_digest).map_err(at)?;
         progress.step(&image.name, &format!("pushing to {reference}"));
-        let uploaded = client
-            .push_image(
-                &parsed,
-                &blobs,
-                &manifest,
-                &image.manifest_media_type,
-                store,
-            )
-            .await
-            .map_err(at)?;
+        // An index: each platform's image by digest first, then the index under the tag.
+        let mut uploaded = 0;
+        let mut total = 0;
+        for member in image.platforms.iter().chain([image]) {
+            let target = if std::ptr::eq(member, image) {
+                parsed.clone()
+            } else {
+                parsed.clone_with_digest(member.manifest_digest.clone())
+            };
+            let mut blobs = member
+                .layers
+                .iter()
+                .chain([&member.config_digest])
+                .filter(|d| !d.is_empty())
+                .map(|d| Digest::parse(d))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(at)?;
+            blobs.sort();
+            blobs.dedup();
+            let manifest_digest = Digest::parse(&member.manifest_digest).map_err(at)?;
+            let manifest = store.read(&manifest_digest).map_err(at)?;
+            uploaded += client
+                .push_image(
+                    &target,
+                    &blobs,
+                    &manifest,
+                    &member.manifest_media_type,
+                    store,
+                )
+                .await
+                .map_err(at)?;
+            total += blobs.len();
+        }
         progress.step(
             &image.name,
             &format!(
-                "pushed {reference} ({}), {uploaded} of {} blobs uploaded",
+                "pushed {reference} ({}), {uploaded} of {total} blobs uploaded",
                 image.manifest_digest,
-                blobs.len()
             ),
         );
         reports.push(PushReport {
@@ -116,7 +129,7 @@ pub async fn push(
             reference,
             digest: image.manifest_digest.clone(),
             uploaded_blobs: uploaded,
-            total_blobs: blobs.len(),
+            total_blobs: total,
         });
     }
     Ok(reports)

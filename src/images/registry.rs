@@ -1,14 +1,15 @@
-//! Registry client wrapper over `oci-client`: mirrors, plain-HTTP hosts, credentials from
-//! `~/.docker/config.json`, platform selection, and blobs streamed into the [`BlobStore`].
+//! Registry client wrapper over `oci-client`: mirrors, plain-HTTP hosts, credentials (Docker's and
+//! Podman's, see [`credentials`](super::credentials)), platform selection, and blobs streamed into
+//! the [`BlobStore`].
 //!
 //! `oci-client`'s `pull()` buffers whole layers in memory, so this module only uses
 //! `pull_manifest_raw` (keeping the exact manifest bytes, hence digests) and `pull_blob` streaming
 //! into a temporary file that the store verifies and renames.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Mutex;
 
-use base64::Engine as _;
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -22,6 +23,7 @@ use oci_client::{Client, Reference, RegistryOperation};
 use serde_json::Value;
 
 use super::Progress;
+use super::credentials;
 use super::error::ErrorKind;
 use super::platform::{Platform, listed_platforms, select_manifest};
 use super::store::{BlobStore, Digest};
@@ -86,9 +88,10 @@ pub struct RegistrySettings {
     pub mirrors: BTreeMap<String, Mirror>,
     /// Extra hosts to contact over plain HTTP (e.g. a push target).
     pub plain_http_hosts: Vec<String>,
-    /// Docker config file with credentials; `None` means `$DOCKER_CONFIG/config.json` or
-    /// `~/.docker/config.json`.
-    pub docker_config: Option<PathBuf>,
+    /// Credential files (Docker `config.json` or Podman `auth.json`) to read instead of the
+    /// defaults (`$REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`, …; see
+    /// [`credentials::default_files`]).
+    pub credential_files: Option<Vec<PathBuf>>,
 }
 
 /// A base or mirrored image fetched into the store.
@@ -110,6 +113,8 @@ pub struct PulledImage {
 pub struct RegistryClient {
     client: Client,
     settings: RegistrySettings,
+    /// Credentials per registry and repository, so a helper is asked once per run.
+    auths: Mutex<BTreeMap<String, RegistryAuth>>,
 }
 
 const MANIFEST_TYPES: [&str; 4] = [
@@ -138,6 +143,7 @@ impl RegistryClient {
         Self {
             client: Client::new(config),
             settings,
+            auths: Mutex::default(),
         }
     }
 
@@ -161,20 +167,29 @@ impl RegistryClient {
         })
     }
 
-    fn auth_for(&self, reference: &Reference) -> RegistryAuth {
-        let path = self
-            .settings
-            .docker_config
-            .clone()
-            .or_else(default_docker_config);
-        path.and_then(|p| docker_config_auth(&p, reference.resolve_registry()))
-            .unwrap_or(RegistryAuth::Anonymous)
+    fn auth_for(&self, reference: &Reference) -> Result<RegistryAuth, ErrorKind> {
+        let registry = reference.resolve_registry();
+        let key = format!("{registry}/{}", reference.repository());
+        let mut cache = self.auths.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(auth) = cache.get(&key) {
+            return Ok(auth.clone());
+        }
+        let files = match &self.settings.credential_files {
+            Some(files) => files.clone(),
+            None => credentials::default_files(),
+        };
+        let auth = credentials::lookup(&files, registry, reference.repository())?
+            .map_or(RegistryAuth::Anonymous, |(auth, _)| auth);
+        cache.insert(key, auth.clone());
+        Ok(auth)
     }
 
     fn registry_err(reference: &Reference, e: OciDistributionError) -> ErrorKind {
         let text = e.to_string();
         let hint = if text.contains("manifest unknown") || text.contains("MANIFEST_UNKNOWN") {
             "\nhint: check the image name and tag; with --registry-mirror the mirror must hold the image"
+        } else if text.contains("401") || text.to_lowercase().contains("unauthorized") {
+            "\nhint: berth uses the credentials `docker login` or `podman login` stored (credential helpers and `auths` in $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or ~/.docker/config.json, Podman's auth.json)"
         } else if text.contains("error sending request") || text.contains("Connection refused") {
             "\nhint: is the registry running and reachable? (--registry-mirror maps a registry elsewhere)"
         } else {
@@ -261,7 +276,7 @@ impl RegistryClient {
     }
 
     async fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Digest, Value), ErrorKind> {
-        let auth = self.auth_for(reference);
+        let auth = self.auth_for(reference)?;
         let (bytes, _) = self
             .client
             .pull_manifest_raw(reference, &auth, &MANIFEST_TYPES)
@@ -317,7 +332,7 @@ impl RegistryClient {
         manifest_media_type: &str,
         store: &BlobStore,
     ) -> Result<usize, ErrorKind> {
-        let auth = self.auth_for(target);
+        let auth = self.auth_for(target)?;
         // Existence checks authenticate as pulls, uploads as pushes: with basic auth the client
         // keeps credentials per operation, so log in for both.
         for operation in [RegistryOperation::Pull, RegistryOperation::Push] {
@@ -410,47 +425,6 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn default_docker_config() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
-        return Some(PathBuf::from(dir).join("config.json"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json"))
-}
-
-/// Basic credentials for `registry` from a Docker config file (`auths.<registry>.auth` or
-/// `username`/`password`). Credential helpers are not consulted.
-pub fn docker_config_auth(path: &Path, registry: &str) -> Option<RegistryAuth> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let config: Value = serde_json::from_str(&text).ok()?;
-    let auths = config.get("auths")?.as_object()?;
-    let keys: Vec<String> = match canonical_registry(registry) {
-        "docker.io" => vec![
-            "https://index.docker.io/v1/".into(),
-            "index.docker.io".into(),
-            "docker.io".into(),
-        ],
-        other => vec![
-            other.into(),
-            format!("https://{other}"),
-            format!("http://{other}"),
-        ],
-    };
-    let entry = keys.iter().find_map(|k| auths.get(k))?;
-    if let Some(encoded) = entry.get("auth").and_then(Value::as_str) {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()?;
-        let (user, pass) = String::from_utf8(decoded)
-            .ok()?
-            .split_once(':')
-            .map(|(u, p)| (u.to_owned(), p.to_owned()))?;
-        return Some(RegistryAuth::Basic(user, pass));
-    }
-    let user = entry.get("username")?.as_str()?;
-    let pass = entry.get("password")?.as_str()?;
-    Some(RegistryAuth::Basic(user.into(), pass.into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,25 +456,5 @@ mod tests {
                 .plain_http
         );
         assert!(Mirror::parse_url("localhost:5000").unwrap().plain_http);
-    }
-
-    #[test]
-    fn reads_docker_config_credentials() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        std::fs::write(
-            &path,
-            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"ghcr.io":{"username":"u","password":"p"}}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            docker_config_auth(&path, "index.docker.io"),
-            Some(RegistryAuth::Basic("user".into(), "pass".into()))
-        );
-        assert_eq!(
-            docker_config_auth(&path, "ghcr.io"),
-            Some(RegistryAuth::Basic("u".into(), "p".into()))
-        );
-        assert_eq!(docker_config_auth(&path, "quay.io"), None);
     }
 }

@@ -23,8 +23,9 @@
 //! [[layers]]                 # a host-side build step producing a directory → its own layer
 //! name = "deps"
 //! inputs = ["requirements.txt"]          # files/dirs (under context) whose content keys the cache
-//! run = ["pip", "install", "--target", "{out}", "-r", "{context}/requirements.txt"]
-//! env = { NEXT_PUBLIC_API_URL = "{external_url}/api" }   # optional; {NAME} = a build value
+//! run = ["pip", "install", "--target", "{out}", "--only-binary=:all:", "--python-version", "3.12",
+//!        "-r", "{context}/requirements.txt"]
+//! env = { PIP_PLATFORM = "{pip_platforms}" }   # optional; {NAME} = a platform name or build value
 //! dest = "/app/deps"
 //! owner = "0:0"                          # optional, default 0:0 (root-owned, read-only to the app)
 //!
@@ -38,10 +39,17 @@
 //! ```
 //!
 //! In `run` and `env`, `{out}` is the step's output directory, `{context}` the absolute context
-//! directory, and any other `{name}` a build value supplied by the deploy (e.g. the external URL a
-//! Next.js build bakes in). An unknown placeholder is a spec error. The step runs with the context
-//! as working directory and `SOURCE_DATE_EPOCH` set; its output is cached under a key made of the
-//! command, its environment, the platform and the content of `inputs`.
+//! directory; `{os}`, `{arch}`, `{variant}`, `{uname_arch}`, `{npm_os}`, `{npm_cpu}` and
+//! `{pip_platforms}` name the image's target platform (steps run on the host, which may be another
+//! platform: a Mac building for an arm64 node, a laptop for an amd64 cluster); any other `{name}`
+//! is a build value supplied by the deploy (e.g. the external URL a Next.js build bakes in). An
+//! unknown placeholder is a spec error. The step runs with the context as working directory and
+//! `SOURCE_DATE_EPOCH` set; its output is cached under a key made of the command, its
+//! environment, the platform and the content of `inputs`.
+//!
+//! Every layer is checked before it is written: an ELF file built for another machine than the
+//! target's fails the build (naming the file and the placeholders to use) instead of producing
+//! an image that mixes architectures.
 //!
 //! A **mirror** spec side-loads a third-party image unchanged (its digest is preserved):
 //!

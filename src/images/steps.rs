@@ -1,5 +1,6 @@
-//! Host-side build steps (`run` layers): placeholders, a content-keyed cache of their output
-//! directories, and failures that show the command's output.
+//! Host-side build steps (`run` layers): placeholders (build values and the target platform's
+//! names, see [`Platform::placeholders`]), a content-keyed cache of their output directories, and
+//! failures that show the command's output.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -70,13 +71,17 @@ pub fn prepare(
     values: &BTreeMap<String, String>,
     platform: &Platform,
 ) -> Result<Step, ErrorKind> {
+    // Build values, then the target platform's names (they win: a step must not be told a
+    // platform other than the one the image is for).
+    let mut all_values = values.clone();
+    all_values.extend(platform.placeholders());
     let argv = run
         .iter()
-        .map(|a| substitute(a, context, values))
+        .map(|a| substitute(a, context, &all_values))
         .collect::<Result<Vec<_>, _>>()?;
     let env = env
         .iter()
-        .map(|(k, v)| Ok((k.clone(), substitute(v, context, values)?)))
+        .map(|(k, v)| Ok((k.clone(), substitute(v, context, &all_values)?)))
         .collect::<Result<BTreeMap<_, _>, ErrorKind>>()?;
     let mut input_digests = Vec::new();
     for input in inputs {
@@ -224,6 +229,21 @@ mod tests {
             "{err}"
         );
         assert!(substitute("{out", ctx, &values()).is_err());
+    }
+
+    #[test]
+    fn steps_see_the_target_platform() {
+        let ctx = tempfile::tempdir().unwrap();
+        let run = vec!["npm".into(), "ci".into(), "--cpu={npm_cpu}".into()];
+        let env: BTreeMap<String, String> =
+            [("PIP_PLATFORM".to_owned(), "{pip_platforms}".to_owned())].into();
+        let arm: Platform = "linux/arm64".parse().unwrap();
+        let step = prepare(&run, &env, &[], ctx.path(), &values(), &arm).unwrap();
+        assert_eq!(step.argv[2], "--cpu=arm64");
+        assert!(step.env["PIP_PLATFORM"].starts_with("manylinux_2_36_aarch64 "));
+        let amd = prepare(&run, &env, &[], ctx.path(), &values(), &Platform::default()).unwrap();
+        assert_eq!(amd.argv[2], "--cpu=x64");
+        assert_ne!(step.key, amd.key, "each platform has its own cached output");
     }
 
     #[test]

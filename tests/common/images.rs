@@ -67,14 +67,16 @@ pub fn run_berth(args: &[&str]) -> Output {
     berth_command(args).output().expect("run berth")
 }
 
-/// berth with `args`, without the caller's SOURCE_DATE_EPOCH, BERTH_CACHE_DIR or DOCKER_CONFIG.
+/// berth with `args`, without the caller's SOURCE_DATE_EPOCH, BERTH_CACHE_DIR or credential
+/// files (DOCKER_CONFIG, REGISTRY_AUTH_FILE).
 pub fn berth_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
     command
         .args(args)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("BERTH_CACHE_DIR")
-        .env_remove("DOCKER_CONFIG");
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE");
     command
 }
 
@@ -134,4 +136,98 @@ pub fn leftovers(dir: &Path, prefix: &str) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// What an image archive holds, architecture-wise: the config's `os`/`architecture` and every
+/// ELF file of every layer with its machine (`e_machine`), read independently of berth's code.
+#[derive(Debug, Default)]
+pub struct ElfCensus {
+    /// `os/architecture` from the image config.
+    pub config_platform: String,
+    /// ELF files per machine name (`AArch64`, `x86-64`, …).
+    pub by_machine: std::collections::BTreeMap<String, usize>,
+    /// Up to five paths of ELF files that are not for `expected` (see [`ElfCensus::stray`]).
+    pub samples: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl ElfCensus {
+    /// Read the single-image archive berth wrote (OCI layout inside a tar).
+    pub fn of_archive(archive: &Path) -> Self {
+        use std::io::Read as _;
+        let mut blobs = std::collections::HashMap::new();
+        let mut tar = tar::Archive::new(fs::File::open(archive).unwrap());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            blobs.insert(name, bytes);
+        }
+        let json = |name: &str| -> serde_json::Value {
+            serde_json::from_slice(&blobs[name]).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let blob_name = |digest: &serde_json::Value| {
+            format!(
+                "blobs/sha256/{}",
+                &digest.as_str().unwrap()["sha256:".len()..]
+            )
+        };
+        let index = json("index.json");
+        let manifest = json(&blob_name(&index["manifests"][0]["digest"]));
+        let config = json(&blob_name(&manifest["config"]["digest"]));
+        let mut census = ElfCensus {
+            config_platform: format!(
+                "{}/{}",
+                config["os"].as_str().unwrap(),
+                config["architecture"].as_str().unwrap()
+            ),
+            ..Default::default()
+        };
+        for layer in manifest["layers"].as_array().unwrap() {
+            let blob = &blobs[&blob_name(&layer["digest"])];
+            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+            for entry in files.entries().unwrap() {
+                let mut entry = entry.unwrap();
+                if entry.header().entry_type() != tar::EntryType::Regular {
+                    continue;
+                }
+                let path = entry.path().unwrap().to_string_lossy().into_owned();
+                let mut header = [0u8; 20];
+                if entry.read_exact(&mut header).is_err() || &header[..4] != b"\x7fELF" {
+                    continue;
+                }
+                let bytes = [header[18], header[19]];
+                let machine = if header[5] == 2 {
+                    u16::from_be_bytes(bytes)
+                } else {
+                    u16::from_le_bytes(bytes)
+                };
+                let name = match machine {
+                    62 => "x86-64".to_owned(),
+                    183 => "AArch64".to_owned(),
+                    other => format!("machine {other}"),
+                };
+                *census.by_machine.entry(name.clone()).or_default() += 1;
+                let samples = census.samples.entry(name).or_default();
+                if samples.len() < 5 {
+                    samples.push(path);
+                }
+            }
+        }
+        census
+    }
+
+    /// ELF files for another machine than `expected`, with sample paths.
+    pub fn stray(&self, expected: &str) -> Vec<(String, usize, Vec<String>)> {
+        self.by_machine
+            .iter()
+            .filter(|(machine, _)| *machine != expected)
+            .map(|(m, n)| (m.clone(), *n, self.samples[m].clone()))
+            .collect()
+    }
+
+    /// How many ELF files are for `machine`.
+    pub fn count(&self, machine: &str) -> usize {
+        self.by_machine.get(machine).copied().unwrap_or(0)
+    }
 }
