@@ -217,6 +217,17 @@ etcd_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | grep -
 # ---------------------------------------------------------------------------------------------
 # PKI and kubeconfigs (openssl): one CA, a serving cert, client certs, a service-account key.
 
+# cert NAME SUBJECT EXTFILE-LINES: an EC key and a certificate signed by ca.crt/ca.key, in the
+# current directory (the PKI directory).
+cert() {
+  openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  printf '%b\n' "$3" >"$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
+    -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+  rm -f "$1.csr" "$1.ext"
+}
+
 make_pki() {
   command -v openssl >/dev/null || die "openssl is needed to create the cluster PKI"
   local d=$state/pki
@@ -229,14 +240,6 @@ make_pki() {
       -out ca.crt 2>/dev/null
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-    cert() { # name subject extfile-lines
-      openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
-      openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-      printf '%b\n' "$3" >"$1.ext"
-      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
-        -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-      rm -f "$1.csr" "$1.ext"
-    }
     cert apiserver "/CN=kube-apiserver" \
       "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:$SERVICE_IP"
     local client="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
@@ -293,22 +296,14 @@ real_node_pki() {
   real_node || return 0
   (
     cd "$state/pki"
-    sign() { # name subject extensions
-      openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
-      openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-      printf '%b\n' "$3" >"$1.ext"
-      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
-        -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-      rm -f "$1.csr" "$1.ext"
-      chmod 600 "$1.key"
-    }
-    sign apiserver "/CN=kube-apiserver" \
+    cert apiserver "/CN=kube-apiserver" \
       "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:$SERVICE_IP,IP:$NODE_IP"
     local client="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
-    sign kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
-    sign kubelet "/O=system:nodes/CN=system:node:${BERTH_CLUSTER_NODE_NAME:-berth-node}" "$client"
-    sign kube-proxy "/CN=system:kube-proxy" "$client"
+    cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
+    cert kubelet "/O=system:nodes/CN=system:node:${BERTH_CLUSTER_NODE_NAME:-berth-node}" "$client"
+    cert kube-proxy "/CN=system:kube-proxy" "$client"
   ) || die "creating the real node's certificates failed"
+  chmod 600 "$state"/pki/*.key
 }
 
 # The API server's listening and advertising flags, one per line.

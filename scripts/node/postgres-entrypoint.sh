@@ -28,4 +28,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   echo "postgres-entrypoint: initialised $PGDATA (database $POSTGRES_DB, user $POSTGRES_USER)"
 fi
+# As upstream's entrypoint does on every start: the kubelet's fsGroup handling makes the volume
+# group-writable again on each mount (fsGroupChangePolicy Always), and postgres refuses a data
+# directory that is not 0700 or 0750.
+chmod 700 "$PGDATA"
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/var/run/postgresql -c jit=off "$@"
