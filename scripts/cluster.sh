@@ -4,6 +4,7 @@
 #   scripts/cluster.sh up      build on first use, start, wait until usable; last stdout line = kubeconfig path
 #   scripts/cluster.sh down    stop exactly the processes `up` started (by PID) and remove the state
 #   scripts/cluster.sh status  say what runs
+#   scripts/cluster.sh build   only build (or find) the binaries; last stdout line = their directory
 #   scripts/cluster.sh apiserver-stop|apiserver-start    stop the API server alone / start it again
 #   scripts/cluster.sh apiserver-pause|apiserver-resume  SIGSTOP / SIGCONT it (fault tests)
 #
@@ -21,6 +22,9 @@
 #   BERTH_TOOLS_DIR    where scripts/tools.sh installs kubectl (default <repo>/.tools)
 #   BERTH_CLUSTER_TIMEOUT  seconds to wait for each readiness step (default 120)
 #   BERTH_CLUSTER_API_PORT fixed API server port (default: a free port chosen at start)
+#   BERTH_CLUSTER_NODE_IP  real-node mode, set by scripts/node.sh only (see real_node_* below):
+#                          run inside the node's network namespace, no kwok, the API server
+#                          listens on that namespace's addresses and advertises this one
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -215,6 +219,17 @@ etcd_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$ETCD_PORT/health" | grep -
 # ---------------------------------------------------------------------------------------------
 # PKI and kubeconfigs (openssl): one CA, a serving cert, client certs, a service-account key.
 
+# cert NAME SUBJECT EXTFILE-LINES: an EC key and a certificate signed by ca.crt/ca.key, in the
+# current directory (the PKI directory).
+cert() {
+  openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  printf '%b\n' "$3" >"$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
+    -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+  rm -f "$1.csr" "$1.ext"
+}
+
 make_pki() {
   command -v openssl >/dev/null || die "openssl is needed to create the cluster PKI"
   local d=$state/pki
@@ -227,14 +242,6 @@ make_pki() {
       -out ca.crt 2>/dev/null
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-    cert() { # name subject extfile-lines
-      openssl ecparam -name prime256v1 -genkey -noout -out "$1.key" 2>/dev/null
-      openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-      printf '%b\n' "$3" >"$1.ext"
-      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 3650 \
-        -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-      rm -f "$1.csr" "$1.ext"
-    }
     cert apiserver "/CN=kube-apiserver" \
       "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:$SERVICE_IP"
     local client="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
@@ -269,6 +276,48 @@ contexts:
 current-context: berth-test
 EOF
   chmod 600 "$state/$1.kubeconfig"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Real-node mode (scripts/node.sh runs this script inside the node's network namespace with
+# BERTH_CLUSTER_NODE_IP set). The control plane is the same; only these differ: the API server
+# listens on every address of that namespace (its loopback and the node's veth end -- nothing
+# else exists there) and advertises the node IP, so the `kubernetes` Service has real endpoints
+# for pods; it can reach kubelets for logs and exec; and there is no kwok (no simulated nodes;
+# the StorageClass comes from the node's provisioner instead of kwok's volume stages).
+
+real_node() { [[ -n ${NODE_IP:-} ]]; }
+
+real_node_components() {
+  if real_node; then COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler); fi
+}
+
+# Extra PKI: the node IP in the serving cert, the client cert the API server shows kubelets, and
+# the node's own identities (kubelet as system:node:NAME, kube-proxy).
+real_node_pki() {
+  real_node || return 0
+  (
+    cd "$state/pki"
+    cert apiserver "/CN=kube-apiserver" \
+      "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:$SERVICE_IP,IP:$NODE_IP"
+    local client="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
+    cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
+    cert kubelet "/O=system:nodes/CN=system:node:${BERTH_CLUSTER_NODE_NAME:-berth-node}" "$client"
+    cert kube-proxy "/CN=system:kube-proxy" "$client"
+  ) || die "creating the real node's certificates failed"
+  chmod 600 "$state"/pki/*.key
+}
+
+# The API server's listening and advertising flags, one per line.
+apiserver_network_flags() {
+  if real_node; then
+    printf '%s\n' --bind-address=0.0.0.0 --advertise-address="$NODE_IP" \
+      --kubelet-client-certificate="$state/pki/kubelet-client.crt" \
+      --kubelet-client-key="$state/pki/kubelet-client.key" \
+      --kubelet-preferred-address-types=InternalIP
+  else
+    printf '%s\n' --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -310,6 +359,7 @@ load_state() {
   [[ -f $state/cluster.env ]] || return 1
   # shellcheck disable=SC1091
   . "$state/cluster.env"
+  real_node_components
 }
 
 all_alive() {
@@ -362,6 +412,8 @@ cmd_up() {
   tools=$("$repo/scripts/tools.sh" | tail -n 1) || die "scripts/tools.sh failed (kubectl is needed)"
   KUBECTL=$tools/kubectl
 
+  NODE_IP=${BERTH_CLUSTER_NODE_IP:-}
+  real_node_components
   ensure_binaries
   local t0=$SECONDS
   mkdir -p "$state"/{logs,pids,etcd}
@@ -380,8 +432,10 @@ API_PORT=$API_PORT
 KCM_PORT=$KCM_PORT
 SCHED_PORT=$SCHED_PORT
 KWOK_PORT=$KWOK_PORT
+NODE_IP=$NODE_IP
 EOF
   make_pki
+  real_node_pki
   kubeconfig admin admin
   kubeconfig controller-manager controller-manager
   kubeconfig scheduler scheduler
@@ -398,10 +452,10 @@ EOF
     --listen-client-url "http://127.0.0.1:$ETCD_PORT" --listen-peer-url "http://127.0.0.1:$PEER_PORT"
   wait_for etcd "etcd health" etcd_ok
 
+  local net_flags
+  mapfile -t net_flags < <(apiserver_network_flags)
   start kube-apiserver "$k" kube-apiserver \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address=127.0.0.1 --secure-port="$API_PORT" --advertise-address=127.0.0.1 \
-    --endpoint-reconciler-type=none \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" --secure-port="$API_PORT" "${net_flags[@]}" \
     --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
     --client-ca-file="$p/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
@@ -426,15 +480,22 @@ EOF
     --authentication-kubeconfig="$state/scheduler.kubeconfig" \
     --authorization-kubeconfig="$state/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false
+  wait_for kube-controller-manager "healthz" healthz_ok "$KCM_PORT"
+  wait_for kube-scheduler "healthz" healthz_ok "$SCHED_PORT"
+  local kc=(--kubeconfig "$state/admin.kubeconfig")
+  if real_node; then
+    wait_for kube-controller-manager "ServiceAccount default/default" \
+      "$KUBECTL" "${kc[@]}" get serviceaccount default -n default
+    log "control plane up in $((SECONDS - t0))s for a real node at $NODE_IP, state $state"
+    echo "$state/admin.kubeconfig"
+    return 0
+  fi
   # KWOK_WORKDIR: keep a personal ~/.kwok/kwok.yaml from being merged into our config.
   mkdir -p "$state/kwok"
   start kwok env KWOK_WORKDIR="$state/kwok" "$bin/kwok" \
     --kubeconfig="$state/kwok.kubeconfig" --config="$state/kwok.yaml" \
     --server-address="127.0.0.1:$KWOK_PORT" --node-ip=127.0.0.1 --node-port="$KWOK_PORT"
-  wait_for kube-controller-manager "healthz" healthz_ok "$KCM_PORT"
-  wait_for kube-scheduler "healthz" healthz_ok "$SCHED_PORT"
 
-  local kc=(--kubeconfig "$state/admin.kubeconfig")
   "$KUBECTL" "${kc[@]}" apply --server-side --field-manager=berth-cluster \
     -f "$src/manifests/nodes.yaml" -f "$src/manifests/storage.yaml" >"$state/logs/setup.log" 2>&1 \
     || fail kwok "creating nodes and the StorageClass failed: $(tail -n 5 "$state/logs/setup.log")"
@@ -515,9 +576,10 @@ case ${1:-} in
   up) lock_state; cmd_up ;;
   down) lock_state; cmd_down ;;
   status) cmd_status ;;
+  build) ensure_binaries; echo "$bin" ;;
   apiserver-stop) lock_state; cmd_apiserver_stop ;;
   apiserver-start) lock_state; cmd_apiserver_start ;;
   apiserver-pause) cmd_apiserver_signal STOP paused ;;
   apiserver-resume) cmd_apiserver_signal CONT resumed ;;
-  *) echo "usage: $0 up|down|status|apiserver-stop|apiserver-start|apiserver-pause|apiserver-resume" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|build|apiserver-stop|apiserver-start|apiserver-pause|apiserver-resume" >&2; exit 2 ;;
 esac

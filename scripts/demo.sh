@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# The main job on a machine without Minikube: bring up the test cluster
-# (scripts/cluster.sh), deploy the default stack with berth, show its status.
-# The cluster stays up afterwards; stop it with `scripts/cluster.sh down`.
+# The main job on a machine without Minikube: a real Kubernetes node (scripts/node.sh: control
+# plane, kubelet, containerd, CNI, kube-proxy, CoreDNS, inside a network namespace), the Todo
+# chatbot's three images built by berth and side-loaded into the node's containerd, the stack
+# deployed with `berth deploy`, and the URL a browser on this machine opens.
+# The node stays up afterwards; stop it with `scripts/node.sh down`. Needs root.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+t0=$SECONDS
 
-kubeconfig=$(scripts/cluster.sh up | tail -1)
+kubeconfig=$(scripts/node.sh up | tail -n 1)
+eval "$(scripts/node.sh env | sed 's/^/export /')"
 export KUBECONFIG=$kubeconfig
-echo "demo: cluster ready, KUBECONFIG=$KUBECONFIG" >&2
+echo "demo: real node ready after $((SECONDS - t0))s, KUBECONFIG=$KUBECONFIG" >&2
 
 cargo build --quiet --bin berth
-berth=${CARGO_TARGET_DIR:-target}/debug/berth
-
-"$berth" deploy --yes
-"$berth" status
-echo "demo: done; stop the cluster with: scripts/cluster.sh down" >&2
+BERTH=${CARGO_TARGET_DIR:-target}/debug/berth
+# shellcheck source=node/app.sh
+source scripts/node/app.sh
+app_images
+app_deploy
+"$BERTH" status
+for _ in $(seq 1 60); do app_answers "$APP_URL" && break; sleep 1; done
+app_answers "$APP_URL" || { echo "demo: error: nothing answers at $APP_URL" >&2; exit 1; }
+echo "demo: the Todo chatbot answers at $APP_URL after $((SECONDS - t0))s (stop: scripts/node.sh down)" >&2
+echo "URL: $APP_URL"

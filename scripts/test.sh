@@ -8,6 +8,9 @@
 #   5. image build/load/push tests against a real registry and containerd (scripts/images-test.sh)
 #   6. the test cluster: scripts/cluster.sh up, its smoke test, the cluster-backed
 #      cargo tests (feature cluster-tests), and scripts/cluster.sh down, also on failure.
+#   7. the real node: scripts/node.sh up (kubelet, containerd, CoreDNS in a network namespace),
+#      scripts/node-test.sh (the app built, loaded, deployed and tested in a browser, upgrades
+#      under load, root causes, Pod Security restricted, resources), scripts/node.sh down.
 # Every step runs even when an earlier one failed; the exit code is non-zero if any failed.
 #   BERTH_TEST_ONLY="cargo cluster" runs only the named steps.
 set -uo pipefail
@@ -69,12 +72,24 @@ images_tests() {
   scripts/images-test.sh
 }
 
+node_tests() {
+  cargo build --quiet --bin berth || return 1
+  # Its own state directory: the cluster step's may still be going down.
+  local kc ok=0
+  local -x BERTH_CLUSTER_DIR=$BERTH_CLUSTER_DIR-node
+  kc=$(scripts/node.sh up | tail -n 1) || { scripts/node.sh down >&2 || true; return 1; }
+  KUBECONFIG=$kc BERTH=$berth scripts/node-test.sh || ok=1
+  scripts/node.sh down >&2 || ok=1
+  return $ok
+}
+
 step lint lint
 step cargo cargo_tests
 step validate scripts/validate-manifests.sh "$berth"
 step app scripts/app-test.sh
 step images images_tests
 step cluster cluster_tests
+step node node_tests
 
 echo
 [[ $failed -eq 0 ]] || echo "failed steps: ${failures[*]}" >&2

@@ -350,28 +350,55 @@ fn never_ready(pod: &Pod, cs: &ContainerStatus) -> Option<i64> {
         return None;
     }
     let started = cs.state.as_ref()?.running.as_ref()?.started_at.as_ref()?.0;
-    let probe = pod
+    let elapsed = Timestamp::now().as_second() - started.as_second();
+    let budget = ready_budget(pod, &cs.name)?;
+    (elapsed > budget).then_some(budget)
+}
+
+/// The startup probe's whole allowance (readiness is not probed before it
+/// passes) plus the readiness probe's initial delay + period × failure
+/// threshold (+5s slack): when the kubelet would have seen it succeed if it could.
+fn ready_budget(pod: &Pod, container: &str) -> Option<i64> {
+    let container = pod
         .spec
         .as_ref()?
         .containers
         .iter()
-        .find(|c| c.name == cs.name)
-        .and_then(|c| c.readiness_probe.clone());
-    let budget = match probe {
-        Some(p) => {
-            p.initial_delay_seconds.unwrap_or(0) as i64
-                + p.period_seconds.unwrap_or(10) as i64 * p.failure_threshold.unwrap_or(3) as i64
-                + 5
-        }
-        None => 10,
+        .find(|c| c.name == container)?;
+    let allowance = |p: &k8s_openapi::api::core::v1::Probe| {
+        p.initial_delay_seconds.unwrap_or(0) as i64
+            + p.period_seconds.unwrap_or(10) as i64 * p.failure_threshold.unwrap_or(3) as i64
     };
-    let elapsed = Timestamp::now().as_second() - started.as_second();
-    (elapsed > budget).then_some(budget)
+    let startup = container.startup_probe.as_ref().map_or(0, allowance);
+    Some(match &container.readiness_probe {
+        Some(p) => startup + allowance(p) + 5,
+        None => startup + 10,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ready_budget_includes_the_startup_probes_allowance() {
+        // Seen on a real node: a backend that needs 90 s to start under load was declared
+        // "never ready within 20s" while its startup probe still had 120 s left.
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "spec": {"containers": [{
+                "name": "backend",
+                "startupProbe": {"periodSeconds": 2, "failureThreshold": 60},
+                "readinessProbe": {"periodSeconds": 5, "failureThreshold": 3}
+            }, {
+                "name": "plain",
+                "readinessProbe": {"initialDelaySeconds": 4, "periodSeconds": 5, "failureThreshold": 3}
+            }]}
+        }))
+        .unwrap();
+        assert_eq!(ready_budget(&pod, "backend"), Some(120 + 15 + 5));
+        assert_eq!(ready_budget(&pod, "plain"), Some(4 + 15 + 5));
+        assert_eq!(ready_budget(&pod, "missing"), None);
+    }
 
     fn deployment(status: serde_json::Value) -> Deployment {
         serde_json::from_value(serde_json::json!({

@@ -5,6 +5,8 @@
 //	berth-k8s kube-apiserver [flags]
 //	berth-k8s kube-controller-manager [flags]
 //	berth-k8s kube-scheduler [flags]
+//	berth-k8s kubelet [flags]       (the real node, scripts/node.sh)
+//	berth-k8s kube-proxy [flags]    (the real node, scripts/node.sh)
 //
 // The subcommand may also come from argv[0] (a symlink named after it).
 // Each Kubernetes component runs its own upstream cobra command, exactly as
@@ -13,6 +15,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,17 +28,21 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/version"  // version metric registration
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 var commands = map[string]func() *cobra.Command{
 	"kube-apiserver":          apiserver.NewAPIServerCommand,
 	"kube-controller-manager": func() *cobra.Command { return controllermanager.NewControllerManagerCommand() },
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+	"kubelet":                 func() *cobra.Command { return kubelet.NewKubeletCommand(context.Background()) },
+	"kube-proxy":              proxy.NewProxyCommand,
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: berth-k8s {etcd|kube-apiserver|kube-controller-manager|kube-scheduler} [flags]")
+	fmt.Fprintln(os.Stderr, "usage: berth-k8s {etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy} [flags]")
 	os.Exit(2)
 }
 
