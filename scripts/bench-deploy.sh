@@ -75,7 +75,7 @@ helm_deploy() { # ns [--set ...]
   local ns=$1; shift
   "$helm" upgrade --install todo-chatbot "$chart" -n "$ns" --create-namespace --wait --timeout 2m \
     -f "$work/small.yaml" --set "expose.nodePort=${ports[$ns]}" \
-    --set "secrets.authSecret=$AUTH_SECRET" --set "secrets.postgresPassword=$POSTGRES_PASSWORD" "$@" >/dev/null
+    --set-string "secrets.authSecret.value=$AUTH_SECRET" --set-string "secrets.postgresPassword.value=$POSTGRES_PASSWORD" "$@" >/dev/null
 }
 
 declare -A samples

@@ -44,7 +44,7 @@ base_sets=("${APP_SETS[@]}")
 t0=$SECONDS
 app_images "bench-$RANDOM" >/dev/null 2>&1
 say "build + load, changed revision (3 new images)" "$((SECONDS - t0)) s"
-new_backend=$(printf '%s\n' "${APP_SETS[@]}" | sed -n 's/^backend.image.tag=//p')
+new_backend=$(printf '%s\n' "${APP_SETS[@]}" | sed -n 's/^components.backend.image.tag=//p')
 
 curl -fsS -c /tmp/bench-node-cookies.$$ -o /dev/null "$APP_URL/"
 cookie="todo_session=$(awk '$6 == "todo_session" {print $7}' /tmp/bench-node-cookies.$$)"
@@ -57,7 +57,7 @@ loop "$stop" 600 >"$stop.json" &
 pid=$!
 sleep 3
 t0=$SECONDS
-APP_SETS=("${base_sets[@]}" --set "backend.image.tag=$new_backend")
+APP_SETS=("${base_sets[@]}" --set "components.backend.image.tag=$new_backend")
 app_deploy --timeout 5m >/dev/null 2>&1
 say "rolling upgrade of the backend (berth deploy to ready)" "$((SECONDS - t0)) s"
 sleep 3

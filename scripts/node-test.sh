@@ -169,9 +169,9 @@ rolling_upgrade() {
   local old new
   old=$(backend_image)
   app_images "node-test-upgrade-$RANDOM" >/dev/null 2>&1 || { echo "building the changed images failed"; return 1; }
-  NEW_BACKEND_TAG=$(printf '%s\n' "${APP_SETS[@]}" | sed -n 's/^backend.image.tag=//p')
+  NEW_BACKEND_TAG=$(printf '%s\n' "${APP_SETS[@]}" | sed -n 's/^components.backend.image.tag=//p')
   [[ -n $NEW_BACKEND_TAG && $old != *":$NEW_BACKEND_TAG" ]] || { echo "the backend image did not change ($old)"; return 1; }
-  APP_SETS=("${OLD_SETS[@]}" --set "backend.image.tag=$NEW_BACKEND_TAG")
+  APP_SETS=("${OLD_SETS[@]}" --set "components.backend.image.tag=$NEW_BACKEND_TAG")
   local rc=0
   under_load upgrade app_deploy --timeout 5m || rc=$?
   ((rc != 1)) || return 1
@@ -220,9 +220,9 @@ EOF
 # A one-component release (just a backend) in its own namespace, expected to fail.
 failing_release() { # release image-repository image-tag
   DATABASE_URL=postgresql://nobody:none@db.invalid:5432/none "$BERTH" deploy --yes --images skip \
-    --release "$1" -n "$1" --set frontend.enabled=false --set mcp.enabled=false \
-    --set database.mode=external --set backend.replicas=1 \
-    --set backend.image.repository="$2" --set-string backend.image.tag="$3" --timeout 150s
+    --release "$1" -n "$1" --set components.frontend.enabled=false --set components.mcp.enabled=false \
+    --set database.mode=external --set components.backend.replicas=1 \
+    --set components.backend.image.repository="$2" --set-string components.backend.image.tag="$3" --timeout 150s
 }
 crash_root_cause() {
   crash_image || { echo "building the crashing image failed"; return 1; }

@@ -30,7 +30,7 @@ app_images() {
   APP_SETS=()
   while IFS=$'\t' read -r ref _; do
     name=${ref%:*}; name=${name##*/}
-    APP_SETS+=(--set "$name.image.tag=${ref##*:}")
+    APP_SETS+=(--set "components.$name.image.tag=${ref##*:}")
     line+=" $ref"
   done <"$out/built"
   rm -rf "$out"
