@@ -275,10 +275,13 @@ pub fn pod_failure(pod: &Pod) -> Option<Cause> {
             return Some(Cause::Unschedulable { pod: name, message });
         }
     }
+    // Init containers (pre-rollout tasks such as migrations) run first: a
+    // failing one is why the others never start.
     status
-        .container_statuses
+        .init_container_statuses
         .iter()
         .flatten()
+        .chain(status.container_statuses.iter().flatten())
         .find_map(|cs| container_failure(pod, &name, cs))
 }
 
@@ -379,6 +382,36 @@ fn ready_budget(pod: &Pod, container: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_init_container_is_the_cause() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "api-1"},
+            "spec": {"initContainers": [{"name": "migrate"}], "containers": [{"name": "api"}]},
+            "status": {
+                "initContainerStatuses": [{
+                    "name": "migrate", "image": "api:2", "imageID": "", "ready": false,
+                    "restartCount": 3,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}
+                }],
+                "containerStatuses": [{
+                    "name": "api", "image": "api:2", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}
+                }]
+            }
+        }))
+        .unwrap();
+        match pod_failure(&pod) {
+            Some(Cause::CrashLoop {
+                container, exit, ..
+            }) => {
+                assert_eq!(container, "migrate");
+                assert_eq!(exit.as_deref(), Some("1 (Error)"));
+            }
+            other => panic!("expected the init container's crash loop, got {other:?}"),
+        }
+    }
 
     #[test]
     fn the_ready_budget_includes_the_startup_probes_allowance() {

@@ -174,7 +174,7 @@ mod tests {
                 exit: Some("1 (Error)".into()),
                 logs: vec![
                     "Traceback (most recent call last):".into(),
-                    "KeyError: 'DATABASE_URL'".into(),
+                    "KeyError: 'STORE_URL'".into(),
                 ],
             },
         };

@@ -5,8 +5,8 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount,
-    ServicePort, ServiceSpec,
+    Container, ContainerPort, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, Probe,
+    Service, ServiceAccount, ServicePort, ServiceSpec, SleepAction,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -64,6 +64,26 @@ pub fn service_account(ctx: &RenderContext, who: &Identity) -> ServiceAccount {
     }
 }
 
+/// Seconds a serving container keeps running after it is told to stop.
+pub const DRAIN_SECONDS: i64 = 5;
+
+/// A serving pod is removed from its Service's endpoints at the same moment
+/// its containers are told to stop; kube-proxy and ingress controllers learn of
+/// it a little later. Sleeping before the stop signal lets requests already
+/// routed to the pod land, so a rolling upgrade loses none (measured on the
+/// real node: without it, 0–2 of ~200 requests were refused per rollout).
+fn drain_before_stop() -> Lifecycle {
+    Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            sleep: Some(SleepAction {
+                seconds: DRAIN_SECONDS,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Startup, readiness and liveness probes: each override, else the default
 /// check, else a TCP check on the port (none for a worker).
 pub fn probes(c: &Component) -> [Option<Probe>; 3] {
@@ -103,6 +123,7 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
             }]
         }),
         env_from: Some(env_from.clone()),
+        lifecycle: c.port.map(|_| drain_before_stop()),
         startup_probe: startup,
         liveness_probe: liveness,
         readiness_probe: readiness,
