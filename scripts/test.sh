@@ -50,7 +50,7 @@ lint() {
 }
 
 cargo_tests() {
-  cargo build --quiet && cargo test --quiet 2>&1
+  cargo build --quiet && cargo test --quiet --no-fail-fast 2>&1
 }
 
 cluster_tests() {
@@ -60,7 +60,7 @@ cluster_tests() {
   trap 'scripts/cluster.sh down >&2 || true' RETURN
   local ok=0
   KUBECONFIG=$kc scripts/cluster-smoke.sh || ok=1
-  KUBECONFIG=$kc cargo test --quiet --features cluster-tests --test 'cluster_*' --test chart_cluster 2>&1 || ok=1
+  KUBECONFIG=$kc cargo test --quiet --no-fail-fast --features cluster-tests --test 'cluster_*' --test chart_cluster 2>&1 || ok=1
   return $ok
 }
 

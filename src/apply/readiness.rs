@@ -3,6 +3,9 @@
 //! pod shows it cannot become ready. The engine says what it saw; callers
 //! word the advice.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -261,7 +264,7 @@ const IMAGE_REASONS: [&str; 4] = [
 ];
 
 /// The reason a pod cannot become ready, if it shows one.
-pub fn pod_failure(pod: &Pod) -> Option<Cause> {
+pub fn pod_failure(pod: &Pod, started: &StartedSince) -> Option<Cause> {
     let name = pod.name_any();
     let status = pod.status.clone().unwrap_or_default();
     if let Some(cond) = status.conditions.iter().flatten().find(|c| {
@@ -282,10 +285,15 @@ pub fn pod_failure(pod: &Pod) -> Option<Cause> {
         .iter()
         .flatten()
         .chain(status.container_statuses.iter().flatten())
-        .find_map(|cs| container_failure(pod, &name, cs))
+        .find_map(|cs| container_failure(pod, &name, cs, started))
 }
 
-fn container_failure(pod: &Pod, name: &str, cs: &ContainerStatus) -> Option<Cause> {
+fn container_failure(
+    pod: &Pod,
+    name: &str,
+    cs: &ContainerStatus,
+    started: &StartedSince,
+) -> Option<Cause> {
     let pod_name = name.to_string();
     let container = cs.name.clone();
     let state = cs.state.clone().unwrap_or_default();
@@ -338,7 +346,7 @@ fn container_failure(pod: &Pod, name: &str, cs: &ContainerStatus) -> Option<Caus
             message: waiting_message,
         });
     }
-    never_ready(pod, cs).map(|budget_seconds| Cause::NeverReady {
+    never_ready(pod, cs, started).map(|budget_seconds| Cause::NeverReady {
         pod: pod_name,
         container,
         budget_seconds,
@@ -348,19 +356,40 @@ fn container_failure(pod: &Pod, name: &str, cs: &ContainerStatus) -> Option<Caus
 /// The readiness budget (seconds) when a running container exceeded it
 /// unready: initial delay + period × failure threshold (+5s slack), which is
 /// when the kubelet would have seen it succeed if it could.
-fn never_ready(pod: &Pod, cs: &ContainerStatus) -> Option<i64> {
-    if cs.ready {
-        return None;
+/// When the wait first saw each container *started* (its startup probe
+/// passed; at once without one). The readiness budget counts from then: the
+/// container's own start is too early after a slow startup probe, and a
+/// container still starting is the kubelet's to restart, not berth's to judge.
+#[derive(Debug, Default)]
+pub struct StartedSince(Mutex<HashMap<(String, String), i64>>);
+
+impl StartedSince {
+    /// The Unix second from which `cs` of `pod` has been seen started.
+    fn since(&self, pod: &Pod, cs: &ContainerStatus, now: i64) -> i64 {
+        let key = (pod.uid().unwrap_or_else(|| pod.name_any()), cs.name.clone());
+        *self
+            .0
+            .lock()
+            .expect("started map")
+            .entry(key)
+            .or_insert(now)
     }
-    let started = cs.state.as_ref()?.running.as_ref()?.started_at.as_ref()?.0;
-    let elapsed = Timestamp::now().as_second() - started.as_second();
-    let budget = ready_budget(pod, &cs.name)?;
-    (elapsed > budget).then_some(budget)
 }
 
-/// The startup probe's whole allowance (readiness is not probed before it
-/// passes) plus the readiness probe's initial delay + period × failure
-/// threshold (+5s slack): when the kubelet would have seen it succeed if it could.
+/// The readiness budget (seconds) when a started container exceeded it
+/// unready: initial delay + period × failure threshold (+5s slack), which is
+/// when the kubelet would have seen it succeed if it could.
+fn never_ready(pod: &Pod, cs: &ContainerStatus, started: &StartedSince) -> Option<i64> {
+    if cs.ready || cs.started != Some(true) {
+        return None;
+    }
+    let running = cs.state.as_ref()?.running.as_ref()?.started_at.as_ref()?.0;
+    let now = Timestamp::now().as_second();
+    let since = started.since(pod, cs, now).max(running.as_second());
+    let budget = ready_budget(pod, &cs.name)?;
+    (now - since > budget).then_some(budget)
+}
+
 fn ready_budget(pod: &Pod, container: &str) -> Option<i64> {
     let container = pod
         .spec
@@ -368,14 +397,13 @@ fn ready_budget(pod: &Pod, container: &str) -> Option<i64> {
         .containers
         .iter()
         .find(|c| c.name == container)?;
-    let allowance = |p: &k8s_openapi::api::core::v1::Probe| {
-        p.initial_delay_seconds.unwrap_or(0) as i64
-            + p.period_seconds.unwrap_or(10) as i64 * p.failure_threshold.unwrap_or(3) as i64
-    };
-    let startup = container.startup_probe.as_ref().map_or(0, allowance);
     Some(match &container.readiness_probe {
-        Some(p) => startup + allowance(p) + 5,
-        None => startup + 10,
+        Some(p) => {
+            p.initial_delay_seconds.unwrap_or(0) as i64
+                + p.period_seconds.unwrap_or(10) as i64 * p.failure_threshold.unwrap_or(3) as i64
+                + 5
+        }
+        None => 10,
     })
 }
 
@@ -402,7 +430,7 @@ mod tests {
             }
         }))
         .unwrap();
-        match pod_failure(&pod) {
+        match pod_failure(&pod, &StartedSince::default()) {
             Some(Cause::CrashLoop {
                 container, exit, ..
             }) => {
@@ -411,26 +439,6 @@ mod tests {
             }
             other => panic!("expected the init container's crash loop, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn the_ready_budget_includes_the_startup_probes_allowance() {
-        // Seen on a real node: a backend that needs 90 s to start under load was declared
-        // "never ready within 20s" while its startup probe still had 120 s left.
-        let pod: Pod = serde_json::from_value(serde_json::json!({
-            "spec": {"containers": [{
-                "name": "backend",
-                "startupProbe": {"periodSeconds": 2, "failureThreshold": 60},
-                "readinessProbe": {"periodSeconds": 5, "failureThreshold": 3}
-            }, {
-                "name": "plain",
-                "readinessProbe": {"initialDelaySeconds": 4, "periodSeconds": 5, "failureThreshold": 3}
-            }]}
-        }))
-        .unwrap();
-        assert_eq!(ready_budget(&pod, "backend"), Some(120 + 15 + 5));
-        assert_eq!(ready_budget(&pod, "plain"), Some(4 + 15 + 5));
-        assert_eq!(ready_budget(&pod, "missing"), None);
     }
 
     fn deployment(status: serde_json::Value) -> Deployment {
@@ -444,6 +452,46 @@ mod tests {
             "status": status
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_ready_budget_counts_from_when_the_startup_probe_passed() {
+        // Seen on a real node: a backend that needs 90 s to start under load was declared
+        // "never ready within 20s" while its startup probe was still running.
+        let pod = |started: bool, ran_for: i64| -> Pod {
+            let since = Timestamp::now().as_second() - ran_for;
+            let at = Timestamp::from_second(since).unwrap().to_string();
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "api-1", "uid": "u1"},
+                "spec": {"containers": [{
+                    "name": "api",
+                    "startupProbe": {"periodSeconds": 2, "failureThreshold": 60},
+                    "readinessProbe": {"periodSeconds": 5, "failureThreshold": 3}
+                }]},
+                "status": {"containerStatuses": [{
+                    "name": "api", "image": "api:1", "imageID": "", "ready": false,
+                    "restartCount": 0, "started": started,
+                    "state": {"running": {"startedAt": at}}
+                }]}
+            }))
+            .unwrap()
+        };
+        let seen = StartedSince::default();
+        // Still starting after 90 s: the startup probe's business, no verdict.
+        assert_eq!(pod_failure(&pod(false, 90), &seen), None);
+        // Just started after 95 s: the readiness budget (20 s) begins now.
+        assert_eq!(pod_failure(&pod(true, 95), &seen), None);
+        // First seen started 30 s ago and still unready: never ready.
+        let late = StartedSince::default();
+        let long_ago = Timestamp::now().as_second() - 30;
+        late.0
+            .lock()
+            .unwrap()
+            .insert(("u1".into(), "api".into()), long_ago);
+        match pod_failure(&pod(true, 60), &late) {
+            Some(Cause::NeverReady { budget_seconds, .. }) => assert_eq!(budget_seconds, 20),
+            other => panic!("expected never ready, got {other:?}"),
+        }
     }
 
     #[test]
@@ -509,7 +557,7 @@ mod tests {
             }]}
         }))
         .unwrap();
-        let cause = pod_failure(&pod).unwrap();
+        let cause = pod_failure(&pod, &StartedSince::default()).unwrap();
         assert_eq!(
             cause.to_string(),
             "pod web-1: image web:1 cannot be pulled (ImagePullBackOff) not found"

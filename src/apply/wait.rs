@@ -19,7 +19,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use super::readiness::{
-    Cause, Rollout, belongs_to, cannot_create, deployment_rollout, pod_failure,
+    Cause, Rollout, StartedSince, belongs_to, cannot_create, deployment_rollout, pod_failure,
     stateful_set_rollout,
 };
 use super::{ApplyError, Event, ObjectKey, Release};
@@ -87,7 +87,9 @@ pub async fn wait_ready(
     // One line per interruption of the watches, not one per watch.
     let mut interrupted = false;
     let deadline = tokio::time::Instant::now() + timeout;
+    let started = StartedSince::default();
     let stores = Stores {
+        started: &started,
         deployments: &deployments,
         stateful_sets: &stateful_sets,
         pods: &pods,
@@ -220,6 +222,7 @@ struct Stores<'a> {
     failed_creates: &'a Store<KubeEvent>,
     /// Unix second from which a FailedCreate event counts.
     since: i64,
+    started: &'a StartedSince,
 }
 
 /// How far back a FailedCreate event still counts as this deploy's: the
@@ -254,7 +257,7 @@ fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
                 .state()
                 .iter()
                 .filter(|p| belongs_to(p, &rollout.selector, template))
-                .find_map(|p| pod_failure(p)),
+                .find_map(|p| pod_failure(p, stores.started)),
         },
     };
     WorkloadState {
