@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::archive::{ArchiveImage, write_archive, write_index_archive};
+use super::archive::{ArchiveImage, write_archive};
 use super::elf;
 use super::error::{Error, ErrorKind};
 use super::ignore::IgnoreRules;
@@ -105,37 +105,35 @@ struct Assembled<'a> {
     app_layers: Vec<NamedLayer>,
 }
 
+/// What every build of a run shares, whatever the platform.
+#[derive(Clone, Copy)]
+pub(super) struct Tools<'a> {
+    pub settings: &'a BuildSettings,
+    pub store: &'a BlobStore,
+    pub client: &'a RegistryClient,
+    pub progress: &'a Progress,
+}
+
+impl<'a> Tools<'a> {
+    /// A builder of images for `platform` whose archives and records go to `out_dir`.
+    pub fn builder(self, platform: &'a Platform, out_dir: &'a Path) -> Builder<'a> {
+        Builder {
+            tools: self,
+            platform,
+            out_dir,
+        }
+    }
+}
+
 pub(super) struct Builder<'a> {
-    settings: &'a BuildSettings,
+    tools: Tools<'a>,
     /// The one platform this builder builds for.
     platform: &'a Platform,
     /// Where its archive and record go.
     out_dir: &'a Path,
-    store: &'a BlobStore,
-    client: &'a RegistryClient,
-    progress: &'a Progress,
 }
 
-impl<'a> Builder<'a> {
-    /// A builder of images for `platform` whose archives and records go to `out_dir`.
-    pub fn new(
-        settings: &'a BuildSettings,
-        platform: &'a Platform,
-        out_dir: &'a Path,
-        store: &'a BlobStore,
-        client: &'a RegistryClient,
-        progress: &'a Progress,
-    ) -> Self {
-        Self {
-            settings,
-            platform,
-            out_dir,
-            store,
-            client,
-            progress,
-        }
-    }
-
+impl Builder<'_> {
     pub async fn build(&self, spec: &ImageSpec) -> Result<BuiltImage, Error> {
         match &spec.kind {
             SpecKind::Build(b) => self.build_image(&spec.name, b).await,
@@ -145,11 +143,18 @@ impl<'a> Builder<'a> {
 
     async fn pull(&self, name: &str, reference: &str, step: &str) -> Result<PulledImage, Error> {
         let at = |k: ErrorKind| k.at(name, &format!("{step} {reference}"));
-        let resolved = self.client.resolve(reference).map_err(at)?;
-        self.progress
+        let resolved = self.tools.client.resolve(reference).map_err(at)?;
+        self.tools
+            .progress
             .step(name, &format!("{step} {reference} ({})", self.platform));
-        self.client
-            .pull_image(&resolved, self.platform, self.store, self.progress)
+        self.tools
+            .client
+            .pull_image(
+                &resolved,
+                self.platform,
+                self.tools.store,
+                self.tools.progress,
+            )
             .await
             .map_err(at)
     }
@@ -219,7 +224,7 @@ impl<'a> Builder<'a> {
         spec: &BuildSpec,
         layer: &LayerSpec,
     ) -> Result<LayerBlob, ErrorKind> {
-        let epoch = self.settings.source_date_epoch;
+        let epoch = self.tools.settings.source_date_epoch;
         match &layer.source {
             LayerSource::Run { run, inputs, env } => {
                 let step = steps::prepare(
@@ -227,7 +232,7 @@ impl<'a> Builder<'a> {
                     env,
                     inputs,
                     &spec.context,
-                    &self.settings.build_values,
+                    &self.tools.settings.build_values,
                     self.platform,
                 )?;
                 let layer_key = Digest::of(
@@ -236,21 +241,22 @@ impl<'a> Builder<'a> {
                         .as_bytes(),
                 );
                 if let Some(blob) = self.cached_layer(&layer_key) {
-                    self.progress.step(
+                    self.tools.progress.step(
                         image,
                         &format!("layer {}: cached ({})", layer.name, short(&blob.digest)),
                     );
                     return Ok(blob);
                 }
-                self.progress.step(
+                self.tools.progress.step(
                     image,
                     &format!("layer {}: running {}", layer.name, step.argv.join(" ")),
                 );
-                let out = steps::run_step(&step, &self.settings.cache_dir.join("steps"), epoch)?;
+                let out =
+                    steps::run_step(&step, &self.tools.settings.cache_dir.join("steps"), epoch)?;
                 let mut tree = LayerTree::new();
                 tree.add_dir_contents(&out, &layer.dest)?;
                 check_architecture(&tree, self.platform)?;
-                let blob = write_layer(self.store, &tree, layer.owner, epoch)?;
+                let blob = write_layer(self.tools.store, &tree, layer.owner, epoch)?;
                 self.remember_layer(&layer_key, &blob)?;
                 Ok(blob)
             }
@@ -261,8 +267,8 @@ impl<'a> Builder<'a> {
                     tree.add_copy(&spec.context, path, &layer.dest, &rules)?;
                 }
                 check_architecture(&tree, self.platform)?;
-                let blob = write_layer(self.store, &tree, layer.owner, epoch)?;
-                self.progress.step(
+                let blob = write_layer(self.tools.store, &tree, layer.owner, epoch)?;
+                self.tools.progress.step(
                     image,
                     &format!(
                         "layer {}: {} entries, {} ({})",
@@ -278,7 +284,8 @@ impl<'a> Builder<'a> {
     }
 
     fn layer_record(&self, key: &Digest) -> PathBuf {
-        self.settings
+        self.tools
+            .settings
             .cache_dir
             .join("layers")
             .join(format!("{}.json", key.hex()))
@@ -287,7 +294,7 @@ impl<'a> Builder<'a> {
     fn cached_layer(&self, key: &Digest) -> Option<LayerBlob> {
         let blob: LayerBlob =
             serde_json::from_slice(&fs::read(self.layer_record(key)).ok()?).ok()?;
-        let present = Digest::parse(&blob.digest).is_ok_and(|d| self.store.contains(&d));
+        let present = Digest::parse(&blob.digest).is_ok_and(|d| self.tools.store.contains(&d));
         present.then_some(blob)
     }
 
@@ -304,7 +311,7 @@ impl<'a> Builder<'a> {
         base: &PulledImage,
         app_layers: &[(String, LayerBlob)],
     ) -> Result<(Digest, Digest), ErrorKind> {
-        let created = image_config::rfc3339(self.settings.source_date_epoch);
+        let created = image_config::rfc3339(self.tools.settings.source_date_epoch);
         let labels = self.labels(spec, &created);
         let config = image_config::edit_config(
             &base.config,
@@ -316,6 +323,7 @@ impl<'a> Builder<'a> {
             },
         );
         let (config_digest, config_size) = self
+            .tools
             .store
             .put(&serde_json::to_vec(&config).expect("serialisable"))?;
         let mut descriptors: Vec<Value> = Vec::new();
@@ -325,7 +333,7 @@ impl<'a> Builder<'a> {
             descriptors.push(image_config::layer_descriptor(
                 image_config::oci_layer_media_type(media_type),
                 digest.as_str(),
-                self.store.size(&digest)?,
+                self.tools.store.size(&digest)?,
             ));
         }
         for (_, blob) in app_layers {
@@ -337,6 +345,7 @@ impl<'a> Builder<'a> {
         }
         let manifest = image_config::manifest((&config_digest, config_size), &descriptors);
         let (manifest_digest, _) = self
+            .tools
             .store
             .put(&serde_json::to_vec(&manifest).expect("serialisable"))?;
         Ok((config_digest, manifest_digest))
@@ -348,10 +357,10 @@ impl<'a> Builder<'a> {
             "org.opencontainers.image.created".to_owned(),
             created.to_owned(),
         );
-        if let Some(source) = spec.source.as_ref().or(self.settings.source.as_ref()) {
+        if let Some(source) = spec.source.as_ref().or(self.tools.settings.source.as_ref()) {
             labels.insert("org.opencontainers.image.source".to_owned(), source.clone());
         }
-        if let Some(revision) = &self.settings.revision {
+        if let Some(revision) = &self.tools.settings.revision {
             labels.insert(
                 "org.opencontainers.image.revision".to_owned(),
                 revision.clone(),
@@ -381,7 +390,8 @@ impl<'a> Builder<'a> {
                 && fs::metadata(&archive).is_ok_and(|m| m.len() == p.archive_size)
         });
         let archive_size = if let (true, Some(p)) = (reusable, &previous) {
-            self.progress
+            self.tools
+                .progress
                 .step(name, &format!("archive up to date: {}", archive.display()));
             p.archive_size
         } else {
@@ -394,10 +404,10 @@ impl<'a> Builder<'a> {
                 layers: layers_ref,
             };
             write_archive(
-                self.store,
+                self.tools.store,
                 &image,
                 &archive,
-                self.settings.source_date_epoch,
+                self.tools.settings.source_date_epoch,
             )
             .map_err(|k| k.at(name, "archive"))?
         };
@@ -416,116 +426,12 @@ impl<'a> Builder<'a> {
         };
         let record = serde_json::to_vec_pretty(&built).expect("serialisable");
         write_json_atomically(&record_path, &record).map_err(|k| k.at(name, "archive"))?;
-        self.progress.step(
+        self.tools.progress.step(
             name,
             &format!("built {reference} ({})", short(manifest_digest.as_str())),
         );
         Ok(built)
     }
-}
-
-/// Join the per-platform `images` of `spec` in an OCI image index: its archive (an OCI layout
-/// whose `index.json` names the index; Docker's `manifest.json` has no form for it) and record go
-/// to `settings.out_dir`. A built image's tag derives from the index digest.
-pub(super) fn write_index(
-    settings: &BuildSettings,
-    store: &BlobStore,
-    spec: &ImageSpec,
-    images: Vec<BuiltImage>,
-    progress: &Progress,
-) -> Result<BuiltImage, Error> {
-    let name = spec.name.as_str();
-    let at = |k: ErrorKind| k.at(name, "index");
-    let mut descriptors = Vec::with_capacity(images.len());
-    let mut platforms = Vec::with_capacity(images.len());
-    for image in &images {
-        let digest = Digest::parse(&image.manifest_digest).map_err(at)?;
-        let platform: Platform = image.platform.parse().map_err(|m| {
-            at(ErrorKind::Malformed {
-                what: "platform of a build record".into(),
-                message: m,
-            })
-        })?;
-        descriptors.push(json!({
-            "mediaType": image.manifest_media_type,
-            "digest": image.manifest_digest,
-            "size": store.size(&digest).map_err(at)?,
-            "platform": platform.to_json(),
-        }));
-        platforms.push(platform.to_string());
-    }
-    let index = json!({"schemaVersion": 2, "mediaType": media::INDEX, "manifests": descriptors});
-    let (index_digest, _) = store
-        .put(&serde_json::to_vec(&index).expect("serialisable"))
-        .map_err(at)?;
-    let reference = match &spec.kind {
-        SpecKind::Build(b) => format!(
-            "{}:{}",
-            b.repository,
-            image_config::content_tag(&index_digest)
-        ),
-        SpecKind::Mirror(m) => m.source.clone(),
-    };
-    let parsed = images
-        .iter()
-        .map(|i| {
-            Ok((
-                Digest::parse(&i.manifest_digest)?,
-                Digest::parse(&i.config_digest)?,
-                i.layers
-                    .iter()
-                    .map(|d| Digest::parse(d))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ))
-        })
-        .collect::<Result<Vec<_>, ErrorKind>>()
-        .map_err(at)?;
-    let members: Vec<ArchiveImage<'_>> = images
-        .iter()
-        .zip(&parsed)
-        .map(|(image, (manifest, config, layers))| ArchiveImage {
-            reference: &image.reference,
-            manifest,
-            manifest_media_type: &image.manifest_media_type,
-            config,
-            layers,
-        })
-        .collect();
-    let archive = settings.out_dir.join(format!("{name}.tar"));
-    let archive_size = write_index_archive(
-        store,
-        &reference,
-        &index_digest,
-        &members,
-        &archive,
-        settings.source_date_epoch,
-    )
-    .map_err(|k| k.at(name, "archive"))?;
-    let built = BuiltImage {
-        name: name.to_owned(),
-        reference: reference.clone(),
-        manifest_digest: index_digest.to_string(),
-        manifest_media_type: media::INDEX.to_owned(),
-        config_digest: String::new(),
-        layers: Vec::new(),
-        app_layers: Vec::new(),
-        archive,
-        archive_size,
-        platform: platforms.join(","),
-        platforms: images,
-    };
-    let record = serde_json::to_vec_pretty(&built).expect("serialisable");
-    write_json_atomically(&BuiltImage::record_path(&settings.out_dir, name), &record)
-        .map_err(|k| k.at(name, "archive"))?;
-    progress.step(
-        name,
-        &format!(
-            "built index {reference} ({}) of {}",
-            short(index_digest.as_str()),
-            built.platform
-        ),
-    );
-    Ok(built)
 }
 
 /// Refuse a layer holding ELF files for another machine than `platform`'s: a mixed image would
@@ -570,7 +476,7 @@ pub fn read_record(path: &Path) -> Result<BuiltImage, ErrorKind> {
     })
 }
 
-fn write_json_atomically(path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+pub(super) fn write_json_atomically(path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| ErrorKind::io("create directory", dir, e))?;
     let tmp = tempfile::NamedTempFile::new_in(dir)

@@ -31,6 +31,7 @@ pub mod elf;
 pub mod error;
 pub mod ignore;
 pub mod image_config;
+mod image_index;
 pub mod layer;
 pub mod load;
 pub mod platform;
@@ -198,26 +199,26 @@ pub async fn build(settings: &BuildSettings, progress: &Progress) -> Result<Vec<
     let specs = settings.specs()?;
     let store = settings.store()?;
     let client = registry::RegistryClient::new(settings.registry.clone());
+    let tools = build::Tools {
+        settings,
+        store: &store,
+        client: &client,
+        progress,
+    };
     let mut built = Vec::with_capacity(specs.len());
     for spec in &specs {
         let image = match settings.platforms.as_slice() {
             [] => {
                 return Err(ErrorKind::Spec("no target platform given".into()).at("-", "build"));
             }
-            [one] => {
-                build::Builder::new(settings, one, &settings.out_dir, &store, &client, progress)
-                    .build(spec)
-                    .await?
-            }
+            [one] => tools.builder(one, &settings.out_dir).build(spec).await?,
             several => {
                 let mut images = Vec::with_capacity(several.len());
                 for platform in several {
                     let dir = settings.out_dir.join("platforms").join(platform.slug());
-                    let builder =
-                        build::Builder::new(settings, platform, &dir, &store, &client, progress);
-                    images.push(builder.build(spec).await?);
+                    images.push(tools.builder(platform, &dir).build(spec).await?);
                 }
-                build::write_index(settings, &store, spec, images, progress)?
+                image_index::write_index(tools, spec, images)?
             }
         };
         built.push(image);

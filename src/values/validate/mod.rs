@@ -1,9 +1,16 @@
 //! Rules that JSON types alone cannot express. Every rule reports the key path,
 //! the offending value and what is allowed; all problems are collected at once.
 
+mod database;
+mod formats;
+
+pub use database::{check_database_url, masked_url, validate_secret_values};
+pub use formats::{check_path, is_dns_1035, is_dns_label, is_dns_subdomain, is_env_name};
+
 use super::error::Problem;
-use super::model::{Autoscaling, Component, DatabaseMode, ExposeMode, Resources, Values};
-use super::quantity::parse_quantity;
+use super::model::{Autoscaling, Component, ExposeMode, Values};
+use database::check_database;
+use formats::*;
 
 pub const NODE_PORT_RANGE: std::ops::RangeInclusive<i32> = 30000..=32767;
 
@@ -281,66 +288,6 @@ fn check_secrets(problems: &mut Vec<Problem>, values: &Values) {
         }
     }
 }
-
-fn check_database(problems: &mut Vec<Problem>, values: &Values) {
-    let db = &values.database;
-    let declared = |problems: &mut Vec<Problem>, key: &str, secret: &str| {
-        if !values.secrets.contains_key(secret) {
-            problems.push(
-                Problem::new(
-                    key,
-                    format!("names the secret `{secret}`, which is not declared"),
-                )
-                .with_hint(format!(
-                    "declare secrets.{secret} (with fromEnv, and generate for a password)"
-                )),
-            );
-        }
-    };
-    match db.mode {
-        DatabaseMode::Internal => {
-            declared(problems, "database.passwordSecret", &db.password_secret);
-            let internal = &db.internal;
-            check_image(
-                problems,
-                "database.internal",
-                &internal.image.repository,
-                &internal.image.tag,
-            );
-            check_port(problems, "database.internal.port", internal.port);
-            check_user(
-                problems,
-                "database.internal.runAsUser",
-                internal.run_as_user,
-            );
-            check_resources(problems, "database.internal.resources", &internal.resources);
-            if parse_quantity(&internal.storage).is_none_or(|q| q <= 0.0) {
-                problems.push(Problem::new(
-                    "database.internal.storage",
-                    format!(
-                        "`{}` is not a positive quantity; allowed: e.g. 1Gi, 500Mi",
-                        internal.storage
-                    ),
-                ));
-            }
-            for (key, value) in [("database.name", &db.name), ("database.user", &db.user)] {
-                if !is_identifier(value) {
-                    problems.push(Problem::new(
-                        key,
-                        format!("`{value}` is not allowed; use letters, digits and `_`, starting with a letter"),
-                    ));
-                }
-            }
-        }
-        DatabaseMode::External => declared(
-            problems,
-            "database.external.urlSecret",
-            &db.external.url_secret,
-        ),
-        DatabaseMode::None => {}
-    }
-}
-
 impl Values {
     /// Components that read an existing Secret, with its name.
     pub fn existing_secrets(&self) -> Vec<(&str, &str)> {
@@ -349,18 +296,6 @@ impl Values {
             .collect()
     }
 }
-
-/// Rules on secret values, checked once they are resolved (the external database URL).
-pub fn validate_secret_values(values: &Values) -> Vec<Problem> {
-    let db = &values.database;
-    match values.secret_values.get(&db.external.url_secret) {
-        Some(url) if db.mode == DatabaseMode::External => {
-            check_database_url(url, &format!("secrets.{}", db.external.url_secret))
-        }
-        _ => Vec::new(),
-    }
-}
-
 fn check_expose(problems: &mut Vec<Problem>, values: &Values) {
     let expose = &values.expose;
     if !NODE_PORT_RANGE.contains(&expose.node_port) {
@@ -468,232 +403,6 @@ pub fn egress_port(entry: &str) -> Option<u16> {
     let ip = host.parse::<std::net::IpAddr>().is_ok();
     (ip || is_dns_subdomain(&host.to_ascii_lowercase())).then_some(port)
 }
-
-/// Checks scheme, driver and SSL parameter of a PostgreSQL URL. The URL holds a
-/// password, so problems show it with the password masked.
-pub fn check_database_url(raw: &str, key: &str) -> Vec<Problem> {
-    let Ok(url) = url::Url::parse(raw) else {
-        return vec![Problem::new(
-            key,
-            "is not a URL; allowed: postgresql://USER:PASSWORD@HOST/DB?sslmode=require",
-        )];
-    };
-    let shown = masked_url(&url);
-    let (base, driver) = url.scheme().split_once('+').unwrap_or((url.scheme(), ""));
-    if !matches!(base, "postgresql" | "postgres") {
-        return vec![Problem::new(
-            key,
-            format!(
-                "`{shown}` has scheme `{}`; allowed: postgresql:// or postgresql+DRIVER://",
-                url.scheme()
-            ),
-        )];
-    }
-    let has = |name: &str| url.query_pairs().any(|(k, _)| k == name);
-    let mut problems = Vec::new();
-    match driver {
-        "asyncpg" if has("sslmode") => problems.push(
-            Problem::new(key, format!("`{shown}` uses the asyncpg driver with `sslmode`, which asyncpg does not understand"))
-                .with_hint("asyncpg wants `ssl=require`; libpq-style drivers want `sslmode=require`"),
-        ),
-        "" | "psycopg" | "psycopg2" | "pg8000" if has("ssl") => problems.push(
-            Problem::new(key, format!("`{shown}` uses a libpq-style driver with `ssl`, which it does not understand"))
-                .with_hint("libpq-style drivers want `sslmode=require`; asyncpg wants `ssl=require`"),
-        ),
-        "" | "psycopg" | "psycopg2" | "pg8000" | "asyncpg" => {}
-        other => problems.push(Problem::new(
-            key,
-            format!("`{shown}` names driver `{other}`; allowed: psycopg, psycopg2, pg8000, asyncpg, or none"),
-        )),
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        problems.push(Problem::new(key, format!("`{shown}` has no host")));
-    }
-    problems
-}
-
-/// The URL with its password replaced, safe to print.
-pub fn masked_url(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("****"));
-    }
-    shown.to_string()
-}
-
-fn check_resources(problems: &mut Vec<Problem>, path: &str, r: &Resources) {
-    let amounts = [
-        ("requests.cpu", &r.requests.cpu),
-        ("requests.memory", &r.requests.memory),
-        ("limits.cpu", &r.limits.cpu),
-        ("limits.memory", &r.limits.memory),
-    ];
-    let mut parsed = Vec::new();
-    for (key, text) in amounts {
-        match parse_quantity(text) {
-            Some(q) if q > 0.0 => parsed.push(Some(q)),
-            _ => {
-                problems.push(Problem::new(
-                    format!("{path}.{key}"),
-                    format!("`{text}` is not a positive quantity; allowed: e.g. 250m or 1 for cpu, 256Mi or 1Gi for memory"),
-                ));
-                parsed.push(None);
-            }
-        }
-    }
-    for (resource, request, limit, req_text, lim_text) in [
-        ("cpu", parsed[0], parsed[2], &r.requests.cpu, &r.limits.cpu),
-        (
-            "memory",
-            parsed[1],
-            parsed[3],
-            &r.requests.memory,
-            &r.limits.memory,
-        ),
-    ] {
-        if let (Some(request), Some(limit)) = (request, limit)
-            && request > limit
-        {
-            problems.push(Problem::new(
-                format!("{path}.requests.{resource}"),
-                format!("{req_text} is more than the limit {lim_text}; allowed: at most {path}.limits.{resource}"),
-            ));
-        }
-    }
-}
-
-fn check_image(problems: &mut Vec<Problem>, path: &str, repository: &str, tag: &str) {
-    if repository.is_empty()
-        || repository.contains(char::is_whitespace)
-        || repository.contains(':') && !repository.contains('/')
-    {
-        problems.push(Problem::new(
-            format!("{path}.image.repository"),
-            format!("`{repository}` is not an image repository; allowed: e.g. docker.io/library/postgres"),
-        ));
-    }
-    let tag_ok = !tag.is_empty()
-        && tag.len() <= 128
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        && !tag.starts_with(['.', '-']);
-    if !tag_ok {
-        problems.push(Problem::new(
-            format!("{path}.image.tag"),
-            format!(
-                "`{tag}` is not an image tag; allowed: letters, digits, `_`, `.`, `-` (up to 128)"
-            ),
-        ));
-    }
-}
-
-fn check_port(problems: &mut Vec<Problem>, path: &str, port: u16) {
-    if port == 0 {
-        problems.push(Problem::new(path, "0 is not a port; allowed: 1–65535"));
-    }
-}
-
-pub fn check_path(problems: &mut Vec<Problem>, path: &str, value: &str) {
-    if !value.starts_with('/') || value.contains(char::is_whitespace) {
-        problems.push(Problem::new(
-            path,
-            format!("`{value}` is not an HTTP path; allowed: starting with `/`, no spaces"),
-        ));
-    }
-}
-
-fn check_user(problems: &mut Vec<Problem>, path: &str, uid: i64) {
-    if uid <= 0 {
-        problems.push(Problem::new(
-            path,
-            format!("{uid} is root or invalid; allowed: a numeric non-root user id (1 or more)"),
-        ));
-    }
-}
-
-fn check_dns_label(problems: &mut Vec<Problem>, path: &str, value: &str) {
-    if !is_dns_label(value) {
-        problems.push(Problem::new(
-            path,
-            format!("`{value}` is not a valid name; allowed: up to 63 lower-case letters, digits and `-`, starting and ending with a letter or digit"),
-        ));
-    }
-}
-
-/// RFC 1123 label, as Kubernetes uses for namespaces and Service names.
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-/// RFC 1035 label: a DNS label starting with a letter, as Service names require.
-pub fn is_dns_1035(s: &str) -> bool {
-    is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-fn is_secret_name(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name.
-fn check_qualified_key(problems: &mut Vec<Problem>, path: &str, key: &str) {
-    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
-    let name_ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !name_ok || (!prefix.is_empty() && !is_dns_subdomain(prefix)) {
-        problems.push(Problem::new(
-            path,
-            format!("`{key}` is not a valid key; allowed: [prefix/]name, name up to 63 letters, digits, `-`, `_`, `.`"),
-        ));
-    }
-}
-
-fn check_label_value(problems: &mut Vec<Problem>, path: &str, value: &str) {
-    let ok = value.is_empty()
-        || (value.len() <= 63
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && value.ends_with(|c: char| c.is_ascii_alphanumeric()));
-    if !ok {
-        problems.push(Problem::new(
-            path,
-            format!("`{value}` is not a valid label value; allowed: up to 63 letters, digits, `-`, `_`, `.`"),
-        ));
-    }
-}
-
-/// RFC 1123 subdomain (dot-separated labels), as Ingress hosts require.
-pub fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
-}
-
-pub fn is_env_name(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn is_identifier(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
