@@ -6,6 +6,7 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod images;
+pub mod init;
 pub mod manifests;
 pub mod pipeline;
 pub mod ui;

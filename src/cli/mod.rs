@@ -14,6 +14,7 @@ mod diff;
 mod hints;
 mod history;
 pub mod images;
+mod init;
 mod render;
 mod report;
 mod rollback;
@@ -94,6 +95,8 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Export a Helm chart equivalent to berth's render.
     Chart(chart::ChartArgs),
+    /// Write berth.yaml and image specs from the repository (scan, ask only what is unclear).
+    Init(init::InitArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -160,5 +163,6 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
+        Command::Init(args) => init::run(args, printer),
     }
 }

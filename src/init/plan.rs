@@ -1,0 +1,570 @@
+//! Deciding the stack from [`Findings`]: components, each env variable's form (plain, secret,
+//! reference), secrets, the database, routes. What could not be decided becomes a question with
+//! a default ([`Question`]); `--yes` takes the defaults and lists them as assumptions.
+
+use std::collections::BTreeMap;
+
+use super::classify::{self, Class, Part};
+use super::findings::{DatabaseFinding, EnvUse, Findings, Found, Runtime, Service};
+use super::scan::component_name;
+
+/// An env entry's value in berth.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvPlan {
+    Plain(String),
+    Secret(String),
+    UrlOf {
+        component: String,
+        path: String,
+    },
+    ExternalUrl(String),
+    Database {
+        part: &'static str,
+        driver: Option<&'static str>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvEntry {
+    pub name: String,
+    pub value: EnvPlan,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub service: Service,
+    pub env: Vec<EnvEntry>,
+    pub egress: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretPlan {
+    pub name: String,
+    pub env: String,
+    pub generate: bool,
+    pub required: bool,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabasePlan {
+    None,
+    Internal {
+        name: String,
+        user: String,
+        image: Option<(String, String)>,
+        why: String,
+    },
+    External {
+        secret: String,
+        why: String,
+    },
+}
+
+/// Something init could not decide, with the default `--yes` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// A database URL is read but nothing says where the database is.
+    DatabaseMode { variable: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub app_name: String,
+    pub app_why: String,
+    pub version: String,
+    pub components: Vec<Component>,
+    pub secrets: Vec<SecretPlan>,
+    pub database: DatabasePlan,
+    pub routes: Vec<(String, String, String)>,
+    /// Facts the user should know (assumptions, notes, what is left to them).
+    pub assumptions: Vec<String>,
+    pub left_to_user: Vec<String>,
+    pub questions: Vec<Question>,
+}
+
+/// Answers to the questions (the defaults under `--yes`).
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// `true`: an external database (the URL is a secret); `false`: berth runs PostgreSQL.
+    pub external_database: Option<bool>,
+}
+
+pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
+    let app_name = findings
+        .app_name
+        .as_ref()
+        .map_or("app".to_string(), |f| component_name(&f.value));
+    let mut plan = Plan {
+        app_why: findings
+            .app_name
+            .as_ref()
+            .map_or("assumed: app".into(), |f| f.source.describe()),
+        app_name,
+        version: findings
+            .version
+            .as_ref()
+            .map(|v| v.value.clone())
+            .filter(|v| {
+                v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            })
+            .unwrap_or_else(|| "0.1.0".into()),
+        components: Vec::new(),
+        secrets: Vec::new(),
+        database: DatabasePlan::None,
+        routes: Vec::new(),
+        assumptions: Vec::new(),
+        left_to_user: Vec::new(),
+        questions: Vec::new(),
+    };
+    // Env files: a variable in a service's directory belongs to it; one at the root belongs to
+    // the services whose code reads it.
+    let mut services: Vec<Service> = findings.services.clone();
+    for (var, found, dir) in &findings.env_files {
+        for service in &mut services {
+            let owns = service.dir == *dir || (dir == "." && service.env.contains_key(var));
+            if owns {
+                merge_env(
+                    service
+                        .env
+                        .entry(var.clone())
+                        .or_insert_with(|| found.clone()),
+                    found,
+                );
+            }
+        }
+    }
+    plan.database = database(findings, &services, answers, &mut plan);
+    let ports: BTreeMap<String, u16> = services
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.port.as_ref()?.value)))
+        .collect();
+    let entry = services
+        .iter()
+        .find(|s| {
+            matches!(
+                s.runtime.value,
+                Runtime::NextJs { .. } | Runtime::StaticSite { .. }
+            )
+        })
+        .or_else(|| {
+            services
+                .iter()
+                .find(|s| matches!(s.runtime.value, Runtime::Node { .. }))
+        })
+        .or_else(|| services.first())
+        .map(|s| s.name.clone());
+    if let Some(entry) = &entry {
+        plan.routes.push((
+            "/".into(),
+            entry.clone(),
+            "the frontend is the entry point".into(),
+        ));
+    }
+    let mut secrets: BTreeMap<String, SecretPlan> = BTreeMap::new();
+    for service in &services {
+        let mut env = Vec::new();
+        let mut egress = Vec::new();
+        for (var, found) in &service.env {
+            if skip_variable(var, found, service) {
+                continue;
+            }
+            let example = found.value.example.as_deref();
+            let why = found.source.to_string();
+            let class = classify::classify(var, example);
+            let value = match class {
+                Class::DatabaseUrl if plan.database != DatabasePlan::None => EnvPlan::Database {
+                    part: "url",
+                    driver: driver(service, example),
+                },
+                Class::DatabasePart(part)
+                    if matches!(plan.database, DatabasePlan::Internal { .. }) =>
+                {
+                    EnvPlan::Database {
+                        part: match part {
+                            Part::Host => "host",
+                            Part::Port => "port",
+                            Part::User => "user",
+                            Part::Name => "name",
+                            Part::Password => "password",
+                        },
+                        driver: None,
+                    }
+                }
+                Class::BrowserVisible => match reference(var, example, service, &ports) {
+                    Some(EnvPlan::UrlOf { component, path }) => {
+                        // The browser cannot resolve cluster DNS: route the target and use the external URL.
+                        let prefix = route_prefix(&services, &component);
+                        if !plan
+                            .routes
+                            .iter()
+                            .any(|(p, c, _)| *p == prefix || *c == component)
+                        {
+                            plan.routes.push((
+                                prefix.clone(),
+                                component.clone(),
+                                format!("{var} points the browser at it"),
+                            ));
+                        }
+                        EnvPlan::ExternalUrl(join_path(&prefix, &path))
+                    }
+                    Some(other) => other,
+                    None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                },
+                Class::Secret { .. } | Class::DatabaseUrl | Class::DatabasePart(Part::Password) => {
+                    let generate = matches!(class, Class::Secret { generate: true });
+                    let name = classify::secret_name(var);
+                    let spec = secrets.entry(name.clone()).or_insert_with(|| SecretPlan {
+                        name: name.clone(),
+                        env: var.clone(),
+                        generate,
+                        required: false,
+                        why: format!("secret by name; {why}"),
+                    });
+                    spec.required |= found.value.required && !generate;
+                    if let Some(host) = classify::provider_host(var)
+                        && !egress.contains(&host.to_string())
+                    {
+                        egress.push(host.to_string());
+                    }
+                    EnvPlan::Secret(name)
+                }
+                _ => match reference(var, example, service, &ports) {
+                    Some(r) => r,
+                    None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                },
+            };
+            env.push(EnvEntry {
+                name: var.clone(),
+                value,
+                why,
+            });
+        }
+        plan.components.push(Component {
+            service: service.clone(),
+            env,
+            egress,
+        });
+    }
+    if let DatabasePlan::Internal { .. } = plan.database {
+        secrets.insert(
+            "dbPassword".into(),
+            SecretPlan {
+                name: "dbPassword".into(),
+                env: format!(
+                    "{}_DB_PASSWORD",
+                    plan.app_name.to_ascii_uppercase().replace('-', "_")
+                ),
+                generate: true,
+                required: false,
+                why: "the in-cluster PostgreSQL's password".into(),
+            },
+        );
+    }
+    if let DatabasePlan::External { secret, .. } = &plan.database
+        && let Some(s) = secrets.get_mut(secret)
+    {
+        s.required = true;
+    }
+    plan.secrets = secrets.into_values().collect();
+    notes(findings, &mut plan);
+    plan
+}
+
+fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {
+    if existing.value.example.is_none() {
+        existing.value.example = other.value.example.clone();
+    }
+}
+
+/// Variables the platform or the image sets: the port, Node/Python runtime switches.
+fn skip_variable(var: &str, found: &Found<EnvUse>, service: &Service) -> bool {
+    let from_dockerfile_env = found.source.what.starts_with("ENV ");
+    from_dockerfile_env
+        || found.value.build_time && found.source.what.starts_with("ARG ")
+        || matches!(
+            var,
+            "NODE_ENV"
+                | "HOSTNAME"
+                | "HOST"
+                | "PYTHONUNBUFFERED"
+                | "PYTHONDONTWRITEBYTECODE"
+                | "PYTHONPATH"
+        )
+        || (var == "PORT" && service.port.is_some())
+}
+
+/// A URL whose host names another component (compose name, or localhost on its port), or a
+/// name that says "the app's own URL".
+fn reference(
+    var: &str,
+    example: Option<&str>,
+    service: &Service,
+    ports: &BTreeMap<String, u16>,
+) -> Option<EnvPlan> {
+    let upper = var.to_ascii_uppercase();
+    if let Some(url) = example.and_then(|e| url::Url::parse(e).ok())
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let host = url.host_str().unwrap_or("");
+        let port = url.port_or_known_default();
+        let path = url.path().trim_end_matches('/').to_string();
+        let target = ports.iter().find(|(name, p)| {
+            (component_name(host) == **name)
+                || (matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0") && Some(**p) == port)
+        });
+        if let Some((name, _)) = target {
+            if *name == service.name {
+                return Some(EnvPlan::ExternalUrl(if path.is_empty() {
+                    "/".into()
+                } else {
+                    path
+                }));
+            }
+            return Some(EnvPlan::UrlOf {
+                component: name.clone(),
+                path,
+            });
+        }
+    }
+    let words: Vec<&str> = upper.split('_').collect();
+    let own_url = [
+        "AUTH_URL",
+        "APP_URL",
+        "SITE_URL",
+        "PUBLIC_URL",
+        "BASE_URL",
+        "ORIGIN",
+        "ORIGINS",
+        "FRONTEND_URL",
+    ];
+    if own_url.iter().any(|s| upper.ends_with(s))
+        && !words
+            .iter()
+            .any(|w| ports.contains_key(&w.to_ascii_lowercase()) && *w != "FRONTEND")
+    {
+        return Some(EnvPlan::ExternalUrl("/".into()));
+    }
+    let last = *words.last()?;
+    if matches!(last, "URL" | "URI" | "ENDPOINT" | "HOST") {
+        let stem = component_name(&words[..words.len() - 1].join("-"));
+        let candidates = [
+            stem.clone(),
+            stem.trim_end_matches("-server").to_string(),
+            stem.replace("-server", ""),
+        ];
+        for candidate in candidates {
+            if ports.contains_key(&candidate) && candidate != service.name {
+                return Some(EnvPlan::UrlOf {
+                    component: candidate,
+                    path: String::new(),
+                });
+            }
+        }
+    }
+    None
+}
+
+fn plain_or_left(
+    var: &str,
+    example: Option<&str>,
+    service: &Service,
+    left: &mut Vec<String>,
+) -> EnvPlan {
+    match example {
+        Some(v) if !v.contains("localhost") && !v.contains("127.0.0.1") => {
+            EnvPlan::Plain(v.to_string())
+        }
+        _ => {
+            left.push(format!(
+                "components.{}.env.{var}: no value found; set it in berth.yaml",
+                service.name
+            ));
+            EnvPlan::Plain(String::new())
+        }
+    }
+}
+
+/// The form of database URL the service's client library wants.
+fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
+    let scheme = example
+        .and_then(|e| e.split_once("://"))
+        .map(|(s, _)| s)
+        .unwrap_or("");
+    let has = |p: &str| service.packages.iter().any(|x| x == p);
+    if scheme.ends_with("+asyncpg") || (has("sqlalchemy") && has("asyncpg")) {
+        Some("asyncpg")
+    } else if scheme.ends_with("+psycopg") || (has("sqlalchemy") && has("psycopg")) {
+        Some("psycopg")
+    } else if scheme.ends_with("+psycopg2") || (has("sqlalchemy") && has("psycopg2")) {
+        Some("psycopg2")
+    } else {
+        None
+    }
+}
+
+/// The common first path segment of a service's routes (`/api`), else `/<name>`.
+fn route_prefix(services: &[Service], component: &str) -> String {
+    let Some(service) = services.iter().find(|s| s.name == component) else {
+        return format!("/{component}");
+    };
+    let firsts: Vec<&str> = service
+        .routes
+        .iter()
+        .filter_map(|r| r.trim_start_matches('/').split('/').next())
+        .filter(|s| !s.is_empty() && !s.starts_with('{'))
+        .collect();
+    match firsts.first() {
+        Some(first) if firsts.iter().all(|f| f == first) => format!("/{first}"),
+        _ => format!("/{component}"),
+    }
+}
+
+fn join_path(prefix: &str, path: &str) -> String {
+    if path.starts_with(prefix) {
+        path.to_string()
+    } else {
+        format!("{prefix}{path}")
+    }
+}
+
+fn database(
+    findings: &Findings,
+    services: &[Service],
+    answers: &Answers,
+    plan: &mut Plan,
+) -> DatabasePlan {
+    let url_var = services
+        .iter()
+        .flat_map(|s| s.env.iter())
+        .find(|(v, f)| classify::classify(v, f.value.example.as_deref()) == Class::DatabaseUrl);
+    match &findings.database {
+        Some(Found {
+            value: DatabaseFinding::Compose { image, name, user },
+            source,
+        }) => {
+            let fallback = plan.app_name.replace('-', "_");
+            let image = image.split_once(':').map(|(r, t)| {
+                let repo = if r.contains('/') {
+                    r.to_string()
+                } else {
+                    format!("docker.io/library/{r}")
+                };
+                (repo, t.to_string())
+            });
+            DatabasePlan::Internal {
+                name: name.clone().unwrap_or_else(|| fallback.clone()),
+                user: user.clone().unwrap_or(fallback),
+                image,
+                why: source.to_string(),
+            }
+        }
+        Some(Found {
+            value: DatabaseFinding::External { variable },
+            source,
+        }) => DatabasePlan::External {
+            secret: classify::secret_name(variable),
+            why: source.to_string(),
+        },
+        None => {
+            let Some((var, found)) = url_var else {
+                return DatabasePlan::None;
+            };
+            let remote = found
+                .value
+                .example
+                .as_deref()
+                .and_then(|e| url::Url::parse(e).ok())
+                .and_then(|u| {
+                    let host = u.host_str()?.to_string();
+                    Some(!matches!(
+                        host.as_str(),
+                        "localhost" | "127.0.0.1" | "db" | "postgres" | "database"
+                    ))
+                });
+            let external = match (remote, answers.external_database) {
+                (Some(remote), _) => remote,
+                (None, Some(answer)) => answer,
+                (None, None) => {
+                    plan.questions.push(Question::DatabaseMode {
+                        variable: var.clone(),
+                    });
+                    plan.assumptions.push(format!(
+                        "{var} has no example value: assumed berth runs PostgreSQL in the cluster (set database.mode: external and supply {var} for a hosted one)"
+                    ));
+                    false
+                }
+            };
+            if external {
+                DatabasePlan::External {
+                    secret: classify::secret_name(var),
+                    why: format!("{} (a hosted PostgreSQL URL)", found.source),
+                }
+            } else {
+                let name = plan.app_name.replace('-', "_");
+                DatabasePlan::Internal {
+                    name: name.clone(),
+                    user: name,
+                    image: None,
+                    why: format!("{} reads a database URL", found.source),
+                }
+            }
+        }
+    }
+}
+
+fn notes(findings: &Findings, plan: &mut Plan) {
+    for c in &plan.components {
+        let s = &c.service;
+        if let Some(port) = &s.port
+            && port.source.is_assumed()
+        {
+            plan.assumptions
+                .push(format!("{}: {}", s.name, port.source.what));
+        }
+        if let Some((_, version)) = &s.python
+            && version.source.is_assumed()
+        {
+            plan.assumptions
+                .push(format!("{}: {}", s.name, version.source.what));
+        }
+        if s.health.is_none() {
+            plan.assumptions.push(format!(
+                "{}: no health endpoint found; probes use a TCP check on the port",
+                s.name
+            ));
+        }
+        for step in &s.untranslated {
+            plan.left_to_user.push(format!(
+                "{}: `{}` ({}) cannot run in berth's image build; use a base image that has it (images/{}.toml base)",
+                s.name, step.value, step.source, s.name
+            ));
+        }
+        for fetch in &s.build_fetches {
+            plan.left_to_user.push(format!(
+                "{}: {} ({}); the build needs network access or self-hosted fonts",
+                s.name, fetch.value, fetch.source
+            ));
+        }
+    }
+    for mcp in &findings.stdio_mcp {
+        plan.assumptions.push(format!(
+            "{} ({}): no component of its own",
+            mcp.value, mcp.source
+        ));
+    }
+    for note in &findings.notes {
+        plan.assumptions
+            .push(format!("{} ({})", note.value, note.source));
+    }
+    for s in &plan.secrets {
+        if s.required {
+            plan.left_to_user.push(format!(
+                "secret {}: supply {} (environment or --env-file)",
+                s.name, s.env
+            ));
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Reading a repository into [`Findings`]: which directories run something (Node, Python), what
+//! their Dockerfiles and the compose file say about them, the env files, the database and an
+//! existing Helm chart. Nothing here decides the stack; every fact keeps its source.
+
+mod compose;
+mod dockerfile;
+mod envfile;
+mod helm;
+mod node;
+mod python;
+pub mod text;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::findings::{
+    DatabaseFinding, EnvUse, Findings, Found, PythonTool, Runtime, Service, Source,
+};
+use text::{relative, skipped_dir};
+
+pub use node::BUILD_TIME_PREFIXES;
+
+/// What one detector found in a directory, before it is merged into a [`Service`].
+#[derive(Debug, Default)]
+pub struct Detected {
+    pub runtime: Option<Found<Runtime>>,
+    pub port: Option<Found<u16>>,
+    pub health: Option<Found<String>>,
+    pub routes: Vec<String>,
+    pub env: Vec<(String, Found<EnvUse>)>,
+    pub python: Option<(PythonTool, Found<String>)>,
+    pub packages: Vec<String>,
+    pub migration: Option<Found<Vec<String>>>,
+    pub build_fetches: Vec<Found<String>>,
+    pub stdio_mcp: Vec<Found<String>>,
+    pub notes: Vec<Found<String>>,
+}
+
+/// Scan the repository at `root`.
+pub fn scan(root: &Path) -> Findings {
+    let mut findings = Findings::default();
+    let compose = match compose::read(root) {
+        Ok((_, services)) => services,
+        Err(Some((file, error))) => {
+            findings.notes.push(Found::new(
+                format!("{file} does not parse ({error}); ignored"),
+                Source::new(file, None, "parse"),
+            ));
+            Vec::new()
+        }
+        Err(None) => Vec::new(),
+    };
+    for dir in candidate_dirs(root) {
+        let detected = python::detect(root, &dir)
+            .filter(|d| d.runtime.is_some())
+            .or_else(|| node::detect(root, &dir));
+        let Some(detected) = detected else { continue };
+        let rel = relative(root, &dir);
+        let compose_service = compose
+            .iter()
+            .find(|s| s.build.as_deref() == Some(rel.as_str()));
+        let name = match compose_service {
+            Some(s) => component_name(&s.name),
+            None if rel == "." => "app".to_string(),
+            None => component_name(rel.rsplit('/').next().unwrap_or(&rel)),
+        };
+        let docker = ["Dockerfile", "dockerfile"]
+            .iter()
+            .find_map(|f| {
+                fs::read_to_string(dir.join(f))
+                    .ok()
+                    .map(|t| dockerfile::parse(&relative(root, &dir.join(f)), &t))
+            })
+            .unwrap_or_default();
+        let mut service = merge(name, rel, detected, &docker, &mut findings);
+        if let Some(c) = compose_service {
+            if let Some(port) = &c.port
+                && service.port.as_ref().is_none_or(|p| p.source.is_assumed())
+            {
+                service.port = Some(port.clone());
+            }
+            if service.health.is_none() {
+                service.health = c.health.clone();
+            }
+            for (name, found) in &c.env {
+                service
+                    .env
+                    .entry(name.clone())
+                    .or_insert_with(|| found.clone());
+            }
+            service.depends_on = c.depends_on.clone();
+            for volume in c.volumes.iter().filter(|v| !v.starts_with('.')) {
+                findings.notes.push(Found::new(
+                    format!("compose volume `{volume}` of {}: not carried over (use writablePaths or the database)", c.name),
+                    Source::new("docker-compose.yml", c.line, "volumes"),
+                ));
+            }
+        }
+        findings.services.push(service);
+    }
+    findings.services.sort_by(|a, b| a.name.cmp(&b.name));
+    findings.database = database(&compose);
+    findings.env_files = env_files(root);
+    helm::read(root, &mut findings);
+    let (name, version) = identity(root);
+    findings.app_name = name;
+    findings.version = version;
+    findings
+}
+
+/// The root, its children and grandchildren that are not dependencies, output or hidden.
+fn candidate_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![root.to_path_buf()];
+    let children = |dir: &Path| -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir() && !skipped_dir(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    };
+    for child in children(root) {
+        dirs.extend(children(&child));
+        dirs.push(child);
+    }
+    // A directory inside a detected project is part of it, not a service: checked by the caller
+    // order (deepest directories first would split a project), so keep parents first.
+    dirs.sort_by_key(|d| d.components().count());
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if kept.iter().any(|k| k != root && dir.starts_with(k)) {
+            continue;
+        }
+        if dir == root || is_project(&dir) {
+            kept.push(dir);
+        }
+    }
+    kept
+}
+
+fn is_project(dir: &Path) -> bool {
+    ["package.json", "requirements.txt", "pyproject.toml"]
+        .iter()
+        .any(|f| dir.join(f).is_file())
+}
+
+/// A DNS-1035 component name from a directory or compose service name.
+pub fn component_name(raw: &str) -> String {
+    let mut name: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name = name.trim_matches('-').to_string();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name = format!("c-{name}");
+    }
+    name.truncate(40);
+    name.trim_end_matches('-').to_string()
+}
+
+/// A service from a detector's facts and its Dockerfile's (the Dockerfile says how it is run in
+/// a container, so its port, command and Python version win over what code suggests).
+fn merge(
+    name: String,
+    dir: String,
+    d: Detected,
+    docker: &dockerfile::Dockerfile,
+    findings: &mut Findings,
+) -> Service {
+    let mut runtime = d.runtime.expect("detectors return a runtime");
+    if let (Runtime::Asgi { .. }, Some(app)) = (&runtime.value, docker.asgi_app()) {
+        runtime = Found::new(Runtime::Asgi { app: app.value }, app.source);
+    }
+    let port = match (&docker.port, d.port) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(p)) => Some(p),
+        (None, None) => Some(Found::new(
+            8000,
+            Source::assumed("port 8000 (uvicorn's usual)"),
+        )),
+    };
+    let mut python = d.python;
+    if let Some((_, version)) = &mut python
+        && version.source.is_assumed()
+        && let Some(v) = docker.python_version()
+    {
+        *version = v;
+    }
+    let mut env = std::collections::BTreeMap::new();
+    for (var, found) in d.env.into_iter().chain(docker.env.iter().cloned()) {
+        env.entry(var)
+            .and_modify(|existing: &mut Found<EnvUse>| {
+                existing.value.required |= found.value.required;
+                existing.value.build_time |= found.value.build_time;
+                if existing.value.example.is_none() {
+                    existing.value.example = found.value.example.clone();
+                }
+            })
+            .or_insert(found);
+    }
+    findings.stdio_mcp.extend(d.stdio_mcp);
+    findings.notes.extend(d.notes);
+    Service {
+        name,
+        dir,
+        runtime,
+        port,
+        health: d.health.or_else(|| docker.health.clone()),
+        routes: d.routes,
+        env,
+        python,
+        packages: d.packages,
+        migration: d.migration,
+        user: docker.user.clone().filter(|u| {
+            u.value
+                .split(':')
+                .next()
+                .is_some_and(|u| u.parse::<u32>().is_ok_and(|n| n > 0))
+        }),
+        replicas: None,
+        untranslated: docker.untranslated.clone(),
+        build_fetches: d.build_fetches,
+        depends_on: Vec::new(),
+    }
+}
+
+fn database(compose: &[compose::ComposeService]) -> Option<Found<DatabaseFinding>> {
+    let db = compose
+        .iter()
+        .find(|s| s.image.as_deref().is_some_and(|i| i.contains("postgres")))?;
+    let env = |k: &str| {
+        db.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, f)| f.value.example.clone())
+    };
+    Some(Found::new(
+        DatabaseFinding::Compose {
+            image: db.image.clone().unwrap_or_default(),
+            name: env("POSTGRES_DB"),
+            user: env("POSTGRES_USER"),
+        },
+        Source::new(
+            "docker-compose.yml",
+            db.line,
+            format!(
+                "service {} (image {})",
+                db.name,
+                db.image.clone().unwrap_or_default()
+            ),
+        ),
+    ))
+}
+
+/// Env files in the root and one level down, by directory.
+fn env_files(root: &Path) -> Vec<(String, Found<EnvUse>, String)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    dirs.extend(
+        fs::read_dir(root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir() && !skipped_dir(&e.file_name().to_string_lossy()))
+            .map(|e| e.path()),
+    );
+    dirs.sort();
+    for dir in dirs {
+        let mut files: Vec<String> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| envfile::is_env_file(n))
+            .collect();
+        // Example files first: their values may be shown; a real `.env` only adds names.
+        files.sort_by_key(|n| (!envfile::is_example(n), n.clone()));
+        let rel_dir = relative(root, &dir);
+        for file in files {
+            let rel = relative(root, &dir.join(&file));
+            for (var, found) in envfile::read(root, &rel) {
+                out.push((var, found, rel_dir.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The app's name and version from the root's package.json or pyproject.toml, else the
+/// directory's name.
+fn identity(root: &Path) -> (Option<Found<String>>, Option<Found<String>>) {
+    if let Ok(text) = fs::read_to_string(root.join("package.json"))
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+    {
+        let field = |k: &str| {
+            v.get(k).and_then(|x| x.as_str()).map(|s| {
+                Found::new(
+                    s.to_string(),
+                    Source::new("package.json", text::line_of(&text, &format!("\"{k}\"")), k),
+                )
+            })
+        };
+        return (field("name"), field("version"));
+    }
+    if let Ok(text) = fs::read_to_string(root.join("pyproject.toml"))
+        && let Ok(v) = text.parse::<toml::Table>()
+    {
+        let project = v
+            .get("project")
+            .or_else(|| v.get("tool").and_then(|t| t.get("poetry")));
+        let field = |k: &str| {
+            project
+                .and_then(|p| p.get(k))
+                .and_then(|x| x.as_str())
+                .map(|s| {
+                    Found::new(
+                        s.to_string(),
+                        Source::new("pyproject.toml", text::line_of(&text, &format!("{k} =")), k),
+                    )
+                })
+        };
+        return (field("name"), field("version"));
+    }
+    let dir_name = root
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .map(|n| Found::new(n, Source::assumed("the directory's name")));
+    (dir_name, None)
+}

@@ -1,0 +1,313 @@
+//! Python services: dependencies and how they are pinned (requirements.txt, uv, Poetry), the
+//! Python version, the ASGI app, FastAPI routes, MCP servers, env reads and alembic.
+
+use std::fs;
+use std::path::Path;
+
+use super::Detected;
+use super::text::{
+    files_with, identifiers_after, line_of, port_after_flag, quoted_after, relative,
+};
+use crate::init::findings::{EnvUse, Found, PythonTool, Runtime, Source};
+
+/// The Python project in `dir`, if it has one.
+pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
+    let rel = |name: &str| relative(root, &dir.join(name));
+    let (tool, tool_file) = if dir.join("uv.lock").is_file() {
+        (PythonTool::Uv, "uv.lock")
+    } else if dir.join("poetry.lock").is_file() {
+        (PythonTool::Poetry, "poetry.lock")
+    } else if dir.join("requirements.txt").is_file() {
+        (PythonTool::Requirements, "requirements.txt")
+    } else {
+        return None;
+    };
+    let deps_text = ["requirements.txt", "pyproject.toml"]
+        .iter()
+        .filter_map(|f| fs::read_to_string(dir.join(f)).ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase();
+    let mut found = Detected {
+        python: Some((
+            tool,
+            Found::new(
+                python_version(root, dir),
+                Source::new(rel(tool_file), None, "lock file"),
+            ),
+        )),
+        ..Detected::default()
+    };
+    found.packages = [
+        "fastapi",
+        "asyncpg",
+        "psycopg2",
+        "psycopg",
+        "sqlalchemy",
+        "mcp",
+        "fastmcp",
+        "alembic",
+        "uvicorn",
+        "gunicorn",
+    ]
+    .iter()
+    .filter(|p| has_package(&deps_text, p))
+    .map(|p| p.to_string())
+    .collect();
+    // The version the image uses: reported with the tool's source unless a pin was found.
+    if let Some((_, version)) = &mut found.python {
+        if let Some(pin) = pinned_version(root, dir) {
+            *version = pin;
+        } else {
+            version.source = Source::assumed("Python 3.12 (no version pinned)");
+        }
+    }
+    let files = files_with(dir, &[".py"], 3);
+    let mut mcp_http: Option<Found<Runtime>> = None;
+    for file in &files {
+        let Ok(text) = fs::read_to_string(file) else {
+            continue;
+        };
+        let file_rel = relative(root, file);
+        let module_path = relative(dir, file);
+        if found.runtime.is_none()
+            && let Some(var) = assignment_of(&text, "FastAPI(")
+        {
+            let module = module_path.trim_end_matches(".py").replace('/', ".");
+            let line = line_of(&text, "FastAPI(");
+            found.runtime = Some(Found::new(
+                Runtime::Asgi {
+                    app: format!("{module}:{var}"),
+                },
+                Source::new(&file_rel, line, format!("{var} = FastAPI()")),
+            ));
+        }
+        for decorator in [".get(", ".api_route("] {
+            for (line, path) in quoted_after(&text, decorator) {
+                if path.starts_with('/') {
+                    found.routes.push(path.clone());
+                    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+                    if found.health.is_none() && is_health_name(last) {
+                        found.health = Some(Found::new(
+                            path,
+                            Source::new(&file_rel, Some(line), "GET route"),
+                        ));
+                    }
+                }
+            }
+        }
+        for (line, prefix) in quoted_after(&text, "prefix=") {
+            if prefix.starts_with('/') {
+                found.routes.push(prefix);
+                let _ = line;
+            }
+        }
+        if text.contains("FastMCP(") {
+            let line = line_of(&text, "FastMCP(");
+            let transport = ["streamable-http", "streamable_http", "sse"]
+                .into_iter()
+                .find(|t| text.contains(&format!("\"{t}\"")) || text.contains(&format!("'{t}'")));
+            match transport {
+                Some(t) => {
+                    let path = if t == "sse" { "/sse" } else { "/mcp" };
+                    let port = quoted_or_number_after(&text, "port=");
+                    if let Some(port) = port {
+                        found.port.get_or_insert(Found::new(
+                            port,
+                            Source::new(&file_rel, line_of(&text, "port="), "port="),
+                        ));
+                    }
+                    mcp_http = Some(Found::new(
+                        Runtime::McpHttp {
+                            script: module_path.clone(),
+                            path: path.into(),
+                        },
+                        Source::new(&file_rel, line, format!("FastMCP over {t}")),
+                    ));
+                }
+                None => found.stdio_mcp.push(Found::new(
+                    "MCP server over stdio, run in-process".to_string(),
+                    Source::new(&file_rel, line, "FastMCP without an HTTP transport"),
+                )),
+            }
+        }
+        if found.port.is_none()
+            && text.contains("uvicorn.run(")
+            && let Some(port) = quoted_or_number_after(&text, "port=")
+        {
+            found.port = Some(Found::new(
+                port,
+                Source::new(&file_rel, line_of(&text, "port="), "uvicorn.run(port=…)"),
+            ));
+        }
+        for (pattern, required) in [
+            ("os.environ[\"", true),
+            ("os.environ['", true),
+            ("os.environ.get(\"", false),
+            ("os.environ.get('", false),
+            ("os.getenv(\"", false),
+            ("os.getenv('", false),
+        ] {
+            for (line, name) in identifiers_after(&text, pattern) {
+                let what = if required {
+                    format!("os.environ[\"{name}\"]")
+                } else {
+                    format!("reads {name}")
+                };
+                let example = if required {
+                    None
+                } else {
+                    default_after(&text, line, &name)
+                };
+                found.env.push((
+                    name,
+                    Found::new(
+                        EnvUse {
+                            example,
+                            required,
+                            build_time: false,
+                        },
+                        Source::new(&file_rel, Some(line), what),
+                    ),
+                ));
+            }
+        }
+        if text.contains("sqlite") && !found.notes.iter().any(|n| n.value.starts_with("SQLite")) {
+            let line = line_of(&text, "sqlite");
+            found.notes.push(Found::new(
+                "SQLite fallback in code: berth deploys PostgreSQL; the fallback is not used in the cluster".to_string(),
+                Source::new(&file_rel, line, "sqlite"),
+            ));
+        }
+    }
+    if found.runtime.is_none() {
+        found.runtime = mcp_http;
+    } else if let Some(mcp) = mcp_http {
+        found.notes.push(Found::new(
+            "an MCP server over HTTP beside the API: give it its own component by hand if it runs as its own process".into(),
+            mcp.source,
+        ));
+    }
+    found.runtime.as_ref()?;
+    if dir.join("alembic.ini").is_file() {
+        found.migration = Some(Found::new(
+            vec!["alembic".into(), "upgrade".into(), "head".into()],
+            Source::new(rel("alembic.ini"), None, "alembic"),
+        ));
+    }
+    if found.port.is_none() {
+        for file in ["Procfile", "start.sh"] {
+            if let Ok(text) = fs::read_to_string(dir.join(file))
+                && let Some(port) = port_after_flag(&text, &["--port", "-p"])
+            {
+                found.port = Some(Found::new(
+                    port,
+                    Source::new(rel(file), line_of(&text, "port"), "--port"),
+                ));
+            }
+        }
+    }
+    Some(found)
+}
+
+fn has_package(deps: &str, name: &str) -> bool {
+    deps.lines().any(|l| {
+        let l = l.trim().trim_start_matches(['"', '\'']);
+        l.strip_prefix(name).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.starts_with(|c: char| {
+                    matches!(
+                        c,
+                        '=' | '>' | '<' | '~' | '[' | ' ' | '"' | '\'' | '^' | ';' | '!' | ','
+                    )
+                })
+        })
+    })
+}
+
+/// `NAME = FastAPI(`: the variable a call is assigned to.
+fn assignment_of(text: &str, call: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (lhs, rhs) = l.split_once('=')?;
+        let lhs = lhs.trim().split(':').next()?.trim();
+        (rhs.trim_start().starts_with(call)
+            && lhs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !lhs.is_empty())
+        .then(|| lhs.to_string())
+    })
+}
+
+fn quoted_or_number_after(text: &str, pattern: &str) -> Option<u16> {
+    text.lines().find_map(|l| {
+        let i = l.find(pattern)?;
+        let digits: String = l[i + pattern.len()..]
+            .trim_start_matches(['"', '\'', ' '])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+/// The default in `os.getenv("NAME", "default")` on `line`.
+fn default_after(text: &str, line: usize, name: &str) -> Option<String> {
+    let l = text.lines().nth(line - 1)?;
+    let after = &l[l.find(name)? + name.len()..];
+    let after = after.trim_start_matches(['"', '\'']).trim_start();
+    let after = after.strip_prefix(',')?;
+    super::text::leading_quoted(after)
+}
+
+fn is_health_name(segment: &str) -> bool {
+    matches!(
+        segment,
+        "health" | "healthz" | "healthcheck" | "ready" | "readyz" | "livez" | "ping" | "status"
+    )
+}
+
+/// A pinned `3.x` from `.python-version`, `requires-python` or Poetry's `python = "^3.x"`.
+fn pinned_version(root: &Path, dir: &Path) -> Option<Found<String>> {
+    let minor = |text: &str| {
+        let start = text.find("3.")?;
+        let v: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let parts: Vec<&str> = v.split('.').filter(|p| !p.is_empty()).take(2).collect();
+        (parts.len() == 2).then(|| parts.join("."))
+    };
+    if let Ok(text) = fs::read_to_string(dir.join(".python-version"))
+        && let Some(v) = minor(&text)
+    {
+        return Some(Found::new(
+            v,
+            Source::new(
+                relative(root, &dir.join(".python-version")),
+                Some(1),
+                text.trim().to_string(),
+            ),
+        ));
+    }
+    let text = fs::read_to_string(dir.join("pyproject.toml")).ok()?;
+    for key in ["requires-python", "python ="] {
+        if let Some(line) = line_of(&text, key) {
+            let l = text.lines().nth(line - 1)?;
+            if let Some(v) = minor(l) {
+                return Some(Found::new(
+                    v,
+                    Source::new(
+                        relative(root, &dir.join("pyproject.toml")),
+                        Some(line),
+                        l.trim().to_string(),
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Python version when nothing pins one (3.12, what berth's own images use).
+fn python_version(_root: &Path, _dir: &Path) -> String {
+    "3.12".into()
+}

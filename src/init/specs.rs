@@ -1,0 +1,372 @@
+//! Image build specs (`images/<component>.toml`) for what the scan found. Every host-side step
+//! builds in a scratch copy of the context or straight into `{out}`, never in the team's source
+//! tree, and targets the node's platform through the `{pip_platforms}`, `{npm_os}` and
+//! `{npm_cpu}` placeholders.
+//!
+//! Static sites are served by static-web-server (`joseluisq/static-web-server`): one static
+//! binary of a few MB, no shell, runs as any non-root user on a read-only filesystem without
+//! writable paths, and serves single-page apps with its fallback page — smaller and simpler to
+//! run non-root than nginx, which needs writable cache and pid paths.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::findings::{PythonTool, Runtime, Service};
+use super::write::scalar;
+
+const STATIC_SERVER: &str = "docker.io/joseluisq/static-web-server:2-debian";
+const NODE_BASE: &str = "docker.io/library/node:22-bookworm-slim";
+
+/// Copy the context (without dependencies and build output) to a scratch directory and `cd`
+/// there: the step then installs and builds without touching the team's tree.
+const SCRATCH: &str = "set -eu; w=$(mktemp -d); trap 'rm -rf \"$w\"' EXIT; \
+tar -C \"$1\" --exclude=./node_modules --exclude=./.next --exclude=./dist --exclude=./build --exclude=./.git -cf - . | tar -C \"$w\" -xf -; cd \"$w\"; ";
+
+fn toml_list(items: &[&str]) -> String {
+    let inner: Vec<String> = items.iter().map(|i| toml_str(i)).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+fn toml_str(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// The spec for `service` of app `app`.
+pub fn spec(root: &Path, app: &str, service: &Service) -> String {
+    let mut out = String::new();
+    let port = service.port.as_ref().map_or(8000, |p| p.value);
+    let port_text = port.to_string();
+    let _ = writeln!(
+        out,
+        "# Written by `berth init` for component {} ({}); detected from {}.",
+        service.name, service.dir, service.runtime.source
+    );
+    let _ = writeln!(
+        out,
+        "kind = \"build\"\nrepository = {}",
+        toml_str(&format!("localhost/{app}/{}", service.name))
+    );
+    let context = toml_str(&service.dir);
+    match &service.runtime.value {
+        Runtime::Asgi { .. } | Runtime::McpHttp { .. } => {
+            let (tool, version) = service
+                .python
+                .as_ref()
+                .map_or((PythonTool::Requirements, "3.12"), |(t, v)| {
+                    (*t, v.value.as_str())
+                });
+            let _ = writeln!(
+                out,
+                "# Python {version}: {}",
+                service
+                    .python
+                    .as_ref()
+                    .map_or("assumed".into(), |(_, v)| v.source.describe())
+            );
+            let _ = writeln!(
+                out,
+                "base = {}",
+                toml_str(&format!("docker.io/library/python:{version}-slim-bookworm"))
+            );
+            let _ = writeln!(
+                out,
+                "context = {context}\nuser = \"10001:10001\"\nworkdir = \"/app\""
+            );
+            match &service.runtime.value {
+                Runtime::Asgi { app: asgi } => {
+                    let _ = writeln!(
+                        out,
+                        "entrypoint = {}",
+                        toml_list(&["python", "-m", "uvicorn"])
+                    );
+                    let _ = writeln!(
+                        out,
+                        "cmd = {}",
+                        toml_list(&[asgi, "--host", "0.0.0.0", "--port", &port_text])
+                    );
+                }
+                Runtime::McpHttp { script, .. } => {
+                    let _ = writeln!(
+                        out,
+                        "entrypoint = {}\ncmd = []",
+                        toml_list(&["python", script])
+                    );
+                }
+                _ => unreachable!(),
+            }
+            let _ = writeln!(
+                out,
+                "ports = [{port}]\n\n[env]\nPYTHONPATH = \"/app/deps\"\nPYTHONDONTWRITEBYTECODE = \"1\"\nPYTHONUNBUFFERED = \"1\"\nPORT = {}\n",
+                toml_str(&port_text)
+            );
+            let pip = format!(
+                "pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version}"
+            );
+            let (inputs, run): (&[&str], String) = match tool {
+                PythonTool::Requirements => (
+                    &["requirements.txt"],
+                    toml_list(&[
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--no-compile",
+                        "--target",
+                        "{out}",
+                        "--only-binary=:all:",
+                        "--python-version",
+                        version,
+                        "-r",
+                        "{context}/requirements.txt",
+                    ]),
+                ),
+                PythonTool::Uv => (
+                    &["pyproject.toml", "uv.lock"],
+                    toml_list(&[
+                        "bash",
+                        "-c",
+                        &format!(
+                            "set -eu; uv export --quiet --frozen --no-dev --no-emit-project --no-hashes --project \"$1\" -o \"$2/.requirements.txt\"; {pip} -r \"$2/.requirements.txt\"; rm \"$2/.requirements.txt\""
+                        ),
+                        "deps",
+                        "{context}",
+                        "{out}",
+                    ]),
+                ),
+                PythonTool::Poetry => (
+                    &["pyproject.toml", "poetry.lock"],
+                    toml_list(&[
+                        "bash",
+                        "-c",
+                        &format!(
+                            "set -eu; poetry -C \"$1\" export --only main --without-hashes -f requirements.txt -o \"$2/.requirements.txt\"; {pip} -r \"$2/.requirements.txt\"; rm \"$2/.requirements.txt\""
+                        ),
+                        "deps",
+                        "{context}",
+                        "{out}",
+                    ]),
+                ),
+            };
+            let tool_name = match tool {
+                PythonTool::Requirements => "pip",
+                PythonTool::Uv => "uv (export) and pip",
+                PythonTool::Poetry => "Poetry with poetry-plugin-export, and pip",
+            };
+            let _ = writeln!(
+                out,
+                "# Locked dependencies as wheels for the image's platform (PIP_PLATFORM), with {tool_name} on this machine."
+            );
+            let _ = writeln!(
+                out,
+                "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\nenv = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }}\ndest = \"/app/deps\"\n",
+                toml_list(inputs)
+            );
+            let _ = writeln!(
+                out,
+                "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
+                toml_list(&[
+                    ".venv/",
+                    "__pycache__/",
+                    "tests/",
+                    ".env",
+                    ".env.*",
+                    "Dockerfile"
+                ])
+            );
+        }
+        Runtime::NextJs { standalone } => {
+            let _ = writeln!(
+                out,
+                "base = {}\ncontext = {context}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
+                toml_str(NODE_BASE)
+            );
+            if *standalone {
+                let _ = writeln!(out, "entrypoint = [\"node\", \"server.js\"]\ncmd = []");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "entrypoint = {}\ncmd = []",
+                    toml_list(&[
+                        "node",
+                        "node_modules/next/dist/bin/next",
+                        "start",
+                        "-p",
+                        &port_text
+                    ])
+                );
+            }
+            let _ = writeln!(
+                out,
+                "ports = [{port}]\n\n[env]\nNODE_ENV = \"production\"\nPORT = {}\nHOSTNAME = \"0.0.0.0\"\nNEXT_TELEMETRY_DISABLED = \"1\"\n",
+                toml_str(&port_text)
+            );
+            let inputs = existing_inputs(
+                root,
+                service,
+                &[
+                    "package.json",
+                    "package-lock.json",
+                    "next.config.js",
+                    "next.config.mjs",
+                    "next.config.ts",
+                    "tsconfig.json",
+                    "src",
+                    "app",
+                    "pages",
+                    "public",
+                ],
+            );
+            if *standalone {
+                let _ = writeln!(
+                    out,
+                    "# One scratch build: the standalone server with its traced node_modules, static assets and public/.\n# Traced native packages follow the build machine: build on (or for) the node's platform."
+                );
+                let script = format!(
+                    "{SCRATCH}npm ci --no-audit --no-fund; npx next build; cp -a .next/standalone/. \"$2/\"; mkdir -p \"$2/.next\"; cp -a .next/static \"$2/.next/static\"; if [ -d public ]; then cp -a public \"$2/public\"; fi"
+                );
+                let _ = writeln!(
+                    out,
+                    "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
+                    inputs,
+                    toml_list(&["bash", "-c", &script, "app", "{context}", "{out}"])
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "# Production node_modules for the node's platform (npm --os/--cpu), then the build output."
+                );
+                let deps = format!(
+                    "set -eu; cp \"$1/package.json\" \"$1/package-lock.json\" \"$2/\"; cd \"$2\"; npm ci --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm package.json package-lock.json"
+                );
+                let _ = writeln!(
+                    out,
+                    "[[layers]]\nname = \"deps\"\ninputs = [\"package.json\", \"package-lock.json\"]\nrun = {}\ndest = \"/app\"\n",
+                    toml_list(&[
+                        "bash",
+                        "-c",
+                        &deps,
+                        "deps",
+                        "{context}",
+                        "{out}",
+                        "{npm_os}",
+                        "{npm_cpu}"
+                    ])
+                );
+                let script = format!(
+                    "{SCRATCH}npm ci --no-audit --no-fund; npx next build; rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
+                );
+                let _ = writeln!(
+                    out,
+                    "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
+                    inputs,
+                    toml_list(&["bash", "-c", &script, "app", "{context}", "{out}"])
+                );
+            }
+        }
+        Runtime::StaticSite { out_dir } => {
+            let _ = writeln!(
+                out,
+                "# Served by static-web-server: a single static binary, non-root, no writable paths, SPA fallback."
+            );
+            let _ = writeln!(
+                out,
+                "base = {}\ncontext = {context}\nuser = \"10001:10001\"\nentrypoint = [\"static-web-server\"]\ncmd = []\nports = [{port}]\n",
+                toml_str(STATIC_SERVER)
+            );
+            let _ = writeln!(
+                out,
+                "[env]\nSERVER_PORT = {}\nSERVER_ROOT = \"/public\"\nSERVER_FALLBACK_PAGE = \"/public/index.html\"\n",
+                toml_str(&port_text)
+            );
+            let script = format!(
+                "{SCRATCH}npm ci --no-audit --no-fund; npm run build; cp -a {out_dir}/. \"$2/\""
+            );
+            let _ = writeln!(
+                out,
+                "# VITE_*/REACT_APP_* variables are baked in here: export them before building."
+            );
+            let _ = writeln!(
+                out,
+                "[[layers]]\nname = \"site\"\ninputs = {}\nrun = {}\ndest = \"/public\"",
+                existing_inputs(
+                    root,
+                    service,
+                    &[
+                        "package.json",
+                        "package-lock.json",
+                        "index.html",
+                        "vite.config.ts",
+                        "vite.config.js",
+                        "src",
+                        "public"
+                    ]
+                ),
+                toml_list(&["bash", "-c", &script, "site", "{context}", "{out}"])
+            );
+        }
+        Runtime::Node { script } => {
+            let main = script.strip_prefix("node ").map(str::trim);
+            let _ = writeln!(
+                out,
+                "base = {}\ncontext = {context}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
+                toml_str(NODE_BASE)
+            );
+            match main {
+                Some(main) => {
+                    let _ = writeln!(out, "entrypoint = {}\ncmd = []", toml_list(&["node", main]));
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "# `npm start` runs {}: check it needs no writable home.\nentrypoint = [\"npm\", \"start\"]\ncmd = []",
+                        scalar(script)
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "ports = [{port}]\n\n[env]\nNODE_ENV = \"production\"\nPORT = {}\n",
+                toml_str(&port_text)
+            );
+            let deps = "set -eu; cp \"$1/package.json\" \"$1/package-lock.json\" \"$2/\"; cd \"$2\"; npm ci --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm package.json package-lock.json";
+            let _ = writeln!(
+                out,
+                "[[layers]]\nname = \"deps\"\ninputs = [\"package.json\", \"package-lock.json\"]\nrun = {}\ndest = \"/app\"\n",
+                toml_list(&[
+                    "bash",
+                    "-c",
+                    deps,
+                    "deps",
+                    "{context}",
+                    "{out}",
+                    "{npm_os}",
+                    "{npm_cpu}"
+                ])
+            );
+            let _ = writeln!(
+                out,
+                "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
+                toml_list(&["node_modules/", ".env", ".env.*", "Dockerfile"])
+            );
+        }
+    }
+    out
+}
+
+/// Keep only the inputs that exist (the cache key hashes each one; a missing one is an error).
+fn existing_inputs(root: &Path, service: &Service, candidates: &[&str]) -> String {
+    let dir = root.join(&service.dir);
+    let present: Vec<&str> = candidates
+        .iter()
+        .copied()
+        .filter(|c| dir.join(c).exists())
+        .collect();
+    toml_list(&present)
+}
+
+/// A mirror spec for the database image found in compose.
+pub fn mirror(repository: &str, tag: &str) -> String {
+    format!(
+        "# Written by `berth init`: the database image, side-loaded unchanged.\nkind = \"mirror\"\nsource = {}\n",
+        toml_str(&format!("{repository}:{tag}"))
+    )
+}
