@@ -58,6 +58,7 @@ pub enum DatabasePlan {
     },
     External {
         secret: String,
+        env: String,
         why: String,
     },
 }
@@ -263,10 +264,17 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
             },
         );
     }
-    if let DatabasePlan::External { secret, .. } = &plan.database
-        && let Some(s) = secrets.get_mut(secret)
-    {
-        s.required = true;
+    if let DatabasePlan::External { secret, env, why } = &plan.database {
+        secrets.insert(
+            secret.clone(),
+            SecretPlan {
+                name: secret.clone(),
+                env: env.clone(),
+                generate: false,
+                required: true,
+                why: format!("the database URL; {why}"),
+            },
+        );
     }
     plan.secrets = secrets.into_values().collect();
     notes(findings, &mut plan);
@@ -436,10 +444,17 @@ fn database(
     answers: &Answers,
     plan: &mut Plan,
 ) -> DatabasePlan {
-    let url_var = services
+    // A database URL variable, preferring one with an example value (it says where the database is).
+    let url_vars: Vec<(&String, &Found<EnvUse>)> = services
         .iter()
         .flat_map(|s| s.env.iter())
-        .find(|(v, f)| classify::classify(v, f.value.example.as_deref()) == Class::DatabaseUrl);
+        .filter(|(v, f)| classify::classify(v, f.value.example.as_deref()) == Class::DatabaseUrl)
+        .collect();
+    let url_var = url_vars
+        .iter()
+        .find(|(_, f)| f.value.example.is_some())
+        .or_else(|| url_vars.first())
+        .copied();
     match &findings.database {
         Some(Found {
             value: DatabaseFinding::Compose { image, name, user },
@@ -466,6 +481,7 @@ fn database(
             source,
         }) => DatabasePlan::External {
             secret: classify::secret_name(variable),
+            env: variable.clone(),
             why: source.to_string(),
         },
         None => {
@@ -500,6 +516,7 @@ fn database(
             if external {
                 DatabasePlan::External {
                     secret: classify::secret_name(var),
+                    env: var.clone(),
                     why: format!("{} (a hosted PostgreSQL URL)", found.source),
                 }
             } else {

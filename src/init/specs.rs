@@ -96,8 +96,9 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
             }
             let _ = writeln!(
                 out,
-                "ports = [{port}]\n\n[env]\nPYTHONPATH = \"/app/deps\"\nPYTHONDONTWRITEBYTECODE = \"1\"\nPYTHONUNBUFFERED = \"1\"\nPORT = {}\n",
-                toml_str(&port_text)
+                "ports = [{port}]\n\n[env]\nPYTHONPATH = \"/app/deps\"\nPYTHONDONTWRITEBYTECODE = \"1\"\nPYTHONUNBUFFERED = \"1\"\nPORT = {}\n{}",
+                toml_str(&port_text),
+                dockerfile_env(service)
             );
             let pip = format!(
                 "pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version}"
@@ -324,8 +325,9 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
             }
             let _ = writeln!(
                 out,
-                "ports = [{port}]\n\n[env]\nNODE_ENV = \"production\"\nPORT = {}\n",
-                toml_str(&port_text)
+                "ports = [{port}]\n\n[env]\nNODE_ENV = \"production\"\nPORT = {}\n{}",
+                toml_str(&port_text),
+                dockerfile_env(service)
             );
             let deps = "set -eu; cp \"$1/package.json\" \"$1/package-lock.json\" \"$2/\"; cd \"$2\"; npm ci --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm package.json package-lock.json";
             let _ = writeln!(
@@ -347,6 +349,27 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
                 "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
                 toml_list(&["node_modules/", ".env", ".env.*", "Dockerfile"])
             );
+        }
+    }
+    out
+}
+
+/// `KEY = "value"` lines for the Dockerfile's `ENV` settings that are plain config.
+fn dockerfile_env(service: &Service) -> String {
+    let mut out = String::new();
+    for (name, found) in &service.env {
+        let Some(value) = &found.value.example else {
+            continue;
+        };
+        let plain = matches!(
+            super::classify::classify(name, Some(value)),
+            super::classify::Class::Config
+        );
+        if found.source.what.starts_with("ENV ")
+            && plain
+            && !matches!(name.as_str(), "PORT" | "PYTHONPATH")
+        {
+            let _ = writeln!(out, "{name} = {}  # from {}", toml_str(value), found.source);
         }
     }
     out

@@ -228,7 +228,7 @@ pub fn berth_yaml(plan: &Plan) -> String {
                 );
             }
         }
-        DatabasePlan::External { secret, why } => {
+        DatabasePlan::External { secret, why, .. } => {
             out.push_str("database:\n");
             line(&mut out, 2, "mode: external", &format!("from {why}"));
             line(

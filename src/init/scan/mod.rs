@@ -100,6 +100,19 @@ pub fn scan(root: &Path) -> Findings {
     }
     findings.services.sort_by(|a, b| a.name.cmp(&b.name));
     findings.database = database(&compose);
+    for c in compose
+        .iter()
+        .filter(|c| c.build.is_none() && !c.volumes.is_empty())
+    {
+        findings.notes.push(Found::new(
+            format!(
+                "compose volume {} of {}: berth's database keeps its data on a PersistentVolumeClaim (database.internal.storage)",
+                c.volumes.join(", "),
+                c.name
+            ),
+            Source::new("docker-compose.yml", c.line, "volumes"),
+        ));
+    }
     findings.env_files = env_files(root);
     helm::read(root, &mut findings);
     let (name, version) = identity(root);

@@ -252,8 +252,10 @@ fn quoted_or_number_after(text: &str, pattern: &str) -> Option<u16> {
 /// The default in `os.getenv("NAME", "default")` on `line`.
 fn default_after(text: &str, line: usize, name: &str) -> Option<String> {
     let l = text.lines().nth(line - 1)?;
-    let after = &l[l.find(name)? + name.len()..];
-    let after = after.trim_start_matches(['"', '\'']).trim_start();
+    let start = l
+        .find(&format!("\"{name}\""))
+        .or_else(|| l.find(&format!("'{name}'")))?;
+    let after = l[start + name.len() + 2..].trim_start();
     let after = after.strip_prefix(',')?;
     super::text::leading_quoted(after)
 }

@@ -1,0 +1,420 @@
+//! `berth init --yes` on teams' repositories (tests/fixtures/repos/): the exact berth.yaml
+//! (snapshot), what was detected (explicit expectations, so a wrong detection fails even if a
+//! snapshot were accepted blindly), that the written values load, validate and render, that
+//! no value of a `.env` file is copied, and how bad input is refused.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use berth::manifests::{self, Kind, Manifest, RenderContext};
+use berth::values::{self, DatabaseMode, EnvValue, ValueSources, Values};
+
+/// What init must find in a fixture.
+struct Expect {
+    fixture: &'static str,
+    /// Component → port.
+    components: &'static [(&'static str, u16)],
+    database: DatabaseMode,
+    routes: &'static [(&'static str, &'static str)],
+    /// Secret name → env variable it comes from.
+    secrets: &'static [(&'static str, &'static str)],
+    /// Env entries whose form matters: (component, variable, what it must be as YAML).
+    env: &'static [(&'static str, &'static str, &'static str)],
+    /// Words stderr must mention (assumptions, things left to the user).
+    stderr: &'static [&'static str],
+}
+
+const FIXTURES: [Expect; 8] = [
+    Expect {
+        fixture: "monorepo-next-fastapi",
+        components: &[("backend", 8000), ("frontend", 3000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "frontend"), ("/api", "backend")],
+        secrets: &[
+            ("dbPassword", "MONOREPO_NEXT_FASTAPI_DB_PASSWORD"),
+            ("jwtSecret", "JWT_SECRET"),
+            ("openaiApiKey", "OPENAI_API_KEY"),
+        ],
+        env: &[
+            (
+                "backend",
+                "DATABASE_URL",
+                "{database: url, driver: asyncpg}",
+            ),
+            ("backend", "OPENAI_API_KEY", "{secret: openaiApiKey}"),
+            ("frontend", "NEXT_PUBLIC_API_URL", "{externalUrl: /api}"),
+        ],
+        stderr: &["next/font/google"],
+    },
+    Expect {
+        fixture: "compose-only",
+        components: &[("api", 8000), ("web", 3000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "web")],
+        secrets: &[
+            ("anthropicApiKey", "ANTHROPIC_API_KEY"),
+            ("dbPassword", "COMPOSE_ONLY_DB_PASSWORD"),
+            ("secretKey", "SECRET_KEY"),
+        ],
+        env: &[
+            ("web", "API_URL", "{urlOf: api}"),
+            ("api", "DATABASE_URL", "{database: url}"),
+            ("api", "LOG_LEVEL", "info"),
+        ],
+        stderr: &["pgdata"],
+    },
+    Expect {
+        fixture: "dockerfiles-only",
+        components: &[("api", 8080), ("web", 4000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "web")],
+        secrets: &[("groqApiKey", "GROQ_API_KEY")],
+        env: &[
+            ("web", "BACKEND_URL", "{urlOf: api}"),
+            ("api", "MODEL", "llama-3.3-70b"),
+        ],
+        stderr: &["apt-get"],
+    },
+    Expect {
+        fixture: "uv-py313",
+        components: &[("app", 8000)],
+        database: DatabaseMode::External,
+        routes: &[("/", "app")],
+        secrets: &[
+            ("databaseUrl", "DATABASE_URL"),
+            ("geminiApiKey", "GEMINI_API_KEY"),
+            ("sessionSecret", "SESSION_SECRET"),
+        ],
+        env: &[("app", "DATABASE_URL", "{database: url, driver: psycopg}")],
+        stderr: &[],
+    },
+    Expect {
+        fixture: "mcp-inprocess-poetry",
+        components: &[("backend", 8000), ("frontend", 8080)],
+        database: DatabaseMode::None,
+        routes: &[("/", "frontend"), ("/api", "backend")],
+        secrets: &[("openaiApiKey", "OPENAI_API_KEY")],
+        env: &[("frontend", "VITE_API_BASE", "{externalUrl: /api}")],
+        stderr: &["stdio"],
+    },
+    Expect {
+        fixture: "mcp-service",
+        components: &[("agent-api", 8000), ("mcp-server", 8765), ("web", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "web")],
+        secrets: &[("openaiApiKey", "OPENAI_API_KEY")],
+        env: &[
+            (
+                "agent-api",
+                "MCP_SERVER_URL",
+                "{urlOf: mcp-server, path: /mcp}",
+            ),
+            ("web", "AGENT_API_URL", "{urlOf: agent-api}"),
+            ("mcp-server", "TASKS_DB_PATH", "/tmp/tasks.json"),
+        ],
+        stderr: &[],
+    },
+    Expect {
+        fixture: "better-auth-neon",
+        components: &[("api", 8000), ("web", 3000)],
+        database: DatabaseMode::External,
+        routes: &[("/", "web"), ("/notes", "api")],
+        secrets: &[
+            ("betterAuthSecret", "BETTER_AUTH_SECRET"),
+            ("databaseUrl", "DATABASE_URL"),
+        ],
+        env: &[
+            ("web", "DATABASE_URL", "{database: url}"),
+            ("api", "DATABASE_URL", "{database: url, driver: asyncpg}"),
+            ("web", "BETTER_AUTH_URL", "{externalUrl: /}"),
+            ("web", "BETTER_AUTH_SECRET", "{secret: betterAuthSecret}"),
+            ("api", "BETTER_AUTH_SECRET", "{secret: betterAuthSecret}"),
+        ],
+        stderr: &[],
+    },
+    Expect {
+        fixture: "broken-helm-chart",
+        components: &[("backend", 8000), ("frontend", 8080)],
+        database: DatabaseMode::None,
+        routes: &[("/", "frontend")],
+        secrets: &[],
+        env: &[("backend", "REDIS_URL", "redis://cache:6379/0")],
+        stderr: &["helm/board/values.yaml do not parse"],
+    },
+];
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the fixture in a temporary directory, named like the fixture.
+fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    copy_dir(
+        &common::repo_path(&format!("tests/fixtures/repos/{name}")),
+        &dir,
+    );
+    (tmp, dir)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn berth(args: &[&str], dir: &Path) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("berth runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The written values, with every secret's variable set (a URL for the database's).
+fn load(dir: &Path) -> Values {
+    let sources = ValueSources {
+        stack: Some(dir.join("berth.yaml")),
+        ..Default::default()
+    };
+    let unchecked = values::load_unchecked_secrets(&sources, &HashMap::<String, String>::new())
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let env: HashMap<String, String> = unchecked
+        .secrets
+        .values()
+        .filter_map(|s| s.from_env.clone())
+        .map(|var| {
+            let value = if var.contains("DATABASE_URL") {
+                "postgresql://app:pw@ep-test.eu-central-1.aws.neon.tech/app?sslmode=require"
+                    .to_string()
+            } else {
+                format!("test-value-for-{var}")
+            };
+            (var, value)
+        })
+        .collect();
+    let mut values =
+        values::load(&sources, &env).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    values.fill_generated();
+    values
+}
+
+fn env_yaml(value: &EnvValue) -> String {
+    match value {
+        EnvValue::Plain(text) => text.clone(),
+        EnvValue::Ref(r) => {
+            let json = serde_json::to_value(r).unwrap();
+            let fields: Vec<String> = json
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.as_str().map_or(v.to_string(), String::from)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+    }
+}
+
+#[test]
+fn init_writes_the_stack_each_fixture_needs() {
+    let mut failures = Vec::new();
+    for expect in &FIXTURES {
+        let (_tmp, dir) = fixture_copy(expect.fixture);
+        let run = berth(
+            &["init", "--yes", dir.to_str().unwrap()],
+            dir.parent().unwrap(),
+        );
+        assert_eq!(run.code, 0, "{}: {}", expect.fixture, run.stderr);
+        assert_eq!(
+            run.stdout, "",
+            "{}: data only with --dry-run",
+            expect.fixture
+        );
+        let yaml = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+        insta::assert_snapshot!(format!("init_{}", expect.fixture), yaml);
+
+        let values = load(&dir);
+        let mut check = |what: &str, ok: bool, detail: String| {
+            if !ok {
+                failures.push(format!("{}: {what}: {detail}", expect.fixture));
+            }
+        };
+        let ports: BTreeMap<&str, Option<u16>> = values
+            .components
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.port))
+            .collect();
+        let want: BTreeMap<&str, Option<u16>> = expect
+            .components
+            .iter()
+            .map(|(n, p)| (*n, Some(*p)))
+            .collect();
+        check(
+            "components and ports",
+            ports == want,
+            format!("{ports:?} != {want:?}"),
+        );
+        check(
+            "database",
+            values.database.mode == expect.database,
+            format!("{:?}", values.database.mode),
+        );
+        let routes: BTreeSet<(&str, &str)> = values
+            .expose
+            .routes
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        let want: BTreeSet<(&str, &str)> = expect.routes.iter().copied().collect();
+        check("routes", routes == want, format!("{routes:?}"));
+        let secrets: BTreeSet<(&str, &str)> = values
+            .secrets
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.from_env.as_deref().unwrap_or("")))
+            .collect();
+        let want: BTreeSet<(&str, &str)> = expect.secrets.iter().copied().collect();
+        check("secrets", secrets == want, format!("{secrets:?}"));
+        for (component, var, form) in expect.env {
+            let got = values
+                .components
+                .get(*component)
+                .and_then(|c| c.env.get(*var))
+                .map(env_yaml);
+            check(
+                &format!("{component}.env.{var}"),
+                got.as_deref() == Some(*form),
+                format!("{got:?}, want {form}"),
+            );
+        }
+        for word in expect.stderr {
+            check(
+                "stderr",
+                run.stderr.contains(word),
+                format!("no {word:?} in {}", run.stderr),
+            );
+        }
+        // Every component has a build spec that parses as one.
+        for name in values.components.keys() {
+            let spec = dir.join(format!("images/{name}.toml"));
+            check(
+                "image spec",
+                berth::images::spec::load_file(&spec, &dir).is_ok(),
+                format!(
+                    "{}: {:?}",
+                    spec.display(),
+                    berth::images::spec::load_file(&spec, &dir).err()
+                ),
+            );
+        }
+        let ctx = RenderContext::new(&values, "rel", None);
+        let objects = manifests::render(&values, &ctx);
+        let deployments = objects
+            .iter()
+            .filter(|o| o.kind() == Kind::Deployment)
+            .count();
+        check(
+            "deployments",
+            deployments == expect.components.len(),
+            format!("{deployments}"),
+        );
+        let config_maps: String = objects
+            .iter()
+            .filter(|o| o.kind() == Kind::ConfigMap)
+            .map(|o: &Manifest| o.to_json().to_string())
+            .collect();
+        check(
+            "no secret in a ConfigMap",
+            !config_maps.contains("test-value-for-"),
+            config_maps.clone(),
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "wrong detections:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn values_of_env_files_are_never_copied() {
+    let (_tmp, dir) = fixture_copy("compose-only");
+    let real = std::fs::read_to_string(dir.join(".env")).unwrap();
+    let run = berth(&["init", "--yes", "--dry-run", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in real.lines() {
+        let value = line.split_once('=').unwrap().1;
+        assert!(
+            !run.stdout.contains(value) && !run.stderr.contains(value),
+            "{value} was copied"
+        );
+    }
+    assert!(
+        run.stdout.contains("SECRET_KEY="),
+        "the name is listed for the user:\n{}",
+        run.stdout
+    );
+    assert!(!dir.join("berth.yaml").exists(), "--dry-run writes nothing");
+}
+
+#[test]
+fn existing_files_are_kept_without_force_and_bad_input_is_refused() {
+    let (_tmp, dir) = fixture_copy("uv-py313");
+    std::fs::write(dir.join("berth.yaml"), "# mine\n").unwrap();
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("berth.yaml") && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("berth.yaml")).unwrap(),
+        "# mine\n"
+    );
+    assert!(!dir.join("images").exists(), "nothing written");
+
+    let run = berth(&["init", "--yes", "--force", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        std::fs::read_to_string(dir.join("berth.yaml"))
+            .unwrap()
+            .contains("components:")
+    );
+
+    let run = berth(&["init", "--yes", "no/such/dir"], &dir);
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no/such/dir") && run.stderr.contains("not a directory"),
+        "{}",
+        run.stderr
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let run = berth(&["init", "--yes", "."], empty.path());
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("found nothing to deploy"),
+        "{}",
+        run.stderr
+    );
+}
