@@ -60,6 +60,12 @@ export BERTH_TEST_TOKEN_LOG=$work/token-registry/token.log
 export BERTH_TEST_CONTAINERD_SOCKET=$socket
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored
+# A spec `berth init` writes for a fixture repository (Python 3.12 base, wheels from PyPI).
+if "$repo/scripts/registry.sh" addr >/dev/null 2>&1 && skopeo inspect --tls-verify=false "docker://$registry/library/python:3.12-slim-bookworm" >/dev/null 2>&1; then
+  cargo test --test init_images -- --include-ignored
+else
+  log "skipping the init fixture image: needs python:3.12-slim-bookworm in the local registry"
+fi
 # The reference app's images, when the app, its specs and the bases they need are all here.
 has_base() { skopeo inspect --tls-verify=false "docker://$registry/library/$1" >/dev/null 2>&1; }
 app_images=()

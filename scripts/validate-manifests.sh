@@ -74,5 +74,25 @@ for case in "${cases[@]}"; do
     failed=$((failed + 1))
   fi
 done
+# berth init's fixture repositories: `berth init --yes` in a copy, then render what it wrote.
+for fixture in "$repo"/tests/fixtures/repos/*/; do
+  name=init-$(basename "$fixture")
+  copy=$work/repos/$(basename "$fixture") dir=$work/$name
+  mkdir -p "$work/repos" && cp -r "$fixture" "$copy"
+  if ! "$berth" init --yes "$copy" 2>"$work/$name.err" ||
+    ! (cd "$copy" && DATABASE_URL=postgresql://app:pw@ep-x.neon.tech/app?sslmode=require OPENAI_API_KEY=test-key \
+      GEMINI_API_KEY=test-key "$berth" render --include-secrets --output-dir "$dir") 2>>"$work/$name.err"; then
+    log "FAIL $name: berth init/render failed: $(cat "$work/$name.err")"
+    failed=$((failed + 1))
+    continue
+  fi
+  if "$cache/venv/bin/kubernetes-validate" --strict --quiet -k "$k8s_version" "$dir"/*.yaml; then
+    log "ok   $name ($(cat "$dir"/*.yaml | grep -c '^kind:') objects)"
+    passed=$((passed + 1))
+  else
+    log "FAIL $name"
+    failed=$((failed + 1))
+  fi
+done
 echo "validate-manifests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

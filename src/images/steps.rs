@@ -26,7 +26,8 @@ pub struct Step {
     pub key: Digest,
 }
 
-/// Replace `{context}` and `{name}` build values; `{out}` is kept for [`run_step`].
+/// Replace `{context}` and `{name}` build values; `{out}` is kept for [`run_step`]. `{{` is a
+/// literal `{` (for a shell's `${VAR}` or a JSON argument); a lone `}` is always literal.
 pub fn substitute(
     text: &str,
     context: &Path,
@@ -37,6 +38,11 @@ pub fn substitute(
     while let Some(start) = rest.find('{') {
         result.push_str(&rest[..start]);
         let after = &rest[start + 1..];
+        if let Some(escaped) = after.strip_prefix('{') {
+            result.push('{');
+            rest = escaped;
+            continue;
+        }
         let Some(end) = after.find('}') else {
             return Err(ErrorKind::Spec(format!("unclosed placeholder in {text:?}")));
         };
@@ -229,6 +235,11 @@ mod tests {
             "{err}"
         );
         assert!(substitute("{out", ctx, &values()).is_err());
+        assert_eq!(
+            substitute("echo ${{HOME}} '{{\"a\": 1}' {context}", ctx, &values()).unwrap(),
+            "echo ${HOME} '{\"a\": 1}' /src/app",
+            "`{{` is a literal brace"
+        );
     }
 
     #[test]
