@@ -55,8 +55,14 @@ fn deployments(ns: &str) -> Vec<String> {
     names
 }
 
-/// Fixture, release, the secrets it needs, the deployments it must have.
-const CASES: [(&str, &[(&str, &str)], &[&str]); 8] = [
+/// A fixture, the secrets it needs (variable, value), the deployments it must have.
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+const CASES: [Case; 8] = [
     (
         "monorepo-next-fastapi",
         &[("OPENAI_API_KEY", "sk-test")],
@@ -64,7 +70,10 @@ const CASES: [(&str, &[(&str, &str)], &[&str]); 8] = [
     ),
     (
         "better-auth-neon",
-        &[("DATABASE_URL", "postgresql://app:pw@ep-x.neon.tech/notes?sslmode=require")],
+        &[(
+            "DATABASE_URL",
+            "postgresql://app:pw@ep-x.neon.tech/notes?sslmode=require",
+        )],
         &["rel-api", "rel-web"],
     ),
     (
@@ -77,7 +86,10 @@ const CASES: [(&str, &[(&str, &str)], &[&str]); 8] = [
     (
         "uv-py313",
         &[
-            ("DATABASE_URL", "postgresql://app:pw@ep-x.neon.tech/taskbot?sslmode=require"),
+            (
+                "DATABASE_URL",
+                "postgresql://app:pw@ep-x.neon.tech/taskbot?sslmode=require",
+            ),
             ("GEMINI_API_KEY", "test-key"),
         ],
         &["rel-app"],
@@ -96,14 +108,27 @@ fn init_then_deploy_makes_each_fixture_ready() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(fixture);
         copy_dir(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/repos").join(fixture),
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/repos")
+                .join(fixture),
             &dir,
         );
         berth_in(&dir, &["init", "--yes"], &[]).assert_code(0);
         let ns = cluster::namespace("init");
         let port = format!("expose.nodePort={}", cluster::node_port(&ns));
         let args = [
-            "deploy", "--yes", "--images", "skip", "--timeout", "2m", "--release", "rel", "-n", &ns, "--set", &port,
+            "deploy",
+            "--yes",
+            "--images",
+            "skip",
+            "--timeout",
+            "2m",
+            "--release",
+            "rel",
+            "-n",
+            &ns,
+            "--set",
+            &port,
         ];
         let run = berth_in(&dir, &args, env);
         run.assert_code(0);

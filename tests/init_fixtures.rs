@@ -418,3 +418,44 @@ fn existing_files_are_kept_without_force_and_bad_input_is_refused() {
         run.stderr
     );
 }
+
+/// On a terminal, init asks only what it could not decide (here: where the database is, since
+/// the code reads a database URL that no file gives a value for) and writes the answer.
+#[test]
+fn on_a_terminal_it_asks_only_what_it_could_not_decide() {
+    use expectrl::{Eof, Session};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("undecided");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("requirements.txt"),
+        "fastapi==0.115.12\nuvicorn==0.34.2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.py"),
+        "import os\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\nDB = os.environ[\"DATABASE_URL\"]\n",
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+    command
+        .arg("init")
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb");
+    let mut session = Session::spawn(command).expect("berth starts on a pty");
+    session.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+    session
+        .expect("nothing says where the database is")
+        .expect("the one undecided question is asked");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    session.send("\x1b[B").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    session.send("\r").unwrap();
+    let _ = session.expect(Eof);
+    let yaml = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+    assert!(
+        yaml.contains("mode: external") && yaml.contains("urlSecret: databaseUrl"),
+        "{yaml}"
+    );
+}

@@ -35,10 +35,14 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 #[ignore = "needs a real registry: run scripts/images-test.sh"]
 fn an_init_written_python_spec_builds_from_the_fixture() {
-    let registry = std::env::var("BERTH_TEST_REGISTRY").expect("BERTH_TEST_REGISTRY=host:port (see scripts/images-test.sh)");
+    let registry = std::env::var("BERTH_TEST_REGISTRY")
+        .expect("BERTH_TEST_REGISTRY=host:port (see scripts/images-test.sh)");
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("broken-helm-chart");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/repos/broken-helm-chart"), &repo);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/repos/broken-helm-chart"),
+        &repo,
+    );
     let berth = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(args)
@@ -49,7 +53,11 @@ fn an_init_written_python_spec_builds_from_the_fixture() {
             .unwrap()
     };
     let init = berth(&["init", "--yes"]);
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let mut before = BTreeSet::new();
     files(&repo, &mut before, &repo);
 
@@ -71,12 +79,25 @@ fn an_init_written_python_spec_builds_from_the_fixture() {
         "--registry-mirror",
         &mirror,
     ]);
-    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
     let stdout = String::from_utf8_lossy(&build.stdout);
-    assert!(stdout.starts_with("localhost/broken-helm-chart/backend:"), "{stdout}");
+    assert!(
+        stdout.starts_with("localhost/broken-helm-chart/backend:"),
+        "{stdout}"
+    );
 
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("backend.json")).unwrap()).unwrap();
-    let layers: Vec<&str> = record["app_layers"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("backend.json")).unwrap()).unwrap();
+    let layers: Vec<&str> = record["app_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
     assert_eq!(layers, ["deps", "code"]);
 
     let mut after = BTreeSet::new();

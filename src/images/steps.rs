@@ -236,7 +236,7 @@ mod tests {
         );
         assert!(substitute("{out", ctx, &values()).is_err());
         assert_eq!(
-            substitute("echo ${{HOME}} '{{\"a\": 1}' {context}", ctx, &values()).unwrap(),
+            substitute("echo ${{HOME} '{{\"a\": 1}' {context}", ctx, &values()).unwrap(),
             "echo ${HOME} '{\"a\": 1}' /src/app",
             "`{{` is a literal brace"
         );

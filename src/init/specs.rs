@@ -235,23 +235,7 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
                     out,
                     "# Production node_modules for the node's platform (npm --os/--cpu), then the build output."
                 );
-                let deps = format!(
-                    "set -eu; cp \"$1/package.json\" \"$1/package-lock.json\" \"$2/\"; cd \"$2\"; npm ci --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm package.json package-lock.json"
-                );
-                let _ = writeln!(
-                    out,
-                    "[[layers]]\nname = \"deps\"\ninputs = [\"package.json\", \"package-lock.json\"]\nrun = {}\ndest = \"/app\"\n",
-                    toml_list(&[
-                        "bash",
-                        "-c",
-                        &deps,
-                        "deps",
-                        "{context}",
-                        "{out}",
-                        "{npm_os}",
-                        "{npm_cpu}"
-                    ])
-                );
+                out.push_str(&npm_deps_layer());
                 let script = format!(
                     "{SCRATCH}npm ci --no-audit --no-fund; npx next build; rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
                 );
@@ -329,21 +313,7 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
                 toml_str(&port_text),
                 dockerfile_env(service)
             );
-            let deps = "set -eu; cp \"$1/package.json\" \"$1/package-lock.json\" \"$2/\"; cd \"$2\"; npm ci --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm package.json package-lock.json";
-            let _ = writeln!(
-                out,
-                "[[layers]]\nname = \"deps\"\ninputs = [\"package.json\", \"package-lock.json\"]\nrun = {}\ndest = \"/app\"\n",
-                toml_list(&[
-                    "bash",
-                    "-c",
-                    deps,
-                    "deps",
-                    "{context}",
-                    "{out}",
-                    "{npm_os}",
-                    "{npm_cpu}"
-                ])
-            );
+            out.push_str(&npm_deps_layer());
             let _ = writeln!(
                 out,
                 "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
@@ -352,6 +322,26 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
         }
     }
     out
+}
+
+/// Production `node_modules` for the node's platform (npm `--os`/`--cpu`), installed straight
+/// into the step's output from the lock file.
+fn npm_deps_layer() -> String {
+    let script = "set -eu; cp \"$1/package.json\" \"$1/package-lock.json\" \"$2/\"; cd \"$2\"; \
+npm ci --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm package.json package-lock.json";
+    let run = toml_list(&[
+        "bash",
+        "-c",
+        script,
+        "deps",
+        "{context}",
+        "{out}",
+        "{npm_os}",
+        "{npm_cpu}",
+    ]);
+    format!(
+        "[[layers]]\nname = \"deps\"\ninputs = [\"package.json\", \"package-lock.json\"]\nrun = {run}\ndest = \"/app\"\n\n"
+    )
 }
 
 /// `KEY = "value"` lines for the Dockerfile's `ENV` settings that are plain config.

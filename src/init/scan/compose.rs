@@ -33,17 +33,28 @@ pub const FILES: [&str; 4] = [
     "compose.yml",
 ];
 
-/// The services of the compose file in `root`; `Err` names a file that does not parse.
-pub fn read(root: &Path) -> Result<(String, Vec<ComposeService>), Option<(String, String)>> {
+/// A compose file that cannot be read or parsed.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub file: String,
+    pub error: String,
+}
+
+/// The services of the compose file in `root` (`None`: there is none).
+pub fn read(root: &Path) -> Result<Option<Vec<ComposeService>>, Unreadable> {
     let Some(file) = FILES.iter().find(|f| root.join(f).is_file()) else {
-        return Err(None);
+        return Ok(None);
     };
-    let text = std::fs::read_to_string(root.join(file))
-        .map_err(|e| Some((file.to_string(), e.to_string())))?;
-    let doc: Value =
-        serde_saphyr::from_str(&text).map_err(|e| Some((file.to_string(), e.to_string())))?;
+    let text = std::fs::read_to_string(root.join(file)).map_err(|e| Unreadable {
+        file: file.to_string(),
+        error: e.to_string(),
+    })?;
+    let doc: Value = serde_saphyr::from_str(&text).map_err(|e| Unreadable {
+        file: file.to_string(),
+        error: e.to_string(),
+    })?;
     let Some(services) = doc.get("services").and_then(Value::as_object) else {
-        return Ok((file.to_string(), Vec::new()));
+        return Ok(Some(Vec::new()));
     };
     let mut out = Vec::new();
     for (name, spec) in services {
@@ -139,7 +150,7 @@ pub fn read(root: &Path) -> Result<(String, Vec<ComposeService>), Option<(String
             line,
         });
     }
-    Ok((file.to_string(), out))
+    Ok(Some(out))
 }
 
 /// A compose environment entry: `${VAR}` interpolations are names without a value.

@@ -193,12 +193,12 @@ mod tests {
                     EXPOSE 8080\nHEALTHCHECK CMD curl -f http://localhost:8080/healthz || exit 1\n\
                     CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8080\"]\n";
         let facts = parse("api/Dockerfile", text);
-        assert_eq!(facts.base.unwrap().value, "python:3.13-slim");
-        let port = facts.port.unwrap();
+        assert_eq!(facts.base.as_ref().unwrap().value, "python:3.13-slim");
+        let port = facts.port.clone().unwrap();
         assert_eq!((port.value, port.source.line), (8080, Some(10)));
         assert_eq!(facts.asgi_app().unwrap().value, "app.main:app");
-        assert_eq!(facts.user.unwrap().value, "10001");
-        assert_eq!(facts.health.unwrap().value, "/healthz");
+        assert_eq!(facts.user.as_ref().unwrap().value, "10001");
+        assert_eq!(facts.health.as_ref().unwrap().value, "/healthz");
         let env: Vec<(&str, bool)> = facts
             .env
             .iter()

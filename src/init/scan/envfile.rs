@@ -9,7 +9,7 @@ use crate::init::findings::{EnvUse, Found, Source};
 /// Whether `name` is an example env file, whose values are placeholders meant to be shared.
 pub fn is_example(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    (lower.starts_with(".env") || lower.ends_with(".env"))
+    (lower.starts_with(".env") || lower.ends_with(".env") || lower.contains(".env."))
         && ["example", "sample", "template", "dist"]
             .iter()
             .any(|w| lower.contains(w))

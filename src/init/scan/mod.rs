@@ -40,15 +40,14 @@ pub struct Detected {
 pub fn scan(root: &Path) -> Findings {
     let mut findings = Findings::default();
     let compose = match compose::read(root) {
-        Ok((_, services)) => services,
-        Err(Some((file, error))) => {
+        Ok(services) => services.unwrap_or_default(),
+        Err(compose::Unreadable { file, error }) => {
             findings.notes.push(Found::new(
                 format!("{file} does not parse ({error}); ignored"),
                 Source::new(file, None, "parse"),
             ));
             Vec::new()
         }
-        Err(None) => Vec::new(),
     };
     for dir in candidate_dirs(root) {
         let detected = python::detect(root, &dir)

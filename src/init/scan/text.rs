@@ -139,10 +139,10 @@ pub fn port_after_flag(command: &str, flags: &[&str]) -> Option<u16> {
                 if let Some(port) = words.get(i + 1).and_then(|w| w.parse().ok()) {
                     return Some(port);
                 }
-            } else if let Some(value) = word.strip_prefix(&format!("{flag}=")) {
-                if let Ok(port) = value.parse() {
-                    return Some(port);
-                }
+            } else if let Some(value) = word.strip_prefix(&format!("{flag}="))
+                && let Ok(port) = value.parse()
+            {
+                return Some(port);
             }
         }
     }
