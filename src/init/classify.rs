@@ -54,17 +54,13 @@ pub fn classify(name: &str, example: Option<&str>) -> Class {
         return Class::BrowserVisible;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
-    let url_names = [
-        "DATABASE_URL",
-        "DATABASE_URI",
-        "DB_URL",
-        "POSTGRES_URL",
-        "PG_URL",
-        "PGURL",
-    ];
-    if url_names.iter().any(|n| upper.contains(n))
-        || example.is_some_and(|v| v.starts_with("postgres"))
-    {
+    // A URL of the database: DATABASE_URL/URI, DB_URL, POSTGRES_URL, PG_URL (any prefix), PGURL.
+    let url_word = |w: &&str| matches!(*w, "URL" | "URI");
+    let database_url = words
+        .windows(2)
+        .any(|pair| matches!(pair[0], "DATABASE" | "DB" | "POSTGRES" | "PG") && url_word(&pair[1]))
+        || words.contains(&"PGURL");
+    if database_url || example.is_some_and(|v| v.starts_with("postgres")) {
         return Class::DatabaseUrl;
     }
     if let Some(part) = database_part(&upper) {

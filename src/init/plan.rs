@@ -338,24 +338,21 @@ fn reference(
         }
     }
     let words: Vec<&str> = upper.split('_').collect();
-    let own_url = [
-        "AUTH_URL",
-        "APP_URL",
-        "SITE_URL",
-        "PUBLIC_URL",
-        "BASE_URL",
-        "ORIGIN",
-        "ORIGINS",
-        "FRONTEND_URL",
-    ];
-    if own_url.iter().any(|s| upper.ends_with(s))
-        && !words
-            .iter()
-            .any(|w| ports.contains_key(&w.to_ascii_lowercase()) && *w != "FRONTEND")
-    {
+    // The app's own public URL: AUTH_URL, APP_URL, SITE_URL, PUBLIC_URL, BASE_URL, FRONTEND_URL
+    // (any prefix), ORIGIN(S).
+    let last = *words.last()?;
+    let before = words.len().checked_sub(2).map(|i| words[i]);
+    let own_url = (last == "URL"
+        && before.is_some_and(|w| {
+            matches!(w, "AUTH" | "APP" | "SITE" | "PUBLIC" | "BASE" | "FRONTEND")
+        }))
+        || matches!(last, "ORIGIN" | "ORIGINS");
+    let names_component = words
+        .iter()
+        .any(|w| ports.contains_key(&w.to_ascii_lowercase()) && *w != "FRONTEND");
+    if own_url && !names_component {
         return Some(EnvPlan::ExternalUrl("/".into()));
     }
-    let last = *words.last()?;
     if matches!(last, "URL" | "URI" | "ENDPOINT" | "HOST") {
         let stem = component_name(&words[..words.len() - 1].join("-"));
         let candidates = [

@@ -44,8 +44,6 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         "psycopg2",
         "psycopg",
         "sqlalchemy",
-        "mcp",
-        "fastmcp",
         "alembic",
         "uvicorn",
         "gunicorn",
