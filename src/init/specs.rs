@@ -216,36 +216,27 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
                     "public",
                 ],
             );
-            if *standalone {
+            let copy = if *standalone {
                 let _ = writeln!(
                     out,
                     "# One scratch build: the standalone server with its traced node_modules, static assets and public/.\n# Traced native packages follow the build machine: build on (or for) the node's platform."
                 );
-                let script = format!(
-                    "{SCRATCH}npm ci --no-audit --no-fund; npx next build; cp -a .next/standalone/. \"$2/\"; mkdir -p \"$2/.next\"; cp -a .next/static \"$2/.next/static\"; if [ -d public ]; then cp -a public \"$2/public\"; fi"
-                );
-                let _ = writeln!(
-                    out,
-                    "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
-                    inputs,
-                    toml_list(&["bash", "-c", &script, "app", "{context}", "{out}"])
-                );
+                "cp -a .next/standalone/. \"$2/\"; mkdir -p \"$2/.next\"; cp -a .next/static \"$2/.next/static\"; if [ -d public ]; then cp -a public \"$2/public\"; fi"
             } else {
                 let _ = writeln!(
                     out,
                     "# Production node_modules for the node's platform (npm --os/--cpu), then the build output."
                 );
                 out.push_str(&npm_deps_layer());
-                let script = format!(
-                    "{SCRATCH}npm ci --no-audit --no-fund; npx next build; rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
-                );
-                let _ = writeln!(
-                    out,
-                    "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
-                    inputs,
-                    toml_list(&["bash", "-c", &script, "app", "{context}", "{out}"])
-                );
-            }
+                "rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
+            };
+            let script = format!("{SCRATCH}npm ci --no-audit --no-fund; npx next build; {copy}");
+            let _ = writeln!(
+                out,
+                "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
+                inputs,
+                toml_list(&["bash", "-c", &script, "app", "{context}", "{out}"])
+            );
         }
         Runtime::StaticSite { out_dir } => {
             let _ = writeln!(
