@@ -100,7 +100,7 @@ pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<
     let settings = &settings;
     settings
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             let client = &connection.client;
             if settings.dry_run == Some(DryRun::Server) {
                 let prepared = pipeline::prepare(client, values, &ctx).await?;
