@@ -395,7 +395,8 @@ fn is_index(manifest: &Value) -> bool {
     ) || (media.is_none() && manifest.get("manifests").is_some())
 }
 
-fn descriptor_digest(descriptor: &Value) -> Result<Digest, ErrorKind> {
+/// The digest an OCI descriptor (`{"digest": …}`) names.
+pub(super) fn descriptor_digest(descriptor: &Value) -> Result<Digest, ErrorKind> {
     Digest::parse(
         descriptor
             .get("digest")
