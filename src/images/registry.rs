@@ -167,7 +167,8 @@ impl RegistryClient {
         })
     }
 
-    fn auth_for(&self, reference: &Reference) -> Result<RegistryAuth, ErrorKind> {
+    /// The credentials requests for `reference` use (asked once per repository and run).
+    pub fn auth_for(&self, reference: &Reference) -> Result<RegistryAuth, ErrorKind> {
         let registry = reference.resolve_registry();
         let key = format!("{registry}/{}", reference.repository());
         let mut cache = self.auths.lock().unwrap_or_else(|e| e.into_inner());
