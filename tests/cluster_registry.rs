@@ -8,6 +8,9 @@
 //! The registries are real (Debian's docker-registry, started through
 //! scripts/registry.sh, seeded with busybox, and scripts/images/auth-registry.sh).
 #![cfg(feature = "cluster-tests")]
+// Each test has its own runtime; the guard only keeps them from starting the
+// registries at once.
+#![allow(clippy::await_holding_lock)]
 
 mod cluster;
 
@@ -432,7 +435,10 @@ async fn deploy_builds_from_the_images_beside_berth_yaml() {
         &[],
     );
     run.assert_code(0);
-    assert_eq!(images_of(&ns, &format!("{RELEASE}-web")).await, [reference.clone()]);
+    assert_eq!(
+        images_of(&ns, &format!("{RELEASE}-web")).await,
+        std::slice::from_ref(&reference)
+    );
 
     // --root and --specs-dir name another tree: its spec and content are built.
     let elsewhere = team_dir(&format!("elsewhere {ns}\n"));

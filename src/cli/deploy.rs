@@ -30,7 +30,7 @@ pub enum DryRun {
 /// `--images` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Images {
-    /// Build and load when the context is a local cluster (Minikube, kind), else skip.
+    /// Build and push with a registry, build and load when the context is a local cluster (Minikube, kind), else skip.
     Auto,
     /// Build the images; with --registry push them, else the cluster pulls them (after `berth images push`).
     Build,
