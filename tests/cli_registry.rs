@@ -1,17 +1,14 @@
 //! `--registry` and the `registry` value: bad input gets exit 2 naming the key,
 //! the value and what is allowed, before any cluster is contacted.
 
+mod common;
+
 use std::process::{Command, Output, Stdio};
 
 fn deploy(extra: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     // An unreachable cluster: the error must come before any connection attempt.
-    let kubeconfig = dir.path().join("config");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters:\n- name: nowhere\n  cluster: {server: https://127.0.0.1:9}\nusers:\n- name: nobody\n  user: {}\ncontexts:\n- name: nowhere\n  context: {cluster: nowhere, user: nobody}\n",
-    )
-    .unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
     Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["deploy", "--yes"])
         .args(extra)

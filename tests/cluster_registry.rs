@@ -162,6 +162,19 @@ fn berth_in(dir: &Path, cache: &Path, args: &[&str], env: &[(&str, &str)]) -> cl
     }
 }
 
+/// `berth deploy --yes -n NS --timeout 2m ARGS…` in `dir`.
+fn deploy_in(
+    dir: &Path,
+    cache: &Path,
+    ns: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> cluster::Run {
+    let mut all = vec!["deploy", "--yes", "-n", ns, "--timeout", "2m"];
+    all.extend_from_slice(args);
+    berth_in(dir, cache, &all, env)
+}
+
 /// A Docker config naming a stand-in credential helper (`credsStore`), the
 /// way Docker Desktop stores logins; the helper logs which servers it was
 /// asked for. Returns (DOCKER_CONFIG, PATH).
@@ -237,21 +250,11 @@ async fn deploy_pushes_pins_by_digest_and_pulls_with_a_secret_from_the_login() {
     let (docker_config, path) = docker_login(login.path(), &registries.password);
     let mirror = format!("docker.io=http://{}", registries.seeded);
     let deploy = || {
-        berth_in(
+        deploy_in(
             team.path(),
             cache.path(),
-            &[
-                "deploy",
-                "--yes",
-                "-n",
-                &ns,
-                "--timeout",
-                "2m",
-                "--registry",
-                &registries.auth,
-                "--registry-mirror",
-                &mirror,
-            ],
+            &ns,
+            &["--registry", &registries.auth, "--registry-mirror", &mirror],
             &[("DOCKER_CONFIG", &docker_config), ("PATH", &path)],
         )
     };
@@ -368,14 +371,11 @@ async fn a_required_pull_secret_without_a_login_changes_nothing() {
     let team = team_dir("no login\n");
     let cache = tempfile::tempdir().unwrap();
     let empty = tempfile::tempdir().unwrap();
-    let run = berth_in(
+    let run = deploy_in(
         team.path(),
         cache.path(),
+        &ns,
         &[
-            "deploy",
-            "--yes",
-            "-n",
-            &ns,
             "--registry",
             &registries.auth,
             "--set",
@@ -417,23 +417,8 @@ async fn deploy_builds_from_the_images_beside_berth_yaml() {
         reference.starts_with("localhost/berth-test/regtest:") && !reference.ends_with(":dev"),
         "{reference}"
     );
-    let run = berth_in(
-        team.path(),
-        cache.path(),
-        &[
-            "deploy",
-            "--yes",
-            "-n",
-            &ns,
-            "--timeout",
-            "2m",
-            "--images",
-            "build",
-            "--registry-mirror",
-            &mirror,
-        ],
-        &[],
-    );
+    let build = ["--images", "build", "--registry-mirror", &mirror];
+    let run = deploy_in(team.path(), cache.path(), &ns, &build, &[]);
     run.assert_code(0);
     assert_eq!(
         images_of(&ns, &format!("{RELEASE}-web")).await,
@@ -444,27 +429,8 @@ async fn deploy_builds_from_the_images_beside_berth_yaml() {
     let elsewhere = team_dir(&format!("elsewhere {ns}\n"));
     let root = elsewhere.path().display().to_string();
     let specs = elsewhere.path().join("images").display().to_string();
-    let run = berth_in(
-        team.path(),
-        cache.path(),
-        &[
-            "deploy",
-            "--yes",
-            "-n",
-            &ns,
-            "--timeout",
-            "2m",
-            "--images",
-            "build",
-            "--registry-mirror",
-            &mirror,
-            "--root",
-            &root,
-            "--specs-dir",
-            &specs,
-        ],
-        &[],
-    );
+    let elsewhere_flags = [&build[..], &["--root", &root, "--specs-dir", &specs]].concat();
+    let run = deploy_in(team.path(), cache.path(), &ns, &elsewhere_flags, &[]);
     run.assert_code(0);
     let images = images_of(&ns, &format!("{RELEASE}-web")).await;
     assert!(
