@@ -137,6 +137,7 @@ impl DeploySettings {
 
 pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let (values, ctx) = settings::load_values(&settings.sources, &settings.release)?;
+    pipeline::images::check_mode(settings.images, &values)?;
     if settings.dry_run == Some(DryRun::Client) {
         let mut objects = manifests::render(&values, &ctx);
         manifests::redact_secrets(&mut objects);

@@ -81,6 +81,48 @@ impl ImagesMode {
     }
 }
 
+/// What the images step refuses, checked before the cluster is contacted (and
+/// again by [`build_for_deploy`]): `--images load` with a registry (one
+/// side-loads, the other pushes), and a component named like the pull Secret.
+pub fn check_mode(mode: ImagesMode, values: &Values) -> Result<(), ValuesError> {
+    let Some(registry) = &values.registry else {
+        return Ok(());
+    };
+    let mut problems = Vec::new();
+    if mode == ImagesMode::Load {
+        problems.push(
+            Problem::new(
+                "registry.url",
+                format!(
+                    "`{}` asks for images to be pushed, but --images load side-loads them",
+                    registry.url.as_str()
+                ),
+            )
+            .with_hint("use --images build (or auto) to push, or drop the registry to side-load"),
+        );
+    }
+    // The pull Secret is `<release>-image-pull`: a component of that name
+    // would own a Secret of the same name.
+    if registry.pull_secret != PullSecret::Never
+        && values.components.contains_key(PULL_SECRET_SUFFIX)
+    {
+        problems.push(
+            Problem::new(
+                format!("components.{PULL_SECRET_SUFFIX}"),
+                format!(
+                    "is named like the registry pull Secret (`<release>-{PULL_SECRET_SUFFIX}`)"
+                ),
+            )
+            .with_hint("rename the component, or set registry.pullSecret to false"),
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ValuesError::invalid(problems))
+    }
+}
+
 /// Builds the images, then side-loads (`Load`) or pushes them (`Build` with a
 /// registry), points the values at them and returns what the render must pin.
 pub async fn build_for_deploy(
@@ -93,25 +135,8 @@ pub async fn build_for_deploy(
     if matches!(mode, ImagesMode::Skip | ImagesMode::Auto) {
         return Ok(RegistryRender::default());
     }
+    check_mode(mode, values)?;
     let registry = values.registry.clone();
-    if mode == ImagesMode::Load
-        && let Some(registry) = &registry
-    {
-        return Err(ValuesError::invalid(vec![
-            Problem::new(
-                "registry.url",
-                format!(
-                    "`{}` asks for images to be pushed, but --images load side-loads them",
-                    registry.url.as_str()
-                ),
-            )
-            .with_hint("use --images build (or auto) to push, or drop the registry to side-load"),
-        ])
-        .into());
-    }
-    if let Some(registry) = &registry {
-        check_pull_secret_name(values, registry)?;
-    }
     let mut settings = BuildSettings::new(&sources.root);
     if let Some(dir) = &sources.specs_dir {
         settings.specs_dir = dir.clone();
@@ -227,23 +252,6 @@ fn planned_reports(
         .collect()
 }
 
-/// The pull Secret is `<release>-image-pull`: a component of that name would
-/// own a Secret of the same name.
-fn check_pull_secret_name(values: &Values, registry: &Registry) -> Result<(), ValuesError> {
-    if registry.pull_secret == PullSecret::Never
-        || !values.components.contains_key(PULL_SECRET_SUFFIX)
-    {
-        return Ok(());
-    }
-    Err(ValuesError::invalid(vec![
-        Problem::new(
-            format!("components.{PULL_SECRET_SUFFIX}"),
-            format!("is named like the registry pull Secret (`<release>-{PULL_SECRET_SUFFIX}`)"),
-        )
-        .with_hint("rename the component, or set registry.pullSecret to false"),
-    ]))
-}
-
 /// The distinct platforms of the cluster's nodes; linux/amd64 when they cannot
 /// be listed (a user allowed only into one namespace cannot read Nodes).
 async fn node_platforms(client: &kube::Client, progress: &Progress) -> Vec<Platform> {
@@ -288,5 +296,47 @@ fn use_built_image(values: &mut Values, image: &BuiltImage, repository: &str, ta
             target.repository = repository.to_string();
             target.tag = tag.to_string();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::{self, ProcessEnv, ValueSources};
+
+    fn values_with(registry: serde_json::Value) -> Values {
+        let sources = ValueSources {
+            layers: vec![("test".into(), serde_json::json!({ "registry": registry }))],
+            ..Default::default()
+        };
+        values::load_unchecked_secrets(&sources, &ProcessEnv).unwrap()
+    }
+
+    #[test]
+    fn load_with_a_registry_and_a_component_named_like_the_pull_secret_are_refused() {
+        let values = values_with(serde_json::json!({"url": "r.example"}));
+        assert!(check_mode(ImagesMode::Build, &values).is_ok());
+        assert!(check_mode(ImagesMode::Auto, &values).is_ok());
+        let err = check_mode(ImagesMode::Load, &values)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--images load"), "{err}");
+
+        let mut clash = values.clone();
+        let web = clash.components.values().next().unwrap().clone();
+        clash.components.insert(PULL_SECRET_SUFFIX.into(), web);
+        let err = check_mode(ImagesMode::Build, &clash)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("components.image-pull"), "{err}");
+        clash.registry.as_mut().unwrap().pull_secret = PullSecret::Never;
+        assert!(check_mode(ImagesMode::Build, &clash).is_ok());
+    }
+
+    #[test]
+    fn auto_pushes_with_a_registry() {
+        assert_eq!(ImagesMode::Auto.resolve(None, true), ImagesMode::Build);
+        assert_eq!(ImagesMode::Auto.resolve(None, false), ImagesMode::Skip);
+        assert_eq!(ImagesMode::Skip.resolve(None, true), ImagesMode::Skip);
     }
 }
