@@ -360,6 +360,15 @@ async fn deploy_pushes_pins_by_digest_and_pulls_with_a_secret_from_the_login() {
     assert_eq!(blobs_pushed(&second.stderr, "regtest"), (0, total));
     assert!(second.stderr.contains("no changes"), "{}", second.stderr);
     assert_eq!(images_of(&ns, &format!("{RELEASE}-web")).await, images);
+
+    // The pull Secret is the release's: a deploy without the registry prunes it.
+    let without = deploy_in(team.path(), cache.path(), &ns, &["--images", "skip"], &[]);
+    without.assert_code(0);
+    let pruned = Api::<Secret>::namespaced(client.clone(), &ns)
+        .get_opt(&format!("{RELEASE}-image-pull"))
+        .await
+        .unwrap();
+    assert!(pruned.is_none(), "{}", without.stderr);
     cluster::cleanup(&ns);
 }
 
