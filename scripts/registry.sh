@@ -21,6 +21,18 @@ mkdir -p "$state/data"
 
 log() { echo "registry.sh: $*" >&2; }
 
+# What `up` and the seeding need (and scripts/images/auth-registry.sh's htpasswd), from Debian.
+ensure_packages() {
+  local missing=() p
+  for p in docker-registry apache2-utils skopeo umoci busybox-static curl; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 running_addr() {
   [[ -f $state/pid && -f $state/addr ]] || return 1
   kill -0 "$(cat "$state/pid")" 2>/dev/null || return 1
@@ -63,6 +75,7 @@ YAML
 cmd=${1:-up}
 case $cmd in
   up)
+    ensure_packages
     if addr=$(running_addr); then
       log "reusing registry at $addr"
     else

@@ -1,7 +1,7 @@
 //! The chart cannot silently drift from berth's model: every key of the values
 //! schema must be read by some template, the chart ships berth's schema (plus
-//! only the Helm form of a secret's value) and defaults, and it holds no
-//! secret values.
+//! only the Helm form of a secret's value and Helm's `imagePullSecrets`) and
+//! defaults, and it holds no secret values.
 
 mod chart_support;
 
@@ -132,7 +132,7 @@ fn the_drift_check_notices_an_unread_key() {
 }
 
 #[test]
-fn the_chart_schema_is_berths_plus_secret_values() {
+fn the_chart_schema_is_berths_plus_secret_values_and_pull_secrets() {
     let mut chart = chart::chart_schema();
     let properties = chart
         .pointer_mut("/properties/secrets/additionalProperties/properties")
@@ -140,6 +140,12 @@ fn the_chart_schema_is_berths_plus_secret_values() {
         .expect("secret specs have properties");
     let value = properties.remove("value").expect("the Helm-only `value`");
     assert_eq!(value["type"], "string");
+    let pull_secrets = chart["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("imagePullSecrets")
+        .expect("the Helm-only `imagePullSecrets`");
+    assert_eq!(pull_secrets["type"], "array");
     assert_eq!(chart, values_schema_json());
 }
 

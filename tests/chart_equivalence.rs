@@ -378,3 +378,41 @@ fn the_comparison_allows_only_managed_by_and_the_namespace() {
     managed[0]["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "Tiller".into();
     assert!(chart_support::compare(&ours, &managed).is_err());
 }
+
+#[test]
+fn image_pull_secrets_are_referenced_like_berths_pull_secret() {
+    // berth deploy --registry makes `<release>-image-pull` from the registry
+    // login; Helm users name theirs with imagePullSecrets.
+    let mut case = Case::new("image pull secrets");
+    case.helm_args = vec![
+        "--set".into(),
+        "imagePullSecrets[0].name=todo-chatbot-image-pull".into(),
+    ];
+    let work = chart_support::scratch("pull-secrets");
+    let helm = chart_support::helm_template(&case.chart(&work), &case, &work);
+    let values = berth::values::load_unchecked_secrets(
+        &berth::values::ValueSources::default(),
+        &berth::values::ProcessEnv,
+    )
+    .unwrap();
+    let mut ctx = berth::manifests::RenderContext::new(&values, &case.release, Some("todo"));
+    ctx.registry.docker_config_json = Some("{}".into());
+    let berth: Vec<Value> = berth::manifests::render(&values, &ctx)
+        .iter()
+        .map(|o| o.to_json())
+        .collect();
+    let accounts = |objects: &[Value]| -> Vec<(Value, Value)> {
+        objects_of(objects, "ServiceAccount")
+            .into_iter()
+            .map(|a| (a["metadata"]["name"].clone(), a["imagePullSecrets"].clone()))
+            .collect()
+    };
+    let from_berth = accounts(&berth);
+    assert_eq!(from_berth.len(), 4);
+    assert!(
+        from_berth
+            .iter()
+            .all(|(_, refs)| refs == &serde_json::json!([{"name": "todo-chatbot-image-pull"}]))
+    );
+    assert_eq!(accounts(&helm), from_berth);
+}

@@ -163,10 +163,12 @@ pub fn chart_files(
     Ok((identity, files))
 }
 
-/// berth's values schema plus one Helm-only key: a secret's `value`, which is
+/// berth's values schema plus two Helm-only keys: a secret's `value`, which is
 /// how Helm users supply secrets (`--set-file secrets.NAME.value=PATH`; berth
-/// reads them from the environment or `--set-file secrets.NAME=PATH`). berth
-/// itself never reads secret values from values.
+/// reads them from the environment or `--set-file secrets.NAME=PATH`; berth
+/// itself never reads secret values from values), and `imagePullSecrets`, the
+/// pull Secrets Helm users create themselves (berth deploy --registry renders
+/// its own from the registry login it pushed with).
 pub fn chart_schema() -> Value {
     let mut schema = values_schema_json();
     if let Some(properties) =
@@ -178,6 +180,21 @@ pub fn chart_schema() -> Value {
             serde_json::json!({
                 "type": "string",
                 "description": "Helm only: the secret's value, given at install time (helm install --set-file secrets.NAME.value=PATH, or --set-string secrets.NAME.value=VALUE). Never in a values file.",
+            }),
+        );
+    }
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.insert(
+            "imagePullSecrets".into(),
+            serde_json::json!({
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string", "minLength": 1}},
+                    "required": ["name"],
+                    "additionalProperties": false
+                },
+                "description": "Helm only: existing image pull Secrets every ServiceAccount references, e.g. --set imagePullSecrets[0].name=regcred (kubectl create secret docker-registry regcred …). berth deploy --registry makes its own from your registry login.",
             }),
         );
     }

@@ -7,7 +7,9 @@ use clap::Args;
 
 use super::ReleaseArgs;
 use crate::apply::ApplyError;
+use crate::cluster::retry::Reporter;
 use crate::cluster::{self, ClusterError, ClusterTarget, Connection};
+use crate::ui::Printer;
 use crate::wizard::{ContextChoice, list_contexts};
 
 /// Which release, on which cluster: the flags of every command that reads
@@ -43,8 +45,11 @@ impl ClusterArgs {
         }
     }
 
-    pub async fn connect(&self) -> anyhow::Result<Connection> {
-        Ok(cluster::connect(&self.target()).await?)
+    /// Connects; retry lines go through `printer` (silent with `--quiet`).
+    pub async fn connect(&self, printer: &Printer) -> anyhow::Result<Connection> {
+        let printer = printer.clone();
+        let reporter = Reporter::new(move |line: &str| printer.status(line));
+        Ok(cluster::connect(&self.target(), reporter).await?)
     }
 
     /// The chosen kubeconfig context as the kubeconfig describes it (Minikube
@@ -65,12 +70,12 @@ impl ClusterArgs {
 
     /// Connects, runs `work` with the connection, and turns a permission error
     /// anywhere in its result into one message naming the context and server.
-    pub async fn run<T, F, Fut>(&self, work: F) -> anyhow::Result<T>
+    pub async fn run<T, F, Fut>(&self, printer: &Printer, work: F) -> anyhow::Result<T>
     where
         F: FnOnce(Connection) -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<T>>,
     {
-        let connection = self.connect().await?;
+        let connection = self.connect(printer).await?;
         let explain = Explain::of(&connection);
         work(connection).await.map_err(|err| explain.denied(err))
     }

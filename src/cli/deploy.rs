@@ -2,6 +2,9 @@
 //! readiness. Never prompts with `--yes` or without a terminal; otherwise the
 //! wizard (`deploy_wizard`) asks first.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use clap::{Args, ValueEnum};
 
 use super::apply_args::ApplyArgs;
@@ -9,8 +12,9 @@ use super::cluster_args::{ClusterArgs, TargetArgs};
 use super::report::{self, DeployProgress};
 use super::{Outcome, ReleaseArgs, ValuesArgs, diff, settings};
 use crate::apply::DeployOptions;
+use crate::images::Mirror;
 use crate::manifests::{self, RenderContext, output};
-use crate::pipeline::{self, ImagesMode};
+use crate::pipeline::{self, ImageSources, ImagesMode};
 use crate::ui::Printer;
 use crate::values::{ValueSources, Values};
 use crate::wizard;
@@ -26,9 +30,9 @@ pub enum DryRun {
 /// `--images` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Images {
-    /// Build and load when the context is a local cluster (Minikube, kind), else skip.
+    /// Build and push with a registry, build and load when the context is a local cluster (Minikube, kind), else skip.
     Auto,
-    /// Build the images; the cluster pulls them (after `berth images push`).
+    /// Build the images; with --registry push them, else the cluster pulls them (after `berth images push`).
     Build,
     /// Build and side-load them into the cluster's container runtime.
     Load,
@@ -53,9 +57,23 @@ pub struct DeployArgs {
     /// Let prune delete PersistentVolumeClaims of components no longer rendered.
     #[arg(long)]
     pub delete_data: bool,
-    /// Where images come from: built and side-loaded for local clusters by default.
+    /// Where images come from: built and side-loaded for local clusters, built
+    /// and pushed with a registry, by default.
     #[arg(long, value_enum, default_value_t = Images::Auto)]
     pub images: Images,
+    /// Push built images to this registry (host[:port][/prefix]) and deploy them pinned by
+    /// digest, with a pull Secret from your registry login; sets the `registry.url` value.
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+    /// Fetch a registry's base images from elsewhere, e.g. docker.io=http://127.0.0.1:5000 (repeatable).
+    #[arg(long = "registry-mirror", value_name = "REGISTRY=URL")]
+    pub registry_mirrors: Vec<String>,
+    /// Repository root of the image specs [default: the directory holding berth.yaml, else .].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Directory holding the image specs [default: ROOT/images].
+    #[arg(long)]
+    pub specs_dir: Option<PathBuf>,
 }
 
 /// Everything a deploy needs, resolved from the flags.
@@ -68,14 +86,42 @@ pub struct DeploySettings {
     pub cluster: ClusterArgs,
     pub options: DeployOptions,
     pub images: ImagesMode,
+    /// Where the image specs are and how their bases are fetched.
+    pub image_sources: ImageSources,
 }
 
 impl DeploySettings {
     pub fn resolve(args: DeployArgs) -> anyhow::Result<Self> {
+        let mut sources = args.values.sources();
+        if let Some(url) = &args.registry {
+            let layer = serde_json::json!({"registry": {"url": url}});
+            sources.layers.push(("--registry".into(), layer));
+        }
+        let mut mirrors = BTreeMap::new();
+        for mapping in &args.registry_mirrors {
+            let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
+            mirrors.insert(registry, mirror);
+        }
+        // Specs live in images/ beside the team's berth.yaml.
+        let stack_dir = sources.stack.as_deref().and_then(Path::parent);
+        let root = args
+            .root
+            .clone()
+            .or_else(|| {
+                stack_dir
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
         Ok(DeploySettings {
             interactive: wizard::should_run(args.yes) && args.dry_run.is_none(),
             dry_run: args.dry_run,
-            sources: args.values.sources(),
+            image_sources: ImageSources {
+                root,
+                specs_dir: args.specs_dir.clone(),
+                mirrors,
+            },
+            sources,
             options: settings::deploy_options(&args.apply, args.delete_data),
             images: match args.images {
                 Images::Auto => ImagesMode::Auto,
@@ -91,6 +137,7 @@ impl DeploySettings {
 
 pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let (values, ctx) = settings::load_values(&settings.sources, &settings.release)?;
+    pipeline::images::check_mode(settings.images, &values)?;
     if settings.dry_run == Some(DryRun::Client) {
         let mut objects = manifests::render(&values, &ctx);
         manifests::redact_secrets(&mut objects);
@@ -100,7 +147,7 @@ pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<
     let settings = &settings;
     settings
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             let client = &connection.client;
             if settings.dry_run == Some(DryRun::Server) {
                 let prepared = pipeline::prepare(client, values, &ctx).await?;
@@ -126,15 +173,17 @@ pub async fn execute(
     ctx: &RenderContext,
     settings: &DeploySettings,
 ) -> anyhow::Result<Outcome> {
-    let images = settings
-        .images
-        .resolve(settings.cluster.chosen_context().as_ref());
+    let images = settings.images.resolve(
+        settings.cluster.chosen_context().as_ref(),
+        values.registry.is_some(),
+    );
     let mut progress = DeployProgress::new(printer);
     let result = pipeline::deploy_values(
         client,
         values,
         ctx,
         images,
+        &settings.image_sources,
         &printer.images_progress(),
         &settings.options,
         &mut |event| progress.event(event),

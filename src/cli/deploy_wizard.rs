@@ -67,7 +67,7 @@ pub async fn run(mut settings: DeploySettings, printer: &Printer) -> anyhow::Res
     let settings = &settings;
     settings
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             let client = &connection.client;
             let prepared = pipeline::prepare(client, values.clone(), &ctx).await?;
             show_plan(printer, client, &prepared, &external_url(&values)).await?;

@@ -25,7 +25,7 @@ pub async fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let force = args.force_conflicts;
     args.target
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             let prepared = pipeline::prepare(&connection.client, values, &ctx).await?;
             print_plan(printer, &connection.client, &prepared, true, force).await
         })

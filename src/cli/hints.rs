@@ -46,7 +46,10 @@ pub fn for_error(err: &anyhow::Error) -> Option<String> {
             ImagesError::Load(_) => Some(
                 "try --images skip and load them yourself (`berth images load --help`)".into(),
             ),
-            ImagesError::Root(_) => None,
+            ImagesError::Push { .. } => Some(
+                "berth pushes with the credentials `docker login` or `podman login` stored; see `berth images push --help`".into(),
+            ),
+            ImagesError::Values(_) => None,
         }
     })
 }

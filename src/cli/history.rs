@@ -21,7 +21,9 @@ pub async fn run(args: HistoryArgs, printer: &Printer) -> anyhow::Result<Outcome
     let revisions = args
         .target
         .cluster
-        .run(|connection| async move { Ok(apply::history(&connection.client, release).await?) })
+        .run(printer, |connection| async move {
+            Ok(apply::history(&connection.client, release).await?)
+        })
         .await?;
     if args.format == Format::Json {
         printer.data(&format!("{}\n", serde_json::to_string_pretty(&revisions)?))?;

@@ -31,7 +31,7 @@ pub async fn run(args: RollbackArgs, printer: &Printer) -> anyhow::Result<Outcom
     let requested = args.revision;
     args.target
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             let client = &connection.client;
             let target = apply::rollback_target(client, release, requested).await?;
             printer.status(&format!(

@@ -29,7 +29,9 @@ pub async fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome>
     let status = args
         .target
         .cluster
-        .run(|connection| async move { Ok(apply::status(&connection.client, release).await?) })
+        .run(printer, |connection| async move {
+            Ok(apply::status(&connection.client, release).await?)
+        })
         .await?;
     match args.format {
         Format::Json => printer.data(&format!("{}\n", serde_json::to_string_pretty(&status)?))?,

@@ -26,7 +26,7 @@ pub async fn run(args: UninstallArgs, printer: &Printer) -> anyhow::Result<Outco
     let report = args
         .target
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             Ok(apply::uninstall(&connection.client, release, delete_data).await?)
         })
         .await?;

@@ -65,8 +65,12 @@ fn path_suffix(path: &Option<PathBuf>) -> String {
 }
 
 /// Connects and checks that the API server answers, so later errors are about
-/// objects rather than about the network.
-pub async fn connect(target: &ClusterTarget) -> Result<Connection, ClusterError> {
+/// objects rather than about the network. Retries of transient failures are
+/// told to `reporter` (the caller decides where its lines go).
+pub async fn connect(
+    target: &ClusterTarget,
+    reporter: retry::Reporter,
+) -> Result<Connection, ClusterError> {
     let kubeconfig = match &target.kubeconfig {
         Some(path) => Kubeconfig::read_from(path),
         None => Kubeconfig::read(),
@@ -91,7 +95,6 @@ pub async fn connect(target: &ClusterTarget) -> Result<Connection, ClusterError>
             source,
         })?;
     let server = config.cluster_url.to_string();
-    let reporter = retry::Reporter::new(crate::ui::status);
     let client = retry::client(config, reporter).map_err(|source| ClusterError::Client {
         context: context.clone(),
         source,

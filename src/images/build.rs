@@ -16,7 +16,7 @@ use super::ignore::IgnoreRules;
 use super::image_config::{self, ConfigInputs, media};
 use super::layer::{LayerBlob, LayerTree, write_layer};
 use super::platform::Platform;
-use super::registry::{PulledImage, RegistryClient};
+use super::registry::{PulledImage, RegistryClient, descriptor_digest};
 use super::spec::{BuildSpec, ImageSpec, LayerSource, LayerSpec, MirrorSpec, SpecKind};
 use super::steps;
 use super::store::{BlobStore, Digest};
@@ -483,15 +483,6 @@ pub(super) fn write_json_atomically(path: &Path, bytes: &[u8]) -> Result<(), Err
         .map_err(|e| ErrorKind::io("create temporary file in", dir, e))?;
     fs::write(tmp.path(), bytes).map_err(|e| ErrorKind::io("write", tmp.path(), e))?;
     super::archive::publish(tmp, path)
-}
-
-fn descriptor_digest(descriptor: &Value) -> Result<Digest, ErrorKind> {
-    Digest::parse(
-        descriptor
-            .get("digest")
-            .and_then(Value::as_str)
-            .unwrap_or(""),
-    )
 }
 
 fn layer_digests(manifest: &Value) -> Result<Vec<Digest>, ErrorKind> {

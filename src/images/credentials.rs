@@ -328,23 +328,21 @@ mod tests {
         )
         .unwrap();
         let files = [dir.path().join("missing.json"), path.clone()];
-        assert_eq!(
-            auth_of(&files, "docker.io", "library/x"),
-            basic("user", "pass")
-        );
-        assert_eq!(
-            auth_of(&files, "index.docker.io", "library/x"),
-            basic("user", "pass")
-        );
-        assert_eq!(auth_of(&files, "ghcr.io", "org/app"), basic("u", "p"));
-        assert_eq!(
-            auth_of(&files, "quay.io", "team/app"),
-            basic("team", "secret")
-        );
-        assert_eq!(
-            auth_of(&files, "quay.io", "teamx/app"),
-            basic("any", "body")
-        );
+        let expected = [
+            ("docker.io", "library/x", "user", "pass"),
+            ("index.docker.io", "library/x", "user", "pass"),
+            ("ghcr.io", "org/app", "u", "p"),
+            // The longest matching key wins: `quay.io/team`, not `quay.io`.
+            ("quay.io", "team/app", "team", "secret"),
+            ("quay.io", "teamx/app", "any", "body"),
+        ];
+        for (registry, repository, user, password) in expected {
+            assert_eq!(
+                auth_of(&files, registry, repository),
+                basic(user, password),
+                "{registry}/{repository}"
+            );
+        }
         assert_eq!(auth_of(&files, "helper-holds-it.example", "a"), None);
         assert_eq!(auth_of(&files, "elsewhere.example", "a"), None);
         let (_, found) = lookup(&files, "ghcr.io", "a").unwrap().unwrap();

@@ -2,7 +2,11 @@
 //! already has are skipped; the manifest is pushed byte-for-byte, so the digest is unchanged. An
 //! image index goes after the image of each platform (pushed by digest).
 
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
 use oci_client::Reference;
+use oci_client::secrets::RegistryAuth;
 
 use super::Progress;
 use super::build::BuiltImage;
@@ -33,6 +37,55 @@ pub struct PushReport {
     pub uploaded_blobs: usize,
     /// Blobs in the image (layers and config).
     pub total_blobs: usize,
+}
+
+/// The `.dockerconfigjson` of a pull Secret for what `reports` pushed, from the credentials the
+/// push used (the same lookup, per repository); `None` when every push was anonymous. Keyed by
+/// registry host, or by `host/repository` when repositories use different credentials.
+pub fn pull_config(
+    settings: &PushSettings,
+    reports: &[PushReport],
+) -> Result<Option<String>, Error> {
+    let client = RegistryClient::new(settings.registry_settings.clone());
+    let mut found: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    for report in reports {
+        let at = |k: ErrorKind| k.at(&report.image, "pull secret");
+        let parsed: Reference = report
+            .reference
+            .parse()
+            .map_err(|e| at(ErrorKind::Spec(format!("{}: {e}", report.reference))))?;
+        let login = match client.auth_for(&parsed).map_err(at)? {
+            RegistryAuth::Anonymous => continue,
+            RegistryAuth::Basic(user, password) => (user, password),
+            RegistryAuth::Bearer(_) => {
+                return Err(at(ErrorKind::Credentials(format!(
+                    "the credentials for {} are a bearer token, which a pull Secret cannot hold",
+                    parsed.registry()
+                ))));
+            }
+        };
+        let key = (parsed.registry().to_owned(), parsed.repository().to_owned());
+        found.insert(key, login);
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let one_login = found.values().all(|l| Some(l) == found.values().next());
+    let auths: BTreeMap<String, serde_json::Value> = found
+        .iter()
+        .map(|((host, repository), (user, password))| {
+            let key = match (one_login, host.as_str()) {
+                (true, "docker.io" | "index.docker.io") => "https://index.docker.io/v1/".into(),
+                (true, _) => host.clone(),
+                (false, _) => format!("{host}/{repository}"),
+            };
+            let auth =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let entry = serde_json::json!({"username": user, "password": password, "auth": auth});
+            (key, entry)
+        })
+        .collect();
+    Ok(Some(serde_json::json!({ "auths": auths }).to_string()))
 }
 
 /// Split `http://host:port/prefix` into the host (with its protocol choice) and the prefix.

@@ -167,7 +167,8 @@ impl RegistryClient {
         })
     }
 
-    fn auth_for(&self, reference: &Reference) -> Result<RegistryAuth, ErrorKind> {
+    /// The credentials requests for `reference` use (asked once per repository and run).
+    pub fn auth_for(&self, reference: &Reference) -> Result<RegistryAuth, ErrorKind> {
         let registry = reference.resolve_registry();
         let key = format!("{registry}/{}", reference.repository());
         let mut cache = self.auths.lock().unwrap_or_else(|e| e.into_inner());
@@ -395,7 +396,8 @@ fn is_index(manifest: &Value) -> bool {
     ) || (media.is_none() && manifest.get("manifests").is_some())
 }
 
-fn descriptor_digest(descriptor: &Value) -> Result<Digest, ErrorKind> {
+/// The digest an OCI descriptor (`{"digest": …}`) names.
+pub(super) fn descriptor_digest(descriptor: &Value) -> Result<Digest, ErrorKind> {
     Digest::parse(
         descriptor
             .get("digest")

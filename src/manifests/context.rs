@@ -1,6 +1,7 @@
 //! What a render needs besides the values: the release and namespace, and the
 //! names and identities derived from them.
 
+use super::registry::RegistryRender;
 use crate::values::{Component, Values};
 
 /// Release-level settings resolved by the command line.
@@ -12,6 +13,8 @@ pub struct RenderContext {
     pub namespace: String,
     pub app_name: String,
     pub app_version: String,
+    /// Digest pins and the pull Secret of a deploy through a registry (empty otherwise).
+    pub registry: RegistryRender,
 }
 
 /// Default release name.
@@ -32,6 +35,7 @@ impl RenderContext {
             namespace: namespace.unwrap_or(&values.namespace.name).to_string(),
             app_name: values.app_name.clone(),
             app_version: values.app_version.clone(),
+            registry: RegistryRender::default(),
         }
     }
 

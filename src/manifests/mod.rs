@@ -13,6 +13,7 @@ pub mod object;
 pub mod output;
 pub mod pod;
 pub mod postgres;
+pub mod registry;
 pub mod scaling;
 pub mod workloads;
 
@@ -47,6 +48,7 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
         objects.push(Manifest::NetworkPolicy(network_policy::default_deny(ctx)));
     }
     sort_for_apply(&mut objects);
+    registry::apply(&mut objects, ctx);
     objects
 }
 

@@ -8,7 +8,7 @@ use crate::images::Progress;
 use crate::manifests::RenderContext;
 use crate::values::Values;
 
-use super::images::{ImagesError, ImagesMode, build_for_deploy};
+use super::images::{ImageSources, ImagesError, ImagesMode, build_for_deploy};
 use super::prepare::{PrepareError, Prepared, prepare};
 
 /// Why a deploy did not finish.
@@ -24,19 +24,25 @@ pub enum DeployError {
     Apply(#[from] ApplyError),
 }
 
-/// Builds the images `images` asks for, renders `values` and applies them.
+/// Builds (and loads or pushes) the images `images` asks for, renders
+/// `values` with what the push pinned, and applies them.
 #[allow(clippy::too_many_arguments)]
 pub async fn deploy_values(
     client: &kube::Client,
     mut values: Values,
     ctx: &RenderContext,
     images: ImagesMode,
+    sources: &ImageSources,
     images_progress: &Progress,
     options: &DeployOptions,
     progress: &mut (dyn FnMut(Event) + Send),
 ) -> Result<DeployReport, DeployError> {
-    build_for_deploy(images, &mut values, images_progress).await?;
-    let prepared = prepare(client, values, ctx).await?;
+    let registry = build_for_deploy(client, images, sources, &mut values, images_progress).await?;
+    let ctx = RenderContext {
+        registry,
+        ..ctx.clone()
+    };
+    let prepared = prepare(client, values, &ctx).await?;
     apply_prepared(client, prepared, options, progress).await
 }
 

@@ -7,5 +7,5 @@ pub mod images;
 pub mod prepare;
 
 pub use deploy::{DeployError, apply_prepared, deploy_values};
-pub use images::ImagesMode;
+pub use images::{ImageSources, ImagesMode};
 pub use prepare::{Prepared, prepare};

@@ -58,3 +58,15 @@ pub fn profiles() -> Vec<(&'static str, Values)> {
         ),
     ]
 }
+
+/// A kubeconfig in `dir` naming a cluster nothing listens on: commands that
+/// must fail before contacting a cluster are run against it.
+pub fn unreachable_kubeconfig(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("config");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters:\n- name: nowhere\n  cluster: {server: https://127.0.0.1:9}\nusers:\n- name: nobody\n  user: {}\ncontexts:\n- name: nowhere\n  context: {cluster: nowhere, user: nobody}\n",
+    )
+    .unwrap();
+    path
+}

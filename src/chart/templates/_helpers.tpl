@@ -165,4 +165,8 @@ kind: ServiceAccount
 metadata:
   {{- include "berth.metadata" . | nindent 2 }}
 automountServiceAccountToken: false
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}

@@ -53,6 +53,9 @@ pub struct Values {
     /// Release-wide disruption budget defaults; each component may override them.
     pub pod_disruption_budget: PodDisruptionBudget,
     pub network_policy: NetworkPolicy,
+    /// Where `berth deploy` pushes built images (see `registry.rs`); none: side-load or skip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<super::registry::Registry>,
     /// Secret values, resolved from the environment, `--env-file`, `--set-file`
     /// or the wizard. Never serialized: not in revisions, output or the schema.
     #[serde(skip)]
