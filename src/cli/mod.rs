@@ -10,6 +10,7 @@ mod chart;
 mod cluster_args;
 mod deploy;
 mod deploy_wizard;
+mod diagnose;
 mod diff;
 mod hints;
 mod history;
@@ -94,6 +95,8 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Export a Helm chart equivalent to berth's render.
     Chart(chart::ChartArgs),
+    /// Explain why the release (or one component) is not healthy: ranked causes with fixes.
+    Diagnose(diagnose::DiagnoseArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -160,5 +163,6 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
+        Command::Diagnose(args) => diagnose::run(args, printer).await,
     }
 }

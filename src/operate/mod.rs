@@ -1,0 +1,95 @@
+//! Operating a deployed release: checks before a deploy ([`doctor`]), an
+//! explanation of a release that is not healthy ([`diagnose`]) and its pods'
+//! logs ([`logs`]). Unlike the apply engine this knows berth's conventions
+//! (components by label, init containers as pre-rollout tasks, Minikube);
+//! it reads the cluster and never writes. Every report is `Serialize` so the
+//! CLI's `-o json` and the MCP server share one shape.
+
+pub mod diagnose;
+pub mod doctor;
+pub mod logs;
+
+use crate::apply::Release;
+use crate::manifests::labels::COMPONENT;
+
+/// Errors of the read-only operations.
+#[derive(Debug, thiserror::Error)]
+pub enum OperateError {
+    #[error("cannot {verb} {what}: {source}")]
+    Api {
+        verb: &'static str,
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(
+        "release {release} in namespace {namespace} has no component `{component}`{}",
+        known_suffix(.known)
+    )]
+    UnknownComponent {
+        release: String,
+        namespace: String,
+        component: String,
+        known: Vec<String>,
+    },
+}
+
+fn known_suffix(known: &[String]) -> String {
+    if known.is_empty() {
+        " (no workloads found: is it deployed there?)".into()
+    } else {
+        format!("; its components: {}", known.join(", "))
+    }
+}
+
+impl OperateError {
+    fn api(verb: &'static str, what: impl Into<String>, source: kube::Error) -> Self {
+        OperateError::Api {
+            verb,
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// The label selector of a release's objects, or of one component's.
+pub fn selector(release: &Release, component: Option<&str>) -> String {
+    match component {
+        Some(c) => format!("{},{COMPONENT}={c}", release.selector()),
+        None => release.selector(),
+    }
+}
+
+/// The component an object belongs to (its `app.kubernetes.io/component` label).
+pub fn component_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(COMPONENT))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Lists objects of one kind in `namespace`, naming them in the error.
+pub(crate) async fn list<K>(
+    client: &kube::Client,
+    namespace: &str,
+    lp: &kube::api::ListParams,
+) -> Result<Vec<K>, OperateError>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned,
+{
+    kube::Api::<K>::namespaced(client.clone(), namespace)
+        .list(lp)
+        .await
+        .map(|l| l.items)
+        .map_err(|e| {
+            OperateError::api(
+                "list",
+                format!("{}s in namespace {namespace}", K::kind(&())),
+                e,
+            )
+        })
+}
