@@ -15,6 +15,7 @@ mod diff;
 mod hints;
 mod history;
 pub mod images;
+mod logs;
 mod render;
 mod report;
 mod rollback;
@@ -97,6 +98,8 @@ pub enum Command {
     Chart(chart::ChartArgs),
     /// Explain why the release (or one component) is not healthy: ranked causes with fixes.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Print the logs of the release's pods (or one component's), prefixed pod/container.
+    Logs(logs::LogsArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -164,5 +167,6 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
         Command::Diagnose(args) => diagnose::run(args, printer).await,
+        Command::Logs(args) => logs::run(args, printer).await,
     }
 }

@@ -17,7 +17,7 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 
-use super::{OperateError, component_of, list, selector};
+use super::{OperateError, component_of, components, list, selector};
 use crate::apply::readiness::{
     Cause, Rollout, StartedSince, deployment_rollout, event_second, failed_create_message,
     stateful_set_rollout, workload_failure,
@@ -319,20 +319,6 @@ async fn read(
         events,
         wait_for_consumer,
     })
-}
-
-/// The release's component names (for the error about an unknown one).
-async fn components(client: &Client, release: &Release) -> Result<Vec<String>, OperateError> {
-    let ns = &release.namespace;
-    let lp = ListParams::default().labels(&release.selector());
-    let (deployments, stateful_sets) = futures::try_join!(
-        list::<Deployment>(client, ns, &lp),
-        list::<StatefulSet>(client, ns, &lp),
-    )?;
-    let mut names = BTreeSet::new();
-    names.extend(deployments.iter().map(|d| component_of(&d.metadata)));
-    names.extend(stateful_sets.iter().map(|s| component_of(&s.metadata)));
-    Ok(names.into_iter().filter(|n| !n.is_empty()).collect())
 }
 
 /// Each container status of a pod, tasks first, with whether it is a task.

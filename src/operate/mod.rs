@@ -93,3 +93,20 @@ where
             )
         })
 }
+
+/// The release's component names (for the error about an unknown one).
+pub(crate) async fn components(
+    client: &kube::Client,
+    release: &Release,
+) -> Result<Vec<String>, OperateError> {
+    let ns = &release.namespace;
+    let lp = kube::api::ListParams::default().labels(&release.selector());
+    let (deployments, stateful_sets) = futures::try_join!(
+        list::<k8s_openapi::api::apps::v1::Deployment>(client, ns, &lp),
+        list::<k8s_openapi::api::apps::v1::StatefulSet>(client, ns, &lp),
+    )?;
+    let mut names = std::collections::BTreeSet::new();
+    names.extend(deployments.iter().map(|d| component_of(&d.metadata)));
+    names.extend(stateful_sets.iter().map(|s| component_of(&s.metadata)));
+    Ok(names.into_iter().filter(|n| !n.is_empty()).collect())
+}
