@@ -201,3 +201,15 @@ pub fn text(d: &Diagnosis, all_events: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnose_text() {
+        let mut d = diagnose::example();
+        hints::fill_diagnosis_hints(&mut d, true);
+        insta::assert_snapshot!("diagnose_text", text(&d, false));
+    }
+}

@@ -734,3 +734,129 @@ fn recent_events(snapshot: &Snapshot) -> Vec<EventSummary> {
     let skip = events.len().saturating_sub(EVENT_LIMIT);
     events.into_iter().skip(skip).map(|(e, _)| e).collect()
 }
+
+/// A diagnosis of a made-up release for tests of its presentation: a
+/// pending migration, an unbound claim, a failing probe, an image pull failure.
+#[cfg(test)]
+pub(crate) fn example() -> Diagnosis {
+    let now = Timestamp::from_second(1_796_000_000).unwrap();
+    let at = now.to_string();
+    let pod = |name: &str, component: &str, status: serde_json::Value| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "labels": {
+                "app.kubernetes.io/instance": "shop", "app.kubernetes.io/component": component}},
+            "spec": {"nodeName": "node-1", "containers": [{"name": component, "image": format!("{component}:2")}],
+                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]},
+            "status": status
+        }))
+        .unwrap()
+    };
+    let deployment = serde_json::from_value::<Deployment>(serde_json::json!({
+        "metadata": {"name": "shop-web", "generation": 1, "labels": {"app.kubernetes.io/component": "web"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/component": "web"}},
+            "template": {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1}
+    }))
+    .unwrap();
+    let snapshot = Snapshot {
+        deployments: vec![deployment],
+        stateful_sets: vec![],
+        pods: vec![
+            pod("shop-web-1", "web", serde_json::json!({"phase": "Pending",
+                "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+                "containerStatuses": [{"name": "web", "image": "web:2", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff",
+                    "message": "Back-off pulling image \"web:2\""}}}]})),
+            pod("shop-api-1", "api", serde_json::json!({"phase": "Pending",
+                "initContainerStatuses": [{"name": "migrate", "image": "api:2", "imageID": "",
+                    "ready": false, "restartCount": 0, "state": {"running": {"startedAt": at}}}],
+                "containerStatuses": [{"name": "api", "image": "api:2", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]})),
+            pod("shop-worker-1", "worker", serde_json::json!({"phase": "Running",
+                "containerStatuses": [{"name": "worker", "image": "worker:2", "imageID": "",
+                    "ready": false, "restartCount": 0, "started": true,
+                    "state": {"running": {"startedAt": at}}}]})),
+        ],
+        claims: vec![serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "data-db-0"},
+            "spec": {"storageClassName": "fast"},
+            "status": {"phase": "Pending"}
+        }))
+        .unwrap()],
+        services: vec![serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "shop-web"},
+            "spec": {"selector": {"app.kubernetes.io/component": "web"}}
+        }))
+        .unwrap()],
+        slices: vec![],
+        events: vec![
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "shop-worker-1"},
+                "type": "Warning", "reason": "Unhealthy", "count": 3, "lastTimestamp": at,
+                "message": "Readiness probe failed: HTTP probe failed with statuscode: 503"
+            }))
+            .unwrap(),
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "e2"}, "involvedObject": {"kind": "Pod", "name": "shop-worker-1"},
+                "type": "Warning", "reason": "Unhealthy", "count": 2, "lastTimestamp": at,
+                "message": "Readiness probe failed: HTTP probe failed with statuscode: 503"
+            }))
+            .unwrap(),
+        ],
+        wait_for_consumer: BTreeMap::from([("fast".to_string(), false)]),
+    };
+    analyse(
+        &Release::new("shop", "shop"),
+        None,
+        &snapshot,
+        &BTreeMap::new(),
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_ranked_from_what_blocks_pods_to_what_follows() {
+        let d = example();
+        assert!(!d.healthy);
+        let kinds: Vec<&str> = d
+            .causes
+            .iter()
+            .map(|c| match &c.finding {
+                Finding::NotReady { .. } => "notReady",
+                Finding::UnboundClaim { .. } => "unboundClaim",
+                Finding::ProbeFailing { .. } => "probeFailing",
+                Finding::TaskPending { .. } => "taskPending",
+                Finding::NoEndpoints { .. } => "noEndpoints",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "unboundClaim",
+                "notReady",
+                "probeFailing",
+                "taskPending",
+                "noEndpoints"
+            ]
+        );
+        assert_eq!(
+            d.causes.iter().map(|c| c.rank).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        // Duplicate probe Events are one finding with their counts summed.
+        assert!(
+            d.causes[2].message.contains("(5×)"),
+            "{}",
+            d.causes[2].message
+        );
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.events[0].count, 5);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["causes"][1]["cause"]["kind"], "ImagePull");
+        assert_eq!(json["causes"][1]["finding"], "notReady");
+    }
+}
