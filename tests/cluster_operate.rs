@@ -185,17 +185,25 @@ fn doctor_checks_follow_the_cluster() {
     std::fs::write(file.path(), DNS_STAND_IN).unwrap();
     let applied = kubectl(&["apply", "-f", file.path().to_str().unwrap()]);
     assert!(applied.status.success(), "{applied:?}");
-    let ready = kubectl(&[
-        "wait",
-        "-n",
-        "kube-system",
-        "--for=condition=Ready",
-        "pod",
-        "-l",
-        "k8s-app=kube-dns",
-        "--timeout=60s",
-    ]);
-    assert!(ready.status.success(), "{ready:?}");
+    // `kubectl wait` fails at once while the pod does not exist yet.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = kubectl(&[
+            "wait",
+            "-n",
+            "kube-system",
+            "--for=condition=Ready",
+            "pod",
+            "-l",
+            "k8s-app=kube-dns",
+            "--timeout=10s",
+        ]);
+        if ready.status.success() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{ready:?}");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 
     // The port the other release below will hold is free yet: everything passes.
     let other = cluster::namespace("doctor-other");

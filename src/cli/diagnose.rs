@@ -20,6 +20,7 @@ pub struct DiagnoseArgs {
     pub component: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Output format: text for people, json for scripts and agents.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

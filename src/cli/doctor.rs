@@ -26,6 +26,7 @@ pub struct DoctorArgs {
     pub release: ReleaseArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Output format: text for people, json for scripts and agents.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -110,3 +110,71 @@ pub(crate) async fn components(
     names.extend(stateful_sets.iter().map(|s| component_of(&s.metadata)));
     Ok(names.into_iter().filter(|n| !n.is_empty()).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    const GUIDE: &str = include_str!("../../docs/TROUBLESHOOTING.md");
+
+    /// The variant names of `pub enum NAME` in a source file, read from the
+    /// source so a new variant cannot be missed.
+    fn variants(source: &str, name: &str) -> Vec<String> {
+        let start = source
+            .find(&format!("pub enum {name} {{"))
+            .unwrap_or_else(|| panic!("enum {name} not found"));
+        let body = &source[start..];
+        let body = &body[..body.find("\n}").unwrap()];
+        body.lines()
+            .skip(1)
+            .filter(|l| l.starts_with("    ") && !l.starts_with("     "))
+            .map(str::trim)
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+            .map(|l| {
+                l.split(|c: char| !c.is_ascii_alphanumeric())
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_cause_and_doctor_check_is_in_the_troubleshooting_guide() {
+        let readiness = include_str!("../apply/readiness.rs");
+        let diagnose = include_str!("diagnose.rs");
+        let doctor = include_str!("doctor.rs");
+        let mut headings: Vec<String> = Vec::new();
+        for (source, name, level) in [
+            (readiness, "Cause", "### "),
+            (readiness, "CreateBlocker", "#### "),
+            (diagnose, "Finding", "### "),
+        ] {
+            let found = variants(source, name);
+            assert!(found.len() >= 3, "{name}: {found:?}");
+            // NotReady is the readiness causes themselves, documented above.
+            headings.extend(
+                found
+                    .into_iter()
+                    .filter(|v| v != "NotReady")
+                    .map(|v| format!("{level}{v}\n")),
+            );
+        }
+        let ids: Vec<&str> = doctor
+            .match_indices("const ID: &str = \"")
+            .map(|(i, m)| {
+                let rest = &doctor[i + m.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .chain(["secrets", "kubeconfig", "api-server"])
+            .collect();
+        assert!(ids.len() >= 10, "{ids:?}");
+        headings.extend(ids.iter().map(|id| format!("### `{id}`\n")));
+        let missing: Vec<&String> = headings
+            .iter()
+            .filter(|h| !GUIDE.contains(h.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/TROUBLESHOOTING.md lacks a section for: {missing:?}"
+        );
+    }
+}
