@@ -130,6 +130,7 @@ fn diagnose_a_healthy_and_a_crash_looping_release() {
     );
     assert!(logs.stderr.contains("no container's logs could be read"));
     berth(&ok, &["logs", "nope"]).assert_code(2);
+    follow_picks_up_new_pods(&ok);
 
     cleanup(&ok);
     cleanup(&crash);
@@ -263,4 +264,56 @@ fn doctor_checks_follow_the_cluster() {
         "--wait=false",
     ]);
     cleanup(&other);
+}
+
+/// `logs -f` starts a stream for each pod that appears after it started
+/// (here kwok answers each with 405, which berth reports per container).
+fn follow_picks_up_new_pods(ns: &str) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["logs", "-f", "backend", "-n", ns])
+        .env("KUBECONFIG", cluster::kubeconfig())
+        .env("NO_COLOR", "1")
+        .env_remove("BERTH_RELEASE")
+        .env_remove("BERTH_NAMESPACE")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let wait_for = |count: usize, seen: &mut Vec<String>| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while seen.len() < count {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("/backend: no logs") => seen.push(line),
+                Ok(_) => {}
+                Err(_) => panic!("expected {count} pods followed, saw {seen:?}"),
+            }
+        }
+    };
+    wait_for(2, &mut seen);
+    let scaled = kubectl(&[
+        "scale",
+        "deployment",
+        "-n",
+        ns,
+        "todo-chatbot-backend",
+        "--replicas=3",
+    ]);
+    assert!(scaled.status.success(), "{scaled:?}");
+    wait_for(3, &mut seen);
+    let _ = child.kill();
+    let _ = child.wait();
+    let pods: std::collections::BTreeSet<&str> =
+        seen.iter().map(|l| l.split('/').next().unwrap()).collect();
+    assert_eq!(pods.len(), 3, "a third, new pod was followed: {seen:?}");
 }

@@ -107,6 +107,17 @@ pub struct DoctorReport {
     pub checks: Vec<Check>,
 }
 
+/// Every object of a kind, cluster-wide.
+async fn list_all<K>(client: &Client) -> Result<Vec<K>, kube::Error>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let list = Api::<K>::all(client.clone())
+        .list(&ListParams::default())
+        .await?;
+    Ok(list.items)
+}
+
 /// The first-run advice when there is no cluster at all.
 pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (docs/MINIKUBE-SETUP.md, scripts/minikube-setup.sh), or run scripts/demo.sh for a local test cluster; then run berth doctor again";
 
@@ -299,13 +310,8 @@ async fn capacity(
             (c * *n as f64, m * *n as f64)
         })
         .fold((0.0, 0.0), |(c, m), (dc, dm)| (c + dc, m + dm));
-    let (node_api, pod_api) = (
-        Api::<Node>::all(client.clone()),
-        Api::<Pod>::all(client.clone()),
-    );
-    let lp = ListParams::default();
-    let (nodes, pods) = match futures::join!(node_api.list(&lp), pod_api.list(&lp)) {
-        (Ok(n), Ok(p)) => (n.items, p.items),
+    let (nodes, pods) = match futures::join!(list_all::<Node>(client), list_all::<Pod>(client)) {
+        (Ok(n), Ok(p)) => (n, p),
         (Err(e), _) | (_, Err(e)) => {
             return Check::warn(
                 ID,
@@ -327,9 +333,7 @@ async fn capacity(
         .iter()
         .filter(|p| {
             let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
-            !matches!(phase, Some("Succeeded") | Some("Failed"))
-                && !(p.namespace().as_deref() == Some(release.namespace.as_str())
-                    && p.labels().get(crate::apply::INSTANCE_LABEL) == Some(&release.name))
+            !matches!(phase, Some("Succeeded") | Some("Failed")) && !ours(*p, release)
         })
         .filter_map(|p| p.spec.as_ref())
         .map(requests)
@@ -355,6 +359,12 @@ async fn capacity(
     } else {
         Check::pass(ID, summary)
     }
+}
+
+/// Whether an object is this release's (a deploy replaces its pods and Services).
+fn ours<K: ResourceExt>(object: &K, release: &Release) -> bool {
+    object.namespace().as_deref() == Some(release.namespace.as_str())
+        && object.labels().get(crate::apply::INSTANCE_LABEL) == Some(&release.name)
 }
 
 fn gib(bytes: f64) -> String {
@@ -389,11 +399,8 @@ async fn storage(client: &Client, objects: &[Manifest]) -> Check {
     if wanted.is_empty() {
         return Check::pass(ID, "no volume claims (no in-cluster database)");
     }
-    let classes = match Api::<StorageClass>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-    {
-        Ok(list) => list.items,
+    let classes = match list_all::<StorageClass>(client).await {
+        Ok(items) => items,
         Err(e) => {
             return Check::warn(
                 ID,
@@ -484,19 +491,16 @@ async fn exposure(
             .as_ref()
             .and_then(|s| s.ingress_class_name.clone())
             .unwrap_or_default();
-        return match Api::<IngressClass>::all(client.clone())
-            .list(&ListParams::default())
-            .await
-        {
-            Ok(list) if list.items.iter().any(|c| c.name_any() == class) => Check::pass(
+        return match list_all::<IngressClass>(client).await {
+            Ok(items) if items.iter().any(|c| c.name_any() == class) => Check::pass(
                 ID,
                 format!("Ingress with IngressClass `{class}`, which exists"),
             ),
-            Ok(list) => Check::fail(
+            Ok(items) => Check::fail(
                 ID,
                 format!(
                     "the Ingress asks for IngressClass `{class}`; the cluster has {}",
-                    names_or_none(list.items.iter().map(|c| c.name_any()))
+                    names_or_none(items.iter().map(|c| c.name_any()))
                 ),
                 "minikube addons enable ingress; elsewhere install an ingress controller or set expose.ingress.className, or use expose.mode=nodePort",
             ),
@@ -544,11 +548,8 @@ async fn exposure(
             "nothing exposed outside the cluster (kubectl port-forward reaches it)",
         );
     }
-    let services = match Api::<Service>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-    {
-        Ok(list) => list.items,
+    let services = match list_all::<Service>(client).await {
+        Ok(items) => items,
         Err(e) => {
             return Check::warn(
                 ID,
@@ -562,10 +563,7 @@ async fn exposure(
     };
     let taken: Vec<String> = services
         .iter()
-        .filter(|s| {
-            !(s.namespace().as_deref() == Some(release.namespace.as_str())
-                && s.labels().get(crate::apply::INSTANCE_LABEL) == Some(&release.name))
-        })
+        .filter(|s| !ours(*s, release))
         .filter(|s| {
             s.spec
                 .iter()
@@ -619,11 +617,8 @@ async fn images(client: &Client, objects: &[Manifest], local: Option<&str>) -> C
             ),
         );
     };
-    let nodes = match Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-    {
-        Ok(list) => list.items,
+    let nodes = match list_all::<Node>(client).await {
+        Ok(items) => items,
         Err(e) => {
             return Check::warn(
                 ID,
