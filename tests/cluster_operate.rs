@@ -149,6 +149,19 @@ spec:
       containers: [{name: coredns, image: "registry.k8s.io/coredns/coredns:v1.12.0"}]
 "#;
 
+/// Removes the simulated kube-dns (and waits until it is gone).
+fn remove_dns_stand_in() {
+    let _ = kubectl(&[
+        "delete",
+        "deployment",
+        "-n",
+        "kube-system",
+        "berth-test-kube-dns",
+        "--ignore-not-found",
+        "--wait",
+    ]);
+}
+
 fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["checks"]
         .as_array()
@@ -164,15 +177,7 @@ fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 #[test]
 fn doctor_checks_follow_the_cluster() {
     let ns = cluster::namespace("doctor");
-    let _ = kubectl(&[
-        "delete",
-        "deployment",
-        "-n",
-        "kube-system",
-        "berth-test-kube-dns",
-        "--ignore-not-found",
-        "--wait",
-    ]);
+    remove_dns_stand_in();
     let before = berth(&ns, &["doctor", "-o", "json"]);
     before.assert_code(1);
     let report: serde_json::Value = serde_json::from_str(&before.stdout).unwrap();
@@ -255,14 +260,7 @@ fn doctor_checks_follow_the_cluster() {
     big.assert_code(1);
     assert!(big.stdout.contains("FAIL node-capacity"), "{}", big.stdout);
 
-    let _ = kubectl(&[
-        "delete",
-        "deployment",
-        "-n",
-        "kube-system",
-        "berth-test-kube-dns",
-        "--wait=false",
-    ]);
+    remove_dns_stand_in();
     cleanup(&other);
 }
 
