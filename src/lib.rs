@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod images;
 pub mod init;
 pub mod manifests;
+pub mod operate;
 pub mod pipeline;
 pub mod ui;
 pub mod values;

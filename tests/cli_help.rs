@@ -32,6 +32,11 @@ fn help_texts() {
         ("uninstall", &["uninstall"][..]),
         ("chart_export", &["chart", "export"][..]),
         ("schema", &["schema"][..]),
+        ("doctor", &["doctor"][..]),
+        ("diagnose", &["diagnose"][..]),
+        ("logs", &["logs"][..]),
+        ("completions", &["completions"][..]),
+        ("man", &["man"][..]),
     ] {
         insta::assert_snapshot!(format!("help_{name}"), help(args));
     }
@@ -48,6 +53,10 @@ fn quiet_and_verbose_are_accepted_by_every_command() {
         "rollback",
         "uninstall",
         "schema",
+        "doctor",
+        "diagnose",
+        "logs",
+        "man",
     ] {
         for flag in ["--quiet", "-v", "--no-progress"] {
             let text = help(&[command, flag]);

@@ -7,13 +7,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, ContainerStatus, Event as KubeEvent, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
+use serde::Serialize;
 
 /// Why a workload cannot become ready.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum Cause {
     /// A container's image cannot be pulled (ImagePullBackOff, ErrImagePull, …).
     ImagePull {
@@ -55,7 +57,7 @@ pub enum Cause {
 }
 
 /// What refuses pod creation, as far as the message tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum CreateBlocker {
     ResourceQuota,
     PodSecurity,
@@ -231,6 +233,56 @@ pub fn cannot_create(message: &str) -> Cause {
     }
 }
 
+/// Why a workload whose rollout is not done cannot become ready: its
+/// controller cannot create pods (its own condition, else `failed_create`,
+/// a FailedCreate Event's message), or else the first failing pod of its
+/// current template. The wait and `diagnose` both decide with this.
+pub fn workload_failure<'a>(
+    rollout: &Rollout,
+    failed_create: Option<String>,
+    pods: impl IntoIterator<Item = &'a Pod>,
+    started: &StartedSince,
+) -> Option<Cause> {
+    // Not known yet, or done: nothing to report.
+    let template = rollout.template.as_ref().filter(|_| !rollout.done)?;
+    if let Some(message) = rollout.cannot_create.clone().or(failed_create) {
+        return Some(cannot_create(&message));
+    }
+    pods.into_iter()
+        .filter(|p| belongs_to(p, &rollout.selector, template))
+        .find_map(|p| pod_failure(p, started))
+}
+
+/// The message of the newest FailedCreate Event about `kind`/`name` seen at
+/// or after the Unix second `since` (older ones belong to an earlier state).
+pub fn failed_create_message<'a>(
+    events: impl IntoIterator<Item = &'a KubeEvent>,
+    kind: &str,
+    name: &str,
+    since: i64,
+) -> Option<String> {
+    events
+        .into_iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some("FailedCreate")
+                && e.involved_object.kind.as_deref() == Some(kind)
+                && e.involved_object.name.as_deref() == Some(name)
+                && event_second(e).is_some_and(|t| t >= since)
+        })
+        .max_by_key(|e| event_second(e))
+        .and_then(|e| e.message.clone())
+}
+
+/// When an Event was last seen (Unix second), whichever timestamp it carries.
+pub fn event_second(event: &KubeEvent) -> Option<i64> {
+    event
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .or_else(|| event.event_time.as_ref().map(|t| t.0.as_second()))
+        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0.as_second()))
+}
+
 /// Whether a pod was selected by the workload's selector (any template).
 pub fn selected(pod: &Pod, selector: &LabelSelector) -> bool {
     let labels = pod.labels();
@@ -364,6 +416,26 @@ fn container_failure(
 pub struct StartedSince(Mutex<HashMap<(String, String), i64>>);
 
 impl StartedSince {
+    /// For a look at one moment (`diagnose`) rather than a watch: every
+    /// started container counts as started since its container started, the
+    /// earliest the startup probe can have passed.
+    pub fn at_container_start(pods: &[Pod]) -> Self {
+        let seen = StartedSince::default();
+        for pod in pods {
+            let statuses = pod
+                .status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten());
+            for cs in statuses.filter(|cs| cs.started == Some(true)) {
+                let running = cs.state.as_ref().and_then(|s| s.running.as_ref());
+                if let Some(at) = running.and_then(|r| r.started_at.as_ref()) {
+                    seen.since(pod, cs, at.0.as_second());
+                }
+            }
+        }
+        seen
+    }
+
     /// The Unix second from which `cs` of `pod` has been seen started.
     fn since(&self, pod: &Pod, cs: &ContainerStatus, now: i64) -> i64 {
         let key = (pod.uid().unwrap_or_else(|| pod.name_any()), cs.name.clone());

@@ -19,8 +19,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use super::readiness::{
-    Cause, Rollout, StartedSince, belongs_to, cannot_create, deployment_rollout, pod_failure,
-    stateful_set_rollout,
+    Cause, Rollout, StartedSince, deployment_rollout, failed_create_message, stateful_set_rollout,
+    workload_failure,
 };
 use super::{ApplyError, Event, ObjectKey, Release};
 
@@ -243,23 +243,19 @@ fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
             failure: None,
         };
     };
-    let failure = match (&rollout.template, rollout.done) {
-        // Not in the cache yet, or done: nothing to report.
-        (None, _) | (_, true) => None,
-        (Some(template), false) => match rollout
-            .cannot_create
-            .clone()
-            .or_else(|| failed_create_event(stores, key))
-        {
-            Some(message) => Some(cannot_create(&message)),
-            None => stores
-                .pods
-                .state()
-                .iter()
-                .filter(|p| belongs_to(p, &rollout.selector, template))
-                .find_map(|p| pod_failure(p, stores.started)),
-        },
-    };
+    let failed_create = failed_create_message(
+        stores.failed_creates.state().iter().map(|e| e.as_ref()),
+        &key.kind,
+        &key.name,
+        stores.since,
+    );
+    let pods = stores.pods.state();
+    let failure = workload_failure(
+        &rollout,
+        failed_create,
+        pods.iter().map(|p| p.as_ref()),
+        stores.started,
+    );
     WorkloadState {
         object: key.to_string(),
         ready: rollout.done,
@@ -275,32 +271,8 @@ fn find_named<K: kube::Resource<DynamicType = ()> + Clone>(
     store.state().into_iter().find(|o| o.name_any() == name)
 }
 
-/// The message of a recent FailedCreate Event about this workload.
-fn failed_create_event(stores: &Stores, key: &ObjectKey) -> Option<String> {
-    stores
-        .failed_creates
-        .state()
-        .iter()
-        .filter(|e| {
-            e.involved_object.kind.as_deref() == Some(key.kind.as_str())
-                && e.involved_object.name.as_deref() == Some(key.name.as_str())
-                && event_second(e).is_some_and(|t| t >= stores.since)
-        })
-        .max_by_key(|e| event_second(e))
-        .and_then(|e| e.message.clone())
-}
-
-fn event_second(event: &KubeEvent) -> Option<i64> {
-    event
-        .last_timestamp
-        .as_ref()
-        .map(|t| t.0.as_second())
-        .or_else(|| event.event_time.as_ref().map(|t| t.0.as_second()))
-        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0.as_second()))
-}
-
-/// A crash-looping container's cause with its last log lines, when the
-/// node serves them.
+/// A crash-looping container's cause with its last log lines (its previous
+/// instance's), when the node serves them.
 async fn with_logs(client: &Client, release: &Release, cause: Cause) -> Cause {
     let Cause::CrashLoop {
         pod,
@@ -311,21 +283,33 @@ async fn with_logs(client: &Client, release: &Release, cause: Cause) -> Cause {
     else {
         return cause;
     };
-    let api: Api<Pod> = Api::namespaced(client.clone(), &release.namespace);
-    let params = LogParams {
-        container: Some(container.clone()),
-        previous: true,
-        tail_lines: Some(10),
-        ..Default::default()
-    };
-    let logs = match tokio::time::timeout(Duration::from_secs(3), api.logs(&pod, &params)).await {
-        Ok(Ok(text)) if !text.trim().is_empty() => text.lines().map(String::from).collect(),
-        _ => vec![],
-    };
+    let logs = previous_log_tail(client, &release.namespace, &pod, &container, 10).await;
     Cause::CrashLoop {
         pod,
         container,
         exit,
         logs,
+    }
+}
+
+/// The last `lines` log lines of a container's previous instance (the one
+/// that crashed); none when the node does not serve them within 3 s.
+pub async fn previous_log_tail(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    lines: i64,
+) -> Vec<String> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = LogParams {
+        container: Some(container.to_string()),
+        previous: true,
+        tail_lines: Some(lines),
+        ..Default::default()
+    };
+    match tokio::time::timeout(Duration::from_secs(3), api.logs(pod, &params)).await {
+        Ok(Ok(text)) if !text.trim().is_empty() => text.lines().map(String::from).collect(),
+        _ => vec![],
     }
 }

@@ -4,6 +4,7 @@
 use crate::apply::readiness::CreateBlocker;
 use crate::apply::rollback::RollbackError;
 use crate::apply::{ApplyError, Cause};
+use crate::operate::diagnose::{Diagnosis, Finding};
 use crate::pipeline::DeployError;
 use crate::pipeline::images::ImagesError;
 use crate::pipeline::prepare::PrepareError;
@@ -109,6 +110,35 @@ pub fn for_cause(cause: &Cause, namespace: &str, minikube: bool) -> String {
         Cause::CannotCreate { .. } => {
             "the controller cannot create pods; kubectl describe on the workload shows its events".into()
         }
+    }
+}
+
+/// What to do about one of `diagnose`'s findings.
+pub fn for_finding(finding: &Finding, namespace: &str, minikube: bool) -> String {
+    match finding {
+        Finding::NotReady { cause, .. } => for_cause(cause, namespace, minikube),
+        Finding::UnboundClaim { claim, .. } if minikube => format!(
+            "no volume binds the claim: enable Minikube's storage (minikube addons enable storage-provisioner default-storageclass); kubectl describe pvc -n {namespace} {claim} says why"
+        ),
+        Finding::UnboundClaim { claim, .. } => format!(
+            "no volume binds the claim: the cluster needs a default StorageClass with a working provisioner (or set database.internal.storageClass); kubectl describe pvc -n {namespace} {claim} says why"
+        ),
+        Finding::ProbeFailing { pod, .. } => format!(
+            "the app does not answer its probe: check the probe's path and port in the values and the app's logs (berth logs, or kubectl logs -n {namespace} {pod})"
+        ),
+        Finding::TaskPending { pod, task, .. } => format!(
+            "the pod's containers start after the task finishes; follow it with kubectl logs -n {namespace} {pod} -c {task} -f"
+        ),
+        Finding::NoEndpoints { .. } => {
+            "requests to it fail until one of its pods is ready; fix the causes above first".into()
+        }
+    }
+}
+
+/// Fills in the hint of each of the diagnosis' root causes.
+pub fn fill_diagnosis_hints(diagnosis: &mut Diagnosis, minikube: bool) {
+    for cause in &mut diagnosis.causes {
+        cause.hint = Some(for_finding(&cause.finding, &diagnosis.namespace, minikube));
     }
 }
 

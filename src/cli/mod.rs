@@ -8,13 +8,18 @@
 mod apply_args;
 mod chart;
 mod cluster_args;
+mod completions;
 mod deploy;
 mod deploy_wizard;
+mod diagnose;
 mod diff;
+mod doctor;
 mod hints;
 mod history;
 pub mod images;
 mod init;
+mod logs;
+mod man;
 mod render;
 mod report;
 mod rollback;
@@ -97,6 +102,16 @@ pub enum Command {
     Chart(chart::ChartArgs),
     /// Write berth.yaml and image specs from the repository (scan, ask only what is unclear).
     Init(init::InitArgs),
+    /// Explain why the release (or one component) is not healthy: ranked causes with fixes.
+    Diagnose(diagnose::DiagnoseArgs),
+    /// Print the logs of the release's pods (or one component's), prefixed pod/container.
+    Logs(logs::LogsArgs),
+    /// Check what commonly stops a deploy: cluster, capacity, storage, exposure, images, DNS.
+    Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff): berth man > berth.1
+    Man,
 }
 
 /// What a command reports back when it did not fail outright.
@@ -164,5 +179,10 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
         Command::Init(args) => init::run(args, printer),
+        Command::Diagnose(args) => diagnose::run(args, printer).await,
+        Command::Logs(args) => logs::run(args, printer).await,
+        Command::Doctor(args) => doctor::run(args, printer).await,
+        Command::Completions(args) => completions::run(args, printer),
+        Command::Man => man::run(printer),
     }
 }

@@ -1,0 +1,191 @@
+//! `berth doctor`: checks what commonly stops a deploy, before one.
+//! Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::cluster_args::ClusterArgs;
+use super::{Outcome, ReleaseArgs, ValuesArgs, settings};
+use crate::cluster;
+use crate::operate::doctor::{self, ClusterAccess, DoctorInput, DoctorReport, Status};
+use crate::ui::Printer;
+use crate::values::{self, ProcessEnv};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Output format: text for people, json for scripts and agents.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub async fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    // Missing secrets are one of the checks, not an error here.
+    let mut values = values::load_unchecked_secrets(&args.values.sources(), &ProcessEnv)?;
+    values.fill_generated();
+    let ctx = settings::render_context(&values, &args.release)?;
+    let cluster = access(&args.cluster).await;
+    let input = DoctorInput {
+        values,
+        ctx,
+        cluster,
+        host_os: std::env::consts::OS.to_string(),
+    };
+    let report = doctor::run(&input).await;
+    match args.format {
+        Format::Json => printer.data(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Text => printer.data(&text(&report))?,
+    }
+    Ok(if report.ok {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// How far berth gets towards the cluster the flags name.
+async fn access(args: &ClusterArgs) -> ClusterAccess {
+    if args.kubeconfig.is_none() && !kubeconfig_exists() {
+        return ClusterAccess::NoKubeconfig;
+    }
+    let chosen = args.chosen_context();
+    match cluster::connect(&args.target()).await {
+        Ok(connection) => {
+            let local = chosen.as_ref().and_then(|c| c.local).map(String::from);
+            let minikube_driver = (local.as_deref() == Some("minikube"))
+                .then(|| minikube_driver(&connection.context))
+                .flatten();
+            ClusterAccess::Connected {
+                client: connection.client,
+                context: connection.context,
+                server: connection.server,
+                local,
+                minikube_driver,
+            }
+        }
+        Err(err) => ClusterAccess::Unusable {
+            context: args
+                .context
+                .clone()
+                .or(chosen.map(|c| c.name))
+                .unwrap_or_else(|| "(none)".into()),
+            message: error_chain(&err),
+        },
+    }
+}
+
+/// `$KUBECONFIG` names an existing file, or `~/.kube/config` exists.
+fn kubeconfig_exists() -> bool {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(paths) => std::env::split_paths(&paths).any(|p| p.exists()),
+        None => home().is_some_and(|h| h.join(".kube/config").exists()),
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// The driver in the Minikube profile's config.json (`$MINIKUBE_HOME` or ~/.minikube).
+fn minikube_driver(profile: &str) -> Option<String> {
+    let root = std::env::var_os("MINIKUBE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".minikube")))?;
+    let text =
+        std::fs::read_to_string(root.join("profiles").join(profile).join("config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    config.get("Driver")?.as_str().map(String::from)
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    // The cluster error carries its own hint line; doctor gives one per check.
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// The report in words: one line per check, its hint below.
+pub fn text(report: &DoctorReport) -> String {
+    let mut out = String::new();
+    for check in &report.checks {
+        let mark = match check.status {
+            Status::Pass => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        out.push_str(&format!("{mark} {:<15} {}\n", check.id, check.message));
+        if let Some(hint) = &check.hint
+            && check.status != Status::Pass
+        {
+            out.push_str(&format!("     {:<15} hint: {hint}\n", ""));
+        }
+    }
+    let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
+    out.push_str(&format!(
+        "\n{} passed, {} warnings, {} failed",
+        count(Status::Pass),
+        count(Status::Warn),
+        count(Status::Fail)
+    ));
+    out.push_str(if report.ok {
+        ": ready to deploy\n"
+    } else {
+        ": fix the failures above before deploying\n"
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operate::doctor::Check;
+
+    #[test]
+    fn doctor_text() {
+        let report = DoctorReport {
+            release: "todo-chatbot".into(),
+            namespace: "todo".into(),
+            context: Some("minikube".into()),
+            ok: false,
+            checks: vec![
+                Check {
+                    id: "kubeconfig",
+                    status: Status::Pass,
+                    message: "context `minikube`, server https://192.168.49.2:8443".into(),
+                    hint: None,
+                },
+                Check {
+                    id: "metrics-server",
+                    status: Status::Fail,
+                    message:
+                        "autoscaling is on (3 HPAs) but no metrics-server serves metrics.k8s.io"
+                            .into(),
+                    hint: Some("minikube addons enable metrics-server".into()),
+                },
+                Check {
+                    id: "images",
+                    status: Status::Warn,
+                    message: "1 of 4 images are not on the minikube node yet: web:1".into(),
+                    hint: Some("berth deploy --images load".into()),
+                },
+            ],
+        };
+        insta::assert_snapshot!("doctor_text", text(&report));
+    }
+}

@@ -1,0 +1,862 @@
+//! `diagnose`: why a release (or one component) is not healthy. Reads its
+//! workloads, pods, claims, Services, EndpointSlices and Events once, asks the
+//! readiness analysis the deploy's wait uses for each workload's cause, adds
+//! what only a look around shows (failing probes, unbound claims, pending
+//! tasks, Services without endpoints) and ranks it all.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ContainerStatus, Event as KubeEvent, PersistentVolumeClaim, Pod, Service,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams};
+use kube::{Client, ResourceExt};
+use serde::Serialize;
+
+use super::{OperateError, component_of, components, list, selector};
+use crate::apply::readiness::{
+    Cause, Rollout, StartedSince, deployment_rollout, event_second, failed_create_message,
+    stateful_set_rollout, workload_failure,
+};
+use crate::apply::{Release, wait::previous_log_tail};
+
+/// How many log lines of a crashed container's previous instance to show.
+const LOG_LINES: i64 = 10;
+/// How many deduplicated Events to keep (the newest).
+const EVENT_LIMIT: usize = 20;
+/// A FailedCreate Event older than this no longer describes the present.
+const FAILED_CREATE_SECONDS: i64 = 300;
+
+/// Everything `diagnose` found, most important cause first.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnosis {
+    pub release: String,
+    pub namespace: String,
+    /// The component asked about; none for the whole release.
+    pub component: Option<String>,
+    /// Every workload rolled out and no root cause found.
+    pub healthy: bool,
+    pub workloads: Vec<WorkloadState>,
+    pub pods: Vec<PodState>,
+    /// Claims that are not Bound.
+    pub unbound_claims: Vec<ClaimState>,
+    /// Every Service that selects pods, with its endpoint counts.
+    pub services: Vec<ServiceState>,
+    /// Recent Events about the release's objects, deduplicated, oldest first.
+    pub events: Vec<EventSummary>,
+    /// Ranked root causes (rank 1 first).
+    pub causes: Vec<RootCause>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadState {
+    pub component: String,
+    pub kind: String,
+    pub name: String,
+    pub rolled_out: bool,
+    /// `1/2 ready, 1 updated`.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodState {
+    pub name: String,
+    pub component: String,
+    pub phase: String,
+    pub node: Option<String>,
+    /// Conditions that are not True (a healthy pod has none here).
+    pub conditions: Vec<PodCondition>,
+    /// Tasks (init containers) first, then the containers.
+    pub containers: Vec<ContainerState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodCondition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerState {
+    pub name: String,
+    /// An init container: a task that runs before the others start.
+    pub task: bool,
+    pub ready: bool,
+    pub restarts: i32,
+    /// `running`, `waiting`, `terminated` or `unknown`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_termination: Option<Termination>,
+    /// The last lines of the previous (crashed) instance, when the node serves them.
+    pub previous_logs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Termination {
+    pub exit_code: i32,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimState {
+    pub name: String,
+    pub phase: String,
+    pub storage_class: Option<String>,
+    /// Its class binds only once a pod using it is scheduled.
+    pub waits_for_consumer: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    pub name: String,
+    pub ready_endpoints: usize,
+    pub not_ready_endpoints: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary {
+    /// `Pod/web-1`.
+    pub object: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    /// How often it happened (summed over duplicates).
+    pub count: i32,
+    pub last_seen: Option<String>,
+}
+
+/// One thing that keeps the release from being healthy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "finding",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Finding {
+    /// The readiness analysis' cause for a workload (what a deploy's wait reports).
+    NotReady { object: String, cause: Cause },
+    /// A claim is not bound and its pod needs it.
+    UnboundClaim { claim: String, phase: String },
+    /// The kubelet reports probe failures for a pod that is not ready.
+    ProbeFailing {
+        pod: String,
+        message: String,
+        count: i32,
+    },
+    /// A task (init container) has not finished, so its pod's containers wait.
+    TaskPending {
+        pod: String,
+        task: String,
+        state: String,
+    },
+    /// A Service selects no ready pod: requests to it fail.
+    NoEndpoints { service: String },
+}
+
+impl Finding {
+    /// Lower is more fundamental: what blocks pods from existing, then from
+    /// starting, then from serving, then what merely follows from those.
+    fn weight(&self) -> u8 {
+        match self {
+            Finding::NotReady { cause, .. } => match cause {
+                Cause::CannotCreate { .. } => 0,
+                Cause::Unschedulable { .. } => 1,
+                Cause::ImagePull { .. } => 3,
+                Cause::ContainerConfig { .. } => 4,
+                Cause::OutOfMemory { .. } => 5,
+                Cause::CrashLoop { .. } => 6,
+                Cause::NeverReady { .. } => 7,
+            },
+            Finding::UnboundClaim { .. } => 2,
+            Finding::ProbeFailing { .. } => 8,
+            Finding::TaskPending { .. } => 9,
+            Finding::NoEndpoints { .. } => 10,
+        }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::NotReady { object, cause } => write!(f, "{object} is not ready: {cause}"),
+            Finding::UnboundClaim { claim, phase } => {
+                write!(f, "PersistentVolumeClaim {claim} is {phase}, not Bound")
+            }
+            Finding::ProbeFailing {
+                pod,
+                message,
+                count,
+            } => write!(f, "pod {pod}: probe failing ({count}×): {message}"),
+            Finding::TaskPending { pod, task, state } => {
+                write!(f, "pod {pod}: task {task} has not finished ({state})")
+            }
+            Finding::NoEndpoints { service } => {
+                write!(f, "Service {service} has no ready endpoints")
+            }
+        }
+    }
+}
+
+/// A ranked finding; `hint` is filled by the caller that words advice (the CLI).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RootCause {
+    pub rank: usize,
+    pub message: String,
+    #[serde(flatten)]
+    pub finding: Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// What was read from the cluster, in one place.
+struct Snapshot {
+    deployments: Vec<Deployment>,
+    stateful_sets: Vec<StatefulSet>,
+    pods: Vec<Pod>,
+    claims: Vec<PersistentVolumeClaim>,
+    services: Vec<Service>,
+    slices: Vec<EndpointSlice>,
+    events: Vec<KubeEvent>,
+    /// StorageClass name → binds only for a consumer (none when not readable).
+    wait_for_consumer: BTreeMap<String, bool>,
+}
+
+/// Diagnoses the release, or one of its components.
+pub async fn run(
+    client: &Client,
+    release: &Release,
+    component: Option<&str>,
+) -> Result<Diagnosis, OperateError> {
+    let snapshot = read(client, release, component).await?;
+    if let Some(component) = component
+        && snapshot.deployments.is_empty()
+        && snapshot.stateful_sets.is_empty()
+        && snapshot.pods.is_empty()
+    {
+        return Err(OperateError::UnknownComponent {
+            release: release.name.clone(),
+            namespace: release.namespace.clone(),
+            component: component.to_string(),
+            known: components(client, release).await?,
+        });
+    }
+    let mut logs = BTreeMap::new();
+    for pod in &snapshot.pods {
+        for (cs, _) in statuses(pod).filter(|(cs, _)| crashing(cs)) {
+            let (pod, container) = (pod.name_any(), cs.name.clone());
+            let tail =
+                previous_log_tail(client, &release.namespace, &pod, &container, LOG_LINES).await;
+            logs.insert((pod, container), tail);
+        }
+    }
+    Ok(analyse(
+        release,
+        component,
+        &snapshot,
+        &logs,
+        Timestamp::now(),
+    ))
+}
+
+async fn read(
+    client: &Client,
+    release: &Release,
+    component: Option<&str>,
+) -> Result<Snapshot, OperateError> {
+    let ns = &release.namespace;
+    let lp = ListParams::default().labels(&selector(release, component));
+    let slices_lp = ListParams::default().labels("kubernetes.io/service-name");
+    let all = ListParams::default();
+    let (deployments, stateful_sets, pods, claims, services, slices, events) = futures::try_join!(
+        list::<Deployment>(client, ns, &lp),
+        list::<StatefulSet>(client, ns, &lp),
+        list::<Pod>(client, ns, &lp),
+        list::<PersistentVolumeClaim>(client, ns, &lp),
+        list::<Service>(client, ns, &lp),
+        list::<EndpointSlice>(client, ns, &slices_lp),
+        list::<KubeEvent>(client, ns, &all),
+    )?;
+    // Cluster-scoped: a namespace-bound user may not read them; claims are
+    // then judged without knowing their binding mode.
+    let classes = Api::<StorageClass>::all(client.clone()).list(&all).await;
+    let wait_for_consumer = classes
+        .map(|list| {
+            list.items
+                .iter()
+                .map(|c| {
+                    let mode = c.volume_binding_mode.as_deref();
+                    (c.name_any(), mode == Some("WaitForFirstConsumer"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Snapshot {
+        deployments,
+        stateful_sets,
+        pods,
+        claims,
+        services,
+        slices,
+        events,
+        wait_for_consumer,
+    })
+}
+
+/// Each container status of a pod, tasks first, with whether it is a task.
+fn statuses(pod: &Pod) -> impl Iterator<Item = (&ContainerStatus, bool)> {
+    let status = pod.status.as_ref();
+    let tasks = status
+        .into_iter()
+        .flat_map(|s| s.init_container_statuses.iter().flatten());
+    let containers = status
+        .into_iter()
+        .flat_map(|s| s.container_statuses.iter().flatten());
+    tasks
+        .map(|cs| (cs, true))
+        .chain(containers.map(|cs| (cs, false)))
+}
+
+/// A container whose previous instance ended badly and that is not serving now.
+fn crashing(cs: &ContainerStatus) -> bool {
+    let last_failed = cs
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .is_some_and(|t| t.exit_code != 0);
+    cs.restart_count > 0 && last_failed && !cs.ready
+}
+
+/// The diagnosis of what was read: pure, so it is tested without a cluster.
+fn analyse(
+    release: &Release,
+    component: Option<&str>,
+    snapshot: &Snapshot,
+    logs: &BTreeMap<(String, String), Vec<String>>,
+    now: Timestamp,
+) -> Diagnosis {
+    let started = StartedSince::at_container_start(&snapshot.pods);
+    let since = now.as_second() - FAILED_CREATE_SECONDS;
+    let mut findings = Vec::new();
+    let mut workloads = Vec::new();
+    let mut rollouts: Vec<(
+        &str,
+        String,
+        Rollout,
+        &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    )> = Vec::new();
+    for d in &snapshot.deployments {
+        rollouts.push((
+            "Deployment",
+            d.name_any(),
+            deployment_rollout(d),
+            &d.metadata,
+        ));
+    }
+    for s in &snapshot.stateful_sets {
+        rollouts.push((
+            "StatefulSet",
+            s.name_any(),
+            stateful_set_rollout(s),
+            &s.metadata,
+        ));
+    }
+    for (kind, name, rollout, meta) in &rollouts {
+        let failed_create = failed_create_message(&snapshot.events, kind, name, since);
+        if let Some(cause) = workload_failure(rollout, failed_create, &snapshot.pods, &started) {
+            findings.push(Finding::NotReady {
+                object: format!("{kind} {}/{name}", release.namespace),
+                cause: with_previous_logs(cause, logs),
+            });
+        }
+        workloads.push(WorkloadState {
+            component: component_of(meta),
+            kind: kind.to_string(),
+            name: name.clone(),
+            rolled_out: rollout.done,
+            summary: rollout.summary(),
+        });
+    }
+    let failing_pods: BTreeSet<String> = findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::NotReady { cause, .. } => cause_pod(cause),
+            _ => None,
+        })
+        .collect();
+    let pods: Vec<PodState> = snapshot.pods.iter().map(|p| pod_state(p, logs)).collect();
+    findings.extend(pending_tasks(&pods, &failing_pods));
+    findings.extend(probe_failures(snapshot, &failing_pods));
+    let unbound_claims = unbound_claims(snapshot);
+    for claim in &unbound_claims {
+        let consumer_scheduled = claim_users(snapshot, &claim.name)
+            .any(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some());
+        // A claim that waits for its consumer is fine until that pod is placed.
+        if !claim.waits_for_consumer || consumer_scheduled {
+            findings.push(Finding::UnboundClaim {
+                claim: claim.name.clone(),
+                phase: claim.phase.clone(),
+            });
+        }
+    }
+    let services = service_states(snapshot);
+    findings.extend(services.iter().filter(|s| s.ready_endpoints == 0).map(|s| {
+        Finding::NoEndpoints {
+            service: s.name.clone(),
+        }
+    }));
+    findings.sort_by_key(Finding::weight);
+    let causes: Vec<RootCause> = findings
+        .into_iter()
+        .enumerate()
+        .map(|(i, finding)| RootCause {
+            rank: i + 1,
+            message: finding.to_string(),
+            finding,
+            hint: None,
+        })
+        .collect();
+    Diagnosis {
+        release: release.name.clone(),
+        namespace: release.namespace.clone(),
+        component: component.map(String::from),
+        healthy: !workloads.is_empty()
+            && workloads.iter().all(|w| w.rolled_out)
+            && causes.is_empty(),
+        workloads,
+        pods,
+        unbound_claims,
+        services,
+        events: recent_events(snapshot),
+        causes,
+    }
+}
+
+fn with_previous_logs(cause: Cause, logs: &BTreeMap<(String, String), Vec<String>>) -> Cause {
+    match cause {
+        Cause::CrashLoop {
+            pod,
+            container,
+            exit,
+            ..
+        } => Cause::CrashLoop {
+            logs: logs
+                .get(&(pod.clone(), container.clone()))
+                .cloned()
+                .unwrap_or_default(),
+            pod,
+            container,
+            exit,
+        },
+        other => other,
+    }
+}
+
+fn cause_pod(cause: &Cause) -> Option<String> {
+    match cause {
+        Cause::ImagePull { pod, .. }
+        | Cause::OutOfMemory { pod, .. }
+        | Cause::CrashLoop { pod, .. }
+        | Cause::ContainerConfig { pod, .. }
+        | Cause::NeverReady { pod, .. }
+        | Cause::Unschedulable { pod, .. } => Some(pod.clone()),
+        Cause::CannotCreate { .. } => None,
+    }
+}
+
+fn pod_state(pod: &Pod, logs: &BTreeMap<(String, String), Vec<String>>) -> PodState {
+    let status = pod.status.clone().unwrap_or_default();
+    let containers = statuses(pod)
+        .map(|(cs, task)| {
+            let state = cs.state.clone().unwrap_or_default();
+            let (name, reason, message) = if let Some(w) = &state.waiting {
+                ("waiting", w.reason.clone(), w.message.clone())
+            } else if let Some(t) = &state.terminated {
+                ("terminated", t.reason.clone(), t.message.clone())
+            } else if state.running.is_some() {
+                ("running", None, None)
+            } else {
+                ("unknown", None, None)
+            };
+            ContainerState {
+                name: cs.name.clone(),
+                task,
+                ready: cs.ready,
+                restarts: cs.restart_count,
+                state: name.into(),
+                reason,
+                message,
+                last_termination: cs
+                    .last_state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .map(|t| Termination {
+                        exit_code: t.exit_code,
+                        reason: t.reason.clone(),
+                    }),
+                previous_logs: logs
+                    .get(&(pod.name_any(), cs.name.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    PodState {
+        name: pod.name_any(),
+        component: component_of(&pod.metadata),
+        phase: status.phase.clone().unwrap_or_else(|| "Unknown".into()),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        conditions: status
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|c| c.status != "True")
+            .map(|c| PodCondition {
+                type_: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+            })
+            .collect(),
+        containers,
+    }
+}
+
+/// Tasks not finished in pods that show no other cause.
+fn pending_tasks(pods: &[PodState], failing: &BTreeSet<String>) -> Vec<Finding> {
+    pods.iter()
+        .filter(|p| !failing.contains(&p.name))
+        .flat_map(|p| {
+            p.containers
+                .iter()
+                .filter(|c| {
+                    c.task && !(c.state == "terminated" && c.reason.as_deref() == Some("Completed"))
+                })
+                .map(|c| Finding::TaskPending {
+                    pod: p.name.clone(),
+                    task: c.name.clone(),
+                    state: match &c.reason {
+                        Some(reason) => format!("{} ({reason})", c.state),
+                        None => c.state.clone(),
+                    },
+                })
+        })
+        .collect()
+}
+
+/// `Unhealthy` Events of existing, unready pods that show no other cause.
+fn probe_failures(snapshot: &Snapshot, failing: &BTreeSet<String>) -> Vec<Finding> {
+    let unready: BTreeSet<String> = snapshot
+        .pods
+        .iter()
+        .filter(|p| statuses(p).any(|(cs, task)| !task && !cs.ready))
+        .map(|p| p.name_any())
+        .filter(|name| !failing.contains(name))
+        .collect();
+    let mut by_pod: BTreeMap<String, (Option<i64>, String, i32)> = BTreeMap::new();
+    for e in snapshot.events.iter().filter(|e| {
+        e.reason.as_deref() == Some("Unhealthy") && e.involved_object.kind.as_deref() == Some("Pod")
+    }) {
+        let Some(pod) = e
+            .involved_object
+            .name
+            .clone()
+            .filter(|p| unready.contains(p))
+        else {
+            continue;
+        };
+        let entry = by_pod.entry(pod).or_insert((None, String::new(), 0));
+        entry.2 += e.count.unwrap_or(1);
+        if event_second(e) >= entry.0 {
+            entry.0 = event_second(e);
+            entry.1 = e.message.clone().unwrap_or_default();
+        }
+    }
+    by_pod
+        .into_iter()
+        .map(|(pod, (_, message, count))| Finding::ProbeFailing {
+            pod,
+            message,
+            count,
+        })
+        .collect()
+}
+
+fn unbound_claims(snapshot: &Snapshot) -> Vec<ClaimState> {
+    snapshot
+        .claims
+        .iter()
+        .filter(|c| c.metadata.deletion_timestamp.is_none())
+        .filter_map(|c| {
+            let phase = c
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Pending".into());
+            (phase != "Bound").then(|| {
+                let class = c.spec.as_ref().and_then(|s| s.storage_class_name.clone());
+                ClaimState {
+                    name: c.name_any(),
+                    waits_for_consumer: class
+                        .as_ref()
+                        .and_then(|n| snapshot.wait_for_consumer.get(n))
+                        .copied()
+                        .unwrap_or(false),
+                    storage_class: class,
+                    phase,
+                }
+            })
+        })
+        .collect()
+}
+
+/// The pods that mount `claim`.
+fn claim_users<'a>(snapshot: &'a Snapshot, claim: &'a str) -> impl Iterator<Item = &'a Pod> {
+    snapshot.pods.iter().filter(move |p| {
+        p.spec
+            .iter()
+            .flat_map(|s| s.volumes.iter().flatten())
+            .any(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .is_some_and(|c| c.claim_name == claim)
+            })
+    })
+}
+
+/// Services with a selector (others have no endpoints by design).
+fn service_states(snapshot: &Snapshot) -> Vec<ServiceState> {
+    snapshot
+        .services
+        .iter()
+        .filter(|s| {
+            s.spec
+                .as_ref()
+                .and_then(|s| s.selector.as_ref())
+                .is_some_and(|m| !m.is_empty())
+        })
+        .map(|s| {
+            let name = s.name_any();
+            let endpoints = snapshot
+                .slices
+                .iter()
+                .filter(|slice| slice.labels().get("kubernetes.io/service-name") == Some(&name))
+                .flat_map(|slice| slice.endpoints.iter());
+            let (ready, not_ready) = endpoints.fold((0, 0), |(r, n), e| {
+                match e.conditions.as_ref().and_then(|c| c.ready) {
+                    Some(false) => (r, n + 1),
+                    // No condition means ready (the API's rule).
+                    _ => (r + 1, n),
+                }
+            });
+            ServiceState {
+                name,
+                ready_endpoints: ready,
+                not_ready_endpoints: not_ready,
+            }
+        })
+        .collect()
+}
+
+/// Events about the release's objects (and their ReplicaSets), one per
+/// object, reason and message, the newest [`EVENT_LIMIT`], oldest first.
+fn recent_events(snapshot: &Snapshot) -> Vec<EventSummary> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    names.extend(snapshot.pods.iter().map(|p| p.name_any()));
+    names.extend(snapshot.deployments.iter().map(|d| d.name_any()));
+    names.extend(snapshot.stateful_sets.iter().map(|s| s.name_any()));
+    names.extend(snapshot.claims.iter().map(|c| c.name_any()));
+    names.extend(snapshot.services.iter().map(|s| s.name_any()));
+    let deployments: Vec<String> = snapshot
+        .deployments
+        .iter()
+        .map(|d| format!("{}-", d.name_any()))
+        .collect();
+    let ours = |e: &KubeEvent| {
+        let name = e.involved_object.name.as_deref().unwrap_or_default();
+        names.contains(name)
+            || (e.involved_object.kind.as_deref() == Some("ReplicaSet")
+                && deployments.iter().any(|d| name.starts_with(d.as_str())))
+    };
+    let mut merged: BTreeMap<(String, String, String), (EventSummary, Option<i64>)> =
+        BTreeMap::new();
+    for e in snapshot.events.iter().filter(|e| ours(e)) {
+        let object = format!(
+            "{}/{}",
+            e.involved_object.kind.as_deref().unwrap_or_default(),
+            e.involved_object.name.as_deref().unwrap_or_default()
+        );
+        let reason = e.reason.clone().unwrap_or_default();
+        let message = e.message.clone().unwrap_or_default();
+        let seen = event_second(e);
+        let key = (object.clone(), reason.clone(), message.clone());
+        let entry = merged.entry(key).or_insert_with(|| {
+            (
+                EventSummary {
+                    object,
+                    type_: e.type_.clone().unwrap_or_default(),
+                    reason,
+                    message,
+                    count: 0,
+                    last_seen: None,
+                },
+                None,
+            )
+        });
+        entry.0.count += e.count.unwrap_or(1);
+        if seen >= entry.1 {
+            entry.1 = seen;
+            entry.0.last_seen = seen
+                .and_then(|s| Timestamp::from_second(s).ok())
+                .map(|t| t.to_string());
+        }
+    }
+    let mut events: Vec<(EventSummary, Option<i64>)> = merged.into_values().collect();
+    events.sort_by_key(|(_, seen)| *seen);
+    let skip = events.len().saturating_sub(EVENT_LIMIT);
+    events.into_iter().skip(skip).map(|(e, _)| e).collect()
+}
+
+/// A diagnosis of a made-up release for tests of its presentation: a
+/// pending migration, an unbound claim, a failing probe, an image pull failure.
+#[cfg(test)]
+pub(crate) fn example() -> Diagnosis {
+    let now = Timestamp::from_second(1_796_000_000).unwrap();
+    let at = now.to_string();
+    let pod = |name: &str, component: &str, status: serde_json::Value| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "labels": {
+                "app.kubernetes.io/instance": "shop", "app.kubernetes.io/component": component}},
+            "spec": {"nodeName": "node-1", "containers": [{"name": component, "image": format!("{component}:2")}],
+                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]},
+            "status": status
+        }))
+        .unwrap()
+    };
+    let deployment = serde_json::from_value::<Deployment>(serde_json::json!({
+        "metadata": {"name": "shop-web", "generation": 1, "labels": {"app.kubernetes.io/component": "web"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/component": "web"}},
+            "template": {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1}
+    }))
+    .unwrap();
+    let snapshot = Snapshot {
+        deployments: vec![deployment],
+        stateful_sets: vec![],
+        pods: vec![
+            pod("shop-web-1", "web", serde_json::json!({"phase": "Pending",
+                "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+                "containerStatuses": [{"name": "web", "image": "web:2", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff",
+                    "message": "Back-off pulling image \"web:2\""}}}]})),
+            pod("shop-api-1", "api", serde_json::json!({"phase": "Pending",
+                "initContainerStatuses": [{"name": "migrate", "image": "api:2", "imageID": "",
+                    "ready": false, "restartCount": 0, "state": {"running": {"startedAt": at}}}],
+                "containerStatuses": [{"name": "api", "image": "api:2", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]})),
+            pod("shop-worker-1", "worker", serde_json::json!({"phase": "Running",
+                "containerStatuses": [{"name": "worker", "image": "worker:2", "imageID": "",
+                    "ready": false, "restartCount": 0, "started": true,
+                    "state": {"running": {"startedAt": at}}}]})),
+        ],
+        claims: vec![serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "data-db-0"},
+            "spec": {"storageClassName": "fast"},
+            "status": {"phase": "Pending"}
+        }))
+        .unwrap()],
+        services: vec![serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "shop-web"},
+            "spec": {"selector": {"app.kubernetes.io/component": "web"}}
+        }))
+        .unwrap()],
+        slices: vec![],
+        events: vec![
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "shop-worker-1"},
+                "type": "Warning", "reason": "Unhealthy", "count": 3, "lastTimestamp": at,
+                "message": "Readiness probe failed: HTTP probe failed with statuscode: 503"
+            }))
+            .unwrap(),
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "e2"}, "involvedObject": {"kind": "Pod", "name": "shop-worker-1"},
+                "type": "Warning", "reason": "Unhealthy", "count": 2, "lastTimestamp": at,
+                "message": "Readiness probe failed: HTTP probe failed with statuscode: 503"
+            }))
+            .unwrap(),
+        ],
+        wait_for_consumer: BTreeMap::from([("fast".to_string(), false)]),
+    };
+    analyse(
+        &Release::new("shop", "shop"),
+        None,
+        &snapshot,
+        &BTreeMap::new(),
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_ranked_from_what_blocks_pods_to_what_follows() {
+        let d = example();
+        assert!(!d.healthy);
+        let kinds: Vec<&str> = d
+            .causes
+            .iter()
+            .map(|c| match &c.finding {
+                Finding::NotReady { .. } => "notReady",
+                Finding::UnboundClaim { .. } => "unboundClaim",
+                Finding::ProbeFailing { .. } => "probeFailing",
+                Finding::TaskPending { .. } => "taskPending",
+                Finding::NoEndpoints { .. } => "noEndpoints",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "unboundClaim",
+                "notReady",
+                "probeFailing",
+                "taskPending",
+                "noEndpoints"
+            ]
+        );
+        assert_eq!(
+            d.causes.iter().map(|c| c.rank).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        // Duplicate probe Events are one finding with their counts summed.
+        assert!(
+            d.causes[2].message.contains("(5×)"),
+            "{}",
+            d.causes[2].message
+        );
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.events[0].count, 5);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["causes"][1]["cause"]["kind"], "ImagePull");
+        assert_eq!(json["causes"][1]["finding"], "notReady");
+    }
+}
