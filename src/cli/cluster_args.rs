@@ -47,9 +47,7 @@ impl ClusterArgs {
 
     /// Connects; retry lines go through `printer` (silent with `--quiet`).
     pub async fn connect(&self, printer: &Printer) -> anyhow::Result<Connection> {
-        let printer = printer.clone();
-        let reporter = Reporter::new(move |line: &str| printer.status(line));
-        Ok(cluster::connect(&self.target(), reporter).await?)
+        Ok(cluster::connect(&self.target(), retry_reporter(printer)).await?)
     }
 
     /// The chosen kubeconfig context as the kubeconfig describes it (Minikube
@@ -79,6 +77,12 @@ impl ClusterArgs {
         let explain = Explain::of(&connection);
         work(connection).await.map_err(|err| explain.denied(err))
     }
+}
+
+/// Retry lines of the API client go through `printer` (silent with `--quiet`).
+pub fn retry_reporter(printer: &Printer) -> Reporter {
+    let printer = printer.clone();
+    Reporter::new(move |line: &str| printer.status(line))
 }
 
 /// What a permission error needs to name: the context and server it happened on.

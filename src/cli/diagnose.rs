@@ -31,7 +31,7 @@ pub async fn run(args: DiagnoseArgs, printer: &Printer) -> anyhow::Result<Outcom
     let mut diagnosis = args
         .target
         .cluster
-        .run(|connection| async move {
+        .run(printer, |connection| async move {
             Ok(diagnose::run(&connection.client, release, component).await?)
         })
         .await?;

@@ -36,7 +36,7 @@ pub async fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<Outcome>
     let mut values = values::load_unchecked_secrets(&args.values.sources(), &ProcessEnv)?;
     values.fill_generated();
     let ctx = settings::render_context(&values, &args.release)?;
-    let cluster = access(&args.cluster).await;
+    let cluster = access(&args.cluster, printer).await;
     let input = DoctorInput {
         values,
         ctx,
@@ -56,12 +56,12 @@ pub async fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<Outcome>
 }
 
 /// How far berth gets towards the cluster the flags name.
-async fn access(args: &ClusterArgs) -> ClusterAccess {
+async fn access(args: &ClusterArgs, printer: &Printer) -> ClusterAccess {
     if args.kubeconfig.is_none() && !kubeconfig_exists() {
         return ClusterAccess::NoKubeconfig;
     }
     let chosen = args.chosen_context();
-    match cluster::connect(&args.target()).await {
+    match cluster::connect(&args.target(), super::cluster_args::retry_reporter(printer)).await {
         Ok(connection) => {
             let local = chosen.as_ref().and_then(|c| c.local).map(String::from);
             let minikube_driver = (local.as_deref() == Some("minikube"))

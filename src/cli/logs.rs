@@ -53,7 +53,7 @@ pub async fn run(args: LogsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return args
             .target
             .cluster
-            .run(|connection| async move {
+            .run(printer, |connection| async move {
                 let show = |event: LogEvent| match event {
                     LogEvent::Line(line) => {
                         // A closed stdout ends the stream quietly (the reader left).
@@ -77,7 +77,7 @@ pub async fn run(args: LogsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let fetched =
         args.target
             .cluster
-            .run(|connection| async move {
+            .run(printer, |connection| async move {
                 Ok(logs::fetch(&connection.client, release, options).await?)
             })
             .await?;
