@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cluster;
 pub mod images;
 pub mod manifests;
+pub mod mcp;
 pub mod pipeline;
 pub mod ui;
 pub mod values;

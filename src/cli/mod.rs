@@ -11,14 +11,15 @@ mod cluster_args;
 mod deploy;
 mod deploy_wizard;
 mod diff;
-mod hints;
+pub(crate) mod hints;
 mod history;
 pub mod images;
+mod mcp;
 mod render;
 mod report;
 mod rollback;
 mod schema;
-mod settings;
+pub(crate) mod settings;
 mod status;
 mod uninstall;
 mod values_args;
@@ -94,6 +95,8 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Export a Helm chart equivalent to berth's render.
     Chart(chart::ChartArgs),
+    /// Serve berth's tools to AI agents over MCP (stdio, or streamable HTTP with --http).
+    Mcp(mcp::McpArgs),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -160,5 +163,6 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
+        Command::Mcp(args) => mcp::run(args, printer).await,
     }
 }
