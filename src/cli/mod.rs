@@ -5,6 +5,7 @@
 //! unexpected error). The work itself is the library's: `pipeline` and
 //! `apply`.
 
+mod aiops;
 mod apply_args;
 mod chart;
 mod cluster_args;
@@ -97,6 +98,9 @@ pub enum Command {
     Chart(chart::ChartArgs),
     /// Serve berth's tools to AI agents over MCP (stdio, or streamable HTTP with --http).
     Mcp(mcp::McpArgs),
+    /// Export configuration for AI operations tools (kubectl-ai, kagent).
+    #[command(subcommand)]
+    Aiops(aiops::AiopsCommand),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -164,5 +168,6 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
         Command::Mcp(args) => mcp::run(args, printer).await,
+        Command::Aiops(command) => aiops::run(command, printer),
     }
 }
