@@ -32,6 +32,8 @@ fn help_texts() {
         ("uninstall", &["uninstall"][..]),
         ("chart_export", &["chart", "export"][..]),
         ("schema", &["schema"][..]),
+        ("mcp", &["mcp"][..]),
+        ("aiops_export", &["aiops", "export"][..]),
     ] {
         insta::assert_snapshot!(format!("help_{name}"), help(args));
     }

@@ -68,7 +68,12 @@ fn every_exported_custom_tool_command_runs() {
         ran.push(tool["name"].as_str().unwrap().to_string());
     }
     eprintln!("ran {} custom-tool commands: {}", ran.len(), ran.join(", "));
-    for always in ["berth_status", "berth_history", "berth_diff", "berth_render"] {
+    for always in [
+        "berth_status",
+        "berth_history",
+        "berth_diff",
+        "berth_render",
+    ] {
         assert!(ran.iter().any(|n| n == always), "{always} not exported");
     }
     cluster::cleanup(&ns);

@@ -140,8 +140,8 @@ fn every_runnable_command_in_the_guides_succeeds() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let last = stderr
             .lines()
-            .filter_map(|l| l.strip_prefix("::run "))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("::run "))
             .and_then(|n| n.parse::<usize>().ok());
         assert!(
             out.status.success(),
