@@ -1,11 +1,11 @@
 //! The typed inputs of the tools; their JSON Schemas are what clients see.
+//! Unknown fields are ignored (serde cannot refuse them across `flatten`).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// Which release; both default to what `berth mcp` was started with.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ReleaseInput {
     /// Release name (default: the server's `--release`, usually `todo-chatbot`).
     #[serde(default)]
@@ -18,14 +18,9 @@ pub struct ReleaseInput {
 /// Where values come from, as `berth render`/`diff`/`deploy` take them.
 /// Secrets are never passed here: the server reads them from its environment.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ValuesInput {
-    /// Release name (default: the server's `--release`).
-    #[serde(default)]
-    pub release: Option<String>,
-    /// Namespace (default: the server's `-n`, else the values' namespace).
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub target: ReleaseInput,
     /// Values files on the server's machine, layered left to right (like `-f`).
     #[serde(default)]
     pub values_files: Vec<String>,
@@ -37,25 +32,11 @@ pub struct ValuesInput {
     pub set_string: Vec<String>,
 }
 
-impl ValuesInput {
-    pub fn release(&self) -> ReleaseInput {
-        ReleaseInput {
-            release: self.release.clone(),
-            namespace: self.namespace.clone(),
-        }
-    }
-}
-
 /// `diagnose`: a release, optionally one of its components.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DiagnoseInput {
-    /// Release name (default: the server's `--release`).
-    #[serde(default)]
-    pub release: Option<String>,
-    /// Namespace (default: the server's `-n`, else the values' namespace).
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub target: ReleaseInput,
     /// Only this component (its `app.kubernetes.io/component` label), e.g. `backend`.
     #[serde(default)]
     pub component: Option<String>,
@@ -76,23 +57,9 @@ pub enum ImagesChoice {
 
 /// `deploy`: values as for `diff`, then apply and wait.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeployInput {
-    /// Release name (default: the server's `--release`).
-    #[serde(default)]
-    pub release: Option<String>,
-    /// Namespace (default: the server's `-n`, else the values' namespace).
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// Values files on the server's machine, layered left to right (like `-f`).
-    #[serde(default)]
-    pub values_files: Vec<String>,
-    /// `KEY=VALUE` assignments (like `--set`).
-    #[serde(default)]
-    pub set: Vec<String>,
-    /// `KEY=VALUE` assignments whose value is always a string (like `--set-string`).
-    #[serde(default)]
-    pub set_string: Vec<String>,
+    #[serde(flatten)]
+    pub values: ValuesInput,
     /// Images: `skip` (default), `auto`, `build` or `load`.
     #[serde(default)]
     pub images: ImagesChoice,
@@ -101,28 +68,11 @@ pub struct DeployInput {
     pub timeout_seconds: Option<u64>,
 }
 
-impl DeployInput {
-    pub fn values(&self) -> ValuesInput {
-        ValuesInput {
-            release: self.release.clone(),
-            namespace: self.namespace.clone(),
-            values_files: self.values_files.clone(),
-            set: self.set.clone(),
-            set_string: self.set_string.clone(),
-        }
-    }
-}
-
 /// `rollback`: to a revision, by default the one before the current.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RollbackInput {
-    /// Release name (default: the server's `--release`).
-    #[serde(default)]
-    pub release: Option<String>,
-    /// Namespace (default: the server's `-n`, else the values' namespace).
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub target: ReleaseInput,
     /// Revision number (see `history`); default: the previous deployed one.
     #[serde(default)]
     pub revision: Option<u32>,
@@ -130,14 +80,9 @@ pub struct RollbackInput {
 
 /// `scale`: one component's replicas, recorded as a new revision.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ScaleInput {
-    /// Release name (default: the server's `--release`).
-    #[serde(default)]
-    pub release: Option<String>,
-    /// Namespace (default: the server's `-n`, else the values' namespace).
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub target: ReleaseInput,
     /// The component to scale (its name in the values), e.g. `backend`.
     pub component: String,
     /// Desired replicas, 0 to 50.

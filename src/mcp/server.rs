@@ -153,10 +153,7 @@ impl BerthServer {
         &self,
         Parameters(input): Parameters<DiagnoseInput>,
     ) -> Result<Json<DiagnoseOutput>, String> {
-        let release = self.release(&ReleaseInput {
-            release: input.release.clone(),
-            namespace: input.namespace.clone(),
-        })?;
+        let release = self.release(&input.target)?;
         let client = self.client().await?;
         // TODO(lead, at merge): return crate::operate::diagnose::run(&client, &release, component).
         let component = input.component.as_deref();
@@ -217,7 +214,7 @@ impl BerthServer {
 
 impl BerthServer {
     async fn deploy_now(&self, input: DeployInput) -> ToolResult<DeployOutput> {
-        let (values, ctx) = self.values(&input.values()).map_err(failed)?;
+        let (values, ctx) = self.values(&input.values).map_err(failed)?;
         let client = self.client().await?;
         let images = match input.images {
             ImagesChoice::Auto => ImagesMode::Auto,
@@ -248,10 +245,7 @@ impl BerthServer {
     }
 
     async fn rollback_now(&self, input: RollbackInput) -> ToolResult<DeployOutput> {
-        let release = self.release(&ReleaseInput {
-            release: input.release,
-            namespace: input.namespace,
-        })?;
+        let release = self.release(&input.target)?;
         let client = self.client().await?;
         let target = apply::rollback_target(&client, &release, input.revision)
             .await
@@ -271,10 +265,7 @@ impl BerthServer {
                 input.replicas
             ));
         }
-        let release = self.release(&ReleaseInput {
-            release: input.release,
-            namespace: input.namespace,
-        })?;
+        let release = self.release(&input.target)?;
         let client = self.client().await?;
         let plan = scale::plan(&client, &release, &input.component, input.replicas)
             .await
@@ -314,7 +305,7 @@ impl BerthServer {
             set_string: input.set_string.clone(),
             ..ValueSources::default()
         };
-        settings::load_values(&sources, &self.release_args(&input.release()))
+        settings::load_values(&sources, &self.release_args(&input.target))
     }
 
     fn release_args(&self, input: &ReleaseInput) -> ReleaseArgs {
