@@ -66,6 +66,8 @@ pub const READ_COMMANDS: [ReadCommand; 7] = [
 pub struct ExportSettings {
     /// How the tools start berth (a name on PATH or an absolute path).
     pub berth: String,
+    /// The arguments that make berth serve MCP over stdio (its subcommand).
+    pub serve_args: Vec<String>,
     /// Release and namespace (`None`: the values' namespace).
     pub release: String,
     pub namespace: Option<String>,
@@ -183,7 +185,7 @@ fn kubectl_ai_mcp(settings: &ExportSettings) -> Value {
         "servers": [{
             "name": "berth",
             "command": settings.berth,
-            "args": ["mcp"],
+            "args": settings.serve_args,
             "env": env,
         }]
     })

@@ -21,6 +21,7 @@ use super::*;
 fn settings() -> ExportSettings {
     ExportSettings {
         berth: "berth".into(),
+        serve_args: vec!["serve-mcp".into()],
         release: "shop".into(),
         namespace: Some("team-a".into()),
         values_files: vec!["values.yaml".into()],
@@ -126,7 +127,7 @@ fn kubectl_ai_mcp_entry_follows_its_config() {
     assert!(keys(server).is_subset(&known), "{server}");
     assert_eq!(server["name"], "berth");
     assert_eq!(server["command"], "berth");
-    assert_eq!(server["args"], serde_json::json!(["mcp"]));
+    assert_eq!(server["args"], serde_json::json!(["serve-mcp"]));
     let env = server["env"].as_object().unwrap();
     assert!(
         env.values().all(Value::is_string),

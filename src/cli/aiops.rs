@@ -50,6 +50,7 @@ pub fn run(command: AiopsCommand, printer: &Printer) -> anyhow::Result<Outcome> 
     let AiopsCommand::Export(args) = command;
     let settings = ExportSettings {
         berth: args.berth,
+        serve_args: vec![mcp_subcommand()],
         release: args.release.release.clone(),
         namespace: args.release.namespace.clone(),
         values_files: args.values_files,
@@ -86,6 +87,16 @@ pub fn run(command: AiopsCommand, printer: &Printer) -> anyhow::Result<Outcome> 
         printer.status(&format!("wrote {}", path.display()));
     }
     Ok(Outcome::Success)
+}
+
+/// The name of berth's MCP server command, as clap defines it: the one
+/// with `--allow-writes`.
+fn mcp_subcommand() -> String {
+    Cli::command()
+        .get_subcommands()
+        .find(|c| c.get_arguments().any(|a| a.get_id() == "allow_writes"))
+        .map(|c| c.get_name().to_string())
+        .expect("berth has an MCP server command")
 }
 
 /// The read-only commands this binary has, and the names of those it lacks.
