@@ -54,7 +54,10 @@ cargo_tests() {
 }
 
 cluster_tests() {
-  local kc
+  local kc py
+  # The MCP tests drive `berth mcp` with the reference app's pinned Python MCP SDK.
+  py=$(bash -c 'source app/scripts/common.sh && ensure_python_deps >&2 && echo "$VENV_PY"') || return 1
+  export BERTH_MCP_PYTHON=$py
   kc=$(scripts/cluster.sh up | tail -n 1) || { scripts/cluster.sh down >/dev/null 2>&1; return 1; }
   # The cluster goes down whatever happens below.
   trap 'scripts/cluster.sh down >&2 || true' RETURN

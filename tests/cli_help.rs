@@ -37,6 +37,8 @@ fn help_texts() {
         ("logs", &["logs"][..]),
         ("completions", &["completions"][..]),
         ("man", &["man"][..]),
+        ("mcp", &["mcp"][..]),
+        ("aiops_export", &["aiops", "export"][..]),
     ] {
         insta::assert_snapshot!(format!("help_{name}"), help(args));
     }

@@ -14,7 +14,7 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 /// Why a workload cannot become ready.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum Cause {
     /// A container's image cannot be pulled (ImagePullBackOff, ErrImagePull, …).
@@ -57,7 +57,7 @@ pub enum Cause {
 }
 
 /// What refuses pod creation, as far as the message tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum CreateBlocker {
     ResourceQuota,
     PodSecurity,

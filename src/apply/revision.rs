@@ -96,7 +96,7 @@ pub fn decode_objects(value: &Value) -> Vec<Desired> {
 }
 
 /// One revision's bookkeeping.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Revision {
     pub number: u32,
     pub status: String,

@@ -16,7 +16,7 @@ use super::{ApplyError, Release, revision};
 const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 
 /// One Deployment or StatefulSet of the release.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Workload {
     /// Its `app.kubernetes.io/component` label.
     pub component: String,
@@ -31,7 +31,7 @@ pub struct Workload {
 }
 
 /// What `status` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReleaseStatus {
     pub release: String,
     pub namespace: String,

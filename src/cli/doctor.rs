@@ -1,14 +1,12 @@
 //! `berth doctor`: checks what commonly stops a deploy, before one.
 //! Exit 0 when nothing failed (warnings allowed), 1 when a check failed.
 
-use std::path::PathBuf;
-
 use clap::{Args, ValueEnum};
 
-use super::cluster_args::ClusterArgs;
+use super::cluster_args::{ClusterArgs, retry_reporter};
 use super::{Outcome, ReleaseArgs, ValuesArgs, settings};
-use crate::cluster;
-use crate::operate::doctor::{self, ClusterAccess, DoctorInput, DoctorReport, Status};
+use crate::operate::access::access;
+use crate::operate::doctor::{self, DoctorInput, DoctorReport, Status};
 use crate::ui::Printer;
 use crate::values::{self, ProcessEnv};
 
@@ -36,7 +34,12 @@ pub async fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<Outcome>
     let mut values = values::load_unchecked_secrets(&args.values.sources(), &ProcessEnv)?;
     values.fill_generated();
     let ctx = settings::render_context(&values, &args.release)?;
-    let cluster = access(&args.cluster, printer).await;
+    let cluster = access(
+        &args.cluster.target(),
+        args.cluster.chosen_context(),
+        retry_reporter(printer),
+    )
+    .await;
     let input = DoctorInput {
         values,
         ctx,
@@ -53,71 +56,6 @@ pub async fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<Outcome>
     } else {
         Outcome::Failed
     })
-}
-
-/// How far berth gets towards the cluster the flags name.
-async fn access(args: &ClusterArgs, printer: &Printer) -> ClusterAccess {
-    if args.kubeconfig.is_none() && !kubeconfig_exists() {
-        return ClusterAccess::NoKubeconfig;
-    }
-    let chosen = args.chosen_context();
-    match cluster::connect(&args.target(), super::cluster_args::retry_reporter(printer)).await {
-        Ok(connection) => {
-            let local = chosen.as_ref().and_then(|c| c.local).map(String::from);
-            let minikube_driver = (local.as_deref() == Some("minikube"))
-                .then(|| minikube_driver(&connection.context))
-                .flatten();
-            ClusterAccess::Connected {
-                client: connection.client,
-                context: connection.context,
-                server: connection.server,
-                local,
-                minikube_driver,
-            }
-        }
-        Err(err) => ClusterAccess::Unusable {
-            context: args
-                .context
-                .clone()
-                .or(chosen.map(|c| c.name))
-                .unwrap_or_else(|| "(none)".into()),
-            message: error_chain(&err),
-        },
-    }
-}
-
-/// `$KUBECONFIG` names an existing file, or `~/.kube/config` exists.
-fn kubeconfig_exists() -> bool {
-    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(paths) => std::env::split_paths(&paths).any(|p| p.exists()),
-        None => home().is_some_and(|h| h.join(".kube/config").exists()),
-    }
-}
-
-fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
-}
-
-/// The driver in the Minikube profile's config.json (`$MINIKUBE_HOME` or ~/.minikube).
-fn minikube_driver(profile: &str) -> Option<String> {
-    let root = std::env::var_os("MINIKUBE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| home().map(|h| h.join(".minikube")))?;
-    let text =
-        std::fs::read_to_string(root.join("profiles").join(profile).join("config.json")).ok()?;
-    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-    config.get("Driver")?.as_str().map(String::from)
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    // The cluster error carries its own hint line; doctor gives one per check.
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// The report in words: one line per check, its hint below.

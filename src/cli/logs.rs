@@ -74,13 +74,13 @@ pub async fn run(args: LogsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             })
             .await;
     }
-    let fetched =
-        args.target
-            .cluster
-            .run(printer, |connection| async move {
-                Ok(logs::fetch(&connection.client, release, options).await?)
-            })
-            .await?;
+    let fetched = args
+        .target
+        .cluster
+        .run(printer, |connection| async move {
+            Ok(logs::fetch(&connection.client, release, options).await?)
+        })
+        .await?;
     for line in &fetched.lines {
         printer.data(&format!("{line}\n"))?;
     }

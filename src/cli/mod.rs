@@ -5,6 +5,7 @@
 //! unexpected error). The work itself is the library's: `pipeline` and
 //! `apply`.
 
+mod aiops;
 mod apply_args;
 mod chart;
 mod cluster_args;
@@ -14,17 +15,18 @@ mod deploy_wizard;
 mod diagnose;
 mod diff;
 mod doctor;
-mod hints;
+pub(crate) mod hints;
 mod history;
 pub mod images;
 mod init;
 mod logs;
 mod man;
+mod mcp;
 mod render;
 mod report;
 mod rollback;
 mod schema;
-mod settings;
+pub(crate) mod settings;
 mod status;
 mod uninstall;
 mod values_args;
@@ -112,6 +114,11 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff): berth man > berth.1
     Man,
+    /// Serve berth's tools to AI agents over MCP (stdio, or streamable HTTP with --http).
+    Mcp(mcp::McpArgs),
+    /// Export configuration for AI operations tools (kubectl-ai, kagent).
+    #[command(subcommand)]
+    Aiops(aiops::AiopsCommand),
 }
 
 /// What a command reports back when it did not fail outright.
@@ -184,5 +191,7 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Doctor(args) => doctor::run(args, printer).await,
         Command::Completions(args) => completions::run(args, printer),
         Command::Man => man::run(printer),
+        Command::Mcp(args) => mcp::run(args, printer).await,
+        Command::Aiops(command) => aiops::run(command, printer),
     }
 }

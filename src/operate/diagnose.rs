@@ -32,7 +32,7 @@ const EVENT_LIMIT: usize = 20;
 const FAILED_CREATE_SECONDS: i64 = 300;
 
 /// Everything `diagnose` found, most important cause first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnosis {
     pub release: String,
@@ -53,7 +53,7 @@ pub struct Diagnosis {
     pub causes: Vec<RootCause>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadState {
     pub component: String,
@@ -64,7 +64,7 @@ pub struct WorkloadState {
     pub summary: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodState {
     pub name: String,
@@ -77,7 +77,7 @@ pub struct PodState {
     pub containers: Vec<ContainerState>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PodCondition {
     #[serde(rename = "type")]
@@ -87,7 +87,7 @@ pub struct PodCondition {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerState {
     pub name: String,
@@ -104,14 +104,14 @@ pub struct ContainerState {
     pub previous_logs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Termination {
     pub exit_code: i32,
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimState {
     pub name: String,
@@ -121,7 +121,7 @@ pub struct ClaimState {
     pub waits_for_consumer: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceState {
     pub name: String,
@@ -129,7 +129,7 @@ pub struct ServiceState {
     pub not_ready_endpoints: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventSummary {
     /// `Pod/web-1`.
@@ -144,7 +144,7 @@ pub struct EventSummary {
 }
 
 /// One thing that keeps the release from being healthy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(
     tag = "finding",
     rename_all = "camelCase",
@@ -216,7 +216,7 @@ impl std::fmt::Display for Finding {
 }
 
 /// A ranked finding; `hint` is filled by the caller that words advice (the CLI).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RootCause {
     pub rank: usize,

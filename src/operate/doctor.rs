@@ -11,6 +11,7 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 
+pub use super::access::ClusterAccess;
 use crate::apply::Release;
 use crate::manifests::{self, Manifest, RenderContext};
 use crate::values::Values;
@@ -32,24 +33,7 @@ pub struct DoctorInput {
     pub host_os: String,
 }
 
-/// How far berth got towards the cluster.
-pub enum ClusterAccess {
-    /// No kubeconfig anywhere: a first run.
-    NoKubeconfig,
-    /// A kubeconfig that cannot be used, or a server that does not answer.
-    Unusable { context: String, message: String },
-    Connected {
-        client: Client,
-        context: String,
-        server: String,
-        /// `minikube`, `kind` or none.
-        local: Option<String>,
-        /// The Minikube profile's driver, when berth could read it.
-        minikube_driver: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -58,7 +42,7 @@ pub enum Status {
 }
 
 /// One check's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     /// Stable id (`kubeconfig`, `api-server`, …) for scripts.
@@ -97,7 +81,7 @@ impl Check {
 }
 
 /// Every check, in order; `ok` is false when any failed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DoctorReport {
     pub release: String,

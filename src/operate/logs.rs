@@ -17,7 +17,7 @@ use super::{OperateError, components, list, selector};
 use crate::apply::Release;
 
 /// Which logs, and how many.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LogOptions {
     /// Only this component's pods; none for every pod of the release.
@@ -45,7 +45,7 @@ impl LogOptions {
 }
 
 /// One log line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogLine {
     pub pod: String,
@@ -63,7 +63,7 @@ impl std::fmt::Display for LogLine {
 }
 
 /// A container whose logs the node would not give.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unavailable {
     pub pod: String,
@@ -72,7 +72,7 @@ pub struct Unavailable {
 }
 
 /// What [`fetch`] read.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Logs {
     /// Every container's lines, merged in time order.

@@ -5,6 +5,7 @@
 //! it reads the cluster and never writes. Every report is `Serialize` so the
 //! CLI's `-o json` and the MCP server share one shape.
 
+pub mod access;
 pub mod diagnose;
 pub mod doctor;
 pub mod logs;

@@ -1,0 +1,109 @@
+//! `berth aiops export`: write kubectl-ai and kagent configuration that
+//! reaches berth (custom tools, an MCP client entry, a RemoteMCPServer and an
+//! Agent). Writes files only; talks to no cluster.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, CommandFactory, Subcommand};
+
+use super::{Cli, Outcome, ReleaseArgs};
+use crate::aiops::{self, ExportSettings, READ_COMMANDS, ReadCommand};
+use crate::mcp::{BerthServer, ServerSettings};
+use crate::ui::Printer;
+
+#[derive(Debug, Subcommand)]
+pub enum AiopsCommand {
+    /// Write kubectl-ai tools.yaml and mcp.yaml and kagent manifests for this release.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Directory to write into (kubectl-ai/ and kagent/ beneath it).
+    #[arg(long, value_name = "DIR", default_value = "aiops")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Values files the diff and render tools pass on (-f); repeatable.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values_files: Vec<String>,
+    /// How the tools start berth: a name on PATH or an absolute path.
+    #[arg(long, value_name = "PATH", default_value = "berth")]
+    pub berth: String,
+    /// URL at which kagent's pods reach `berth mcp --http` (endpoint /mcp).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://host.minikube.internal:8765/mcp"
+    )]
+    pub mcp_url: String,
+    /// Namespace of the kagent RemoteMCPServer and Agent.
+    #[arg(long, value_name = "NS", default_value = "kagent")]
+    pub kagent_namespace: String,
+    /// kagent ModelConfig the Agent uses.
+    #[arg(long, value_name = "NAME", default_value = "default-model-config")]
+    pub model_config: String,
+}
+
+pub fn run(command: AiopsCommand, printer: &Printer) -> anyhow::Result<Outcome> {
+    let AiopsCommand::Export(args) = command;
+    let settings = ExportSettings {
+        berth: args.berth,
+        serve_args: vec![mcp_subcommand()],
+        release: args.release.release.clone(),
+        namespace: args.release.namespace.clone(),
+        values_files: args.values_files,
+        mcp_url: args.mcp_url,
+        kagent_namespace: args.kagent_namespace,
+        model_config: args.model_config,
+    };
+    let (commands, missing) = available_commands();
+    if !missing.is_empty() {
+        printer.status(&format!(
+            "not exported (no such command in this berth): {}",
+            missing.join(", ")
+        ));
+    }
+    let read_only = BerthServer::new(ServerSettings {
+        cluster: Default::default(),
+        context: None,
+        release: args.release,
+        allow_writes: false,
+    });
+    let tools: Vec<String> = read_only
+        .tools()
+        .into_iter()
+        .map(|t| t.name.into())
+        .collect();
+    for file in aiops::export(&settings, &commands, &tools) {
+        let path = args.out.join(&file.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, &file.content)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        printer.status(&format!("wrote {}", path.display()));
+    }
+    Ok(Outcome::Success)
+}
+
+/// The name of berth's MCP server command, as clap defines it: the one
+/// with `--allow-writes`.
+fn mcp_subcommand() -> String {
+    Cli::command()
+        .get_subcommands()
+        .find(|c| c.get_arguments().any(|a| a.get_id() == "allow_writes"))
+        .map(|c| c.get_name().to_string())
+        .expect("berth has an MCP server command")
+}
+
+/// The read-only commands this binary has, and the names of those it lacks.
+fn available_commands() -> (Vec<ReadCommand>, Vec<&'static str>) {
+    let cli = Cli::command();
+    let (present, missing): (Vec<ReadCommand>, Vec<ReadCommand>) = READ_COMMANDS
+        .into_iter()
+        .partition(|c| cli.find_subcommand(c.name).is_some());
+    (present, missing.into_iter().map(|c| c.name).collect())
+}

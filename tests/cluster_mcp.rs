@@ -1,0 +1,318 @@
+//! `berth mcp` driven by a real MCP client (the official Python SDK, the
+//! version the reference app pins) against the test cluster, over stdio and
+//! streamable HTTP: the tools it lists, the root cause it reports for a
+//! failing release, write tools refused when read-only and working with
+//! `--allow-writes`, and no secret value in anything it answers.
+#![cfg(feature = "cluster-tests")]
+
+mod cluster;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+/// A secret value the server can read from its environment; it must never come back.
+const CANARY: &str = "sk-canary-mcp-5e1f0a7c";
+
+/// The Python with the `mcp` SDK: `BERTH_MCP_PYTHON` (scripts/test.sh sets it
+/// from the app's venv), else that venv where scripts/app-test.sh builds it.
+fn python() -> String {
+    let path = std::env::var("BERTH_MCP_PYTHON").unwrap_or_else(|_| {
+        let cache = std::env::var("BERTH_APP_CACHE")
+            .unwrap_or_else(|_| format!("{}/.cache/berth/app", std::env::var("HOME").unwrap()));
+        format!("{cache}/venv/bin/python")
+    });
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "{path} is missing: set BERTH_MCP_PYTHON to a Python with the `mcp` SDK, or run scripts/app-test.sh once to build the app's venv"
+    );
+    path
+}
+
+/// Runs the client with `target` (`stdio BERTH ARGS…` or `http URL`) and the calls.
+fn client(target: &[&str], calls: Value) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/client.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args(target)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(calls.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "MCP client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the client prints JSON")
+}
+
+/// `berth mcp --http 127.0.0.1:0 ARGS…`, stopped on drop.
+struct HttpServer {
+    child: Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["mcp", "--http", "127.0.0.1:0", "--kubeconfig"])
+            .arg(cluster::kubeconfig())
+            .args(args)
+            .env("OPENAI_API_KEY", CANARY)
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("berth mcp starts");
+        // The first line names the URL it serves.
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        HttpServer { child, url }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tool_names(report: &Value) -> Vec<String> {
+    let mut names: Vec<String> = report["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn call<'a>(report: &'a Value, index: usize, tool: &str) -> &'a Value {
+    let call = &report["calls"][index];
+    assert_eq!(call["tool"], tool);
+    call
+}
+
+fn revisions(ns: &str) -> usize {
+    let run = cluster::berth(ns, &["history", "-o", "json"]);
+    run.assert_code(0);
+    serde_json::from_str::<Vec<Value>>(&run.stdout)
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn read_only_server_reports_the_root_cause_and_refuses_writes() {
+    let ns = cluster::namespace("mcp-ro");
+    cluster::deploy(
+        &ns,
+        &["--set", "components.mcp.image.tag=0.1.0-imagepullbackoff"],
+    )
+    .assert_code(1);
+    let calls = json!([
+        {"tool": "status", "arguments": {"namespace": ns}},
+        {"tool": "diagnose", "arguments": {"namespace": ns, "component": "mcp"}},
+        {"tool": "deploy", "arguments": {"namespace": ns}},
+        {"tool": "logs", "arguments": {"namespace": ns, "component": "mcp", "tail": 5}},
+        {"tool": "doctor", "arguments": {"namespace": ns}},
+    ]);
+    let berth = env!("CARGO_BIN_EXE_berth");
+    let kubeconfig = cluster::kubeconfig();
+    let stdio = client(
+        &["stdio", berth, "mcp", "--kubeconfig", &kubeconfig],
+        calls.clone(),
+    );
+    let server = HttpServer::start(&[]);
+    let http = client(&["http", &server.url], calls);
+    for (transport, report) in [("stdio", &stdio), ("http", &http)] {
+        assert_eq!(report["server"], "berth", "{transport}");
+        assert_eq!(
+            tool_names(report),
+            [
+                "diagnose", "diff", "doctor", "history", "logs", "render", "status"
+            ],
+            "{transport}: a read-only server lists no write tool"
+        );
+        for tool in report["tools"].as_array().unwrap() {
+            assert_eq!(tool["input_schema"]["type"], "object", "{tool}");
+            assert_eq!(tool["has_output_schema"], true, "{tool}");
+        }
+
+        let status = call(report, 0, "status");
+        assert_eq!(status["is_error"], false, "{transport}: {status}");
+        let status = &status["structured"];
+        assert_eq!(status["ready"], false);
+        // Ranked as `berth diagnose` ranks them: the image first, then what follows
+        // from it (the Service without endpoints).
+        let causes = status["root_causes"].as_array().unwrap();
+        assert_eq!(causes[0]["rank"], 1, "{transport}: {causes:?}");
+        assert_eq!(causes[0]["finding"], "notReady", "{causes:?}");
+        assert_eq!(
+            causes[0]["object"],
+            format!("Deployment {ns}/todo-chatbot-mcp")
+        );
+        assert!(
+            causes[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("ImagePullBackOff"),
+            "{causes:?}"
+        );
+        assert!(
+            causes[0]["hint"]
+                .as_str()
+                .unwrap()
+                .contains("load it into the cluster"),
+            "{causes:?}"
+        );
+
+        let diagnose = call(report, 1, "diagnose");
+        assert_eq!(diagnose["is_error"], false, "{diagnose}");
+        assert_eq!(diagnose["structured"]["healthy"], false);
+        assert_eq!(diagnose["structured"]["causes"], status["root_causes"]);
+
+        let deploy = call(report, 2, "deploy");
+        assert_eq!(deploy["is_error"], true, "{transport}: {deploy}");
+        assert!(
+            deploy["text"]
+                .as_str()
+                .unwrap()
+                .contains("berth mcp --allow-writes"),
+            "{deploy}"
+        );
+
+        // The test cluster's simulated pods serve no logs: the tool says which
+        // containers it could not read rather than failing or answering nothing.
+        let logs = call(report, 3, "logs");
+        assert_eq!(logs["is_error"], false, "{transport}: {logs}");
+        let logs = &logs["structured"];
+        let read = logs["lines"].as_array().unwrap().len();
+        let refused = logs["unavailable"].as_array().unwrap().len();
+        assert!(read + refused > 0, "{transport}: {logs}");
+
+        let doctor = call(report, 4, "doctor");
+        assert_eq!(doctor["is_error"], false, "{transport}: {doctor}");
+        let checks = doctor["structured"]["checks"].as_array().unwrap();
+        let check = |id: &str| checks.iter().find(|c| c["id"] == id).cloned();
+        assert_eq!(check("api-server").unwrap()["status"], "pass", "{checks:?}");
+        assert!(check("node-capacity").is_some(), "{checks:?}");
+    }
+    // The refused deploys wrote nothing: still the one failed revision.
+    assert_eq!(revisions(&ns), 1);
+    cluster::cleanup(&ns);
+}
+
+#[test]
+fn write_tools_work_with_allow_writes_and_never_show_secrets() {
+    let ns = cluster::namespace("mcp-rw");
+    let node_port = format!("expose.nodePort={}", cluster::node_port(&ns));
+    let server = HttpServer::start(&["--allow-writes", "-n", &ns]);
+    let report = client(
+        &["http", &server.url],
+        json!([
+            {"tool": "deploy", "arguments": {"set": [node_port]}},
+            {"tool": "scale", "arguments": {"component": "backend", "replicas": 3}},
+            {"tool": "scale", "arguments": {"component": "backnd", "replicas": 3}},
+            {"tool": "history", "arguments": {}},
+            {"tool": "rollback", "arguments": {"revision": 1}},
+            {"tool": "render", "arguments": {}},
+            {"tool": "diff", "arguments": {"set": [node_port, "components.backend.replicas=1"]}},
+        ]),
+    );
+    assert_eq!(
+        tool_names(&report),
+        [
+            "deploy", "diagnose", "diff", "history", "render", "rollback", "scale", "status"
+        ]
+    );
+    let deploy = &call(&report, 0, "deploy")["structured"];
+    assert_eq!(deploy["ready"], true, "{report}");
+    assert_eq!(deploy["revision"], 1);
+
+    let scale = &call(&report, 1, "scale")["structured"];
+    assert_eq!(scale["ready"], true, "{report}");
+    assert_eq!(scale["revision"], 2);
+    assert_eq!(
+        scale["updated"],
+        json!([format!("Deployment {ns}/todo-chatbot-backend")])
+    );
+
+    let unknown = call(&report, 2, "scale");
+    assert_eq!(unknown["is_error"], true);
+    assert!(
+        unknown["text"]
+            .as_str()
+            .unwrap()
+            .contains("no workload for component `backnd`; its components: backend"),
+        "{unknown}"
+    );
+
+    let history = &call(&report, 3, "history")["structured"]["revisions"];
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "deployed"]);
+
+    let rollback = &call(&report, 4, "rollback")["structured"];
+    assert_eq!(rollback["revision"], 3, "{report}");
+    assert_eq!(rollback["ready"], true);
+    let replicas = cluster::kubectl(&[
+        "get",
+        "deployment",
+        "todo-chatbot-backend",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    // Revision 1 had the default two.
+    assert_eq!(String::from_utf8_lossy(&replicas.stdout), "2");
+
+    let render = &call(&report, 5, "render")["structured"]["objects"];
+    let secrets: Vec<&Value> = render
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "Secret")
+        .collect();
+    assert!(!secrets.is_empty());
+    let diff = &call(&report, 6, "diff")["structured"];
+    assert_eq!(diff["no_changes"], false, "{diff}");
+    // The canary is in the live Secret (deploy read it from the server's
+    // environment) and in no answer of the server.
+    let live = cluster::kubectl(&["get", "secrets", "-n", &ns, "-o", "json"]);
+    assert!(
+        String::from_utf8_lossy(&live.stdout).contains(&base64(CANARY)),
+        "the deploy did not use the server's environment"
+    );
+    let answers = report.to_string();
+    assert!(!answers.contains(CANARY) && !answers.contains(&base64(CANARY)));
+    drop(server);
+    cluster::cleanup(&ns);
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
