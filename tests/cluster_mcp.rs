@@ -240,7 +240,8 @@ fn write_tools_work_with_allow_writes_and_never_show_secrets() {
     assert_eq!(
         tool_names(&report),
         [
-            "deploy", "diagnose", "diff", "history", "render", "rollback", "scale", "status"
+            "deploy", "diagnose", "diff", "doctor", "history", "logs", "render", "rollback",
+            "scale", "status"
         ]
     );
     let deploy = &call(&report, 0, "deploy")["structured"];
