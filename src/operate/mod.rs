@@ -140,9 +140,14 @@ mod tests {
 
     #[test]
     fn every_cause_and_doctor_check_is_in_the_troubleshooting_guide() {
-        let readiness = include_str!("../apply/readiness.rs");
-        let diagnose = include_str!("diagnose.rs");
-        let doctor = include_str!("doctor.rs");
+        let readiness = include_str!("../apply/readiness/cause.rs");
+        let diagnose = include_str!("diagnose/report.rs");
+        let doctor = concat!(
+            include_str!("doctor/mod.rs"),
+            include_str!("doctor/capacity.rs"),
+            include_str!("doctor/exposure.rs"),
+            include_str!("doctor/pod_security.rs"),
+        );
         let mut headings: Vec<String> = Vec::new();
         for (source, name, level) in [
             (readiness, "Cause", "### "),
