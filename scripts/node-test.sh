@@ -241,6 +241,24 @@ missing_image_root_cause() {
   grep -qE 'ImagePullBackOff|ErrImagePull|ErrImageNeverPull' <<<"$out" || { echo "no image pull reason"; return 1; }
   grep -q 'berth images load' <<<"$out" || { echo "no build-and-load hint"; return 1; }
 }
+operate_commands() {
+  local out
+  # diagnose: the crashing release's root cause, with the previous instance's real log line.
+  out=$("$BERTH" diagnose --release crashy -n crashy 2>&1) && { echo "diagnose called the crashing release healthy: $out"; return 1; }
+  echo "$out" | tail -n 12
+  grep -q CrashLoopBackOff <<<"$out" || { echo "diagnose: no CrashLoopBackOff"; return 1; }
+  grep -q 'crash-test: fatal: DATABASE_URL points nowhere' <<<"$out" || { echo "diagnose: no log line"; return 1; }
+  # logs: the kubelet's real lines, prefixed pod/container.
+  out=$("$BERTH" logs backend --previous --tail 5 --release crashy -n crashy 2>&1) || { echo "logs --previous failed: $out"; return 1; }
+  echo "$out"
+  grep -qE '^todo-chatbot-backend-[a-z0-9-]+/backend \| .*crash-test: fatal: DATABASE_URL points nowhere' <<<"$out" ||
+    { echo "logs: no prefixed log line of the crashed instance"; return 1; }
+  out=$("$BERTH" logs --tail 3 -n "$ns" 2>&1) || { echo "logs of the app failed: $out"; return 1; }
+  [[ $(grep -cE '^todo-chatbot-[a-z0-9-]+/[a-z]+ \| ' <<<"$out") -ge 3 ]] || { echo "logs: too few lines from the app: $out"; return 1; }
+  # doctor: the real node passes every check (CoreDNS, capacity, storage, Pod Security).
+  out=$("$BERTH" doctor -n "$ns" 2>&1) || { echo "doctor failed on the real node: $out"; return 1; }
+  echo "$out" | tail -n 3
+}
 uninstall_failures() {
   local r
   for r in crashy missing; do
@@ -311,6 +329,7 @@ KNOWN=$drain check "rolling upgrade of the backend under load: zero failed reque
 KNOWN=$drain check "berth rollback under load: zero failed requests, old image back" rollback_under_load
 check "crashing image: root cause CrashLoopBackOff with its real log lines" crash_root_cause
 check "image not on the node: pull failure and the build-and-load hint" missing_image_root_cause
+check "berth diagnose, logs and doctor on the real node: real log lines, every check passes" operate_commands
 uninstall_failures
 check "the stack's memory (< 2 GiB) and CPU, measured from cgroups" measure
 echo "node-test: results ($results):" >&2; cat "$results" >&2

@@ -32,6 +32,7 @@ fn help_texts() {
         ("uninstall", &["uninstall"][..]),
         ("chart_export", &["chart", "export"][..]),
         ("schema", &["schema"][..]),
+        ("init", &["init"][..]),
         ("doctor", &["doctor"][..]),
         ("diagnose", &["diagnose"][..]),
         ("logs", &["logs"][..]),
