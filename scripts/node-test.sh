@@ -251,7 +251,7 @@ operate_commands() {
   # logs: the kubelet's real lines, prefixed pod/container.
   out=$("$BERTH" logs backend --previous --tail 5 --release crashy -n crashy 2>&1) || { echo "logs --previous failed: $out"; return 1; }
   echo "$out"
-  grep -qE '^todo-chatbot-backend-[a-z0-9-]+/backend \| .*crash-test: fatal: DATABASE_URL points nowhere' <<<"$out" ||
+  grep -qE '^crashy-backend-[a-z0-9-]+/backend \| .*crash-test: fatal: DATABASE_URL points nowhere' <<<"$out" ||
     { echo "logs: no prefixed log line of the crashed instance"; return 1; }
   out=$("$BERTH" logs --tail 3 -n "$ns" 2>&1) || { echo "logs of the app failed: $out"; return 1; }
   [[ $(grep -cE '^todo-chatbot-[a-z0-9-]+/[a-z]+ \| ' <<<"$out") -ge 3 ]] || { echo "logs: too few lines from the app: $out"; return 1; }
