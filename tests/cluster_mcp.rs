@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{Value, json};
 
 /// A secret value the server can read from its environment; it must never come back.
-const CANARY: &str = "sk-canary-mcp-5e1f0a7c";
+const CANARY: &str = "canary-mcp-5e1f0a7c";
 
 /// The Python with the `mcp` SDK: `BERTH_MCP_PYTHON` (scripts/test.sh sets it
 /// from the app's venv), else that venv where scripts/app-test.sh builds it.

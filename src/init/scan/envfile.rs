@@ -82,7 +82,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(".env"),
-            "OPENAI_API_KEY=sk-real-key\nLOG_LEVEL=debug\n",
+            "OPENAI_API_KEY=value-never-copied\nLOG_LEVEL=debug\n",
         )
         .unwrap();
         std::fs::write(
