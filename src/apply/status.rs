@@ -1,15 +1,20 @@
 //! A release's state as it is now: its workloads with the same readiness
 //! evaluation the wait uses, restarts, images, its newest revision and the
-//! URLs its Services and Ingresses expose.
+//! URLs its Services and Ingresses expose. Ready means what a deploy's wait
+//! waits for: every workload rolled out and every Service routing to its
+//! ready pods.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Node, Pod, PodSpec, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 
-use super::readiness::{Rollout, deployment_rollout, selected, stateful_set_rollout};
+use super::readiness::{
+    Rollout, deployment_rollout, selected, service_routing, stateful_set_rollout,
+};
 use super::{ApplyError, Release, revision};
 
 /// The label that names the part of the release a workload is.
@@ -36,9 +41,13 @@ pub struct ReleaseStatus {
     pub release: String,
     pub namespace: String,
     pub revision: Option<revision::Revision>,
-    /// Every workload rolled out (and there is at least one).
+    /// Every workload rolled out (and there is at least one), and no Service
+    /// lags behind its ready pods.
     pub ready: bool,
     pub workloads: Vec<Workload>,
+    /// Services whose endpoints do not list every ready pod they select yet,
+    /// as `Service/NAME: routes to 1 of 2 ready pods`.
+    pub unrouted: Vec<String>,
     pub urls: Vec<String>,
 }
 
@@ -46,18 +55,20 @@ pub struct ReleaseStatus {
 pub async fn status(client: &Client, release: &Release) -> Result<ReleaseStatus, ApplyError> {
     let ns = &release.namespace;
     let lp = ListParams::default().labels(&release.selector());
-    let (deployments, stateful_sets, pods, services, ingresses) = (
+    let (deployments, stateful_sets, pods, services, slices, ingresses) = (
         Api::<Deployment>::namespaced(client.clone(), ns),
         Api::<StatefulSet>::namespaced(client.clone(), ns),
         Api::<Pod>::namespaced(client.clone(), ns),
         Api::<Service>::namespaced(client.clone(), ns),
+        Api::<EndpointSlice>::namespaced(client.clone(), ns),
         Api::<Ingress>::namespaced(client.clone(), ns),
     );
-    let (deployments, stateful_sets, pods, services, ingresses, revisions) = futures::join!(
+    let (deployments, stateful_sets, pods, services, slices, ingresses, revisions) = futures::join!(
         deployments.list(&lp),
         stateful_sets.list(&lp),
         pods.list(&lp),
         services.list(&lp),
+        slices.list(&lp),
         ingresses.list(&lp),
         revision::list(client, release),
     );
@@ -71,15 +82,24 @@ pub async fn status(client: &Client, release: &Release) -> Result<ReleaseStatus,
         workloads.push(workload(&s, "StatefulSet", stateful_set_rollout(&s), &pods));
     }
     let services = services.map_err(|e| listed("Services", e))?.items;
+    let slices = slices.map_err(|e| listed("EndpointSlices", e))?.items;
     let ingresses = ingresses.map_err(|e| listed("Ingresses", e))?.items;
+    let unrouted: Vec<String> = services
+        .iter()
+        .filter_map(|s| Some((s, service_routing(s, &pods, &slices)?)))
+        .filter(|(_, routing)| !routing.done())
+        .map(|(s, routing)| format!("Service/{}: {}", s.name_any(), routing.summary()))
+        .collect();
     let urls = urls(client, &services, &ingresses, &pods).await?;
-    let ready = !workloads.is_empty() && workloads.iter().all(|w| w.rolled_out);
+    let ready =
+        !workloads.is_empty() && workloads.iter().all(|w| w.rolled_out) && unrouted.is_empty();
     Ok(ReleaseStatus {
         release: release.name.clone(),
         namespace: ns.clone(),
         revision: revisions?.into_iter().next_back(),
         ready,
         workloads,
+        unrouted,
         urls,
     })
 }

@@ -3,7 +3,9 @@
 //! fast with the cause: what its Pods show (a Deployment reports an image pull
 //! failure only in its Pods) or, when no Pod can be created at all (quota,
 //! admission), the Deployment's ReplicaFailure condition or the StatefulSet's
-//! FailedCreate Event.
+//! FailedCreate Event. Once every rollout is done it waits until each
+//! Service lists every ready pod it selects as an endpoint, so "ready" means
+//! requests reach the new pods.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
 use kube::runtime::reflector::{self, Store};
@@ -19,8 +22,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use super::readiness::{
-    Cause, Rollout, StartedSince, deployment_rollout, failed_create_message, stateful_set_rollout,
-    workload_failure,
+    Cause, Rollout, StartedSince, deployment_rollout, failed_create_message, service_routing,
+    stateful_set_rollout, workload_failure,
 };
 use super::{ApplyError, Event, ObjectKey, Release};
 
@@ -52,6 +55,7 @@ pub async fn wait_ready(
         .iter()
         .filter(|k| matches!(k.kind.as_str(), "Deployment" | "StatefulSet"))
         .collect();
+    let services: Vec<&ObjectKey> = objects.iter().filter(|k| k.kind == "Service").collect();
     if workloads.is_empty() {
         return Ok(Readiness::Ready);
     }
@@ -59,6 +63,9 @@ pub async fn wait_ready(
     let (deployments, deployments_stream) = watch::<Deployment>(client, release, &config);
     let (stateful_sets, stateful_sets_stream) = watch::<StatefulSet>(client, release, &config);
     let (pods, pods_stream) = watch::<Pod>(client, release, &config);
+    let (service_store, services_stream) = watch::<Service>(client, release, &config);
+    // The EndpointSlice controller copies the Service's labels onto its slices.
+    let (slices, slices_stream) = watch::<EndpointSlice>(client, release, &config);
     // Events carry no release labels; only pod-creation failures matter here.
     let (failed_creates, events_stream) = watch::<KubeEvent>(
         client,
@@ -81,6 +88,8 @@ pub async fn wait_ready(
         deployments_stream,
         stateful_sets_stream,
         pods_stream,
+        services_stream,
+        slices_stream,
         events_stream,
         tick.map(|()| None).boxed(),
     ]);
@@ -93,15 +102,25 @@ pub async fn wait_ready(
         deployments: &deployments,
         stateful_sets: &stateful_sets,
         pods: &pods,
+        services: &service_store,
+        slices: &slices,
         failed_creates: &failed_creates,
         since,
     };
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     loop {
-        let state: Vec<WorkloadState> = workloads
+        let mut state: Vec<WorkloadState> = workloads
             .iter()
             .map(|key| workload_state(key, &stores))
             .collect();
+        if state.iter().all(|s| s.ready) {
+            state.extend(
+                services
+                    .iter()
+                    .map(|key| service_state(key, &stores))
+                    .filter(|s| !s.ready),
+            );
+        }
         for s in &state {
             if last.get(&s.object) != Some(&s.summary) {
                 progress(Event::Rollout {
@@ -219,6 +238,8 @@ struct Stores<'a> {
     deployments: &'a Store<Deployment>,
     stateful_sets: &'a Store<StatefulSet>,
     pods: &'a Store<Pod>,
+    services: &'a Store<Service>,
+    slices: &'a Store<EndpointSlice>,
     failed_creates: &'a Store<KubeEvent>,
     /// Unix second from which a FailedCreate event counts.
     since: i64,
@@ -261,6 +282,31 @@ fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
         ready: rollout.done,
         summary: rollout.summary(),
         failure,
+    }
+}
+
+/// A Service is waited for once every rollout is done, until its endpoints
+/// catch up with its ready pods; it never fails the wait by itself.
+fn service_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
+    let (ready, summary) = match find_named(stores.services, &key.name) {
+        None => (false, "not found yet".to_string()),
+        Some(service) => {
+            let (pods, slices) = (stores.pods.state(), stores.slices.state());
+            match service_routing(
+                &service,
+                pods.iter().map(|p| p.as_ref()),
+                slices.iter().map(|s| s.as_ref()),
+            ) {
+                Some(routing) => (routing.done(), routing.summary()),
+                None => (true, "no pod selector".to_string()),
+            }
+        }
+    };
+    WorkloadState {
+        object: key.to_string(),
+        ready,
+        summary,
+        failure: None,
     }
 }
 

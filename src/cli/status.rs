@@ -87,6 +87,9 @@ pub fn table(status: &ReleaseStatus) -> String {
     {
         out.push_str("* ready, but its rollout is not finished (old replicas remain or the new generation is not observed yet)\n");
     }
+    for service in &status.unrouted {
+        out.push_str(&format!("not routing yet: {service}\n"));
+    }
     for url in &status.urls {
         out.push_str(&format!("URL: {url}\n"));
     }
@@ -131,6 +134,7 @@ mod tests {
                 workload("Deployment", "todo-chatbot-web", 2, false),
                 workload("Deployment", "todo-chatbot-api", 1, false),
             ],
+            unrouted: vec!["Service/todo-chatbot-web: routes to 1 of 2 ready pods".into()],
             urls: vec!["http://192.168.49.2:30080".into()],
         };
         insta::assert_snapshot!("status_table", table(&status));

@@ -14,7 +14,9 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 mod cause;
+mod routing;
 pub use cause::*;
+pub use routing::{Routing, service_routing};
 
 /// Where a Deployment's or StatefulSet's rollout stands.
 #[derive(Debug, Clone)]
