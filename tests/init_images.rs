@@ -5,14 +5,14 @@
 //! PATH. `scripts/images-test.sh` runs this with `--include-ignored`; by hand it needs
 //! `BERTH_TEST_REGISTRY=host:port` (and `BERTH_TEST_CONTAINERD_SOCKET` for the import checks).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read as _;
+#[path = "common/images.rs"]
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{Archive, ElfCensus, copy_tree, text};
 
 /// Every file under `dir` (relative path) with its contents.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -32,21 +32,16 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+/// berth's build cache: the shared one, as for the app's images. A step runs again whenever its
+/// command or inputs (the spec, the lock file) change; an unchanged one is reused.
+fn cache_dir() -> PathBuf {
+    std::env::var_os("BERTH_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(berth::images::default_cache_dir)
 }
 
-/// A copy of a fixture repository in which `berth init --yes` has run, with a private build
-/// cache and output directory next to it.
+/// A copy of a fixture repository in which `berth init --yes` has run, with an output
+/// directory next to it.
 struct InitRepo {
     tmp: tempfile::TempDir,
     repo: PathBuf,
@@ -56,7 +51,7 @@ impl InitRepo {
     fn new(fixture: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join(fixture);
-        copy_dir(
+        copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/repos")
                 .join(fixture),
@@ -85,7 +80,7 @@ impl InitRepo {
             .expect("BERTH_TEST_REGISTRY=host:port (see scripts/images-test.sh)");
         let mirror = format!("docker.io=http://{registry}");
         let (root, specs) = (self.repo.display(), self.repo.join("images"));
-        let (cache, out) = (self.tmp.path().join("cache"), self.out());
+        let (cache, out) = (cache_dir(), self.out());
         let mut args = vec![
             "images".to_owned(),
             subcommand.to_owned(),
@@ -147,67 +142,46 @@ impl InitRepo {
     }
 }
 
-/// What a built single-image archive (OCI layout in a tar) holds: its config, and the files of
-/// berth's own layers by name.
+/// What a built image archive holds: its config, the files of berth's own layers by name, and
+/// the machines of the ELF files in all its layers.
 struct Image {
     printed: String,
     config: serde_json::Value,
     /// berth's layers in order: name and the absolute paths they hold.
     app_layers: Vec<(String, BTreeSet<String>)>,
-    /// ELF files of the app layers: path -> `e_machine`.
-    elf: BTreeMap<String, u16>,
+    elf: ElfCensus,
 }
 
 impl Image {
-    fn read(archive: &Path, names: Vec<String>, printed: String) -> Self {
-        let mut blobs = HashMap::new();
-        let mut tar = tar::Archive::new(std::fs::File::open(archive).unwrap());
-        for entry in tar.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            let name = entry.path().unwrap().to_string_lossy().into_owned();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            blobs.insert(name, bytes);
-        }
-        let blob = |digest: &serde_json::Value| -> &Vec<u8> {
-            &blobs[&format!(
-                "blobs/sha256/{}",
-                &digest.as_str().unwrap()["sha256:".len()..]
-            )]
-        };
-        let index: serde_json::Value = serde_json::from_slice(&blobs["index.json"]).unwrap();
-        let manifest: serde_json::Value =
-            serde_json::from_slice(blob(&index["manifests"][0]["digest"])).unwrap();
-        let config: serde_json::Value =
-            serde_json::from_slice(blob(&manifest["config"]["digest"])).unwrap();
-        let layers = manifest["layers"].as_array().unwrap();
-        assert!(layers.len() > names.len(), "no base layers: {manifest}");
-        let mut app_layers = Vec::new();
-        let mut elf = BTreeMap::new();
-        for (name, layer) in names.iter().zip(&layers[layers.len() - names.len()..]) {
-            let mut files = BTreeSet::new();
-            let mut entries =
-                tar::Archive::new(flate2::read::GzDecoder::new(&blob(&layer["digest"])[..]));
-            for entry in entries.entries().unwrap() {
-                let mut entry = entry.unwrap();
-                let path = entry.path().unwrap().to_string_lossy().into_owned();
-                let path = format!("/{}", path.trim_start_matches("./").trim_start_matches('/'));
-                let mut header = [0u8; 20];
-                if entry.header().entry_type() == tar::EntryType::Regular
-                    && entry.read_exact(&mut header).is_ok()
-                    && &header[..4] == b"\x7fELF"
-                {
-                    elf.insert(path.clone(), u16::from_le_bytes([header[18], header[19]]));
-                }
-                files.insert(path);
-            }
-            app_layers.push((name.clone(), files));
-        }
+    fn read(path: &Path, names: Vec<String>, printed: String) -> Self {
+        let archive = Archive::read(path);
+        let mut layers = archive.layers();
+        assert!(
+            layers.len() > names.len(),
+            "no base layers: {}",
+            archive.manifest
+        );
+        let app = layers.split_off(layers.len() - names.len());
+        let app_layers = names
+            .into_iter()
+            .zip(app)
+            .map(|(name, mut files)| {
+                let paths = files
+                    .entries()
+                    .unwrap()
+                    .map(|e| {
+                        let path = e.unwrap().path().unwrap().to_string_lossy().into_owned();
+                        format!("/{}", path.trim_start_matches("./").trim_start_matches('/'))
+                    })
+                    .collect();
+                (name, paths)
+            })
+            .collect();
         Self {
             printed,
-            config,
+            config: archive.config.clone(),
             app_layers,
-            elf,
+            elf: ElfCensus::of_archive(path),
         }
     }
 
@@ -260,7 +234,7 @@ impl Image {
 /// Asserts the checks every init-written Python image must pass: its base's CPython is
 /// `python`, uvicorn serves `asgi` as the init-chosen non-root user, and the deps layer holds
 /// `packages` (import names) with their compiled parts for that CPython and `machine`.
-fn assert_python_image(image: &Image, python: &str, asgi: &str, machine: (&str, u16)) {
+fn assert_python_image(image: &Image, python: &str, asgi: &str, machine: (&str, &str)) {
     let version = image.env("PYTHON_VERSION").expect("PYTHON_VERSION in Env");
     assert!(
         version.starts_with(&format!("{python}.")),
@@ -269,7 +243,6 @@ fn assert_python_image(image: &Image, python: &str, asgi: &str, machine: (&str, 
     assert_eq!(image.strings("Entrypoint"), ["python", "-m", "uvicorn"]);
     assert_eq!(image.strings("Cmd")[0], asgi);
     assert_eq!(image.config["config"]["User"], "10001:10001");
-    assert_eq!(image.config["architecture"], machine.0);
     assert_eq!(
         image.env("PYTHONPATH").as_deref(),
         Some("/app/deps"),
@@ -291,9 +264,13 @@ fn assert_python_image(image: &Image, python: &str, asgi: &str, machine: (&str, 
         foreign.is_empty(),
         "extensions for another CPython: {foreign:?}"
     );
-    let stray: Vec<_> = image.elf.iter().filter(|(_, m)| **m != machine.1).collect();
-    assert!(stray.is_empty(), "ELF files for another machine: {stray:?}");
-    assert!(!image.elf.is_empty(), "no ELF files in the app layers");
+    assert_eq!(image.elf.config_platform, format!("linux/{}", machine.0));
+    assert!(
+        image.elf.stray(machine.1).is_empty(),
+        "ELF files for another machine: {:?}",
+        image.elf.stray(machine.1)
+    );
+    assert!(image.elf.count(machine.1) > 0, "{:?}", image.elf);
 }
 
 /// Runs `python -c SCRIPT` in the image, loaded into the test containerd, as its user in its
@@ -373,22 +350,20 @@ fn a_uv_project_pinned_to_python_3_13_builds_from_its_lock_file() {
         "the base follows .python-version"
     );
     let image = repo.build("app", &[]);
-    assert_python_image(&image, "3.13", "main:app", ("amd64", 62));
+    assert_python_image(&image, "3.13", "main:app", ("amd64", "x86-64"));
     // Exactly the locked versions of the main dependencies, no dev group, nothing for Windows.
-    let lock = std::fs::read_to_string(repo.repo.join("uv.lock")).unwrap();
+    assert_locked(
+        &image,
+        &repo.repo.join("uv.lock"),
+        &[
+            ("fastapi", "fastapi"),
+            ("uvicorn", "uvicorn"),
+            ("sqlalchemy", "sqlalchemy"),
+            ("psycopg-binary", "psycopg_binary"),
+            ("google-genai", "google"),
+        ],
+    );
     let dists = image.dists();
-    for (package, import) in [
-        ("fastapi", "fastapi"),
-        ("uvicorn", "uvicorn"),
-        ("sqlalchemy", "sqlalchemy"),
-        ("psycopg-binary", "psycopg_binary"),
-        ("google-genai", "google"),
-    ] {
-        let locked = locked_version(&lock, package);
-        let dist = format!("{}-{locked}.dist-info", package.replace('-', "_"));
-        assert!(dists.contains(&dist), "{dist} not in {dists:?}");
-        assert!(image.has_package(import), "no /app/deps/{import}/");
-    }
     assert!(!image.has_package("pytest"), "the dev group was installed");
     assert!(
         !dists.iter().any(|d| d.starts_with("tzdata-")),
@@ -424,7 +399,7 @@ fn a_uv_project_pinned_to_python_3_13_builds_from_its_lock_file() {
 fn a_uv_project_builds_for_arm64_with_arm64_wheels() {
     let repo = InitRepo::new("uv-py313");
     let image = repo.build("app", &["--platform", "linux/arm64"]);
-    assert_python_image(&image, "3.13", "main:app", ("arm64", 183));
+    assert_python_image(&image, "3.13", "main:app", ("arm64", "AArch64"));
     assert!(
         image
             .layer("deps")
@@ -446,19 +421,17 @@ fn a_poetry_backend_builds_from_its_lock_file() {
     );
     assert_eq!(spec["context"].as_str(), Some("backend"));
     let image = repo.build("backend", &[]);
-    assert_python_image(&image, "3.12", "app.main:app", ("amd64", 62));
-    let lock = std::fs::read_to_string(repo.repo.join("backend/poetry.lock")).unwrap();
+    assert_python_image(&image, "3.12", "app.main:app", ("amd64", "x86-64"));
+    assert_locked(
+        &image,
+        &repo.repo.join("backend/poetry.lock"),
+        &[
+            ("fastapi", "fastapi"),
+            ("uvicorn", "uvicorn"),
+            ("openai-agents", "agents"),
+        ],
+    );
     let dists = image.dists();
-    for (package, import) in [
-        ("fastapi", "fastapi"),
-        ("uvicorn", "uvicorn"),
-        ("openai-agents", "agents"),
-    ] {
-        let locked = locked_version(&lock, package);
-        let dist = format!("{}-{locked}.dist-info", package.replace('-', "_"));
-        assert!(dists.contains(&dist), "{dist} not in {dists:?}");
-        assert!(image.has_package(import), "no /app/deps/{import}/");
-    }
     // The lock holds two mcp versions split by python_version; the one for 3.12 is installed.
     assert!(
         dists.iter().filter(|d| d.starts_with("mcp-")).count() == 1,
@@ -484,7 +457,23 @@ fn a_poetry_backend_builds_from_its_lock_file() {
     }
 }
 
-/// The version a lock file (uv.lock or poetry.lock) pins for `package`, when it pins one.
+/// The deps layer holds each `(package, import name)` at the one version `lock` (uv.lock or
+/// poetry.lock) pins for it.
+fn assert_locked(image: &Image, lock: &Path, packages: &[(&str, &str)]) {
+    let lock = std::fs::read_to_string(lock).unwrap();
+    let dists = image.dists();
+    for (package, import) in packages {
+        let dist = format!(
+            "{}-{}.dist-info",
+            package.replace('-', "_"),
+            locked_version(&lock, package)
+        );
+        assert!(dists.contains(&dist), "{dist} not in {dists:?}");
+        assert!(image.has_package(import), "no /app/deps/{import}/");
+    }
+}
+
+/// The one version a lock file (uv.lock or poetry.lock) pins for `package`.
 fn locked_version(lock: &str, package: &str) -> String {
     let lock: toml::Value = toml::from_str(lock).unwrap();
     let versions: Vec<&str> = lock["package"]
