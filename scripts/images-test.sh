@@ -2,7 +2,8 @@
 # berth's image tests with real parts: a registry (Debian's docker-registry) seeded with a
 # busybox base built from Debian packages (amd64 and arm64), skopeo, a containerd + runc started
 # here on its own socket, root and state (never the system one), and qemu-user-static to run arm64
-# binaries of arm64 builds. Needs root for containerd. No TTY needed.
+# binaries of arm64 builds; the pinned uv and Poetry of scripts/build-tools.sh on PATH for the
+# specs `berth init` writes for uv and Poetry projects. Needs root for containerd. No TTY needed.
 #
 #   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests,
 #                                     and the app's backend image when app/ and images/ are present
@@ -58,16 +59,26 @@ export BERTH_TEST_AUTH_CREDENTIALS=berth-test:$auth_password
 export BERTH_TEST_TOKEN_REGISTRY=$token_registry
 export BERTH_TEST_TOKEN_LOG=$work/token-registry/token.log
 export BERTH_TEST_CONTAINERD_SOCKET=$socket
+build_tools=$("$repo/scripts/build-tools.sh" | tail -n 1)
+export PATH=$build_tools:$PATH
+log "$(uv --version) and $(poetry --version --no-ansi) from $build_tools"
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored
-# A spec `berth init` writes for a fixture repository (Python 3.12 base, wheels from PyPI).
-if "$repo/scripts/registry.sh" addr >/dev/null 2>&1 && skopeo inspect --tls-verify=false "docker://$registry/library/python:3.12-slim-bookworm" >/dev/null 2>&1; then
-  cargo test --test init_images -- --include-ignored
-else
-  log "skipping the init fixture image: needs python:3.12-slim-bookworm in the local registry"
-fi
-# The reference app's images, when the app, its specs and the bases they need are all here.
+# The specs `berth init` writes for fixture repositories: requirements.txt and Poetry projects on
+# the Python 3.12 base, a uv project on 3.13 (wheels from PyPI). A test whose base is missing is
+# skipped by name, and says so.
 has_base() { skopeo inspect --tls-verify=false "docker://$registry/library/$1" >/dev/null 2>&1; }
+init_skips=()
+if ! has_base python:3.12-slim-bookworm; then
+  log "skipping the requirements.txt and Poetry fixtures' images: need python:3.12-slim-bookworm (a CPython 3.12)"
+  init_skips+=(--skip an_init_written_python_spec --skip a_poetry_backend)
+fi
+if ! has_base python:3.13-slim-bookworm; then
+  log "skipping the uv fixture's images: need python:3.13-slim-bookworm (a CPython 3.13)"
+  init_skips+=(--skip a_uv_project)
+fi
+cargo test --test init_images -- --include-ignored "${init_skips[@]}"
+# The reference app's images, when the app, its specs and the bases they need are all here.
 app_images=()
 if [[ -f app/backend/requirements.txt && -f images/backend.toml ]] && has_base python:3.12-slim-bookworm; then
   app_images+=(backend mcp)

@@ -3,7 +3,7 @@
 #
 #   scripts/registry.sh up [--python] [--node] [--arm64]
 #                              start it (or reuse a running one), seed base images, print host:port
-#                              LAST; --python also seeds python:3.12-slim-bookworm (seed-python.sh),
+#                              LAST; --python also seeds python:3.12- and 3.13-slim-bookworm (seed-python.sh),
 #                              --node node:22-bookworm-slim (seed-node.sh); --arm64 adds linux/arm64
 #                              from Debian's arm64 packages (busybox:1.35.0-linux-arm64, and the
 #                              python and node tags become image indexes of amd64 and arm64)

@@ -100,9 +100,6 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
                 toml_str(&port_text),
                 dockerfile_env(service)
             );
-            let pip = format!(
-                "pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version}"
-            );
             let (inputs, run): (&[&str], String) = match tool {
                 PythonTool::Requirements => (
                     &["requirements.txt"],
@@ -122,35 +119,23 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
                 ),
                 PythonTool::Uv => (
                     &["pyproject.toml", "uv.lock"],
-                    toml_list(&[
-                        "bash",
-                        "-c",
-                        &format!(
-                            "set -eu; uv export --quiet --frozen --no-dev --no-emit-project --no-hashes --project \"$1\" -o \"$2/.requirements.txt\"; {pip} -r \"$2/.requirements.txt\"; rm \"$2/.requirements.txt\""
-                        ),
-                        "deps",
-                        "{context}",
-                        "{out}",
-                    ]),
+                    locked_deps(
+                        version,
+                        "uv export --quiet --frozen --no-dev --no-emit-project --no-hashes --project \"$1\" -o \"$2/.requirements.txt\"",
+                    ),
                 ),
                 PythonTool::Poetry => (
                     &["pyproject.toml", "poetry.lock"],
-                    toml_list(&[
-                        "bash",
-                        "-c",
-                        &format!(
-                            "set -eu; poetry -C \"$1\" export --only main --without-hashes -f requirements.txt -o \"$2/.requirements.txt\"; {pip} -r \"$2/.requirements.txt\"; rm \"$2/.requirements.txt\""
-                        ),
-                        "deps",
-                        "{context}",
-                        "{out}",
-                    ]),
+                    locked_deps(
+                        version,
+                        "poetry -C \"$1\" export --only main --without-hashes -f requirements.txt -o \"$2/.requirements.txt\"",
+                    ),
                 ),
             };
             let tool_name = match tool {
                 PythonTool::Requirements => "pip",
-                PythonTool::Uv => "uv (export) and pip",
-                PythonTool::Poetry => "Poetry with poetry-plugin-export, and pip",
+                PythonTool::Uv => "uv (export), python3 and pip",
+                PythonTool::Poetry => "Poetry with poetry-plugin-export, python3 and pip",
             };
             let _ = writeln!(
                 out,
@@ -313,6 +298,47 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> String {
         }
     }
     out
+}
+
+/// Keeps the lines of an exported requirements file (argv: python version, machine, in, out)
+/// whose environment markers hold for the image's CPython on Linux, without the markers. pip
+/// evaluates markers against the interpreter running it, not `--python-version`, so an export
+/// with `python_version >= "3.12"` on each line installs nothing from a host's 3.11.
+const PINS_FOR_TARGET: &str = r##"import sys
+try:
+    from packaging.markers import Marker
+except ImportError:
+    from pip._vendor.packaging.markers import Marker
+version, machine, src, dst = sys.argv[1:]
+env = dict(python_version=version, python_full_version=version + ".0", platform_machine=machine,
+           sys_platform="linux", platform_system="Linux", os_name="posix",
+           implementation_name="cpython", platform_python_implementation="CPython")
+with open(src) as lines, open(dst, "w") as out:
+    for line in lines:
+        req, _, marker = line.split(" #")[0].strip().partition(";")
+        if req and not req.startswith("#") and (not marker.strip() or Marker(marker).evaluate(env)):
+            out.write(req.strip() + "\n")
+"##;
+
+/// The `run` of a deps step for a locked project: `export` writes the complete pinned list to
+/// `$2/.requirements.txt`; the pins that apply to the image are installed as wheels for its
+/// platform without resolving again (`--no-deps`: the export already holds every package).
+fn locked_deps(version: &str, export: &str) -> String {
+    let script = format!(
+        "set -eu; {export}; python3 -c \"$4\" {version} \"$3\" \"$2/.requirements.txt\" \"$2/.pins.txt\"; \
+pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version} --no-deps -r \"$2/.pins.txt\"; \
+rm \"$2/.requirements.txt\" \"$2/.pins.txt\""
+    );
+    toml_list(&[
+        "bash",
+        "-c",
+        &script,
+        "deps",
+        "{context}",
+        "{out}",
+        "{uname_arch}",
+        PINS_FOR_TARGET,
+    ])
 }
 
 /// Production `node_modules` for the node's platform (npm `--os`/`--cpu`), installed straight

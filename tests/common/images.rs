@@ -138,6 +138,65 @@ pub fn leftovers(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     found
 }
 
+/// A single-image archive berth wrote (an OCI layout inside a tar), read independently of
+/// berth's code: every file by name, the index's first manifest and its config.
+pub struct Archive {
+    pub blobs: std::collections::HashMap<String, Vec<u8>>,
+    pub manifest: serde_json::Value,
+    pub config: serde_json::Value,
+}
+
+impl Archive {
+    pub fn read(archive: &Path) -> Self {
+        use std::io::Read as _;
+        let mut blobs = std::collections::HashMap::new();
+        let mut tar = tar::Archive::new(fs::File::open(archive).unwrap());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            blobs.insert(name, bytes);
+        }
+        let mut this = Self {
+            blobs,
+            manifest: serde_json::Value::Null,
+            config: serde_json::Value::Null,
+        };
+        let index: serde_json::Value = this.json("index.json");
+        this.manifest =
+            serde_json::from_slice(this.blob(&index["manifests"][0]["digest"])).unwrap();
+        this.config =
+            serde_json::from_slice(this.blob(&this.manifest["config"]["digest"])).unwrap();
+        this
+    }
+
+    fn json(&self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.blobs[name]).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// The blob with `digest` (`"sha256:…"`).
+    pub fn blob(&self, digest: &serde_json::Value) -> &[u8] {
+        let name = format!(
+            "blobs/sha256/{}",
+            &digest.as_str().unwrap()["sha256:".len()..]
+        );
+        &self.blobs[&name]
+    }
+
+    /// The layers, base first, as tar archives of their uncompressed contents.
+    pub fn layers(&self) -> Vec<tar::Archive<flate2::read::GzDecoder<&[u8]>>> {
+        self.manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|layer| {
+                tar::Archive::new(flate2::read::GzDecoder::new(self.blob(&layer["digest"])))
+            })
+            .collect()
+    }
+}
+
 /// What an image archive holds, architecture-wise: the config's `os`/`architecture` and every
 /// ELF file of every layer with its machine (`e_machine`), read independently of berth's code.
 #[derive(Debug, Default)]
@@ -154,27 +213,8 @@ impl ElfCensus {
     /// Read the single-image archive berth wrote (OCI layout inside a tar).
     pub fn of_archive(archive: &Path) -> Self {
         use std::io::Read as _;
-        let mut blobs = std::collections::HashMap::new();
-        let mut tar = tar::Archive::new(fs::File::open(archive).unwrap());
-        for entry in tar.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            let name = entry.path().unwrap().to_string_lossy().into_owned();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            blobs.insert(name, bytes);
-        }
-        let json = |name: &str| -> serde_json::Value {
-            serde_json::from_slice(&blobs[name]).unwrap_or_else(|e| panic!("{name}: {e}"))
-        };
-        let blob_name = |digest: &serde_json::Value| {
-            format!(
-                "blobs/sha256/{}",
-                &digest.as_str().unwrap()["sha256:".len()..]
-            )
-        };
-        let index = json("index.json");
-        let manifest = json(&blob_name(&index["manifests"][0]["digest"]));
-        let config = json(&blob_name(&manifest["config"]["digest"]));
+        let archive = Archive::read(archive);
+        let config = &archive.config;
         let mut census = ElfCensus {
             config_platform: format!(
                 "{}/{}",
@@ -183,9 +223,7 @@ impl ElfCensus {
             ),
             ..Default::default()
         };
-        for layer in manifest["layers"].as_array().unwrap() {
-            let blob = &blobs[&blob_name(&layer["digest"])];
-            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+        for mut files in archive.layers() {
             for entry in files.entries().unwrap() {
                 let mut entry = entry.unwrap();
                 if entry.header().entry_type() != tar::EntryType::Regular {
