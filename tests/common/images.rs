@@ -154,27 +154,9 @@ impl ElfCensus {
     /// Read the single-image archive berth wrote (OCI layout inside a tar).
     pub fn of_archive(archive: &Path) -> Self {
         use std::io::Read as _;
-        let mut blobs = std::collections::HashMap::new();
-        let mut tar = tar::Archive::new(fs::File::open(archive).unwrap());
-        for entry in tar.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            let name = entry.path().unwrap().to_string_lossy().into_owned();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            blobs.insert(name, bytes);
-        }
-        let json = |name: &str| -> serde_json::Value {
-            serde_json::from_slice(&blobs[name]).unwrap_or_else(|e| panic!("{name}: {e}"))
-        };
-        let blob_name = |digest: &serde_json::Value| {
-            format!(
-                "blobs/sha256/{}",
-                &digest.as_str().unwrap()["sha256:".len()..]
-            )
-        };
-        let index = json("index.json");
-        let manifest = json(&blob_name(&index["manifests"][0]["digest"]));
-        let config = json(&blob_name(&manifest["config"]["digest"]));
+        let image = ArchiveImage::open(archive);
+        let (manifest, config) = (&image.manifest, &image.config);
+        let blobs = &image.blobs;
         let mut census = ElfCensus {
             config_platform: format!(
                 "{}/{}",
@@ -229,5 +211,89 @@ impl ElfCensus {
     /// How many ELF files are for `machine`.
     pub fn count(&self, machine: &str) -> usize {
         self.by_machine.get(machine).copied().unwrap_or(0)
+    }
+}
+
+fn blob_name(digest: &serde_json::Value) -> String {
+    format!(
+        "blobs/sha256/{}",
+        &digest.as_str().unwrap()["sha256:".len()..]
+    )
+}
+
+/// The single-image archive berth writes (an OCI layout in a tar), read without berth's code.
+pub struct ArchiveImage {
+    /// Every entry of the archive by path (`index.json`, `blobs/sha256/…`).
+    pub blobs: std::collections::HashMap<String, Vec<u8>>,
+    pub manifest: serde_json::Value,
+    pub config: serde_json::Value,
+}
+
+/// One path of an image's merged filesystem: the last layer's entry wins (berth's layers and
+/// the seeded bases have no whiteouts).
+#[derive(Debug, Clone)]
+pub struct ImageEntry {
+    pub kind: tar::EntryType,
+    pub uid: u64,
+    pub mode: u32,
+    pub data: Vec<u8>,
+}
+
+impl ArchiveImage {
+    pub fn open(archive: &Path) -> Self {
+        use std::io::Read as _;
+        let mut blobs = std::collections::HashMap::new();
+        let mut tar = tar::Archive::new(fs::File::open(archive).unwrap());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            blobs.insert(name, bytes);
+        }
+        let json = |name: &str| -> serde_json::Value {
+            serde_json::from_slice(&blobs[name]).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let index = json("index.json");
+        let manifest = json(&blob_name(&index["manifests"][0]["digest"]));
+        let config = json(&blob_name(&manifest["config"]["digest"]));
+        Self {
+            blobs,
+            manifest,
+            config,
+        }
+    }
+
+    /// The merged filesystem, keyed by absolute path without a trailing slash.
+    pub fn files(&self) -> std::collections::BTreeMap<String, ImageEntry> {
+        use std::io::Read as _;
+        let mut merged = std::collections::BTreeMap::new();
+        for layer in self.manifest["layers"].as_array().unwrap() {
+            let blob = &self.blobs[&blob_name(&layer["digest"])];
+            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+            for entry in files.entries().unwrap() {
+                let mut entry = entry.unwrap();
+                let path = entry.path().unwrap().to_string_lossy().into_owned();
+                let path = format!("/{}", path.trim_start_matches("./").trim_end_matches('/'));
+                let header = entry.header();
+                let (kind, uid, mode) = (
+                    header.entry_type(),
+                    header.uid().unwrap(),
+                    header.mode().unwrap(),
+                );
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                merged.insert(
+                    path,
+                    ImageEntry {
+                        kind,
+                        uid,
+                        mode,
+                        data,
+                    },
+                );
+            }
+        }
+        merged
     }
 }
