@@ -120,29 +120,10 @@ fn build_both_platforms(component: &str) -> tempfile::TempDir {
 /// The image's layers unpacked in order into a directory (the seeded bases and berth's layers
 /// have no whiteouts).
 fn unpack_image(archive: &std::path::Path) -> tempfile::TempDir {
-    use std::io::Read as _;
     let root = tempfile::tempdir().unwrap();
-    let mut blobs = std::collections::HashMap::new();
-    let mut tar = tar::Archive::new(std::fs::File::open(archive).unwrap());
-    for entry in tar.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let name = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).unwrap();
-        blobs.insert(name, bytes);
-    }
-    let blob = |digest: &serde_json::Value| {
-        &blobs[&format!(
-            "blobs/sha256/{}",
-            &digest.as_str().unwrap()["sha256:".len()..]
-        )]
-    };
-    let index: serde_json::Value = serde_json::from_slice(&blobs["index.json"]).unwrap();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(blob(&index["manifests"][0]["digest"])).unwrap();
-    for layer in manifest["layers"].as_array().unwrap() {
-        let mut files =
-            tar::Archive::new(flate2::read::GzDecoder::new(&blob(&layer["digest"])[..]));
+    let image = common::ArchiveImage::open(archive);
+    for blob in image.layer_blobs() {
+        let mut files = tar::Archive::new(flate2::read::GzDecoder::new(blob));
         files.set_preserve_permissions(true);
         files.unpack(root.path()).unwrap();
     }

@@ -2,6 +2,8 @@
 //! real containerd: a Vite site on the static-web-server base (`registry.sh up --static`) and a
 //! standalone Next.js server on the Node base (`registry.sh up --node`), each from a fixture
 //! repository with a real lock file, built in a scratch copy without writing into the team's tree.
+//! Layers go through berth's shared cache, so the npm install and build run again only when the
+//! spec's step or the fixture's inputs change; the image checks and the HTTP checks run every time.
 //! `scripts/images-test.sh` runs these with `--include-ignored`; by hand they need
 //! `BERTH_TEST_REGISTRY=host:port` and `BERTH_TEST_CONTAINERD_SOCKET=path`.
 
@@ -68,7 +70,7 @@ impl InitRepo {
     fn images(&self, sub: &str, component: &str, extra: &[&str]) -> Output {
         let root = self.root.to_string_lossy().into_owned();
         let specs = self.root.join("images").to_string_lossy().into_owned();
-        let cache = self.tmp.path().join("cache").to_string_lossy().into_owned();
+        let cache = layer_cache().to_string_lossy().into_owned();
         let out = self.tmp.path().join("out").to_string_lossy().into_owned();
         let mut args = vec!["images", sub, component];
         args.extend(extra);
@@ -115,6 +117,25 @@ impl InitRepo {
         walk(&self.root, &self.root, &mut out);
         out
     }
+}
+
+/// berth's shared cache (as for the app's images): a layer is rebuilt whenever the spec's step or
+/// its inputs change, so warm runs skip npm and the build but check the same image.
+fn layer_cache() -> PathBuf {
+    std::env::var("BERTH_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| berth::images::default_cache_dir())
+}
+
+/// Whether the layer's step ran in this build (else it must have come from the cache).
+fn layer_ran(built: &Built, layer: &str) -> bool {
+    let ran = built.stderr.contains(&format!("layer {layer}: running"));
+    assert!(
+        ran || built.stderr.contains(&format!("layer {layer}: cached")),
+        "{}",
+        built.stderr
+    );
+    ran
 }
 
 fn strings(value: &toml::Value) -> Vec<String> {
@@ -282,11 +303,7 @@ fn an_init_written_vite_spec_builds_a_site_the_static_server_serves() {
     assert_eq!(layer_dest(&spec, "site"), served);
     let before = repo.tree();
     let built = repo.build("frontend");
-    assert!(
-        built.stderr.contains("layer site: running"),
-        "the site layer must be built in this run: {}",
-        built.stderr
-    );
+    let ran = layer_ran(&built, "site");
     assert_source_untouched(&before, &repo, &context);
 
     let image = ArchiveImage::open(&built.archive);
@@ -338,7 +355,7 @@ fn an_init_written_vite_spec_builds_a_site_the_static_server_serves() {
         running.get(&format!("{base}/todos/42")),
         (200, index.into_bytes())
     );
-    eprintln!("vite site: built, served as {user} by static-web-server from {served}");
+    eprintln!("vite site (step ran: {ran}): served as {user} by static-web-server from {served}");
 }
 
 #[test]
@@ -351,11 +368,7 @@ fn an_init_written_standalone_next_spec_builds_a_server_that_answers() {
     assert_eq!(layer_dest(&spec, "app"), workdir);
     let before = repo.tree();
     let built = repo.build("web");
-    assert!(
-        built.stderr.contains("layer app: running"),
-        "the app layer must be built in this run: {}",
-        built.stderr
-    );
+    let ran = layer_ran(&built, "app");
     assert_source_untouched(&before, &repo, &context);
 
     let image = ArchiveImage::open(&built.archive);
@@ -399,6 +412,6 @@ fn an_init_written_standalone_next_spec_builds_a_server_that_answers() {
     assert_eq!(running.get(&format!("{base}/api/chat")).0, 405);
     assert_eq!(running.get(&format!("{base}/no-such-page")).0, 404);
     eprintln!(
-        "next standalone: built, {static_assets} static chunks, served as {user} by node server.js"
+        "next standalone (step ran: {ran}): {static_assets} static chunks, served as {user} by node server.js"
     );
 }

@@ -155,8 +155,7 @@ impl ElfCensus {
     pub fn of_archive(archive: &Path) -> Self {
         use std::io::Read as _;
         let image = ArchiveImage::open(archive);
-        let (manifest, config) = (&image.manifest, &image.config);
-        let blobs = &image.blobs;
+        let config = &image.config;
         let mut census = ElfCensus {
             config_platform: format!(
                 "{}/{}",
@@ -165,9 +164,8 @@ impl ElfCensus {
             ),
             ..Default::default()
         };
-        for layer in manifest["layers"].as_array().unwrap() {
-            let blob = &blobs[&blob_name(&layer["digest"])];
-            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+        for blob in image.layer_blobs() {
+            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(blob));
             for entry in files.entries().unwrap() {
                 let mut entry = entry.unwrap();
                 if entry.header().entry_type() != tar::EntryType::Regular {
@@ -264,13 +262,22 @@ impl ArchiveImage {
         }
     }
 
+    /// The compressed layer blobs, base layers first.
+    pub fn layer_blobs(&self) -> Vec<&[u8]> {
+        self.manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|layer| &self.blobs[&blob_name(&layer["digest"])][..])
+            .collect()
+    }
+
     /// The merged filesystem, keyed by absolute path without a trailing slash.
     pub fn files(&self) -> std::collections::BTreeMap<String, ImageEntry> {
         use std::io::Read as _;
         let mut merged = std::collections::BTreeMap::new();
-        for layer in self.manifest["layers"].as_array().unwrap() {
-            let blob = &self.blobs[&blob_name(&layer["digest"])];
-            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+        for blob in self.layer_blobs() {
+            let mut files = tar::Archive::new(flate2::read::GzDecoder::new(blob));
             for entry in files.entries().unwrap() {
                 let mut entry = entry.unwrap();
                 let path = entry.path().unwrap().to_string_lossy().into_owned();
