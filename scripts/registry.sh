@@ -6,10 +6,10 @@
 #                              LAST; --python also seeds python:3.12-slim-bookworm (seed-python.sh),
 #                              --node node:22-bookworm-slim (seed-node.sh), --static
 #                              joseluisq/static-web-server:2-debian (seed-static-web-server.sh,
-#                              amd64 only; the first run builds the server with cargo, once per version);
-#                              --arm64 adds linux/arm64
-#                              from Debian's arm64 packages (busybox:1.35.0-linux-arm64, and the
-#                              python and node tags become image indexes of amd64 and arm64)
+#                              amd64 only; the first run builds the server with cargo, once per
+#                              version); --arm64 adds linux/arm64 from Debian's arm64 packages
+#                              (busybox:1.35.0-linux-arm64, and the python and node tags become
+#                              image indexes of amd64 and arm64)
 #   scripts/registry.sh down   stop it (the stored blobs stay, so the next `up` reseeds nothing)
 #   scripts/registry.sh addr   print host:port of the running registry
 #
