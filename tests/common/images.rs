@@ -195,6 +195,46 @@ impl Archive {
             })
             .collect()
     }
+    /// The merged filesystem, keyed by absolute path without a trailing slash: the last
+    /// layer's entry wins (berth's layers and the seeded bases have no whiteouts).
+    pub fn files(&self) -> std::collections::BTreeMap<String, ImageEntry> {
+        use std::io::Read as _;
+        let mut merged = std::collections::BTreeMap::new();
+        for mut files in self.layers() {
+            for entry in files.entries().unwrap() {
+                let mut entry = entry.unwrap();
+                let path = entry.path().unwrap().to_string_lossy().into_owned();
+                let path = format!("/{}", path.trim_start_matches("./").trim_end_matches('/'));
+                let header = entry.header();
+                let (kind, uid, mode) = (
+                    header.entry_type(),
+                    header.uid().unwrap(),
+                    header.mode().unwrap(),
+                );
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                merged.insert(
+                    path,
+                    ImageEntry {
+                        kind,
+                        uid,
+                        mode,
+                        data,
+                    },
+                );
+            }
+        }
+        merged
+    }
+}
+
+/// One path of an image's merged filesystem.
+#[derive(Debug, Clone)]
+pub struct ImageEntry {
+    pub kind: tar::EntryType,
+    pub uid: u64,
+    pub mode: u32,
+    pub data: Vec<u8>,
 }
 
 /// What an image archive holds, architecture-wise: the config's `os`/`architecture` and every
