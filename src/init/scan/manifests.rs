@@ -396,3 +396,118 @@ fn node_port(services: &mut [Service], doc: &Value, rel: &str, text: &str) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::findings::Runtime;
+
+    fn service(name: &str, runtime: Runtime) -> Service {
+        Service {
+            name: name.into(),
+            dir: name.into(),
+            runtime: Found::new(runtime, Source::new("x", None, "x")),
+            port: Some(Found::new(3000, Source::assumed("port 3000"))),
+            health: None,
+            routes: Vec::new(),
+            env: Default::default(),
+            python: None,
+            packages: Vec::new(),
+            migration: None,
+            user: None,
+            replicas: None,
+            resources: None,
+            node_port: None,
+            untranslated: Vec::new(),
+            build_fetches: Vec::new(),
+            depends_on: Vec::new(),
+        }
+    }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    const API: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop-api}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n        - name: api\n          ports: [{containerPort: 9000}]\n          resources: {limits: {cpu: '1', memory: 1Gi}}\n          env:\n            - {name: STRIPE_KEY, valueFrom: {secretKeyRef: {name: s, key: k, optional: true}}}\n            - {name: REGION, value: eu-west-1}\n";
+    const WEB: &str = "kind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: nginx, ports: [{containerPort: 80}], resources: {requests: {cpu: 2}, limits: {cpu: 1, memory: 64Mi}}}]\n---\nkind: Service\nmetadata: {name: web}\nspec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 31000}]}\n";
+
+    #[test]
+    fn workloads_feed_the_services_they_name() {
+        let root = tempfile::tempdir().unwrap();
+        write(root.path(), "deploy/k8s/api.yaml", API);
+        write(root.path(), "infra/manifests/web.yml", WEB);
+        // A chart's templates are Helm's, not plain manifests: never parsed here.
+        write(root.path(), "deploy/chart/Chart.yaml", "name: c\n");
+        write(
+            root.path(),
+            "deploy/chart/templates/x.yaml",
+            "{{ if }}: [\n",
+        );
+        write(
+            root.path(),
+            "k8s/broken.yaml",
+            "kind: Deployment\n metadata: [\n",
+        );
+        let mut findings = Findings {
+            services: vec![
+                service(
+                    "api",
+                    Runtime::Asgi {
+                        app: "m:app".into(),
+                    },
+                ),
+                service(
+                    "web",
+                    Runtime::StaticSite {
+                        out_dir: "dist".into(),
+                    },
+                ),
+            ],
+            ..Findings::default()
+        };
+        read(root.path(), &mut findings);
+        let api = &findings.services[0];
+        assert_eq!(api.replicas.as_ref().map(|r| r.value), Some(3));
+        assert_eq!(api.port.as_ref().map(|p| p.value), Some(9000));
+        assert_eq!(
+            api.resources.as_ref().map(|r| r.value.clone()),
+            Some(Resources {
+                requests: ("1".into(), "1Gi".into()),
+                limits: ("1".into(), "1Gi".into()),
+            }),
+            "a limit alone is also the request"
+        );
+        let stripe = &api.env["STRIPE_KEY"];
+        assert_eq!(
+            (stripe.value.example.as_deref(), stripe.value.required),
+            (None, false)
+        );
+        assert_eq!(
+            api.env["REGION"].value.example.as_deref(),
+            Some("eu-west-1")
+        );
+        let web = &findings.services[1];
+        assert_eq!(
+            web.port.as_ref().map(|p| p.value),
+            Some(3000),
+            "a static site keeps berth's server port"
+        );
+        assert_eq!(web.node_port.as_ref().map(|p| p.value), Some(31000));
+        assert!(
+            web.resources.is_none(),
+            "a request above its limit is not carried over"
+        );
+        let notes: Vec<&str> = findings.notes.iter().map(|n| n.value.as_str()).collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("Kubernetes manifest k8s/broken.yaml does not parse"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].contains("resources not carried over (cpu request 2 above its limit 1)"),
+            "{notes:?}"
+        );
+    }
+}
