@@ -158,9 +158,7 @@ fn matching<'a>(services: &'a mut [Service], names: &[String]) -> Option<&'a mut
             || name.ends_with(&format!("-{service}"))
             || name.starts_with(&format!("{service}-"))
     };
-    let exact = services
-        .iter()
-        .position(|s| names.iter().any(|n| *n == s.name));
+    let exact = services.iter().position(|s| names.contains(&s.name));
     let index = exact.or_else(|| {
         let fitting: Vec<usize> = (0..services.len())
             .filter(|i| names.iter().any(|n| fits(&services[*i].name, n)))
