@@ -62,7 +62,7 @@ type Case = (
     &'static [&'static str],
 );
 
-const CASES: [Case; 8] = [
+const CASES: [Case; 9] = [
     (
         "monorepo-next-fastapi",
         &[("OPENAI_API_KEY", "sk-test")],
@@ -100,6 +100,11 @@ const CASES: [Case; 8] = [
         &["rel-backend", "rel-frontend"],
     ),
     ("broken-helm-chart", &[], &["rel-backend", "rel-frontend"]),
+    (
+        "cra-settings-k8s",
+        &[("OPENAI_API_KEY", "sk-test")],
+        &["rel-backend", "rel-frontend"],
+    ),
 ];
 
 #[test]

@@ -27,7 +27,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 8] = [
+const FIXTURES: [Expect; 9] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -143,6 +143,35 @@ const FIXTURES: [Expect; 8] = [
         secrets: &[],
         env: &[("backend", "REDIS_URL", "redis://cache:6379/0")],
         stderr: &["helm/board/values.yaml do not parse"],
+    },
+    Expect {
+        fixture: "cra-settings-k8s",
+        // The static site keeps berth's server port, not the nginx port of k8s/frontend.yaml.
+        components: &[("backend", 8000), ("frontend", 8080)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "frontend"), ("/api", "backend")],
+        secrets: &[
+            ("dbPassword", "CRA_SETTINGS_K8S_DB_PASSWORD"),
+            ("jwtSecret", "JWT_SECRET"),
+            ("openaiApiKey", "OPENAI_API_KEY"),
+        ],
+        env: &[
+            // pydantic-settings: env_prefix, an alias without it, defaults as values.
+            (
+                "backend",
+                "TODO_DATABASE_URL",
+                "{database: url, driver: asyncpg}",
+            ),
+            ("backend", "OPENAI_API_KEY", "{secret: openaiApiKey}"),
+            ("backend", "TODO_OPENAI_MODEL", "gpt-4o-mini"),
+            ("backend", "TODO_MAX_TASKS_PER_USER", "200"),
+            ("backend", "TODO_CORS_ORIGINS", "{externalUrl: /}"),
+            // k8s/: a Secret behind envFrom by name, a ConfigMap's value.
+            ("backend", "JWT_SECRET", "{secret: jwtSecret}"),
+            ("backend", "TZ", "Europe/Berlin"),
+            ("frontend", "REACT_APP_API_URL", "{externalUrl: /api}"),
+        ],
+        stderr: &["k8s/ingress.yaml does not parse"],
     },
 ];
 
@@ -351,6 +380,51 @@ fn init_writes_the_stack_each_fixture_needs() {
         failures.is_empty(),
         "wrong detections:\n{}",
         failures.join("\n")
+    );
+}
+
+/// What only manifests and the static build decide, beyond [`FIXTURES`]: replicas, resources
+/// and the NodePort from `k8s/`, the Create React App output directory, and that the values of
+/// a committed Secret manifest appear nowhere.
+#[test]
+fn existing_manifests_and_a_cra_build_feed_the_stack() {
+    let (_tmp, dir) = fixture_copy("cra-settings-k8s");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let values = load(&dir);
+    let backend = &values.components["backend"];
+    assert_eq!(backend.replicas, Some(2));
+    let resources = backend.resources.as_ref().expect("resources from k8s/");
+    assert_eq!(
+        (
+            resources.requests.cpu.as_str(),
+            resources.requests.memory.as_str(),
+            resources.limits.cpu.as_str(),
+            resources.limits.memory.as_str()
+        ),
+        ("100m", "128Mi", "500m", "512Mi")
+    );
+    assert_eq!(values.components["frontend"].replicas, Some(2));
+    assert_eq!(values.expose.node_port, 30080);
+    let spec = std::fs::read_to_string(dir.join("images/frontend.toml")).unwrap();
+    assert!(
+        spec.contains("cp -a build/. ") && !spec.contains("dist/."),
+        "react-scripts builds into build/:\n{spec}"
+    );
+    let secret_value = "CHANGE_ME_JWT";
+    assert!(
+        std::fs::read_to_string(dir.join("k8s/config.yaml"))
+            .unwrap()
+            .contains(secret_value),
+        "the fixture's Secret manifest holds the value this test looks for"
+    );
+    let mut written = format!("{}{}", run.stdout, run.stderr);
+    for file in ["berth.yaml", "berth.env.example", "images/backend.toml"] {
+        written.push_str(&std::fs::read_to_string(dir.join(file)).unwrap());
+    }
+    assert!(
+        !written.contains(secret_value),
+        "a Secret's value was copied"
     );
 }
 

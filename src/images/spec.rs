@@ -43,7 +43,8 @@
 //! `{pip_platforms}` name the image's target platform (steps run on the host, which may be another
 //! platform: a Mac building for an arm64 node, a laptop for an amd64 cluster); any other `{name}`
 //! is a build value supplied by the deploy (e.g. the external URL a Next.js build bakes in). An
-//! unknown placeholder is a spec error; `{{` writes a literal `{` (a shell's `${{VAR}`). The step runs with the context as working directory and
+//! unknown placeholder is a spec error; `{{` writes a literal `{` (a shell's `${{VAR}`; `{{out}` is
+//! the text `{out}`, never the output directory). The step runs with the context as working directory and
 //! `SOURCE_DATE_EPOCH` set; its output is cached under a key made of the command, its
 //! environment, the platform and the content of `inputs`.
 //!

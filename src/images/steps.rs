@@ -13,24 +13,33 @@ use super::error::ErrorKind;
 use super::platform::Platform;
 use super::store::{Digest, hash_file};
 
-/// A `run` layer with every placeholder except `{out}` resolved.
+/// A `run` layer whose placeholders are checked; `{out}` is resolved by [`run_step`], once the
+/// output directory exists.
 #[derive(Debug)]
 pub struct Step {
-    /// Command and arguments; `{out}` still literal.
+    /// Command and arguments as shown to the user (`{out}` standing for the output directory).
     pub argv: Vec<String>,
-    /// Extra environment, resolved.
+    /// Extra environment, as shown (`{out}` standing for the output directory).
     pub env: BTreeMap<String, String>,
     /// Working directory (the context).
     pub context: PathBuf,
     /// Cache key: command, environment, platform and the content of the inputs.
     pub key: Digest,
+    /// The spec's `run` and `env` and the placeholder values, expanded again in [`run_step`]
+    /// with the real output directory: expanding the already-expanded text would turn an
+    /// escaped `{{out}` into the output directory.
+    run: Vec<String>,
+    env_templates: BTreeMap<String, String>,
+    values: BTreeMap<String, String>,
 }
 
-/// Replace `{context}` and `{name}` build values; `{out}` is kept for [`run_step`]. `{{` is a
-/// literal `{` (for a shell's `${VAR}` or a JSON argument); a lone `}` is always literal.
+/// Replace `{out}` with `out`, `{context}` and `{name}` build values. `{{` is a literal `{`
+/// (for a shell's `${VAR}`, a JSON argument or a literal `{out}`, written `{{out}`); a lone `}`
+/// is always literal.
 pub fn substitute(
     text: &str,
     context: &Path,
+    out: &str,
     values: &BTreeMap<String, String>,
 ) -> Result<String, ErrorKind> {
     let mut result = String::with_capacity(text.len());
@@ -48,7 +57,7 @@ pub fn substitute(
         };
         let name = &after[..end];
         match name {
-            "out" => result.push_str("{out}"),
+            "out" => result.push_str(out),
             "context" => result.push_str(&context.to_string_lossy()),
             _ => match values.get(name) {
                 Some(v) => result.push_str(v),
@@ -81,14 +90,7 @@ pub fn prepare(
     // platform other than the one the image is for).
     let mut all_values = values.clone();
     all_values.extend(platform.placeholders());
-    let argv = run
-        .iter()
-        .map(|a| substitute(a, context, &all_values))
-        .collect::<Result<Vec<_>, _>>()?;
-    let env = env
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), substitute(v, context, &all_values)?)))
-        .collect::<Result<BTreeMap<_, _>, ErrorKind>>()?;
+    let (argv, shown_env) = expand(run, env, context, "{out}", &all_values)?;
     let mut input_digests = Vec::new();
     for input in inputs {
         hash_input(&context.join(input), input, &mut input_digests)?;
@@ -98,7 +100,7 @@ pub fn prepare(
     let key_source = json!({
         "version": 1,
         "run": run,
-        "env": env,
+        "env": shown_env,
         "values": values,
         "platform": platform.to_string(),
         "inputs": input_digests,
@@ -106,10 +108,34 @@ pub fn prepare(
     let key = Digest::of(key_source.to_string().as_bytes());
     Ok(Step {
         argv,
-        env,
+        env: shown_env,
         context: context.to_owned(),
         key,
+        run: run.to_vec(),
+        env_templates: env.clone(),
+        values: all_values,
     })
+}
+
+type Expanded = (Vec<String>, BTreeMap<String, String>);
+
+/// `run` and `env` with every placeholder replaced, `{out}` by `out`.
+fn expand(
+    run: &[String],
+    env: &BTreeMap<String, String>,
+    context: &Path,
+    out: &str,
+    values: &BTreeMap<String, String>,
+) -> Result<Expanded, ErrorKind> {
+    let argv = run
+        .iter()
+        .map(|a| substitute(a, context, out, values))
+        .collect::<Result<Vec<_>, _>>()?;
+    let env = env
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), substitute(v, context, out, values)?)))
+        .collect::<Result<BTreeMap<_, _>, ErrorKind>>()?;
+    Ok((argv, env))
 }
 
 fn hash_input(path: &Path, rel: &str, out: &mut Vec<(String, String)>) -> Result<(), ErrorKind> {
@@ -145,12 +171,18 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         .tempdir_in(steps_dir)
         .map_err(|e| ErrorKind::io("create directory in", steps_dir, e))?;
     let out = tmp.path().to_string_lossy().into_owned();
-    let argv: Vec<String> = step.argv.iter().map(|a| a.replace("{out}", &out)).collect();
+    let (argv, env) = expand(
+        &step.run,
+        &step.env_templates,
+        &step.context,
+        &out,
+        &step.values,
+    )?;
     let command_line = shell_words(&argv);
     let output = Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(&step.context)
-        .envs(&step.env)
+        .envs(&env)
         .env("SOURCE_DATE_EPOCH", epoch.to_string())
         .output()
         .map_err(|e| ErrorKind::StepFailed {
@@ -215,30 +247,54 @@ mod tests {
     #[test]
     fn placeholders() {
         let ctx = Path::new("/src/app");
-        assert_eq!(
-            substitute("{context}/req.txt", ctx, &values()).unwrap(),
-            "/src/app/req.txt"
-        );
-        assert_eq!(
-            substitute("--target={out}", ctx, &values()).unwrap(),
-            "--target={out}"
-        );
-        assert_eq!(
-            substitute("{external_url}/api", ctx, &values()).unwrap(),
-            "http://todo.local/api"
-        );
-        let err = substitute("{nope}", ctx, &values())
-            .unwrap_err()
-            .to_string();
+        let sub = |text: &str| substitute(text, ctx, "/steps/out", &values());
+        assert_eq!(sub("{context}/req.txt").unwrap(), "/src/app/req.txt");
+        assert_eq!(sub("--target={out}").unwrap(), "--target=/steps/out");
+        assert_eq!(sub("{external_url}/api").unwrap(), "http://todo.local/api");
+        let err = sub("{nope}").unwrap_err().to_string();
         assert!(
             err.contains("{nope}") && err.contains("external_url"),
             "{err}"
         );
-        assert!(substitute("{out", ctx, &values()).is_err());
+        assert!(sub("{out").is_err());
         assert_eq!(
-            substitute("echo ${{HOME} '{{\"a\": 1}' {context}", ctx, &values()).unwrap(),
+            sub("echo ${{HOME} '{{\"a\": 1}' {context}").unwrap(),
             "echo ${HOME} '{\"a\": 1}' /src/app",
             "`{{` is a literal brace"
+        );
+        assert_eq!(
+            sub("{{out} {{{out}} }").unwrap(),
+            "{out} {/steps/out} }",
+            "{}",
+            "`{{out}` is the literal text `{out}`, `{{{out}}` the output directory in braces"
+        );
+    }
+
+    /// The escape survives the two expansions (checked at prepare, run with the real output
+    /// directory): the command sees `{out}` as text and `{out}` in `env` is the directory.
+    #[test]
+    fn an_escaped_out_reaches_the_command_as_text() {
+        let ctx = tempfile::tempdir().unwrap();
+        let run = vec![
+            "sh".into(),
+            "-c".into(),
+            "printf %s '{{out}' > {out}/literal; printf %s \"$DEST\" > {out}/env".into(),
+        ];
+        let env: BTreeMap<String, String> = [("DEST".to_owned(), "{out}/x".to_owned())].into();
+        let step = prepare(&run, &env, &[], ctx.path(), &values(), &Platform::default()).unwrap();
+        assert_eq!(
+            step.argv[2],
+            "printf %s '{out}' > {out}/literal; printf %s \"$DEST\" > {out}/env"
+        );
+        let steps = tempfile::tempdir().unwrap();
+        let out = run_step(&step, steps.path(), 0).unwrap();
+        assert_eq!(fs::read_to_string(out.join("literal")).unwrap(), "{out}");
+        let dest = fs::read_to_string(out.join("env")).unwrap();
+        assert!(
+            dest.ends_with("/x")
+                && !dest.contains('{')
+                && dest.starts_with(&*steps.path().to_string_lossy()),
+            "{dest}"
         );
     }
 

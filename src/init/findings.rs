@@ -109,12 +109,23 @@ pub struct Service {
     /// User the Dockerfile runs as, when numeric.
     pub user: Option<Found<String>>,
     pub replicas: Option<Found<i32>>,
+    /// Requests and limits from an existing Kubernetes manifest.
+    pub resources: Option<Found<Resources>>,
+    /// The NodePort an existing Kubernetes Service gives it.
+    pub node_port: Option<Found<i32>>,
     /// Dockerfile steps berth cannot translate, for the user.
     pub untranslated: Vec<Found<String>>,
     /// Build-time network fetches (`next/font/google`).
     pub build_fetches: Vec<Found<String>>,
     /// Names of the compose services it depends on.
     pub depends_on: Vec<String>,
+}
+
+/// CPU and memory requests and limits (Kubernetes quantities), each complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub requests: (String, String),
+    pub limits: (String, String),
 }
 
 /// How a variable is used where it was found.

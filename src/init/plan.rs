@@ -79,6 +79,8 @@ pub struct Plan {
     pub secrets: Vec<SecretPlan>,
     pub database: DatabasePlan,
     pub routes: Vec<(String, String, String)>,
+    /// The NodePort an existing manifest gives the entry component, with where.
+    pub node_port: Option<(i32, String)>,
     /// Facts the user should know (assumptions, notes, what is left to them).
     pub assumptions: Vec<String>,
     pub left_to_user: Vec<String>,
@@ -116,6 +118,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
         secrets: Vec::new(),
         database: DatabasePlan::None,
         routes: Vec::new(),
+        node_port: None,
         assumptions: Vec::new(),
         left_to_user: Vec::new(),
         questions: Vec::new(),
@@ -277,8 +280,38 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
         );
     }
     plan.secrets = secrets.into_values().collect();
+    plan.node_port = node_port(&services, entry.as_deref(), &mut plan.assumptions);
     notes(findings, &mut plan);
     plan
+}
+
+/// The entry component's NodePort from an existing manifest (a NodePort exposes only `/`).
+fn node_port(
+    services: &[Service],
+    entry: Option<&str>,
+    assumptions: &mut Vec<String>,
+) -> Option<(i32, String)> {
+    let mut chosen = None;
+    for s in services {
+        let Some(port) = &s.node_port else { continue };
+        if Some(s.name.as_str()) != entry {
+            assumptions.push(format!(
+                "{}: NodePort {} ({}) not kept: berth's NodePort exposes the entry component, {}",
+                s.name,
+                port.value,
+                port.source,
+                entry.unwrap_or("none")
+            ));
+        } else if !(30000..=32767).contains(&port.value) {
+            assumptions.push(format!(
+                "{}: NodePort {} ({}) is outside 30000-32767; berth's default is used",
+                s.name, port.value, port.source
+            ));
+        } else {
+            chosen = Some((port.value, port.source.describe()));
+        }
+    }
+    chosen
 }
 
 fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {

@@ -110,6 +110,21 @@ pub fn berth_yaml(plan: &Plan) -> String {
                 &replicas.source.describe(),
             );
         }
+        if let Some(r) = &s.resources {
+            let amounts = |(cpu, memory): &(String, String)| {
+                format!("{{cpu: {}, memory: {}}}", scalar(cpu), scalar(memory))
+            };
+            line(
+                &mut out,
+                4,
+                &format!(
+                    "resources: {{requests: {}, limits: {}}}",
+                    amounts(&r.value.requests),
+                    amounts(&r.value.limits)
+                ),
+                &r.source.describe(),
+            );
+        }
         if let Some(health) = &s.health {
             line(
                 &mut out,
@@ -239,7 +254,11 @@ pub fn berth_yaml(plan: &Plan) -> String {
             );
         }
     }
-    out.push_str("\nexpose:\n  mode: nodePort\n  routes:\n");
+    out.push_str("\nexpose:\n  mode: nodePort\n");
+    if let Some((port, why)) = &plan.node_port {
+        line(&mut out, 2, &format!("nodePort: {port}"), why);
+    }
+    out.push_str("  routes:\n");
     for (path, component, why) in &plan.routes {
         line(&mut out, 4, &format!("{}: {component}", scalar(path)), why);
     }

@@ -6,7 +6,9 @@ mod compose;
 mod dockerfile;
 mod envfile;
 mod helm;
+mod manifests;
 mod node;
+mod pysettings;
 mod python;
 pub mod text;
 
@@ -114,6 +116,7 @@ pub fn scan(root: &Path) -> Findings {
     }
     findings.env_files = env_files(root);
     helm::read(root, &mut findings);
+    manifests::read(root, &mut findings);
     let (name, version) = identity(root);
     findings.app_name = name;
     findings.version = version;
@@ -234,6 +237,8 @@ fn merge(
                 .is_some_and(|u| u.parse::<u32>().is_ok_and(|n| n > 0))
         }),
         replicas: None,
+        resources: None,
+        node_port: None,
         untranslated: docker.untranslated.clone(),
         build_fetches: d.build_fetches,
         depends_on: Vec::new(),

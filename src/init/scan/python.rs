@@ -1,5 +1,6 @@
 //! Python services: dependencies and how they are pinned (requirements.txt, uv, Poetry), the
-//! Python version, the ASGI app, FastAPI routes, MCP servers, env reads and alembic.
+//! Python version, the ASGI app, FastAPI routes, MCP servers, env reads (`os.environ`, and
+//! pydantic-settings classes through [`super::pysettings`]) and alembic.
 
 use std::fs;
 use std::path::Path;
@@ -169,6 +170,23 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                     ),
                 ));
             }
+        }
+        for var in super::pysettings::read(&text) {
+            found.env.push((
+                var.env,
+                Found::new(
+                    EnvUse {
+                        example: var.default,
+                        required: var.required,
+                        build_time: false,
+                    },
+                    Source::new(
+                        &file_rel,
+                        Some(var.line),
+                        format!("{}.{} (pydantic-settings)", var.class, var.field),
+                    ),
+                ),
+            ));
         }
         if text.contains("sqlite") && !found.notes.iter().any(|n| n.value.starts_with("SQLite")) {
             let line = line_of(&text, "sqlite");
