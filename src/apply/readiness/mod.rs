@@ -142,9 +142,17 @@ pub fn failed_create_message<'a>(
                 && e.involved_object.kind.as_deref() == Some(kind)
                 && e.involved_object.name.as_deref() == Some(name)
                 && event_second(e).is_some_and(|t| t >= since)
+                && !e.message.as_deref().is_some_and(controller_cache_lag)
         })
         .max_by_key(|e| event_second(e))
         .and_then(|e| e.message.clone())
+}
+
+/// A create the controller retries on its own: its cache had not seen the
+/// object (a StatefulSet's claim, say) it created a moment before, often after
+/// its watch of the API server was interrupted. Not a reason to fail a wait.
+fn controller_cache_lag(message: &str) -> bool {
+    message.contains("already exists")
 }
 
 /// When an Event was last seen (Unix second), whichever timestamp it carries.
@@ -356,6 +364,38 @@ fn ready_budget(pod: &Pod, container: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_create_the_controller_retries_is_not_a_failure() {
+        let event = |message: &str| -> KubeEvent {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "e"},
+                "involvedObject": {"kind": "StatefulSet", "name": "db"},
+                "reason": "FailedCreate",
+                "message": message,
+                "lastTimestamp": "2026-12-02T10:00:00Z"
+            }))
+            .unwrap()
+        };
+        let since = Timestamp::from_second(1_764_669_000).unwrap().as_second();
+        let lag = event(
+            "create Pod db-0 in StatefulSet db failed error: failed to create PVC data-db-0: \
+             persistentvolumeclaims \"data-db-0\" already exists",
+        );
+        assert_eq!(
+            failed_create_message([&lag], "StatefulSet", "db", since),
+            None
+        );
+        let quota = event("pods \"db-0\" is forbidden: exceeded quota: small");
+        assert_eq!(
+            failed_create_message([&lag, &quota], "StatefulSet", "db", since).as_deref(),
+            Some("pods \"db-0\" is forbidden: exceeded quota: small")
+        );
+        assert_eq!(
+            failed_create_message([&quota], "Deployment", "db", since),
+            None
+        );
+    }
 
     #[test]
     fn a_failing_init_container_is_the_cause() {
