@@ -8,6 +8,9 @@ use super::classify::{self, Class, Part};
 use super::findings::{DatabaseFinding, EnvUse, Findings, Found, Runtime, Service};
 use super::scan::component_name;
 
+mod database;
+use database::database;
+
 /// An env entry's value in berth.yaml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvPlan {
@@ -465,100 +468,6 @@ fn join_path(prefix: &str, path: &str) -> String {
         path.to_string()
     } else {
         format!("{prefix}{path}")
-    }
-}
-
-fn database(
-    findings: &Findings,
-    services: &[Service],
-    answers: &Answers,
-    plan: &mut Plan,
-) -> DatabasePlan {
-    // A database URL variable, preferring one with an example value (it says where the database is).
-    let url_vars: Vec<(&String, &Found<EnvUse>)> = services
-        .iter()
-        .flat_map(|s| s.env.iter())
-        .filter(|(v, f)| classify::classify(v, f.value.example.as_deref()) == Class::DatabaseUrl)
-        .collect();
-    let url_var = url_vars
-        .iter()
-        .find(|(_, f)| f.value.example.is_some())
-        .or_else(|| url_vars.first())
-        .copied();
-    match &findings.database {
-        Some(Found {
-            value: DatabaseFinding::Compose { image, name, user },
-            source,
-        }) => {
-            let fallback = plan.app_name.replace('-', "_");
-            let image = image.split_once(':').map(|(r, t)| {
-                let repo = if r.contains('/') {
-                    r.to_string()
-                } else {
-                    format!("docker.io/library/{r}")
-                };
-                (repo, t.to_string())
-            });
-            DatabasePlan::Internal {
-                name: name.clone().unwrap_or_else(|| fallback.clone()),
-                user: user.clone().unwrap_or(fallback),
-                image,
-                why: source.to_string(),
-            }
-        }
-        Some(Found {
-            value: DatabaseFinding::External { variable },
-            source,
-        }) => DatabasePlan::External {
-            secret: classify::secret_name(variable),
-            env: variable.clone(),
-            why: source.to_string(),
-        },
-        None => {
-            let Some((var, found)) = url_var else {
-                return DatabasePlan::None;
-            };
-            let remote = found
-                .value
-                .example
-                .as_deref()
-                .and_then(|e| url::Url::parse(e).ok())
-                .and_then(|u| {
-                    let host = u.host_str()?.to_string();
-                    Some(!matches!(
-                        host.as_str(),
-                        "localhost" | "127.0.0.1" | "db" | "postgres" | "database"
-                    ))
-                });
-            let external = match (remote, answers.external_database) {
-                (Some(remote), _) => remote,
-                (None, Some(answer)) => answer,
-                (None, None) => {
-                    plan.questions.push(Question::DatabaseMode {
-                        variable: var.clone(),
-                    });
-                    plan.assumptions.push(format!(
-                        "{var} has no example value: assumed berth runs PostgreSQL in the cluster (set database.mode: external and supply {var} for a hosted one)"
-                    ));
-                    false
-                }
-            };
-            if external {
-                DatabasePlan::External {
-                    secret: classify::secret_name(var),
-                    env: var.clone(),
-                    why: format!("{} (a hosted PostgreSQL URL)", found.source),
-                }
-            } else {
-                let name = plan.app_name.replace('-', "_");
-                DatabasePlan::Internal {
-                    name: name.clone(),
-                    user: name,
-                    image: None,
-                    why: format!("{} reads a database URL", found.source),
-                }
-            }
-        }
     }
 }
 
