@@ -94,7 +94,7 @@ if ((${#app_images[@]})); then
   BERTH_TEST_APP_ROOT=$repo cargo test --test images_app -- --include-ignored "${app_images[@]}"
 fi
 # The Node specs `berth init` writes (a Vite site on static-web-server, a standalone Next.js
-# server) from fixtures with real lock files; npm caches its downloads outside the repository.
+# server, a plain Express server) from fixtures with real lock files; npm caches its downloads outside the repository.
 export npm_config_cache=${npm_config_cache:-${BERTH_CACHE_DIR:-$HOME/.cache/berth}/npm}
 node_specs=()
 if skopeo inspect --tls-verify=false "docker://$registry/joseluisq/static-web-server:2-debian" >/dev/null 2>&1; then
@@ -103,9 +103,9 @@ else
   log "skipping the init Vite site image: needs static-web-server in the local registry (built with cargo)"
 fi
 if has_base node:22-bookworm-slim && command -v npm >/dev/null; then
-  node_specs+=(next)
+  node_specs+=(next node_server)
 else
-  log "skipping the init Next.js image: needs node and npm for the Node.js base and the build"
+  log "skipping the init Next.js and Node server images: needs node and npm for the Node.js base and the build"
 fi
 if ((${#node_specs[@]})); then
   cargo test --test init_images_node -- --include-ignored "${node_specs[@]}"

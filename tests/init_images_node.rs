@@ -1,6 +1,7 @@
 //! The Node image specs `berth init` writes build with berth against a real registry and run in a
 //! real containerd: a Vite site on the static-web-server base (`registry.sh up --static`) and a
-//! standalone Next.js server on the Node base (`registry.sh up --node`), each from a fixture
+//! standalone Next.js server and a plain Node (Express) server on the Node base
+//! (`registry.sh up --node`), each from a fixture
 //! repository with a real lock file, built in a scratch copy without writing into the team's tree.
 //! Layers go through berth's shared cache, so the npm install and build run again only when the
 //! spec's step or the fixture's inputs change; the image checks and the HTTP checks run every time.
@@ -221,6 +222,26 @@ struct Running {
 
 impl Running {
     fn start(repo: &InitRepo, component: &str, built: &Built, env_vars: &[(&str, &str)]) -> Self {
+        Self::run(repo, component, built, env_vars, true)
+    }
+
+    /// In a network namespace of its own, with only loopback: reached through `exec_until_ok`.
+    fn start_isolated(
+        repo: &InitRepo,
+        component: &str,
+        built: &Built,
+        env_vars: &[(&str, &str)],
+    ) -> Self {
+        Self::run(repo, component, built, env_vars, false)
+    }
+
+    fn run(
+        repo: &InitRepo,
+        component: &str,
+        built: &Built,
+        env_vars: &[(&str, &str)],
+        host_network: bool,
+    ) -> Self {
         let socket = env("BERTH_TEST_CONTAINERD_SOCKET");
         repo.images(
             "load",
@@ -235,8 +256,10 @@ impl Running {
             "k8s.io".into(),
             "run".into(),
             "-d".into(),
-            "--net-host".into(),
         ];
+        if host_network {
+            args.push("--net-host".into());
+        }
         for (name, value) in env_vars {
             args.extend(["--env".into(), format!("{name}={value}")]);
         }
@@ -244,6 +267,38 @@ impl Running {
         let started = output("ctr", &args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(started.status.success(), "{}", text(&started.stderr));
         Self { socket, id }
+    }
+
+    /// The output of `command` run inside the container, retried for up to a minute until it
+    /// succeeds (the server may not listen yet).
+    fn exec_until_ok(&self, command: &[&str]) -> String {
+        let start = Instant::now();
+        for attempt in 0.. {
+            let exec_id = format!("probe-{attempt}");
+            let mut args = vec![
+                "-a",
+                self.socket.as_str(),
+                "-n",
+                "k8s.io",
+                "task",
+                "exec",
+                "--exec-id",
+                &exec_id,
+                self.id.as_str(),
+            ];
+            args.extend(command);
+            let got = output("ctr", &args);
+            if got.status.success() {
+                return text(&got.stdout);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{command:?} never succeeded: {}",
+                text(&got.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        unreachable!()
     }
 
     /// Status and body of `GET url`, waiting up to a minute for the server to listen.
@@ -410,5 +465,47 @@ fn an_init_written_standalone_next_spec_builds_a_server_that_answers() {
     assert_eq!(running.get(&format!("{base}/no-such-page")).0, 404);
     eprintln!(
         "next standalone (step ran: {ran}): {static_assets} static chunks, served as {user} by node server.js"
+    );
+}
+
+#[test]
+#[ignore = "needs a registry with the Node base and containerd: run scripts/images-test.sh"]
+fn an_init_written_node_server_spec_builds_a_server_that_answers() {
+    let repo = InitRepo::new("compose-only");
+    let spec = repo.spec("web");
+    let context = spec["context"].as_str().unwrap().to_owned();
+    let workdir = spec["workdir"].as_str().unwrap().to_owned();
+    let before = repo.tree();
+    let built = repo.build("web");
+    let ran = layer_ran(&built, "deps");
+    assert_source_untouched(&before, &repo, &context);
+
+    let image = Archive::read(&built.archive);
+    let user = assert_non_root(&image);
+    let entrypoint = json_strings(&image.config["config"]["Entrypoint"]);
+    assert_eq!(entrypoint, strings(&spec["entrypoint"]));
+    assert_eq!(entrypoint, ["node", "server.js"]);
+    let files = image.files();
+    file(&files, &format!("{workdir}/server.js"));
+    // The locked production dependencies, installed for the image's platform.
+    let lock: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo.root.join(&context).join("package-lock.json")).unwrap(),
+    )
+    .unwrap();
+    let locked = lock["packages"].as_object().unwrap();
+    for (path, entry) in locked.iter().filter(|(p, _)| !p.is_empty()) {
+        let manifest = file(&files, &format!("{workdir}/{path}/package.json"));
+        let manifest: serde_json::Value = serde_json::from_slice(&manifest.data).unwrap();
+        assert_eq!(manifest["version"], entry["version"], "{path}");
+    }
+    assert!(locked.len() > 50, "express and what it depends on");
+
+    // Run in the container's own network namespace (loopback only) and ask from inside it.
+    let running = Running::start_isolated(&repo, "web", &built, &[("PORT", "3000")]);
+    let body = running.exec_until_ok(&["wget", "-qO-", "http://127.0.0.1:3000/"]);
+    assert_eq!(body, "todo");
+    eprintln!(
+        "node server (step ran: {ran}): {} locked packages, served as {user} by node server.js",
+        locked.len() - 1
     );
 }
