@@ -410,26 +410,62 @@ fn an_init_written_vite_spec_builds_a_site_the_static_server_serves() {
     eprintln!("vite site (step ran: {ran}): served as {user} by static-web-server from {served}");
 }
 
+/// A Node server image built from the spec init wrote for `component` of `fixture`, with what
+/// every such image must show: the source tree untouched, a non-root user, `node server.js`.
+struct NodeServer {
+    repo: InitRepo,
+    spec: toml::Table,
+    workdir: String,
+    built: Built,
+    /// Whether `layer`'s step ran (not served from the layer cache).
+    ran: bool,
+    user: String,
+    files: BTreeMap<String, ImageEntry>,
+}
+
+impl NodeServer {
+    fn build(fixture: &str, component: &str, layer: &str) -> Self {
+        let repo = InitRepo::new(fixture);
+        let spec = repo.spec(component);
+        let context = spec["context"].as_str().unwrap().to_owned();
+        let workdir = spec["workdir"].as_str().unwrap().to_owned();
+        let before = repo.tree();
+        let built = repo.build(component);
+        let ran = layer_ran(&built, layer);
+        assert_source_untouched(&before, &repo, &context);
+
+        let image = Archive::read(&built.archive);
+        let user = assert_non_root(&image);
+        let entrypoint = json_strings(&image.config["config"]["Entrypoint"]);
+        assert_eq!(entrypoint, strings(&spec["entrypoint"]));
+        assert_eq!(entrypoint, ["node", "server.js"]);
+        let files = image.files();
+        file(&files, &format!("{workdir}/server.js"));
+        Self {
+            repo,
+            spec,
+            workdir,
+            built,
+            ran,
+            user,
+            files,
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs a registry with the Node base and containerd: run scripts/images-test.sh"]
 fn an_init_written_standalone_next_spec_builds_a_server_that_answers() {
-    let repo = InitRepo::new("mcp-service");
-    let spec = repo.spec("web");
-    let context = spec["context"].as_str().unwrap().to_owned();
-    let workdir = spec["workdir"].as_str().unwrap().to_owned();
+    let NodeServer {
+        repo,
+        spec,
+        workdir,
+        built,
+        ran,
+        user,
+        files,
+    } = NodeServer::build("mcp-service", "web", "app");
     assert_eq!(layer_dest(&spec, "app"), workdir);
-    let before = repo.tree();
-    let built = repo.build("web");
-    let ran = layer_ran(&built, "app");
-    assert_source_untouched(&before, &repo, &context);
-
-    let image = Archive::read(&built.archive);
-    let user = assert_non_root(&image);
-    let entrypoint = json_strings(&image.config["config"]["Entrypoint"]);
-    assert_eq!(entrypoint, strings(&spec["entrypoint"]));
-    assert_eq!(entrypoint, ["node", "server.js"]);
-    let files = image.files();
-    file(&files, &format!("{workdir}/server.js"));
     file(&files, &format!("{workdir}/.next/BUILD_ID"));
     file(
         &files,
@@ -471,25 +507,19 @@ fn an_init_written_standalone_next_spec_builds_a_server_that_answers() {
 #[test]
 #[ignore = "needs a registry with the Node base and containerd: run scripts/images-test.sh"]
 fn an_init_written_node_server_spec_builds_a_server_that_answers() {
-    let repo = InitRepo::new("compose-only");
-    let spec = repo.spec("web");
-    let context = spec["context"].as_str().unwrap().to_owned();
-    let workdir = spec["workdir"].as_str().unwrap().to_owned();
-    let before = repo.tree();
-    let built = repo.build("web");
-    let ran = layer_ran(&built, "deps");
-    assert_source_untouched(&before, &repo, &context);
-
-    let image = Archive::read(&built.archive);
-    let user = assert_non_root(&image);
-    let entrypoint = json_strings(&image.config["config"]["Entrypoint"]);
-    assert_eq!(entrypoint, strings(&spec["entrypoint"]));
-    assert_eq!(entrypoint, ["node", "server.js"]);
-    let files = image.files();
-    file(&files, &format!("{workdir}/server.js"));
+    let NodeServer {
+        repo,
+        spec,
+        workdir,
+        built,
+        ran,
+        user,
+        files,
+    } = NodeServer::build("compose-only", "web", "deps");
+    let context = spec["context"].as_str().unwrap();
     // The locked production dependencies, installed for the image's platform.
     let lock: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(repo.root.join(&context).join("package-lock.json")).unwrap(),
+        &std::fs::read(repo.root.join(context).join("package-lock.json")).unwrap(),
     )
     .unwrap();
     let locked = lock["packages"].as_object().unwrap();
