@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""The line that says what went wrong in a step's log, for the report: berth's innermost
+"caused by:" (the failing command's text left out) followed by the first error line of the
+command's own output (after "--- output ---"); for other logs the first error line, else the last.
+
+    first-error.py LOG
+"""
+import re
+import sys
+
+ERROR = re.compile(r"(^|[^a-z])(error|Error|ERROR|ERR!|failed|FAILED|fatal|Traceback|not found|refused)([^a-z]|$)")
+
+
+def main() -> int:
+    try:
+        lines = [l.rstrip() for l in open(sys.argv[1], encoding="utf-8", errors="replace")]
+    except FileNotFoundError:
+        print("(no log)")
+        return 0
+    lines = [l for l in lines if l.strip()]
+    if not lines:
+        print("(empty log)")
+        return 0
+    parts = []
+    caused = [l for l in lines if l.strip().startswith("caused by:")]
+    if caused:
+        inner = caused[-1].strip()[len("caused by:"):].strip()
+        inner = re.sub(r"command `.*", "a command failed", inner, flags=re.S)
+        parts.append(inner)
+    if "--- output ---" in lines:
+        output = lines[lines.index("--- output ---") + 1 :]
+        hit = next((l for l in output if ERROR.search(l)), output[-1] if output else "")
+        parts.append(hit.strip())
+    if not parts:
+        parts.append(next((l for l in lines if ERROR.search(l)), lines[-1]).strip())
+    # The exit status of the failing command, when berth's message names it on its own line.
+    status = next((m.group(0) for l in lines for m in [re.search(r"failed \(exit status: \d+\)", l)] if m), None)
+    text = " | ".join(p for p in parts if p)
+    if status and status not in text:
+        text += f" ({status})"
+    print(text[:500])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
