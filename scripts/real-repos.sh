@@ -25,7 +25,9 @@
 #   - network-only patches (scripts/corpus/offline-patches.py): next/font/google, which downloads
 #     fonts during `next build`, is pointed at a system font;
 #   - secrets: berth.env.example's required secrets get generated dummy values in a per-run env file
-#     (the names are reported; the values are never printed);
+#     (the names are reported; the values are never printed); a required database URL (a hosted
+#     PostgreSQL, unreachable here) gets the URL of a stand-in PostgreSQL the script runs in the
+#     namespace (the node's postgres image), as a team would supply its Neon URL;
 #   - bases: the specs' base images come from the local test registry (registry.sh), seeded from this
 #     machine when missing (scripts/images/seed-base.sh), through --registry-mirror docker.io=...;
 #   - BERTH_CORPUS_BUILD_TOOLS=1 puts scripts/build-tools.sh's pinned uv and Poetry on PATH (off by
@@ -134,6 +136,51 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4//$'\n'/ }" >>"$rdir/ste
 # What went wrong, in one line, from a step's log (scripts/corpus/first-error.py).
 first_error() { python3 "$repo/scripts/corpus/first-error.py" "$1"; }
 
+# A PostgreSQL in namespace NS standing in for a hosted one (the node's own postgres image), for
+# a required database URL; prints its URL. Not part of the release: deleted with the namespace.
+standin_database() { # NS
+  local ns=$1 password image
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  image=$(k get nodes -o jsonpath='{range .items[0].status.images[*]}{.names[*]}{"\n"}{end}' | tr ' ' '\n' |
+    grep -m1 -E '^docker.io/library/postgres:[^@]+$') || return 1
+  k create namespace "$ns" >/dev/null 2>&1
+  k -n "$ns" create secret generic corpus-external-db --from-literal=password="$password" >/dev/null || return 1
+  k -n "$ns" apply -f - >/dev/null <<YAML || return 1
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: corpus-external-db, labels: {app: corpus-external-db}}
+spec:
+  selector: {matchLabels: {app: corpus-external-db}}
+  template:
+    metadata: {labels: {app: corpus-external-db}}
+    spec:
+      securityContext: {runAsUser: 999, runAsGroup: 999, fsGroup: 999, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: postgres
+          image: $image
+          imagePullPolicy: Never
+          env:
+            - {name: POSTGRES_USER, value: corpus}
+            - {name: POSTGRES_DB, value: corpus}
+            - {name: POSTGRES_PASSWORD, valueFrom: {secretKeyRef: {name: corpus-external-db, key: password}}}
+          ports: [{containerPort: 5432}]
+          readinessProbe: {tcpSocket: {port: 5432}, periodSeconds: 2}
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+          resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}
+          volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}, {name: run, mountPath: /var/run/postgresql}]
+      volumes: [{name: data, emptyDir: {}}, {name: run, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: corpus-external-db}
+spec:
+  selector: {app: corpus-external-db}
+  ports: [{port: 5432, targetPort: 5432}]
+YAML
+  k -n "$ns" rollout status deployment/corpus-external-db --timeout=180s >/dev/null || return 1
+  echo "postgresql://corpus:$password@corpus-external-db.$ns.svc.cluster.local:5432/corpus"
+}
+
 # --- one repository -----------------------------------------------------------------------------
 
 run_one() { # NAME SOURCE NODEPORT
@@ -190,18 +237,30 @@ run_one() { # NAME SOURCE NODEPORT
     return
   fi
 
-  # 4. secrets: dummy values for the required ones (names reported, values never printed)
+  # 4. secrets: dummy values for the required ones (names reported, values never printed); a
+  # required database URL (a hosted PostgreSQL such as Neon, which this machine cannot reach)
+  # gets the URL of a stand-in PostgreSQL in the namespace instead.
   : >"$rdir/secrets.env"
   chmod 600 "$rdir/secrets.env"
-  local dummies=()
+  local dummies=() standin=''
+  k delete namespace "$ns" --ignore-not-found --wait=true --timeout=180s >/dev/null 2>&1
   if [[ -f $work/berth.env.example ]]; then
-    local required=0 line
+    local required=0 line var
     while IFS= read -r line; do
       if [[ $line == '#'*'(required)'* ]]; then required=1; continue; fi
       if [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]]; then
-        if ((required)); then
-          printf '%s=corpus-%s\n' "${BASH_REMATCH[1]}" "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >>"$rdir/secrets.env"
-          dummies+=("${BASH_REMATCH[1]}")
+        var=${BASH_REMATCH[1]}
+        if ((required)) && [[ $var =~ (DATABASE|DB|POSTGRES|PG)_?(URL|URI|DSN)$ ]]; then
+          [[ -n $standin ]] || standin=$(standin_database "$ns") || standin=''
+          if [[ -n $standin ]]; then
+            printf '%s=%s\n' "$var" "$standin" >>"$rdir/secrets.env"
+            dummies+=("$var (the stand-in PostgreSQL corpus-external-db in $ns)")
+          else
+            record secrets fail 0 "the stand-in PostgreSQL for $var did not start"
+          fi
+        elif ((required)); then
+          printf '%s=corpus-%s\n' "$var" "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >>"$rdir/secrets.env"
+          dummies+=("$var")
         fi
         required=0
       fi
@@ -216,7 +275,6 @@ run_one() { # NAME SOURCE NODEPORT
     comp=${ref%:*}; comp=${comp##*/}
     sets+=(--set "components.$comp.image.tag=${ref##*:}")
   done <"$rdir/build.out"
-  k delete namespace "$ns" --ignore-not-found --wait=true --timeout=180s >/dev/null 2>&1
   t=$SECONDS
   if (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \
       --set "expose.nodePort=$nodeport" "${sets[@]}" --timeout 10m) >"$rdir/deploy.out" 2>"$rdir/deploy.log"; then
