@@ -32,6 +32,8 @@
 #     machine when missing (scripts/images/seed-base.sh), through --registry-mirror docker.io=...;
 #   - BERTH_CORPUS_BUILD_TOOLS=1 puts scripts/build-tools.sh's pinned uv and Poetry on PATH (off by
 #     default: a user's machine may not have them, and berth should say so or bring them).
+#   - BERTH_CORPUS_ROOT=1 passes --root (the copy) to `berth images build` (off by default: a user
+#     runs it without; for looking past a build that fails only for want of it).
 # Namespaces corpus-<name>; NodePorts from BERTH_CORPUS_NODEPORT (default 30100) up, one per
 # repository. Needs the real node (scripts/node.sh env, with the BERTH_CLUSTER_DIR it was started
 # with) unless --host-only.
@@ -124,6 +126,7 @@ fi
   echo "berth: $BERTH ($("$BERTH" --version 2>&1), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null))"
   echo "bases from the test registry $registry (--registry-mirror docker.io=http://$registry; seeded from this machine)"
   [[ -z ${BERTH_CORPUS_BUILD_TOOLS:-} ]] || echo "uv and Poetry put on PATH (BERTH_CORPUS_BUILD_TOOLS): $tools"
+  [[ -z ${BERTH_CORPUS_ROOT:-} ]] || echo "berth images build given --root (BERTH_CORPUS_ROOT): a user runs it without"
 } >"$out/assists.txt"
 # The browser check's tools, once (not per repository).
 if [[ -z $host_only ]]; then
@@ -162,6 +165,7 @@ spec:
           env:
             - {name: POSTGRES_USER, value: corpus}
             - {name: POSTGRES_DB, value: corpus}
+            - {name: PGDATA, value: /var/lib/postgresql/data/pgdata} # its own directory: the emptyDir's root is not ours to chmod
             - {name: POSTGRES_PASSWORD, valueFrom: {secretKeyRef: {name: corpus-external-db, key: password}}}
           ports: [{containerPort: 5432}]
           readinessProbe: {tcpSocket: {port: 5432}, periodSeconds: 2}
@@ -216,8 +220,10 @@ run_one() { # NAME SOURCE NODEPORT
   t=$SECONDS
   local specs built
   specs=$(find "$work/images" -maxdepth 1 -name '*.toml' 2>/dev/null | wc -l)
+  local root=()
+  [[ -z ${BERTH_CORPUS_ROOT:-} ]] || root=(--root "$work")
   if (cd "$work" && timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
-      --out "$rdir/archives") >"$rdir/build.out" 2>"$rdir/build.log"; then
+      --out "$rdir/archives" "${root[@]}") >"$rdir/build.out" 2>"$rdir/build.log"; then
     built=$(grep -c . "$rdir/build.out")
     record build ok $((SECONDS - t)) "$built of $specs images"
   else
