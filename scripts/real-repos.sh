@@ -192,7 +192,7 @@ run_one() { # NAME SOURCE NODEPORT
   rdir=$out/$name
   rm -rf "$rdir"
   mkdir -p "$rdir"
-  local work=$rdir/copy
+  local work=$rdir/$name # named as the repository: init names the app after its directory
   cp -a "$src" "$work"
   log "=== $name ($src) -> $work"
 
@@ -274,16 +274,14 @@ run_one() { # NAME SOURCE NODEPORT
   fi
   printf '%s\n' "${dummies[@]}" >"$rdir/dummy-secrets.txt"
 
-  # 5. deploy (the tags the build printed)
-  local sets=() ref comp
-  while IFS=$'\t' read -r ref _; do
-    [[ -n $ref ]] || continue
-    comp=${ref%:*}; comp=${comp##*/}
-    sets+=(--set "components.$comp.image.tag=${ref##*:}")
-  done <"$rdir/build.out"
+  # 5. deploy (the tags the build printed, on the keys whose image.build names their spec)
+  local sets=() set
+  while IFS= read -r set; do
+    sets+=(--set "$set")
+  done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/build.out" 2>>"$rdir/deploy.log")
   t=$SECONDS
   if (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \
-      --set "expose.nodePort=$nodeport" "${sets[@]}" --timeout 10m) >"$rdir/deploy.out" 2>"$rdir/deploy.log"; then
+      --set "expose.nodePort=$nodeport" "${sets[@]}" --timeout 10m) >"$rdir/deploy.out" 2>>"$rdir/deploy.log"; then
     record deploy ok $((SECONDS - t)) ""
   else
     record deploy fail $((SECONDS - t)) "$(first_error "$rdir/deploy.log")"
@@ -356,7 +354,7 @@ for name in "${names[@]}"; do
   start=$SECONDS
   run_one "$name" "$dir/$name" $((port + i))
   echo $((SECONDS - start)) >"$out/$name/seconds"
-  [[ -n $keep ]] || rm -rf "$out/$name/copy" "$out/$name/archives"
+  [[ -n $keep ]] || rm -rf "${out:?}/$name/$name" "$out/$name/archives"
   i=$((i + 1))
 done
 

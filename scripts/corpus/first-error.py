@@ -26,13 +26,23 @@ def main() -> int:
     if caused:
         inner = caused[-1].strip()[len("caused by:"):].strip()
         inner = re.sub(r"command `.*", "a command failed", inner, flags=re.S)
+        # A parse error shows the offending line and then says what is wrong with it.
+        after = lines[lines.index(caused[-1]) + 1 :]
+        verdict = next((l.strip() for l in after if l.strip() and not re.match(r"\s*(\d+\s*)?\|", l)), None)
+        if verdict and "parse error" in inner and not verdict.startswith("caused by:") and verdict != "--- output ---":
+            snippet = next((l.split("|", 1)[1].strip() for l in after if re.match(r"\s*\d+\s*\|", l)), "")
+            inner += f": {verdict}" + (f" ({snippet})" if snippet else "")
         parts.append(inner)
     if "--- output ---" in lines:
         output = lines[lines.index("--- output ---") + 1 :]
         hit = next((l for l in output if ERROR.search(l)), output[-1] if output else "")
         parts.append(hit.strip())
     if not parts:
-        parts.append(next((l for l in lines if ERROR.search(l)), lines[-1]).strip())
+        hit = next((l for l in lines if ERROR.search(l)), lines[-1])
+        # "error: invalid values:" says what follows: the first item.
+        if hit.rstrip().endswith(":") and lines.index(hit) + 1 < len(lines):
+            hit = f"{hit.strip()} {lines[lines.index(hit) + 1].strip()}"
+        parts.append(hit.strip())
     # The exit status of the failing command, when berth's message names it on its own line.
     status = next((m.group(0) for l in lines for m in [re.search(r"failed \(exit status: \d+\)", l)] if m), None)
     text = " | ".join(p for p in parts if p)
