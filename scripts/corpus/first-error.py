@@ -5,9 +5,11 @@ command's own output (after "--- output ---"); for other logs the first error li
 
     first-error.py LOG
 """
+import os
 import re
 import sys
 
+VERDICT = re.compile(r"\s*(ERROR:|error:|Error:|npm error code|fatal:)")
 ERROR = re.compile(r"(^|[^a-z])(error|Error|ERROR|ERR!|failed|FAILED|fatal|Traceback|not found|refused)([^a-z]|$)")
 
 
@@ -35,20 +37,32 @@ def main() -> int:
         parts.append(inner)
     if "--- output ---" in lines:
         output = lines[lines.index("--- output ---") + 1 :]
-        hit = next((l for l in output if ERROR.search(l)), output[-1] if output else "")
+        # pip and tools like it say the verdict last ("ERROR: No matching distribution …").
+        verdicts = [l for l in output if VERDICT.match(l)]
+        hit = verdicts[-1] if verdicts else next((l for l in output if ERROR.search(l)), output[-1] if output else "")
         parts.append(hit.strip())
     if not parts:
-        hit = next((l for l in lines if ERROR.search(l)), lines[-1])
+        # berth ends with its own "error: …" line; otherwise the first line that looks like one.
+        verdicts = [l for l in lines if l.startswith("error:")]
+        hit = verdicts[-1] if verdicts else next((l for l in lines if ERROR.search(l)), lines[-1])
         # "error: invalid values:" says what follows: the first item.
         if hit.rstrip().endswith(":") and lines.index(hit) + 1 < len(lines):
             hit = f"{hit.strip()} {lines[lines.index(hit) + 1].strip()}"
         parts.append(hit.strip())
     # The exit status of the failing command, when berth's message names it on its own line.
     status = next((m.group(0) for l in lines for m in [re.search(r"failed \(exit status: \d+\)", l)] if m), None)
+    # A deploy that failed: `berth diagnose`'s first warning event beside it says why (real-repos.sh
+    # writes diagnose.log next to deploy.log).
+    diagnose = os.path.join(os.path.dirname(sys.argv[1]), "diagnose.log")
+    if os.path.basename(sys.argv[1]) == "deploy.log" and os.path.exists(diagnose):
+        for l in open(diagnose, encoding="utf-8", errors="replace"):
+            if re.search(r"Warning \S+ (Failed|BackOff)", l) and "FailedScheduling" not in l:
+                parts.append(l.strip())
+                break
     text = " | ".join(p for p in parts if p)
     if status and status not in text:
         text += f" ({status})"
-    print(text[:500])
+    print(text[:700])
     return 0
 
 
