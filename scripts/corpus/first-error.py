@@ -40,6 +40,9 @@ def main() -> int:
         # pip and tools like it say the verdict last ("ERROR: No matching distribution …").
         verdicts = [l for l in output if VERDICT.match(l)]
         hit = verdicts[-1] if verdicts else next((l for l in output if ERROR.search(l)), output[-1] if output else "")
+        at = output.index(hit) if hit in output else -1
+        if hit.startswith("npm error code") and 0 <= at < len(output) - 1:
+            hit = f"{hit.strip()}: {output[at + 1].removeprefix('npm error').strip()}"  # the code's explanation
         parts.append(hit.strip())
     if not parts:
         # berth ends with its own "error: …" line; otherwise the first line that looks like one.
