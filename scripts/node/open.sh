@@ -10,6 +10,7 @@
 #                           session (the backend's local port and the app's): zero of >= 200 lost
 #   open_pod_deleted        a backend pod deleted mid-session: zero lost, berth open still running
 #   open_stop               Ctrl-C (SIGINT) ends berth open with exit 0
+# shellcheck disable=SC2154 # ns, work, COOKIE, APP_SETS: set by the script that sources this
 OPEN_RELEASE=${OPEN_RELEASE:-todo-chatbot}
 
 # A TCP port nothing listens on (the kernel picks it; closed again at once).
@@ -83,7 +84,7 @@ open_rolling_upgrade() {
   open_under_load upgrade 22 app_deploy --release "$OPEN_RELEASE" -n "$ns" "${change[@]}" --timeout 5m || return 1
   after=$(backend_pods)
   [[ -z $(comm -12 <(echo "$before") <(echo "$after")) ]] || { echo "backend pods not all replaced: $after"; return 1; }
-  echo "backend $(backend_template_image); pods replaced: $(echo $before) -> $(echo $after)"
+  echo "backend $(backend_template_image); pods replaced: ${before//$'\n'/ } -> ${after//$'\n'/ }"
 }
 
 delete_one_backend_pod() {
