@@ -356,7 +356,7 @@ impl BerthServer {
             release: input
                 .release
                 .clone()
-                .unwrap_or_else(|| self.settings.release.release.clone()),
+                .or_else(|| self.settings.release.release.clone()),
             namespace: input
                 .namespace
                 .clone()
