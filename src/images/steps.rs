@@ -25,6 +25,9 @@ pub struct Step {
     pub context: PathBuf,
     /// Cache key: command, environment, platform and the content of the inputs.
     pub key: Digest,
+    /// Directories put first on the command's `PATH` (berth's installed tools); not part of
+    /// the key, so where the cache lives does not matter.
+    pub path_prefix: Vec<PathBuf>,
     /// The spec's `run` and `env` and the placeholder values, expanded again in [`run_step`]
     /// with the real output directory: expanding the already-expanded text would turn an
     /// escaped `{{out}` into the output directory.
@@ -111,6 +114,7 @@ pub fn prepare(
         env: shown_env,
         context: context.to_owned(),
         key,
+        path_prefix: Vec::new(),
         run: run.to_vec(),
         env_templates: env.clone(),
         values: all_values,
@@ -179,7 +183,17 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         &step.values,
     )?;
     let command_line = shell_words(&argv);
-    let output = Command::new(&argv[0])
+    let mut command = Command::new(&argv[0]);
+    if !step.path_prefix.is_empty() && !env.contains_key("PATH") {
+        let mut dirs = step.path_prefix.clone();
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        if let Ok(path) = std::env::join_paths(dirs) {
+            command.env("PATH", path);
+        }
+    }
+    let output = command
         .args(&argv[1..])
         .current_dir(&step.context)
         .envs(&env)

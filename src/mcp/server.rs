@@ -198,11 +198,13 @@ impl BerthServer {
             stderr_reporter(),
         )
         .await;
+        let build_tools = operate::doctor::build_tools::uses_here(&values);
         let input = operate::doctor::DoctorInput {
             values,
             ctx,
             cluster,
             host_os: std::env::consts::OS.to_string(),
+            build_tools,
         };
         Ok(Json(operate::doctor::run(&input).await))
     }
