@@ -7,11 +7,12 @@
 //!   `PG_URL` or `PGURL`, or an example value starting with `postgres`, is the database's URL;
 //!   `DB_HOST`/`PGHOST`/`POSTGRES_HOST` (and `_PORT`, `_USER`, `_NAME`/`POSTGRES_DB`,
 //!   `_PASSWORD`) are its parts;
-//! - **secret**: a name with a `SECRET`, `TOKEN`, `PASSWORD`/`PASSWD`, `CREDENTIAL`,
-//!   `PRIVATE`, `SALT` or `DSN` word, or one ending in `KEY` (`API_KEY`, `SECRET_KEY`,
-//!   `APIKEY`). Secrets whose name holds `SECRET` or `SALT` (but not `API`) are the app's own
-//!   signing material and are generated; the others (third-party keys) must be supplied;
-//! - everything else is **config**.
+//! - **secret** or **config**: values validation's own rule, [`crate::values::env_names`] (one
+//!   rule, so init never writes a plain value that validation refuses): credentials are secrets,
+//!   generated only when they are the app's own signing material; settings about them
+//!   (`ACCESS_TOKEN_EXPIRE_DAYS`, `CORS_CREDENTIALS`) and everything else are config.
+
+use crate::values::env_names::{self, Credential};
 
 /// What a variable is, by the rule above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,21 +37,9 @@ pub enum Part {
     Password,
 }
 
-const BROWSER_PREFIXES: [&str; 3] = ["NEXT_PUBLIC_", "VITE_", "REACT_APP_"];
-const SECRET_WORDS: [&str; 8] = [
-    "SECRET",
-    "TOKEN",
-    "PASSWORD",
-    "PASSWD",
-    "CREDENTIAL",
-    "CREDENTIALS",
-    "PRIVATE",
-    "SALT",
-];
-
 pub fn classify(name: &str, example: Option<&str>) -> Class {
     let upper = name.to_ascii_uppercase();
-    if BROWSER_PREFIXES.iter().any(|p| upper.starts_with(p)) {
+    if env_names::is_browser_visible(name) {
         return Class::BrowserVisible;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
@@ -66,15 +55,12 @@ pub fn classify(name: &str, example: Option<&str>) -> Class {
     if let Some(part) = database_part(&upper) {
         return Class::DatabasePart(part);
     }
-    let secret_word = words
-        .iter()
-        .any(|w| SECRET_WORDS.contains(w) || *w == "DSN");
-    let key = upper.ends_with("KEY") || words.contains(&"KEY") || words.contains(&"KEYS");
-    if secret_word || key {
-        let own = (words.contains(&"SECRET") || words.contains(&"SALT")) && !words.contains(&"API");
-        return Class::Secret { generate: own };
+    match env_names::credential(name, example) {
+        Some(kind) => Class::Secret {
+            generate: kind == Credential::Own,
+        },
+        None => Class::Config,
     }
-    Class::Config
 }
 
 fn database_part(upper: &str) -> Option<Part> {
@@ -157,6 +143,8 @@ mod tests {
             "MONKEY_MODE",
             "TOKENIZER_MODEL",
             "CORS_ORIGINS",
+            "CORS_CREDENTIALS",
+            "ACCESS_TOKEN_EXPIRE_DAYS",
         ] {
             assert_eq!(classify(name, None), Class::Config, "{name}");
         }
@@ -182,6 +170,10 @@ mod tests {
         );
         assert_eq!(
             classify("STRIPE_API_SECRET", None),
+            Class::Secret { generate: false }
+        );
+        assert_eq!(
+            classify("GOOGLE_CLIENT_SECRET", None),
             Class::Secret { generate: false }
         );
     }

@@ -20,8 +20,6 @@ use super::findings::{
 };
 use text::{relative, skipped_dir};
 
-pub use node::BUILD_TIME_PREFIXES;
-
 /// What one detector found in a directory, before it is merged into a [`Service`].
 #[derive(Debug, Default)]
 pub struct Detected {
@@ -36,6 +34,8 @@ pub struct Detected {
     pub build_fetches: Vec<Found<String>>,
     pub stdio_mcp: Vec<Found<String>>,
     pub notes: Vec<Found<String>>,
+    /// An MCP server over HTTP in the same project as the detected app, with its own port.
+    pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
 
 /// Scan the repository at `root`.
@@ -51,15 +51,14 @@ pub fn scan(root: &Path) -> Findings {
             Vec::new()
         }
     };
-    for dir in candidate_dirs(root) {
+    let built: Vec<&str> = compose.iter().filter_map(|c| c.build.as_deref()).collect();
+    for dir in candidate_dirs(root, &built) {
         let detected = python::detect(root, &dir)
             .filter(|d| d.runtime.is_some())
             .or_else(|| node::detect(root, &dir));
         let Some(detected) = detected else { continue };
         let rel = relative(root, &dir);
-        let compose_service = compose
-            .iter()
-            .find(|s| s.build.as_deref() == Some(rel.as_str()));
+        let compose_service = compose_service_for(&compose, &rel, &detected);
         let name = match compose_service {
             Some(s) => component_name(&s.name),
             None if rel == "." => "app".to_string(),
@@ -73,7 +72,8 @@ pub fn scan(root: &Path) -> Findings {
                     .map(|t| dockerfile::parse(&relative(root, &dir.join(f)), &t))
             })
             .unwrap_or_default();
-        let mut service = merge(name, rel, detected, &docker, &mut findings);
+        let mcp_beside = detected.mcp_beside.clone();
+        let mut service = merge(name, rel.clone(), detected, &docker, &mut findings);
         if let Some(c) = compose_service {
             if let Some(port) = &c.port
                 && service.port.as_ref().is_none_or(|p| p.source.is_assumed())
@@ -97,8 +97,15 @@ pub fn scan(root: &Path) -> Findings {
                 ));
             }
         }
+        let mcp = mcp_beside.map(|m| mcp_component(m, &service, &compose, &rel, compose_service));
         findings.services.push(service);
+        match mcp {
+            Some(Ok(mcp)) => findings.services.push(mcp),
+            Some(Err(note)) => findings.notes.push(note),
+            None => {}
+        }
     }
+    one_component_per_app(&mut findings);
     findings.services.sort_by(|a, b| a.name.cmp(&b.name));
     findings.database = database(&compose);
     for c in compose
@@ -123,8 +130,125 @@ pub fn scan(root: &Path) -> Findings {
     findings
 }
 
-/// The root, its children and grandchildren that are not dependencies, output or hidden.
-fn candidate_dirs(root: &Path) -> Vec<PathBuf> {
+/// The compose service built from `rel` that runs what was detected there. Several services
+/// may build one directory (an API and the MCP server beside it): the one whose command starts
+/// the detected app, else one not named for an MCP server, names the component.
+fn compose_service_for<'a>(
+    compose: &'a [compose::ComposeService],
+    rel: &str,
+    detected: &Detected,
+) -> Option<&'a compose::ComposeService> {
+    let candidates: Vec<&compose::ComposeService> = compose
+        .iter()
+        .filter(|s| s.build.as_deref() == Some(rel))
+        .collect();
+    let runs = |s: &compose::ComposeService, needle: &str| {
+        s.command.as_deref().is_some_and(|c| c.contains(needle))
+    };
+    let app = match detected.runtime.as_ref().map(|r| &r.value) {
+        Some(Runtime::Asgi { app }) => Some(app.clone()),
+        Some(Runtime::McpHttp { script, .. }) => Some(script.clone()),
+        _ => None,
+    };
+    app.and_then(|module| candidates.iter().find(|s| runs(s, &module)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|s| !s.name.to_ascii_lowercase().contains("mcp"))
+        })
+        .or_else(|| candidates.first())
+        .copied()
+}
+
+/// Trees of code that is not deployed: examples, docs, demos, scripts. A service there counts
+/// only when compose builds it.
+const NOT_DEPLOYED: [&str; 12] = [
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "demo",
+    "demos",
+    "docs",
+    "doc",
+    "scripts",
+    "benchmarks",
+    "fixtures",
+    "playground",
+];
+
+/// The MCP server beside an app in one project: its own component when a compose service
+/// (other than the app's) builds the same directory and runs its script, with that service's
+/// name, port and environment and the env reads of the script itself; else a note.
+fn mcp_component(
+    (runtime, port): (Found<Runtime>, Option<Found<u16>>),
+    app: &Service,
+    compose: &[compose::ComposeService],
+    rel: &str,
+    app_compose: Option<&compose::ComposeService>,
+) -> Result<Service, Found<String>> {
+    let Runtime::McpHttp { script, .. } = &runtime.value else {
+        unreachable!("python::detect sets an MCP runtime");
+    };
+    let runner = compose.iter().find(|c| {
+        c.build.as_deref() == Some(rel)
+            && app_compose.is_none_or(|a| a.name != c.name)
+            && c.command.as_deref().is_some_and(|cmd| cmd.contains(script.as_str()))
+    });
+    let Some(runner) = runner else {
+        return Err(Found::new(
+            "an MCP server over HTTP beside the API: give it its own component by hand if it runs as its own process".into(),
+            runtime.source,
+        ));
+    };
+    let script_file = if rel == "." {
+        script.clone()
+    } else {
+        format!("{rel}/{script}")
+    };
+    let mut env: std::collections::BTreeMap<String, Found<EnvUse>> = app
+        .env
+        .iter()
+        .filter(|(_, f)| f.source.file == script_file)
+        .map(|(k, f)| (k.clone(), f.clone()))
+        .collect();
+    for (name, found) in &runner.env {
+        env.entry(name.clone()).or_insert_with(|| found.clone());
+    }
+    Ok(Service {
+        name: component_name(&runner.name),
+        dir: app.dir.clone(),
+        runtime: Found::new(
+            runtime.value.clone(),
+            Source::new(
+                runtime.source.file.clone(),
+                runtime.source.line,
+                format!(
+                    "{}, run by compose service {}",
+                    runtime.source.what, runner.name
+                ),
+            ),
+        ),
+        port: runner.port.clone().or(port),
+        health: runner.health.clone(),
+        routes: Vec::new(),
+        env,
+        python: app.python.clone(),
+        packages: app.packages.clone(),
+        migration: None,
+        user: app.user.clone(),
+        replicas: None,
+        resources: None,
+        node_port: None,
+        untranslated: app.untranslated.clone(),
+        build_fetches: Vec::new(),
+        depends_on: runner.depends_on.clone(),
+    })
+}
+
+/// The root, its children and grandchildren that are not dependencies, output, hidden or
+/// undeployed trees (unless compose builds from one: `built`, relative to the root).
+fn candidate_dirs(root: &Path, built: &[&str]) -> Vec<PathBuf> {
     let mut dirs = vec![root.to_path_buf()];
     let children = |dir: &Path| -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = fs::read_dir(dir)
@@ -132,6 +256,13 @@ fn candidate_dirs(root: &Path) -> Vec<PathBuf> {
             .flatten()
             .flatten()
             .filter(|e| e.path().is_dir() && !skipped_dir(&e.file_name().to_string_lossy()))
+            .filter(|e| {
+                let rel = relative(root, &e.path());
+                !NOT_DEPLOYED.contains(&e.file_name().to_string_lossy().as_ref())
+                    || built
+                        .iter()
+                        .any(|b| *b == rel || b.starts_with(&format!("{rel}/")))
+            })
             .map(|e| e.path())
             .collect();
         out.sort();
@@ -242,6 +373,80 @@ fn merge(
         untranslated: docker.untranslated.clone(),
         build_fetches: d.build_fetches,
         depends_on: Vec::new(),
+    }
+}
+
+/// The same Python app found from two directories (a root `requirements.txt` whose scan reaches
+/// `backend/main.py`, and `backend/` itself) is one component: the one whose directory is
+/// closest to the app's file; the other's env reads are kept.
+fn one_component_per_app(findings: &mut Findings) {
+    let depth = |dir: &str| {
+        if dir == "." {
+            0
+        } else {
+            dir.split('/').count()
+        }
+    };
+    // The file a Python service runs, relative to the repository.
+    let app_file = |s: &Service| {
+        let file = match &s.runtime.value {
+            Runtime::Asgi { app } => {
+                format!(
+                    "{}.py",
+                    app.split(':').next().unwrap_or("").replace('.', "/")
+                )
+            }
+            Runtime::McpHttp { script, .. } => script.clone(),
+            _ => return None,
+        };
+        Some(if s.dir == "." {
+            file
+        } else {
+            format!("{}/{file}", s.dir)
+        })
+    };
+    let mut i = 0;
+    while i < findings.services.len() {
+        let Some(file) = app_file(&findings.services[i]) else {
+            i += 1;
+            continue;
+        };
+        let twin = findings
+            .services
+            .iter()
+            .enumerate()
+            .position(|(j, s)| j != i && app_file(s).as_deref() == Some(file.as_str()));
+        let Some(j) = twin else {
+            i += 1;
+            continue;
+        };
+        let (keep, drop) = if depth(&findings.services[j].dir) > depth(&findings.services[i].dir) {
+            (j, i)
+        } else {
+            (i, j)
+        };
+        let dropped = findings.services.remove(drop);
+        let keep = if drop < keep { keep - 1 } else { keep };
+        let kept = &mut findings.services[keep];
+        for (name, found) in dropped.env {
+            kept.env.entry(name).or_insert(found);
+        }
+        findings.notes.push(Found::new(
+            format!(
+                "{} is found from {} and from {}: one component, {} (built from {})",
+                file,
+                if dropped.dir == "." {
+                    "the root"
+                } else {
+                    &dropped.dir
+                },
+                kept.dir,
+                kept.name,
+                kept.dir
+            ),
+            dropped.runtime.source.clone(),
+        ));
+        i = 0;
     }
 }
 

@@ -63,6 +63,8 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     }
     let files = files_with(dir, &[".py"], 3);
     let mut mcp_http: Option<Found<Runtime>> = None;
+    // The MCP server's own port: the service's only when the MCP server is what runs.
+    let mut mcp_port: Option<Found<u16>> = None;
     for file in &files {
         let Ok(text) = fs::read_to_string(file) else {
             continue;
@@ -111,7 +113,7 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                     let path = if t == "sse" { "/sse" } else { "/mcp" };
                     let port = quoted_or_number_after(&text, "port=");
                     if let Some(port) = port {
-                        found.port.get_or_insert(Found::new(
+                        mcp_port.get_or_insert(Found::new(
                             port,
                             Source::new(&file_rel, line_of(&text, "port="), "port="),
                         ));
@@ -198,11 +200,12 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     }
     if found.runtime.is_none() {
         found.runtime = mcp_http;
+        if found.port.is_none() {
+            found.port = mcp_port;
+        }
     } else if let Some(mcp) = mcp_http {
-        found.notes.push(Found::new(
-            "an MCP server over HTTP beside the API: give it its own component by hand if it runs as its own process".into(),
-            mcp.source,
-        ));
+        // The scan makes it a component when compose runs it as its own service.
+        found.mcp_beside = Some((mcp, mcp_port));
     }
     found.runtime.as_ref()?;
     if dir.join("alembic.ini").is_file() {
