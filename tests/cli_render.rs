@@ -192,7 +192,9 @@ fn a_team_stack_in_berth_yaml_replaces_the_example() {
     assert!(output.stdout.is_empty());
     let message = stderr(&output);
     assert!(
-        message.contains("appName") && message.contains("Tidy_App") && message.contains("--release"),
+        message.contains("appName")
+            && message.contains("Tidy_App")
+            && message.contains("--release"),
         "{message}"
     );
 }

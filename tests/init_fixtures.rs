@@ -228,11 +228,7 @@ const FIXTURES: [Expect; 12] = [
             ("web", "NEON_DATABASE_URL", "{database: url}"),
             ("api", "DATABASE_URL", "{database: url}"),
             ("api", "OPENAI_API_KEY", "{secret: openaiApiKey}"),
-            (
-                "api",
-                "MCP_SERVER_URL",
-                "{urlOf: mcp-server, path: /mcp}",
-            ),
+            ("api", "MCP_SERVER_URL", "{urlOf: mcp-server, path: /mcp}"),
             ("web", "NEXT_PUBLIC_API_URL", ""),
         ],
         stderr: &["@neondatabase/serverless", "serves no common path prefix"],

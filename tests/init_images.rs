@@ -605,9 +605,10 @@ fn the_pinned_build_tools_install_into_an_empty_cache() {
         .output()
         .unwrap();
     assert!(export.status.success(), "{}", text(&export.stderr));
-    assert_eq!(
-        berth::images::tools::locate("uv", cache.path()),
-        berth::images::tools::Availability::Cached(bin.clone())
+    assert!(
+        berth::images::tools::pinned_dir(cache.path())
+            .join(".complete")
+            .is_file()
     );
     // A second call finds it complete and returns at once.
     assert_eq!(

@@ -210,7 +210,7 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         return Err(ErrorKind::StepFailed {
             command: command_line,
             status: output.status.to_string(),
-            output: tail(&text, 60),
+            output: excerpt(&text, 20, 40),
         });
     }
     let kept = tmp.keep();
@@ -239,15 +239,19 @@ fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
-fn tail(text: &str, lines: usize) -> String {
+/// The first `head` and last `tail` lines of a failed step's output: npm and pip print the
+/// cause first and pages of usage or progress after it.
+fn excerpt(text: &str, head: usize, tail: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
-    let skip = all.len().saturating_sub(lines);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("… ({skip} earlier lines)\n"));
+    if all.len() <= head + tail {
+        return all.join("\n");
     }
-    out.push_str(&all[skip..].join("\n"));
-    out
+    let skipped = all.len() - head - tail;
+    format!(
+        "{}\n… ({skipped} lines)\n{}",
+        all[..head].join("\n"),
+        all[all.len() - tail..].join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -359,6 +363,18 @@ mod tests {
         );
         fs::write(ctx.path().join("req.txt"), "a==2\n").unwrap();
         assert_ne!(prep().key, first.key);
+    }
+
+    #[test]
+    fn a_long_output_keeps_its_first_and_last_lines() {
+        let text: String = (1..=100).map(|n| format!("line {n}\n")).collect();
+        let shown = excerpt(&text, 20, 40);
+        assert!(
+            shown.starts_with("line 1\n") && shown.ends_with("line 100"),
+            "{shown}"
+        );
+        assert!(shown.contains("line 20\n… (40 lines)\nline 61"), "{shown}");
+        assert_eq!(excerpt("a\nb", 20, 40), "a\nb");
     }
 
     #[test]

@@ -49,7 +49,12 @@ pub fn classify(name: &str, example: Option<&str>) -> Class {
         .windows(2)
         .any(|pair| matches!(pair[0], "DATABASE" | "DB" | "POSTGRES" | "PG") && url_word(&pair[1]))
         || words.contains(&"PGURL");
-    if database_url || example.is_some_and(|v| v.starts_with("postgres")) {
+    // A value names the database only as a URL: `postgres` alone is a user or a database name.
+    let url_value = example.is_some_and(|v| {
+        v.split_once("://")
+            .is_some_and(|(scheme, _)| scheme.starts_with("postgres"))
+    });
+    if database_url || url_value {
         return Class::DatabaseUrl;
     }
     if let Some(part) = database_part(&upper) {
@@ -202,6 +207,19 @@ mod tests {
         assert_eq!(
             classify("DB_PASSWORD", None),
             Class::DatabasePart(Part::Password)
+        );
+        // The default user and database are both called postgres: a name, not a URL.
+        assert_eq!(
+            classify("DB_USER", Some("postgres")),
+            Class::DatabasePart(Part::User)
+        );
+        assert_eq!(
+            classify("DB_NAME", Some("postgres")),
+            Class::DatabasePart(Part::Name)
+        );
+        assert_eq!(
+            classify("PRIMARY_STORE", Some("postgresql+asyncpg://u:p@db/app")),
+            Class::DatabaseUrl
         );
         assert_eq!(secret_name("OPENAI_API_KEY"), "openaiApiKey");
         assert_eq!(provider_host("OPENAI_API_KEY"), Some("api.openai.com"));

@@ -193,7 +193,9 @@ fn mcp_component(
     let runner = compose.iter().find(|c| {
         c.build.as_deref() == Some(rel)
             && app_compose.is_none_or(|a| a.name != c.name)
-            && c.command.as_deref().is_some_and(|cmd| cmd.contains(script.as_str()))
+            && c.command
+                .as_deref()
+                .is_some_and(|cmd| cmd.contains(script.as_str()))
     });
     let Some(runner) = runner else {
         return Err(Found::new(

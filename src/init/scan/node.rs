@@ -36,7 +36,12 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     };
     let start = script("start");
     let at_package = |what: &str| Source::new(&pkg_rel, line_of(&text, what), what.to_string());
-    if has("next") {
+    // A `next` dependency in a monorepo's root manifest is no app: one has pages or a config.
+    let next_app = ["app", "pages", "src/app", "src/pages"]
+        .iter()
+        .any(|d| dir.join(d).is_dir())
+        || next_output(root, dir).is_some();
+    if has("next") && next_app {
         let (standalone, source) =
             next_output(root, dir).unwrap_or((false, at_package("\"next\"")));
         found.runtime = Some(Found::new(Runtime::NextJs { standalone }, source));
