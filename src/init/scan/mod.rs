@@ -78,6 +78,7 @@ pub fn scan(root: &Path) -> Findings {
         let mut service = merge(name, rel.clone(), detected, &docker, &mut findings);
         if let Some(c) = compose_service {
             if let Some(port) = &c.port
+                && !matches!(service.runtime.value, Runtime::StaticSite { .. })
                 && service.port.as_ref().is_none_or(|p| p.source.is_assumed())
             {
                 service.port = Some(port.clone());
@@ -224,7 +225,11 @@ fn merge(
     if let (Runtime::Asgi { .. }, Some(app)) = (&runtime.value, docker.asgi_app()) {
         runtime = Found::new(Runtime::Asgi { app: app.value }, app.source);
     }
+    // A static site is served by berth's non-root server on its own port, whatever port the
+    // team's nginx listened on (a non-root process cannot bind 80).
+    let static_site = matches!(runtime.value, Runtime::StaticSite { .. });
     let port = match (&docker.port, d.port) {
+        (_, Some(p)) if static_site => Some(p),
         (Some(p), _) => Some(p.clone()),
         (None, Some(p)) => Some(p),
         (None, None) => Some(Found::new(

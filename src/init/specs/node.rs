@@ -18,9 +18,56 @@ const NODE_BASE: &str = "docker.io/library/node:22-bookworm-slim";
 const SCRATCH: &str = "set -eu; w=$(mktemp -d); trap 'rm -rf \"$w\"' EXIT; \
 tar -C \"$1\" --exclude=./node_modules --exclude=./.next --exclude=./dist --exclude=./build --exclude=./.git -cf - . | tar -C \"$w\" -xf -; cd \"$w\"; ";
 
-/// Whether the service's directory has an npm lock file.
+/// Whether the service's directory has an npm lock file `npm ci` accepts.
 pub fn has_lock(root: &Path, service: &Service) -> bool {
-    root.join(&service.dir).join("package-lock.json").is_file()
+    lock_state(root, service) == LockState::InSync
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum LockState {
+    Missing,
+    /// The first dependency whose range differs between package.json and the lock.
+    Stale(String),
+    InSync,
+}
+
+/// `npm ci` refuses a lock whose root entry declares other ranges than package.json (the team
+/// ran `npm install` after editing package.json and did not commit the new lock).
+fn lock_state(root: &Path, service: &Service) -> LockState {
+    let dir = root.join(&service.dir);
+    let read = |f: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(f)).ok()?).ok()
+    };
+    let Some(lock) = read("package-lock.json") else {
+        return LockState::Missing;
+    };
+    let Some(package) = read("package.json") else {
+        return LockState::InSync;
+    };
+    // Lock files before v2 have no root entry to compare.
+    let Some(locked) = lock.pointer("/packages/") else {
+        return LockState::InSync;
+    };
+    for field in ["dependencies", "devDependencies", "optionalDependencies"] {
+        let want = package.get(field).and_then(|d| d.as_object());
+        let have = locked.get(field).and_then(|d| d.as_object());
+        let empty = serde_json::Map::new();
+        let (want, have) = (want.unwrap_or(&empty), have.unwrap_or(&empty));
+        for (name, range) in want {
+            if have.get(name) != Some(range) {
+                return LockState::Stale(format!(
+                    "{name}: {} in package.json, {} in the lock",
+                    range,
+                    have.get(name)
+                        .map_or("absent".to_string(), |r| r.to_string())
+                ));
+            }
+        }
+        if let Some(extra) = have.keys().find(|k| !want.contains_key(*k)) {
+            return LockState::Stale(format!("{extra}: in the lock, not in package.json"));
+        }
+    }
+    LockState::InSync
 }
 
 /// The install command of a full (build) install.
@@ -33,14 +80,18 @@ fn install(locked: bool) -> &'static str {
 }
 
 fn lock_note(root: &Path, service: &Service, notes: &mut Vec<String>) -> bool {
-    let locked = has_lock(root, service);
-    if !locked {
-        notes.push(format!(
+    match lock_state(root, service) {
+        LockState::InSync => return true,
+        LockState::Missing => notes.push(format!(
             "{}: no package-lock.json in {}: the image build resolves dependency versions when it runs (npm install); commit a lock file (`npm install` writes one) for repeatable builds",
             service.name, service.dir
-        ));
+        )),
+        LockState::Stale(what) => notes.push(format!(
+            "{}: {}/package-lock.json is out of sync with package.json ({what}), which `npm ci` refuses: the image build resolves with npm install; run `npm install` and commit the lock for repeatable builds",
+            service.name, service.dir
+        )),
     }
-    locked
+    false
 }
 
 pub fn next(
@@ -277,4 +328,62 @@ fn existing_inputs(root: &Path, service: &Service, candidates: &[&str]) -> Strin
         .filter(|c| dir.join(c).exists())
         .collect();
     toml_list(&present)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::findings::{Found, Runtime, Source};
+
+    #[test]
+    fn a_lock_npm_ci_would_refuse_is_stale() {
+        let root = tempfile::tempdir().unwrap();
+        let service = Service {
+            name: "web".into(),
+            dir: ".".into(),
+            runtime: Found::new(
+                Runtime::Node {
+                    script: "node s.js".into(),
+                },
+                Source::assumed("x"),
+            ),
+            port: None,
+            health: None,
+            routes: vec![],
+            env: Default::default(),
+            python: None,
+            packages: vec![],
+            migration: None,
+            user: None,
+            replicas: None,
+            resources: None,
+            node_port: None,
+            untranslated: vec![],
+            build_fetches: vec![],
+            depends_on: vec![],
+        };
+        let write = |pkg: &str, lock: Option<&str>| {
+            std::fs::write(root.path().join("package.json"), pkg).unwrap();
+            match lock {
+                Some(l) => std::fs::write(root.path().join("package-lock.json"), l).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(root.path().join("package-lock.json"));
+                }
+            }
+        };
+        let pkg = r#"{"dependencies": {"glob": "^10.5.0"}, "devDependencies": {"vite": "6.3.5"}}"#;
+        let lock = |glob: &str| {
+            format!(
+                r#"{{"lockfileVersion": 3, "packages": {{"": {{"dependencies": {{"glob": "{glob}"}}, "devDependencies": {{"vite": "6.3.5"}}}}}}}}"#
+            )
+        };
+        write(pkg, Some(&lock("^10.5.0")));
+        assert_eq!(lock_state(root.path(), &service), LockState::InSync);
+        write(pkg, Some(&lock("^10.3.10")));
+        assert!(
+            matches!(lock_state(root.path(), &service), LockState::Stale(w) if w.contains("glob")),
+        );
+        write(pkg, None);
+        assert_eq!(lock_state(root.path(), &service), LockState::Missing);
+    }
 }
