@@ -234,14 +234,15 @@ const FIXTURES: [Expect; 12] = [
         stderr: &["@neondatabase/serverless", "serves no common path prefix"],
     },
     Expect {
-        // No package-lock.json: the build resolves with npm install, and says so.
+        // No package-lock.json: the build resolves with npm install, and says so; compose's
+        // MySQL is named as not deployed (berth runs PostgreSQL only).
         fixture: "express-no-lock",
         components: &[("app", 3000)],
         database: DatabaseMode::None,
         routes: &[("/", "app")],
         secrets: &[("sessionSecret", "SESSION_SECRET")],
         env: &[("app", "SESSION_SECRET", "{secret: sessionSecret}")],
-        stderr: &["no package-lock.json"],
+        stderr: &["no package-lock.json", "runs MySQL (mysql:8.0)"],
     },
 ];
 

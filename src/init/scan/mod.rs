@@ -111,9 +111,30 @@ pub fn scan(root: &Path) -> Findings {
     one_component_per_app(&mut findings);
     findings.services.sort_by(|a, b| a.name.cmp(&b.name));
     findings.database = database(&compose);
+    for c in &compose {
+        let image = c.image.as_deref().unwrap_or("").to_ascii_lowercase();
+        let Some(kind) = [
+            ("mysql", "MySQL"),
+            ("mariadb", "MariaDB"),
+            ("mongo", "MongoDB"),
+        ]
+        .iter()
+        .find(|(needle, _)| image.contains(needle))
+        .map(|(_, kind)| *kind) else {
+            continue;
+        };
+        findings.notes.push(Found::new(
+            format!(
+                "compose service {} runs {kind} ({image}): berth runs PostgreSQL only, so it is not deployed; point the app's {kind} settings at a server outside the cluster, or port the app to PostgreSQL",
+                c.name
+            ),
+            Source::new("docker-compose.yml", c.line, format!("service {}", c.name)),
+        ));
+    }
     for c in compose
         .iter()
         .filter(|c| c.build.is_none() && !c.volumes.is_empty())
+        .filter(|c| c.image.as_deref().is_some_and(|i| i.contains("postgres")))
     {
         findings.notes.push(Found::new(
             format!(
