@@ -27,6 +27,7 @@ use exposure::*;
 mod capacity;
 use capacity::*;
 
+pub mod build_tools;
 mod origin;
 use origin::*;
 
@@ -44,6 +45,8 @@ pub struct DoctorInput {
     /// The host's OS (`std::env::consts::OS`): Minikube's docker driver is
     /// reachable directly only on Linux.
     pub host_os: String,
+    /// The host tools the image specs run, and specs that do not load ([`build_tools::uses`]).
+    pub build_tools: (Vec<build_tools::ToolUse>, Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -176,6 +179,10 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
             Some(context.clone())
         }
     };
+    checks.push(build_tools::check(
+        &input.build_tools.0,
+        &input.build_tools.1,
+    ));
     DoctorReport {
         release: release.name,
         namespace: release.namespace,
