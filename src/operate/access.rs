@@ -69,8 +69,9 @@ fn kubeconfig_exists() -> bool {
     }
 }
 
+/// `$HOME`, or on Windows `%USERPROFILE%` (where kubectl keeps `.kube\config` there).
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
+    std::env::home_dir()
 }
 
 /// The driver in the Minikube profile's config.json (`$MINIKUBE_HOME` or ~/.minikube).
