@@ -181,7 +181,7 @@ if [[ -n ${KUBECONFIG:-} ]]; then
     else
       bad "deploy of the $app stack: $(tail -n 8 "$alone/deploy-$app.err")"
     fi
-    check "uninstall of the $app stack" alone_berth "$alone/$app" uninstall -n "$ns-$app" --yes
+    check "uninstall of the $app stack" alone_berth "$alone/$app" uninstall -n "$ns-$app" --yes --delete-data
   done
 fi
 
