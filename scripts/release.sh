@@ -24,7 +24,7 @@
 # Every tool is pinned and installed by scripts/release/toolchain.sh (rustup, Debian, crates.io,
 # PyPI), cached under $BERTH_CACHE_DIR. Builds run one at a time under `nice`: each takes
 # minutes on two cores. Archives are reproducible: entries sorted, owner 0, mtimes and zip
-# dates from the commit's time (SOURCE_DATE_EPOCH).
+# dates from the commit's time.
 #
 #   BERTH_RELEASE_TARGETS  the targets to build (default: all three)
 #   BERTH_RELEASE_PROFILE  cargo profile (default dist; CI's cross smoke test uses dev)
@@ -64,8 +64,9 @@ profile=${BERTH_RELEASE_PROFILE:-dist}
 profile_dir=$profile
 [[ $profile == dev ]] && profile_dir=debug
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
-export SOURCE_DATE_EPOCH
+# The archives' dates. Not exported: cc-rs reruns ring's build script when SOURCE_DATE_EPOCH
+# changes, which would rebuild the TLS stack for every new commit.
+source_date_epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
   rel_say "warning: uncommitted changes: the binaries say commit ${commit:0:12}, which does not hold them"
@@ -163,12 +164,12 @@ package_target() {
   done
   run_built "$target" man >"$stage/$name/man/berth.1"
   grep -q '^\.TH' "$stage/$name/man/berth.1" || { echo "release: berth man printed no man page" >&2; return 1; }
-  find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  find "$stage" -exec touch -h -d "@$source_date_epoch" {} +
   rm -f "$out/$name.$ext"
   if [[ $ext == zip ]]; then
-    python3 scripts/release/zip.py "$out/$name.zip" "$stage" "$name" "$SOURCE_DATE_EPOCH"
+    python3 scripts/release/zip.py "$out/$name.zip" "$stage" "$name" "$source_date_epoch"
   else
-    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$source_date_epoch" \
       --format=gnu -C "$stage" -cf - "$name" | gzip -9 -n >"$out/$name.tar.gz"
   fi
   rm -rf "$stage"
