@@ -115,16 +115,7 @@ node_tests() {
   local t0=$SECONDS
   BERTH_PLAYWRIGHT_DIR=$(scripts/browser-tools.sh | tail -n 1) &&
     BERTH_PLAYWRIGHT_DIR=$BERTH_PLAYWRIGHT_DIR cargo test --quiet --test browser_check -- --include-ignored 2>&1 || ok=1
-  # Until berth builds every fixture in the team's directory (issue 22: relative build contexts,
-  # duplicate ENV keys in init's specs, uv/Poetry not brought along), a fixture failure is shown as
-  # KNOWN and fails the step only with BERTH_FIXTURES_STRICT=1; the browser check's tests always count.
-  if ! BERTH=$berth scripts/real-repos.sh --fixtures --out "$BERTH_CLUSTER_DIR.node/fixtures"; then
-    if [[ -n ${BERTH_FIXTURES_STRICT:-} ]]; then
-      ok=1
-    else
-      echo "KNOWN: fixtures fail on the real node (table above; BERTH_FIXTURES_STRICT=1 makes this fail the step)" >&2
-    fi
-  fi
+  BERTH=$berth scripts/real-repos.sh --fixtures --out "$BERTH_CLUSTER_DIR.node/fixtures" || ok=1
   echo "--- fixtures on the real node: $((SECONDS - t0)) s" >&2
   scripts/node.sh down >&2 || ok=1
   return $ok

@@ -133,9 +133,10 @@ pub async fn wait_ready(
             }
         }
         let now = Instant::now();
+        grace.observe(&state, now);
         if let Some((object, cause)) = state
             .iter()
-            .filter(|s| !grace.defers(s, &state, now))
+            .filter(|s| !grace.defers(s, now))
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
             return Ok(Readiness::Failed {
@@ -178,30 +179,33 @@ const DEPENDENCY_GRACE: Duration = Duration::from_secs(45);
 /// Crash loops that may only be waiting for another workload of the release
 /// (a migration before its database's name resolves, an API before its MCP
 /// server listens): not a failure while another workload of the wait is not
-/// ready, nor for `DEPENDENCY_GRACE` after the last of them became ready. A
-/// crash first seen while the others were all ready fails at once.
+/// ready, nor for `DEPENDENCY_GRACE` after the last of them became ready. When
+/// the others were ready from the wait's start, a crash loop fails at once.
 #[derive(Default)]
 struct CrashGrace {
-    /// Objects whose crash was seen while another workload was not ready.
+    /// Workloads some other workload of the wait is not ready for.
     waiting: BTreeSet<String>,
-    /// When each of those fails, counted from when the others became ready.
+    /// When each workload's others became ready, plus the grace.
     until: BTreeMap<String, Instant>,
 }
 
 impl CrashGrace {
-    fn defers(&mut self, s: &WorkloadState, all: &[WorkloadState], now: Instant) -> bool {
-        if !matches!(s.failure, Some(Cause::CrashLoop { .. })) {
-            return false;
+    /// Notes, for each workload, whether all the others are ready now.
+    fn observe(&mut self, all: &[WorkloadState], now: Instant) {
+        for s in all {
+            if all.iter().any(|o| o.object != s.object && !o.ready) {
+                self.waiting.insert(s.object.clone());
+                self.until.remove(&s.object);
+            } else if self.waiting.remove(&s.object) {
+                self.until.insert(s.object.clone(), now + DEPENDENCY_GRACE);
+            }
         }
-        if all.iter().any(|o| o.object != s.object && !o.ready) {
-            self.waiting.insert(s.object.clone());
-            self.until.remove(&s.object);
-            return true;
-        }
-        if self.waiting.remove(&s.object) {
-            self.until.insert(s.object.clone(), now + DEPENDENCY_GRACE);
-        }
-        self.until.get(&s.object).is_some_and(|until| now < *until)
+    }
+
+    fn defers(&self, s: &WorkloadState, now: Instant) -> bool {
+        matches!(s.failure, Some(Cause::CrashLoop { .. }))
+            && (self.waiting.contains(&s.object)
+                || self.until.get(&s.object).is_some_and(|until| now < *until))
     }
 }
 
@@ -421,29 +425,36 @@ mod crash_grace_tests {
     fn a_crash_waits_for_the_others_then_for_the_grace() {
         let mut grace = CrashGrace::default();
         let t0 = Instant::now();
-        let all = [state("api", false, true), state("db", false, false)];
-        assert!(grace.defers(&all[0], &all, t0), "db is not ready yet");
+        grace.observe(&[state("api", false, false), state("db", false, false)], t0);
+        // db becomes ready before the crash is first seen: the grace still counts from then.
         let ready_at = t0 + Duration::from_secs(20);
         let all = [state("api", false, true), state("db", true, false)];
-        assert!(grace.defers(&all[0], &all, ready_at));
-        assert!(grace.defers(
-            &all[0],
-            &all,
-            ready_at + DEPENDENCY_GRACE - Duration::from_secs(1)
-        ));
+        grace.observe(&all, ready_at);
+        assert!(grace.defers(&all[0], ready_at));
+        let later = ready_at + DEPENDENCY_GRACE - Duration::from_secs(1);
+        grace.observe(&all, later);
+        assert!(grace.defers(&all[0], later));
+        let end = ready_at + DEPENDENCY_GRACE;
+        grace.observe(&all, end);
         assert!(
-            !grace.defers(&all[0], &all, ready_at + DEPENDENCY_GRACE),
+            !grace.defers(&all[0], end),
             "still crashing with db ready for the whole grace: a failure"
         );
+        let starting = [state("api", false, true), state("db", false, false)];
+        grace.observe(&starting, t0);
+        assert!(grace.defers(&starting[0], t0), "db is not ready");
     }
 
     #[test]
-    fn a_crash_with_every_other_workload_ready_fails_at_once() {
+    fn a_crash_with_every_other_workload_ready_from_the_start_fails_at_once() {
         let mut grace = CrashGrace::default();
+        let now = Instant::now();
         let all = [state("api", false, true), state("db", true, false)];
-        assert!(!grace.defers(&all[0], &all, Instant::now()));
+        grace.observe(&all, now);
+        assert!(!grace.defers(&all[0], now));
         let alone = [state("api", false, true)];
-        assert!(!grace.defers(&alone[0], &alone, Instant::now()));
+        grace.observe(&alone, now);
+        assert!(!grace.defers(&alone[0], now));
     }
 
     #[test]
@@ -455,6 +466,7 @@ mod crash_grace_tests {
             container: "c".into(),
         });
         let all = [pulling, state("db", false, false)];
-        assert!(!grace.defers(&all[0], &all, Instant::now()));
+        grace.observe(&all, Instant::now());
+        assert!(!grace.defers(&all[0], Instant::now()));
     }
 }
