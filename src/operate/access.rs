@@ -33,7 +33,7 @@ pub async fn access(
     chosen: Option<ContextChoice>,
     reporter: Reporter,
 ) -> ClusterAccess {
-    if target.kubeconfig.is_none() && !kubeconfig_exists() {
+    if target.kubeconfig.is_none() && !cluster::kubeconfig_exists() {
         return ClusterAccess::NoKubeconfig;
     }
     match cluster::connect(target, reporter).await {
@@ -58,14 +58,6 @@ pub async fn access(
                 .unwrap_or_else(|| "(none)".into()),
             message: error_chain(&err),
         },
-    }
-}
-
-/// `$KUBECONFIG` names an existing file, or `~/.kube/config` exists.
-fn kubeconfig_exists() -> bool {
-    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(paths) => std::env::split_paths(&paths).any(|p| p.exists()),
-        None => home().is_some_and(|h| h.join(".kube/config").exists()),
     }
 }
 

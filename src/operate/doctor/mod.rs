@@ -111,8 +111,7 @@ where
     Ok(list.items)
 }
 
-/// The first-run advice when there is no cluster at all.
-pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (docs/MINIKUBE-SETUP.md, scripts/minikube-setup.sh), or run scripts/demo.sh for a local test cluster; then run berth doctor again";
+pub use crate::cluster::FIRST_RUN_HINT;
 
 /// Runs every check.
 pub async fn run(input: &DoctorInput) -> DoctorReport {
