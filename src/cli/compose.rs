@@ -50,9 +50,11 @@ pub fn run(args: ComposeArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         .and_then(|s| s.parent().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let runtimes = compose::runtimes(&values, &root);
+    // The Compose project is named as the release would be.
+    let project = super::settings::release_name(&args.release, &values)?;
     let export = compose::export(&ComposeInput {
         values: &values,
-        project: &args.release.release,
+        project: &project,
         runtimes: &runtimes,
     })?;
     std::fs::create_dir_all(&args.out)
