@@ -29,6 +29,9 @@ pub fn as_apply_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Optio
 /// The hint for an error anywhere in `err`'s chain, if berth knows one.
 pub fn for_error(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
+        if cause.is::<super::deploy::NoStackHere>() {
+            return Some(super::deploy::NoStackHere::HINT.into());
+        }
         if let Some(err) = as_apply_error(cause) {
             return for_apply_error(err);
         }

@@ -28,7 +28,8 @@ pub struct Connection {
 }
 
 /// The first-run advice when there is no cluster at all (doctor's and every cluster command's).
-pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (docs/MINIKUBE-SETUP.md, scripts/minikube-setup.sh), or run scripts/demo.sh for a local test cluster; then run berth doctor again";
+/// The binary may run without berth's repository: its guides and scripts are named as such.
+pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (berth's repository: docs/MINIKUBE-SETUP.md), or in a clone of berth's repository run scripts/demo.sh for a local test node; then run berth doctor again";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -141,8 +142,7 @@ pub async fn connect(
 pub fn kubeconfig_exists() -> bool {
     match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         Some(paths) => std::env::split_paths(&paths).any(|p| p.exists()),
-        None => {
-            std::env::var_os("HOME").is_some_and(|h| PathBuf::from(h).join(".kube/config").exists())
-        }
+        // `$HOME`, or on Windows `%USERPROFILE%` (kubectl keeps `.kube\config` there).
+        None => std::env::home_dir().is_some_and(|h| h.join(".kube").join("config").exists()),
     }
 }
