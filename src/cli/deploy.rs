@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::apply_args::ApplyArgs;
 use super::cluster_args::{ClusterArgs, TargetArgs};
+use super::hints::NoStackHere;
 use super::report::{self, DeployProgress};
 use super::{Outcome, ReleaseArgs, ValuesArgs, diff, settings};
 use crate::apply::DeployOptions;
@@ -157,21 +158,6 @@ impl DeploySettings {
             open: args.open,
         })
     }
-}
-
-/// `berth deploy` where there is no stack to deploy: no `berth.yaml` here, and the embedded
-/// example's image specs are missing (they live in berth's own repository).
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "no berth.yaml in {dir}: without one berth deploys its embedded example, whose image specs ({missing}) are not here"
-)]
-pub struct NoStackHere {
-    dir: String,
-    missing: String,
-}
-
-impl NoStackHere {
-    pub const HINT: &str = "run `berth init` here to write berth.yaml and images/ from your repository, or run berth in the directory holding your berth.yaml (or pass the values that replace the example's images with -f/--values)";
 }
 
 /// Refuses to build the embedded example outside berth's repository: a user who runs
