@@ -3,7 +3,8 @@
 # the project's own scripts, then runs, in order:
 #   1. cargo fmt --check and cargo clippy -D warnings
 #   2. unit and integration tests that need no cluster (cargo test)
-#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh)
+#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh) and the
+#      Compose files berth writes against the Compose Specification (scripts/validate-compose.sh)
 #   4. the reference app's tests, including the browser end-to-end test (scripts/app-test.sh)
 #   5. image build/load/push tests against a real registry and containerd (scripts/images-test.sh)
 #   6. the test cluster: scripts/cluster.sh up, its smoke test, the cluster-backed
@@ -123,7 +124,14 @@ node_tests() {
 
 step lint lint
 step cargo cargo_tests
-step validate scripts/validate-manifests.sh "$berth"
+validate() {
+  local ok=0
+  scripts/validate-manifests.sh "$berth" || ok=1
+  scripts/validate-compose.sh "$berth" || ok=1
+  return $ok
+}
+
+step validate validate
 step app scripts/app-test.sh
 step images images_tests
 step cluster cluster_tests

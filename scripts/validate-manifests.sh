@@ -39,6 +39,7 @@ scaled="--set autoscaling.enabled=true,podDisruptionBudget.enabled=true,networkP
 cases=(
   "default|.|"
   "dev|.|-f values/dev.yaml"
+  "staging|.|-f values/staging.yaml"
   "prod|.|-f values/prod.yaml"
   "prod-ingress-tls|.|-f values/prod.yaml --set expose.mode=ingress --set expose.ingress.tlsSecretName=todo-tls"
   "prod-gateway|.|-f values/prod.yaml --set expose.mode=gateway"

@@ -6,6 +6,8 @@ pub mod apply;
 pub mod chart;
 pub mod cli;
 pub mod cluster;
+pub mod compose;
+pub mod healthcheck;
 pub mod images;
 pub mod init;
 pub mod manifests;

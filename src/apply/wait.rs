@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod, Service};
+use k8s_openapi::api::core::v1::{Event as KubeEvent, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
 use kube::runtime::reflector::{self, Store};
@@ -23,8 +24,8 @@ use kube::{Client, ResourceExt};
 use tokio::time::Instant;
 
 use super::readiness::{
-    Cause, Rollout, StartedSince, deployment_rollout, failed_create_message, service_routing,
-    stateful_set_rollout, workload_failure,
+    Cause, ClaimClass, Rollout, StartedSince, UNBOUND_CLAIM_GRACE_SECONDS, deployment_rollout,
+    failed_create_message, service_routing, stateful_set_rollout, unbound_claim, workload_failure,
 };
 use super::{ApplyError, Event, ObjectKey, Release};
 
@@ -64,6 +65,8 @@ pub async fn wait_ready(
     let (deployments, deployments_stream) = watch::<Deployment>(client, release, &config);
     let (stateful_sets, stateful_sets_stream) = watch::<StatefulSet>(client, release, &config);
     let (pods, pods_stream) = watch::<Pod>(client, release, &config);
+    // Claim templates carry the release's labels, so its claims do too.
+    let (claims, claims_stream) = watch::<PersistentVolumeClaim>(client, release, &config);
     let (service_store, services_stream) = watch::<Service>(client, release, &config);
     // The EndpointSlice controller copies the Service's labels onto its slices.
     let (slices, slices_stream) = watch::<EndpointSlice>(client, release, &config);
@@ -89,6 +92,7 @@ pub async fn wait_ready(
         deployments_stream,
         stateful_sets_stream,
         pods_stream,
+        claims_stream,
         services_stream,
         slices_stream,
         events_stream,
@@ -103,6 +107,7 @@ pub async fn wait_ready(
         deployments: &deployments,
         stateful_sets: &stateful_sets,
         pods: &pods,
+        claims: &claims,
         services: &service_store,
         slices: &slices,
         failed_creates: &failed_creates,
@@ -111,9 +116,16 @@ pub async fn wait_ready(
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     let mut grace = CrashGrace::default();
     loop {
+        let timed_out = tokio::time::Instant::now() >= deadline;
+        // Past the timeout a claim still Pending is the reason, however young.
+        let claim_grace = if timed_out {
+            0
+        } else {
+            UNBOUND_CLAIM_GRACE_SECONDS
+        };
         let mut state: Vec<WorkloadState> = workloads
             .iter()
-            .map(|key| workload_state(key, &stores))
+            .map(|key| workload_state(key, &stores, claim_grace))
             .collect();
         if state.iter().all(|s| s.ready) {
             state.extend(
@@ -139,9 +151,10 @@ pub async fn wait_ready(
             .filter(|s| !grace.defers(s, now))
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
+            let cause = with_logs(client, release, cause.clone()).await;
             return Ok(Readiness::Failed {
                 object: object.clone(),
-                cause: with_logs(client, release, cause.clone()).await,
+                cause: with_storage_class(client, cause).await,
             });
         }
         if state.iter().all(|s| s.ready) {
@@ -158,6 +171,8 @@ pub async fn wait_ready(
                 interrupted = true;
             }
             Ok(Some(None)) => {}
+            // One more look, with claims judged at the timeout.
+            Err(_) if !timed_out => {}
             Ok(None) | Err(_) => {
                 return Ok(Readiness::TimedOut {
                     waiting: state
@@ -281,6 +296,7 @@ struct Stores<'a> {
     deployments: &'a Store<Deployment>,
     stateful_sets: &'a Store<StatefulSet>,
     pods: &'a Store<Pod>,
+    claims: &'a Store<PersistentVolumeClaim>,
     services: &'a Store<Service>,
     slices: &'a Store<EndpointSlice>,
     failed_creates: &'a Store<KubeEvent>,
@@ -294,7 +310,8 @@ struct Stores<'a> {
 /// refreshes its event on every retry.
 const RECENT_EVENT_SECONDS: i64 = 10;
 
-fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
+/// `claim_grace`: how long a claim its pod waits for may stay Pending.
+fn workload_state(key: &ObjectKey, stores: &Stores, claim_grace: i64) -> WorkloadState {
     let rollout: Option<Rollout> = match key.kind.as_str() {
         "Deployment" => find_named(stores.deployments, &key.name).map(|d| deployment_rollout(&d)),
         _ => find_named(stores.stateful_sets, &key.name).map(|s| stateful_set_rollout(&s)),
@@ -314,12 +331,29 @@ fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
         stores.since,
     );
     let pods = stores.pods.state();
+    let claims: Vec<PersistentVolumeClaim> = stores
+        .claims
+        .state()
+        .iter()
+        .map(|c| (**c).clone())
+        .collect();
     let failure = workload_failure(
         &rollout,
         failed_create,
         pods.iter().map(|p| p.as_ref()),
         stores.started,
-    );
+    )
+    .or_else(|| {
+        unbound_claim(
+            &rollout,
+            pods.iter().map(|p| p.as_ref()),
+            &claims,
+            // Read only once a claim is the cause (cluster-scoped: see with_storage_class).
+            None,
+            Timestamp::now().as_second(),
+            claim_grace,
+        )
+    });
     WorkloadState {
         object: key.to_string(),
         ready: rollout.done,
@@ -358,6 +392,33 @@ fn find_named<K: kube::Resource<DynamicType = ()> + Clone>(
     name: &str,
 ) -> Option<Arc<K>> {
     store.state().into_iter().find(|o| o.name_any() == name)
+}
+
+/// An unbound claim's cause with what its StorageClass says (its provisioner,
+/// or that it does not exist). StorageClasses are cluster-scoped: a user bound
+/// to a namespace may not read them, and then the class stays unknown.
+async fn with_storage_class(client: &Client, cause: Cause) -> Cause {
+    let Cause::ClaimPending {
+        pod,
+        claim,
+        pending_seconds,
+        class: class @ ClaimClass::Unknown { .. },
+    } = cause
+    else {
+        return cause;
+    };
+    let api: Api<StorageClass> = Api::all(client.clone());
+    let read = tokio::time::timeout(Duration::from_secs(5), api.list(&Default::default())).await;
+    let class = match read {
+        Ok(Ok(list)) => class.resolve(&list.items),
+        _ => class,
+    };
+    Cause::ClaimPending {
+        pod,
+        claim,
+        pending_seconds,
+        class,
+    }
 }
 
 /// A crash-looping container's cause with its last log lines (its previous

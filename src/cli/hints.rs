@@ -1,7 +1,7 @@
 //! Hints: what the user can do, worded by the CLI from the engine's typed
 //! errors and causes (Minikube-aware where the context is Minikube).
 
-use crate::apply::readiness::CreateBlocker;
+use crate::apply::readiness::{ClaimClass, CreateBlocker};
 use crate::apply::rollback::RollbackError;
 use crate::apply::{ApplyError, Cause};
 use crate::operate::diagnose::{Diagnosis, Finding};
@@ -119,6 +119,7 @@ pub fn for_cause(cause: &Cause, namespace: &str, minikube: bool) -> String {
         Cause::NeverReady { .. } => "its readiness probe keeps failing: check the probe's path and port and the app's logs".into(),
         Cause::Unschedulable { .. } if minikube => "lower the resource requests in the values, or give Minikube more (minikube start --cpus 4 --memory 8g)".into(),
         Cause::Unschedulable { .. } => "free CPU/memory on the nodes or lower the resource requests in the values".into(),
+        Cause::ClaimPending { claim, class, .. } => unbound_claim(claim, class, namespace, minikube),
         Cause::CannotCreate { blocker: CreateBlocker::ResourceQuota, .. } => format!(
             "the namespace's ResourceQuota leaves no room for these pods: raise it (kubectl describe resourcequota -n {namespace}) or lower replicas or resource requests in the values"
         ),
@@ -128,6 +129,29 @@ pub fn for_cause(cause: &Cause, namespace: &str, minikube: bool) -> String {
         Cause::CannotCreate { .. } => {
             "the controller cannot create pods; kubectl describe on the workload shows its events".into()
         }
+    }
+}
+
+/// What makes a volume bind: a class whose provisioner runs, or a default class.
+fn unbound_claim(claim: &str, class: &ClaimClass, namespace: &str, minikube: bool) -> String {
+    let describe = format!("kubectl describe pvc -n {namespace} {claim} says more");
+    let choose = "set database.internal.storageClass to a class whose provisioner runs (kubectl get storageclass), or leave it empty for the cluster's default";
+    let minikube_storage = "enable Minikube's storage (minikube addons enable storage-provisioner default-storageclass; its class is `standard`)";
+    match class {
+        ClaimClass::Unset if minikube => format!("{minikube_storage}; {describe}"),
+        ClaimClass::Unset => format!(
+            "mark a StorageClass whose provisioner runs as the default (storageclass.kubernetes.io/is-default-class: \"true\"), or set database.internal.storageClass to one; {describe}"
+        ),
+        ClaimClass::Missing { name } => {
+            format!("create the StorageClass `{name}`, or {choose}; {describe}")
+        }
+        ClaimClass::Unserved { provisioner, .. } if minikube => format!(
+            "nothing serves provisioner `{provisioner}`: {minikube_storage}, or {choose}; {describe}"
+        ),
+        ClaimClass::Unserved { provisioner, .. } => format!(
+            "nothing serves provisioner `{provisioner}`: install it, or {choose}; {describe}"
+        ),
+        ClaimClass::Unknown { .. } => format!("{choose}; {describe}"),
     }
 }
 

@@ -14,8 +14,10 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 mod cause;
+mod claims;
 mod routing;
 pub use cause::*;
+pub use claims::{ClaimClass, UNBOUND_CLAIM_GRACE_SECONDS, unbound_claim};
 pub use routing::{Routing, service_routing};
 
 /// Where a Deployment's or StatefulSet's rollout stands.
