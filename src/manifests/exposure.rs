@@ -47,6 +47,17 @@ pub fn external_url(values: &Values) -> String {
     }
 }
 
+/// `{externalUrl: path}`: the origin with `path` appended, `/` (or a trailing `/`) adding
+/// nothing (`http://todo.local`, `http://todo.local/api`). Env, build values and the chart
+/// all resolve it here.
+pub fn external_url_at(values: &Values, path: &str) -> String {
+    format!(
+        "{}{}",
+        external_url(values),
+        path.strip_suffix('/').unwrap_or(path)
+    )
+}
+
 /// The container port of the component routed at `/`.
 fn entry_port(values: &Values) -> Option<u16> {
     values.components.get(entry_component(values)?)?.port
