@@ -9,6 +9,7 @@ use super::findings::{DatabaseFinding, EnvUse, Findings, Found, Runtime, Service
 use super::scan::component_name;
 
 mod database;
+mod origins;
 use database::database;
 
 /// An env entry's value in berth.yaml.
@@ -32,6 +33,9 @@ pub struct EnvEntry {
     pub name: String,
     pub value: EnvPlan,
     pub why: String,
+    /// Read by the build, not the running process (`image.buildEnv`): a browser-visible
+    /// variable of a page whose build bakes it in.
+    pub build: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +174,11 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
             "the frontend is the entry point".into(),
         ));
     }
+    let stack = origins::Stack {
+        services: &services,
+        ports: &ports,
+        entry: entry.as_deref(),
+    };
     let mut secrets: BTreeMap<String, SecretPlan> = BTreeMap::new();
     for service in &services {
         let mut env = Vec::new();
@@ -202,20 +211,13 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 }
                 Class::BrowserVisible => match reference(var, example, service, &ports) {
                     Some(EnvPlan::UrlOf { component, path }) => {
-                        // The browser cannot resolve cluster DNS: route the target and use the external URL.
-                        let prefix = route_prefix(&services, &component);
-                        if !plan
-                            .routes
-                            .iter()
-                            .any(|(p, c, _)| *p == prefix || *c == component)
-                        {
-                            plan.routes.push((
-                                prefix.clone(),
-                                component.clone(),
-                                format!("{var} points the browser at it"),
-                            ));
+                        // The browser cannot resolve cluster DNS: what it asks goes through
+                        // routes on the one origin.
+                        let api = origins::browser_api(&component, &path, service, &stack);
+                        for need in api.routes {
+                            add_route(&mut plan, need, var);
                         }
-                        EnvPlan::ExternalUrl(join_path(&prefix, &path))
+                        api.value
                     }
                     Some(other) => other,
                     None => plain_or_left(var, example, service, &mut plan.left_to_user),
@@ -238,7 +240,9 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                     }
                     EnvPlan::Secret(name)
                 }
-                _ => match reference(var, example, service, &ports) {
+                _ => match origins::server_value(var, example, service, &stack)
+                    .or_else(|| reference(var, example, service, &ports))
+                {
                     Some(r) => r,
                     None => plain_or_left(var, example, service, &mut plan.left_to_user),
                 },
@@ -247,6 +251,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 name: var.clone(),
                 value,
                 why,
+                build: class == Class::BrowserVisible && origins::bakes_at_build(service),
             });
         }
         plan.components.push(Component {
@@ -446,29 +451,29 @@ fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The common first path segment of a service's routes (`/api`), else `/<name>`.
-fn route_prefix(services: &[Service], component: &str) -> String {
-    let Some(service) = services.iter().find(|s| s.name == component) else {
-        return format!("/{component}");
-    };
-    let firsts: Vec<&str> = service
-        .routes
-        .iter()
-        .filter_map(|r| r.trim_start_matches('/').split('/').next())
-        .filter(|s| !s.is_empty() && !s.starts_with('{'))
-        .collect();
-    match firsts.first() {
-        Some(first) if firsts.iter().all(|f| f == first) => format!("/{first}"),
-        _ => format!("/{component}"),
+/// Adds a route a browser-side URL needs, unless its prefix is routed already.
+fn add_route(plan: &mut Plan, need: origins::RouteNeed, var: &str) {
+    if let Some((_, other, _)) = plan.routes.iter().find(|(p, _, _)| *p == need.prefix) {
+        if *other != need.component {
+            plan.assumptions.push(format!(
+                "{var}: {} already goes to {other}; not routed to {}",
+                need.prefix, need.component
+            ));
+        }
+        return;
     }
-}
-
-fn join_path(prefix: &str, path: &str) -> String {
-    if path.starts_with(prefix) {
-        path.to_string()
-    } else {
-        format!("{prefix}{path}")
+    if need.strip_prefix {
+        // Until routes can strip a prefix, the component sees it: say so.
+        plan.left_to_user.push(format!(
+            "expose.routes.{}: {} serves its paths at / but {var} reaches it under {}; the route must strip that prefix (or serve the paths under it)",
+            need.prefix, need.component, need.prefix
+        ));
     }
+    plan.routes.push((
+        need.prefix,
+        need.component,
+        format!("{var} points the browser at it"),
+    ));
 }
 
 fn notes(findings: &Findings, plan: &mut Plan) {
