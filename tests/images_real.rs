@@ -430,6 +430,7 @@ components:
         VITE_API_URL: {externalUrl: /api}
         VITE_MODE: demo
     port: 8080
+database: {mode: none}
 expose:
   mode: ingress
   ingress: {host: a.example.test}
