@@ -220,7 +220,20 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                         api.value
                     }
                     Some(other) => other,
-                    None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                    None => match origins::sole_api(var, service, &stack) {
+                        Some(component) => {
+                            plan.assumptions.push(format!(
+                                "{}: {var} has no value in the repository; assumed it is the base URL of {component}, the only API",
+                                service.name
+                            ));
+                            let api = origins::browser_api(component, "", service, &stack);
+                            for need in api.routes {
+                                add_route(&mut plan, need, var);
+                            }
+                            api.value
+                        }
+                        None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                    },
                 },
                 Class::Secret { .. } | Class::DatabaseUrl | Class::DatabasePart(Part::Password) => {
                     let generate = matches!(class, Class::Secret { generate: true });

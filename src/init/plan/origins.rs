@@ -181,12 +181,15 @@ pub fn browser_api(
     page: &Service,
     stack: &Stack<'_>,
 ) -> BrowserValue {
-    let routes = stack
-        .services
-        .iter()
-        .find(|s| s.name == component)
-        .map(|s| s.routes.as_slice())
-        .unwrap_or_default();
+    let routes = api_routes(
+        stack
+            .services
+            .iter()
+            .find(|s| s.name == component)
+            .map(|s| s.routes.as_slice())
+            .unwrap_or_default(),
+    );
+    let routes = routes.as_slice();
     let page_paths: &[String] = &page.routes;
     let taken = |prefix: &str| {
         page_paths
@@ -199,7 +202,7 @@ pub fn browser_api(
         strip_prefix: false,
     };
     let base = or_root(example_path.to_string());
-    if let Some(first) = common_segment(routes, 1) {
+    if let Some(first) = common_segment(routes, 1).filter(|f| is_namespace(f, routes)) {
         if !taken(&first) {
             return BrowserValue {
                 value: EnvPlan::ExternalUrl(base),
@@ -228,6 +231,56 @@ pub fn browser_api(
     }
 }
 
+/// The routes a browser-side base URL leads to: without the root (an index or info page) and
+/// health or documentation endpoints at the root, which the page never calls through it.
+fn api_routes(routes: &[String]) -> Vec<String> {
+    routes
+        .iter()
+        .filter(|r| {
+            let path = r.trim_matches('/');
+            !(path.is_empty()
+                || matches!(
+                    path,
+                    "health"
+                        | "healthz"
+                        | "ready"
+                        | "readyz"
+                        | "livez"
+                        | "ping"
+                        | "docs"
+                        | "redoc"
+                        | "openapi.json"
+                        | "metrics"
+                ))
+        })
+        .cloned()
+        .collect()
+}
+
+/// A browser-visible base URL with no value anywhere in the repository
+/// (`NEXT_PUBLIC_BACKEND_API_URL`, `VITE_BE_URL`) whose name says it is the API's, in a stack
+/// with exactly one API (a Python or Node server besides the page): that one.
+pub fn sole_api<'a>(var: &str, page: &Service, stack: &Stack<'a>) -> Option<&'a str> {
+    let upper = var.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    let is_url = words
+        .last()
+        .is_some_and(|w| matches!(*w, "URL" | "URI" | "BASE" | "ENDPOINT" | "HOST"));
+    let names_api = words
+        .iter()
+        .any(|w| matches!(*w, "API" | "BACKEND" | "BE" | "SERVER" | "SERVICE"));
+    if !(is_url && names_api) {
+        return None;
+    }
+    let mut apis = stack.services.iter().filter(|s| {
+        s.name != page.name
+            && stack.ports.contains_key(&s.name)
+            && matches!(s.runtime.value, Runtime::Asgi { .. } | Runtime::Node { .. })
+    });
+    let only = apis.next()?;
+    apis.next().is_none().then_some(only.name.as_str())
+}
+
 /// The first `depth` segments of each route (`/api/tasks/{id}` → `/api/tasks` at 2), without
 /// parameters, sorted and unique.
 fn prefixes(routes: &[String], depth: usize) -> Vec<String> {
@@ -248,16 +301,20 @@ fn prefixes(routes: &[String], depth: usize) -> Vec<String> {
     out
 }
 
+/// Whether a common first segment is the API's own namespace (`/api`, `/v1`, or one with
+/// paths under it such as `/notes/health`) rather than one resource (`/tasks`, `/tasks/{id}`),
+/// which the page likely uses as a page path too.
+fn is_namespace(first: &str, routes: &[String]) -> bool {
+    matches!(first, "/api" | "/v1" | "/v2" | "/v3" | "/graphql")
+        || prefixes(routes, 2)
+            .iter()
+            .any(|p| p.matches('/').count() == 2)
+}
+
 /// The one prefix of `depth` segments every route starts with.
 fn common_segment(routes: &[String], depth: usize) -> Option<String> {
-    let firsts = prefixes(routes, depth);
-    let all_under = routes
-        .iter()
-        .filter(|r| r.trim_matches('/').is_empty())
-        .count()
-        == 0;
-    match firsts.as_slice() {
-        [one] if all_under => Some(one.clone()),
+    match prefixes(routes, depth).as_slice() {
+        [one] => Some(one.clone()),
         _ => None,
     }
 }
@@ -323,6 +380,52 @@ mod tests {
             ("backend".to_string(), 8000),
         ]
         .into()
+    }
+
+    #[test]
+    fn a_base_url_without_a_value_is_the_only_api() {
+        let ports = ports();
+        let services = [next(&[], &[]), api(&["/api/tasks"])];
+        let stack = Stack {
+            services: &services,
+            ports: &ports,
+            entry: Some("frontend"),
+        };
+        let page = &services[0];
+        assert_eq!(
+            sole_api("NEXT_PUBLIC_BACKEND_API_URL", page, &stack),
+            Some("backend")
+        );
+        assert_eq!(sole_api("VITE_BE_URL", page, &stack), Some("backend"));
+        assert_eq!(
+            sole_api("NEXT_PUBLIC_SITE_URL", page, &stack),
+            None,
+            "not the API's"
+        );
+        let two = [
+            next(&[], &[]),
+            api(&["/api/tasks"]),
+            service(
+                "worker-api",
+                Runtime::Asgi {
+                    app: "w:app".into(),
+                },
+                &[],
+                &[],
+            ),
+        ];
+        let mut more = ports.clone();
+        more.insert("worker-api".into(), 8001);
+        let stack = Stack {
+            services: &two,
+            ports: &more,
+            entry: Some("frontend"),
+        };
+        assert_eq!(
+            sole_api("VITE_API_URL", &two[0], &stack),
+            None,
+            "which one is unclear"
+        );
     }
 
     #[test]
@@ -485,7 +588,17 @@ mod tests {
             ),
             (ext("/"), vec![("/api/tasks".into(), false)])
         );
-        // Served at the root: a prefix the edge strips.
+        // An index page and health checks at the root do not make it a root-served API.
+        assert_eq!(
+            check(
+                next(&[], &[]),
+                api(&["/", "/health", "/api/todos", "/api/auth/login"]),
+                ""
+            ),
+            (ext("/"), vec![("/api".into(), false)])
+        );
+        // Served at the root: a prefix the edge strips. One resource at the root is no
+        // namespace: the page likely has a /tasks of its own.
         assert_eq!(
             check(next(&[], &[]), api(&["/tasks", "/health"]), ""),
             (ext("/backend"), vec![("/backend".into(), true)])
