@@ -20,6 +20,7 @@ use super::registry::{PulledImage, RegistryClient, descriptor_digest};
 use super::spec::{BuildSpec, ImageSpec, LayerSource, LayerSpec, MirrorSpec, SpecKind};
 use super::steps;
 use super::store::{BlobStore, Digest};
+use super::tools;
 use super::{BuildSettings, Progress};
 
 /// A built (or mirrored) image: its archive and what identifies it.
@@ -234,7 +235,7 @@ impl Builder<'_> {
                     .build_env
                     .get(image)
                     .unwrap_or(&no_build_env);
-                let step = steps::prepare(
+                let mut step = steps::prepare(
                     run,
                     env,
                     inputs,
@@ -255,6 +256,11 @@ impl Builder<'_> {
                     );
                     return Ok(blob);
                 }
+                // Only a step that runs needs its tools (a cached build needs none).
+                step.path_prefix =
+                    tools::ensure(&spec.tools, &self.tools.settings.cache_dir, &|message| {
+                        self.tools.progress.step(image, message)
+                    })?;
                 // Build values are public by rule (validated), so the line may show them.
                 let with_env: String = step
                     .build_env
@@ -344,7 +350,7 @@ impl Builder<'_> {
                 labels: &labels,
                 layers: app_layers,
             },
-        );
+        )?;
         let (config_digest, config_size) = self
             .tools
             .store

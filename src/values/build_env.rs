@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::env_rules::looks_like_credential_name;
+use super::env_names::credential;
 use super::error::Problem;
 use super::model::{EnvValue, Image, Reference, Values};
 use super::validate::{check_path, is_env_name};
@@ -80,7 +80,9 @@ fn check_image(at: &str, image: &Image) -> Vec<Problem> {
     problems
 }
 
-/// A credential in a build value would be readable by anyone who has the image (or the page).
+/// A credential in a build value would be readable by anyone who has the image (or the page);
+/// the same rule as env and `berth init` ([`credential`]: a browser-visible name is public by
+/// design).
 fn plain_problem(at: &str, key: &str, text: &str) -> Option<Problem> {
     if text.is_empty() {
         return None;
@@ -88,7 +90,7 @@ fn plain_problem(at: &str, key: &str, text: &str) -> Option<Problem> {
     let url_with_password = url::Url::parse(text).is_ok_and(|u| u.password().is_some());
     let why = if url_with_password {
         "is a URL with a password"
-    } else if looks_like_credential_name(key) {
+    } else if credential(key, Some(text)).is_some() {
         "looks like a credential"
     } else {
         return None;

@@ -2,6 +2,7 @@
 //! from defaults, files, flags and the environment, and how they are validated.
 
 pub mod build_env;
+pub mod env_names;
 pub mod env_rules;
 pub mod error;
 pub mod keys;

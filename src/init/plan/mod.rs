@@ -188,7 +188,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 continue;
             }
             let example = found.value.example.as_deref();
-            let why = found.source.to_string();
+            let mut why = found.source.to_string();
             let class = classify::classify(var, example);
             let value = match class {
                 Class::DatabaseUrl if plan.database != DatabasePlan::None => EnvPlan::Database {
@@ -214,10 +214,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                         // The browser cannot resolve cluster DNS: what it asks goes through
                         // routes on the one origin.
                         let api = origins::browser_api(&component, &path, service, &stack);
-                        for need in api.routes {
-                            add_route(&mut plan, need, var);
-                        }
-                        api.value
+                        browser_value(&mut plan, api, var, service, &component, &mut why)
                     }
                     Some(other) => other,
                     None => match origins::sole_api(var, service, &stack) {
@@ -227,10 +224,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                                 service.name
                             ));
                             let api = origins::browser_api(component, "", service, &stack);
-                            for need in api.routes {
-                                add_route(&mut plan, need, var);
-                            }
-                            api.value
+                            browser_value(&mut plan, api, var, service, component, &mut why)
                         }
                         None => plain_or_left(var, example, service, &mut plan.left_to_user),
                     },
@@ -336,7 +330,8 @@ fn node_port(
 }
 
 fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {
-    if existing.value.example.is_none() {
+    // An empty code default (`os.getenv("X", "")`) says nothing an example file cannot say better.
+    if existing.value.example.as_deref().is_none_or(str::is_empty) {
         existing.value.example = other.value.example.clone();
     }
 }
@@ -367,6 +362,11 @@ fn reference(
     ports: &BTreeMap<String, u16>,
 ) -> Option<EnvPlan> {
     let upper = var.to_ascii_uppercase();
+    // An origin (CORS_ORIGINS, ALLOWED_ORIGINS) is the browser's, whatever local URL the
+    // example lists.
+    if upper.ends_with("ORIGIN") || upper.ends_with("ORIGINS") {
+        return Some(EnvPlan::ExternalUrl("/".into()));
+    }
     if let Some(url) = example.and_then(|e| url::Url::parse(e).ok())
         && matches!(url.scheme(), "http" | "https")
     {
@@ -464,6 +464,37 @@ fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// The value of a browser-side base URL and the routes it needs. A component serving at `/`
+/// would need a route that strips its prefix, which routes cannot do: no route is written
+/// (a route `/<component>` would reach it as `/<component>/…`), the user is told, and the
+/// value stays empty (`why` says so).
+fn browser_value(
+    plan: &mut Plan,
+    api: origins::BrowserValue,
+    var: &str,
+    service: &Service,
+    component: &str,
+    why: &mut String,
+) -> EnvPlan {
+    if api.routes.iter().any(|need| need.strip_prefix) {
+        plan.left_to_user.push(format!(
+            "components.{}.{}.{var}: points the browser at {component}, which serves no common path prefix (it answers at /): no route is written (a route /{component} would reach it as /{component}/…); route it by hand, or give its routes one prefix",
+            service.name,
+            if origins::bakes_at_build(service) {
+                "image.buildEnv"
+            } else {
+                "env"
+            }
+        ));
+        *why = format!("{component} serves at /, see above; {why}");
+        return EnvPlan::Plain(String::new());
+    }
+    for need in api.routes {
+        add_route(plan, need, var);
+    }
+    api.value
+}
+
 /// Adds a route a browser-side URL needs, unless its prefix is routed already.
 fn add_route(plan: &mut Plan, need: origins::RouteNeed, var: &str) {
     if let Some((_, other, _)) = plan.routes.iter().find(|(p, _, _)| *p == need.prefix) {
@@ -474,13 +505,6 @@ fn add_route(plan: &mut Plan, need: origins::RouteNeed, var: &str) {
             ));
         }
         return;
-    }
-    if need.strip_prefix {
-        // Until routes can strip a prefix, the component sees it: say so.
-        plan.left_to_user.push(format!(
-            "expose.routes.{}: {} serves its paths at / but {var} reaches it under {}; the route must strip that prefix (or serve the paths under it)",
-            need.prefix, need.component, need.prefix
-        ));
     }
     plan.routes.push((
         need.prefix,
