@@ -28,6 +28,13 @@ const VARIABLES: &[(&str, &[&str])] = &[
     ),
     ("$t.", &["components.*.tasks.*."]),
     ("$r.", &["components.*.env.*."]),
+    (
+        "$be.",
+        &[
+            "components.*.image.buildEnv.*.",
+            "database.internal.image.buildEnv.*.",
+        ],
+    ),
     ("$s.", &["secrets.*."]),
     ("$db.", &["database."]),
     ("$expose.", &["expose."]),

@@ -21,7 +21,8 @@ struct Expect {
     routes: &'static [(&'static str, &'static str)],
     /// Secret name → env variable it comes from.
     secrets: &'static [(&'static str, &'static str)],
-    /// Env entries whose form matters: (component, variable, what it must be as YAML).
+    /// Env entries whose form matters: (component, variable, what it must be as YAML); a build
+    /// value (`image.buildEnv`) counts too.
     env: &'static [(&'static str, &'static str, &'static str)],
     /// Words stderr must mention (assumptions, things left to the user).
     stderr: &'static [&'static str],
@@ -32,7 +33,8 @@ const FIXTURES: [Expect; 12] = [
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
         database: DatabaseMode::Internal,
-        routes: &[("/", "frontend"), ("/api", "backend")],
+        // The page serves /api/health itself: only the backend's own /api/todos goes there.
+        routes: &[("/", "frontend"), ("/api/todos", "backend")],
         secrets: &[
             ("dbPassword", "MONOREPO_NEXT_FASTAPI_DB_PASSWORD"),
             ("jwtSecret", "JWT_SECRET"),
@@ -394,10 +396,11 @@ fn init_writes_the_stack_each_fixture_needs() {
         let want: BTreeSet<(&str, &str)> = expect.secrets.iter().copied().collect();
         check("secrets", secrets == want, format!("{secrets:?}"));
         for (component, var, form) in expect.env {
+            // A browser-visible variable of a page is read by its build (image.buildEnv).
             let got = values
                 .components
                 .get(*component)
-                .and_then(|c| c.env.get(*var))
+                .and_then(|c| c.env.get(*var).or_else(|| c.image.build_env.get(*var)))
                 .map(env_yaml);
             check(
                 &format!("{component}.env.{var}"),

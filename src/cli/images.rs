@@ -8,11 +8,13 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::Outcome;
+use super::{Outcome, ValuesArgs};
 use crate::images::{
     self, BuildSettings, LoadOutcome, LoadSettings, Mirror, Platform, PushSettings, TargetKind,
 };
+use crate::manifests::build_env::build_envs;
 use crate::ui::Printer;
+use crate::values::{self, ProcessEnv};
 
 /// Build OCI images without Docker, side-load them into the cluster, or push them.
 #[derive(Debug, Subcommand)]
@@ -58,7 +60,8 @@ pub struct BuildFlags {
     /// Value for the org.opencontainers.image.revision label [default: git HEAD of ROOT; "" for none].
     #[arg(long)]
     pub revision: Option<String>,
-    /// Build value for {NAME} placeholders in build steps, e.g. external_url=http://todo.local (repeatable).
+    /// Build value for {NAME} placeholders in build steps, e.g. flavour=slim (repeatable).
+    /// Variables a build reads belong in the stack: components.NAME.image.buildEnv.
     #[arg(long = "build-value", value_name = "NAME=VALUE")]
     pub build_values: Vec<String>,
 }
@@ -77,6 +80,10 @@ pub struct BuildArgs {
     pub build: BuildFlags,
     #[command(flatten)]
     pub common: CommonArgs,
+    // The stack's values (berth.yaml, -f, --set): each image's buildEnv comes from them,
+    // resolved as a deploy resolves it.
+    #[command(flatten)]
+    pub values: ValuesArgs,
 }
 
 /// `--target` values.
@@ -164,7 +171,10 @@ pub async fn run(command: ImagesCommand, printer: &Printer) -> Result<Outcome> {
                 .collect()
         }
         ImagesCommand::Build(args) => {
-            let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
+            let mut settings = build_settings(&args.common, &args.components, Some(&args.build))?;
+            // Bad values exit 2 before anything is built; secrets are not needed here.
+            let values = values::load_unchecked_secrets(&args.values.sources(), &ProcessEnv)?;
+            settings.build_env = build_envs(&values);
             let built = images::build(&settings, &progress)
                 .await
                 .context("berth images build")?;

@@ -3,6 +3,8 @@
 //! platform and its inputs exist; every `copy` path exists in the context; every `$VAR` in
 //! `[env]` is well formed; and where each host tool would come from.
 
+use std::collections::BTreeMap;
+
 use super::BuildSettings;
 use super::error::{Error, ErrorKind};
 use super::platform::Platform;
@@ -91,6 +93,7 @@ fn check_layers(
                     inputs,
                     &b.context,
                     &settings.build_values,
+                    settings.build_env.get(name).unwrap_or(&BTreeMap::new()),
                     platform,
                 )
                 .map_err(at)?;

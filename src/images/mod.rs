@@ -82,8 +82,11 @@ pub struct BuildSettings {
     pub revision: Option<String>,
     /// `org.opencontainers.image.source` label for specs that do not set one.
     pub source: Option<String>,
-    /// Build values for `{name}` placeholders in step commands (e.g. `external_url`).
+    /// Build values for `{name}` placeholders in step commands (`--build-value`).
     pub build_values: BTreeMap<String, String>,
+    /// Environment of every build step, by spec name: the stack's `image.buildEnv`, resolved
+    /// (`NEXT_PUBLIC_API_URL=https://todo.example.com/api`). Part of each step's cache key.
+    pub build_env: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl BuildSettings {
@@ -107,6 +110,7 @@ impl BuildSettings {
             revision: None,
             source: None,
             build_values: BTreeMap::new(),
+            build_env: BTreeMap::new(),
         }
     }
 

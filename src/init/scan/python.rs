@@ -97,6 +97,14 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 }
             }
         }
+        // Every method's paths: a route sent to this service must cover them all.
+        for decorator in [".post(", ".put(", ".patch(", ".delete("] {
+            for (_, path) in quoted_after(&text, decorator) {
+                if path.starts_with('/') && !found.routes.contains(&path) {
+                    found.routes.push(path);
+                }
+            }
+        }
         for (line, prefix) in quoted_after(&text, "prefix=") {
             if prefix.starts_with('/') {
                 found.routes.push(prefix);

@@ -215,7 +215,8 @@ pub fn static_site(
     );
     let _ = writeln!(
         out,
-        "# VITE_*/REACT_APP_* variables are baked in here: export them before building."
+        "# The variables this build bakes in (VITE_*, REACT_APP_*) come from berth.yaml:\n# components.{}.image.buildEnv.",
+        service.name
     );
     let _ = writeln!(
         out,
