@@ -160,7 +160,7 @@ pub fn run() -> i32 {
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            printer.error(&err, hints::for_error(&err).as_deref());
+            printer.error(&err, crate::hint::of_chain(&err).as_deref());
             2
         }
     }
