@@ -74,7 +74,10 @@ impl ClusterArgs {
     {
         let connection = self.connect(printer).await?;
         let explain = Explain::of(&connection);
-        work(connection).await.map_err(|err| explain.denied(err))
+        let requests = connection.requests.clone();
+        let result = work(connection).await.map_err(|err| explain.denied(err));
+        printer.detail(&requests.summary());
+        result
     }
 }
 

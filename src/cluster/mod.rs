@@ -2,6 +2,7 @@
 //! else `KUBECONFIG`, else `~/.kube/config`; `--kube-context` or the current context.
 //! Transient API server failures are retried ([`retry`]).
 
+pub mod requests;
 pub mod retry;
 
 use std::path::PathBuf;
@@ -23,6 +24,8 @@ pub struct Connection {
     /// The context in use (`(in-cluster)` inside a pod).
     pub context: String,
     pub server: String,
+    /// The requests the client has sent, by what they do.
+    pub requests: requests::RequestCounts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,9 +98,12 @@ pub async fn connect(
             source,
         })?;
     let server = config.cluster_url.to_string();
-    let client = retry::client(config, reporter).map_err(|source| ClusterError::Client {
-        context: context.clone(),
-        source,
+    let requests = requests::RequestCounts::default();
+    let client = retry::client(config, reporter, requests.clone()).map_err(|source| {
+        ClusterError::Client {
+            context: context.clone(),
+            source,
+        }
     })?;
     if let Err(err) = client.apiserver_version().await {
         return Err(ClusterError::Unreachable {
@@ -110,5 +116,6 @@ pub async fn connect(
         client,
         context,
         server,
+        requests,
     })
 }

@@ -372,3 +372,46 @@ async fn revisions_beyond_the_history_limit_are_trimmed_and_reported() {
     let numbers: Vec<u32> = history.iter().map(|r| r.number).collect();
     assert_eq!(numbers, [2]);
 }
+
+#[tokio::test]
+async fn a_no_op_deploy_costs_two_requests_per_object_and_writes_nothing() {
+    let mut totals = Vec::new();
+    for n in [2, 5] {
+        let fake = with_namespace();
+        let objects: Vec<Desired> = (0..n).map(|i| config_map(&format!("c{i}"), "1")).collect();
+        let (first, _) = deploy_all(&fake, &objects, &options()).await;
+        first.unwrap();
+        let counts = crate::cluster::requests::RequestCounts::default();
+        let report = deploy(
+            &fake.client_counting(&counts),
+            &release(),
+            objects,
+            &options(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        assert!(!report.wrote_anything());
+        // Today each object is read and dry-run once (issue 27: one list per kind).
+        assert_eq!(counts.of("get configmaps"), n, "{}", counts.summary());
+        assert_eq!(
+            counts.of("dry-run apply configmaps"),
+            n,
+            "{}",
+            counts.summary()
+        );
+        for write in [
+            "apply configmaps",
+            "apply secrets",
+            "patch secrets",
+            "delete secrets",
+        ] {
+            assert_eq!(counts.of(write), 0, "{}", counts.summary());
+        }
+        totals.push((n, counts.total(), counts.summary()));
+    }
+    // The rest is per deploy, not per object: the lock (create, get, delete),
+    // the inventory (get) and the revisions (list).
+    let fixed: Vec<u64> = totals.iter().map(|(n, total, _)| total - 2 * n).collect();
+    assert_eq!(fixed, [5, 5], "{totals:?}");
+}

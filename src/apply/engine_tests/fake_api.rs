@@ -20,6 +20,9 @@ use kube::Client;
 use kube::client::Body;
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tower::Layer;
+
+use crate::cluster::requests::{CountLayer, RequestCounts};
 
 /// A scripted answer: requests of `method` whose path ends with `path`
 /// (and, when set, that are or are not dry-runs) get `code` and `message`,
@@ -100,12 +103,17 @@ impl FakeApi {
 
     /// A kube client whose every request this fake answers.
     pub fn client(&self) -> Client {
+        self.client_counting(&RequestCounts::default())
+    }
+
+    /// A client that also counts its requests with berth's counting layer.
+    pub fn client_counting(&self, counts: &RequestCounts) -> Client {
         let fake = self.clone();
         let service = tower::service_fn(move |request: Request<Body>| {
             let fake = fake.clone();
             async move { Ok::<_, Infallible>(fake.handle(request).await) }
         });
-        Client::new(service, "default")
+        Client::new(CountLayer(counts.clone()).layer(service), "default")
     }
 
     pub fn fault(&self, fault: Fault) {
