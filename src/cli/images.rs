@@ -28,9 +28,10 @@ pub enum ImagesCommand {
 /// Where specs, archives and the cache are: shared by all image commands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Repository root; spec contexts are relative to it.
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
+    /// Repository root; spec contexts are relative to it [default: the directory holding
+    /// SPECS_DIR when it is given, else the current directory].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// Directory holding the image specs [default: ROOT/images].
     #[arg(long)]
     pub specs_dir: Option<PathBuf>,
@@ -68,6 +69,10 @@ pub struct BuildArgs {
     /// Components to build (spec names); all when none are given.
     #[arg(value_name = "COMPONENT")]
     pub components: Vec<String>,
+    /// Check the specs without building: placeholders, inputs, copy paths, `$VAR`s in env and
+    /// the host tools (nothing is pulled, run or written).
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub build: BuildFlags,
     #[command(flatten)]
@@ -133,6 +138,31 @@ pub struct PushArgs {
 pub async fn run(command: ImagesCommand, printer: &Printer) -> Result<Outcome> {
     let progress = printer.images_progress();
     let lines: Vec<String> = match command {
+        ImagesCommand::Build(args) if args.dry_run => {
+            let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
+            let checked = images::check::dry_run(&settings).context("berth images build")?;
+            checked
+                .iter()
+                .map(|c| {
+                    let tools: Vec<String> = c.tools.iter().map(|(n, a)| a.describe(n)).collect();
+                    format!(
+                        "{}\t{}\tlayers: {}\ttools: {}",
+                        c.name,
+                        c.what,
+                        if c.layers.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            c.layers.join("; ")
+                        },
+                        if tools.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            tools.join("; ")
+                        }
+                    )
+                })
+                .collect()
+        }
         ImagesCommand::Build(args) => {
             let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
             let built = images::build(&settings, &progress)
@@ -203,7 +233,16 @@ pub fn build_settings(
     components: &[String],
     build: Option<&BuildFlags>,
 ) -> Result<BuildSettings> {
-    let mut settings = BuildSettings::new(&common.root);
+    // Contexts are relative to the directory holding images/ (where berth.yaml is).
+    let root = match (&common.root, &common.specs_dir) {
+        (Some(root), _) => root.clone(),
+        (None, Some(specs)) => std::path::absolute(specs)
+            .ok()
+            .and_then(|s| s.parent().map(std::path::Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(".")),
+        (None, None) => PathBuf::from("."),
+    };
+    let mut settings = BuildSettings::new(&root);
     if let Some(dir) = &common.cache_dir {
         settings.cache_dir = dir.clone();
         settings.out_dir = dir.join("images");

@@ -20,6 +20,7 @@ use super::registry::{PulledImage, RegistryClient, descriptor_digest};
 use super::spec::{BuildSpec, ImageSpec, LayerSource, LayerSpec, MirrorSpec, SpecKind};
 use super::steps;
 use super::store::{BlobStore, Digest};
+use super::tools;
 use super::{BuildSettings, Progress};
 
 /// A built (or mirrored) image: its archive and what identifies it.
@@ -227,7 +228,7 @@ impl Builder<'_> {
         let epoch = self.tools.settings.source_date_epoch;
         match &layer.source {
             LayerSource::Run { run, inputs, env } => {
-                let step = steps::prepare(
+                let mut step = steps::prepare(
                     run,
                     env,
                     inputs,
@@ -247,6 +248,11 @@ impl Builder<'_> {
                     );
                     return Ok(blob);
                 }
+                // Only a step that runs needs its tools (a cached build needs none).
+                step.path_prefix =
+                    tools::ensure(&spec.tools, &self.tools.settings.cache_dir, &|message| {
+                        self.tools.progress.step(image, message)
+                    })?;
                 self.tools.progress.step(
                     image,
                     &format!("layer {}: running {}", layer.name, step.argv.join(" ")),
@@ -321,7 +327,7 @@ impl Builder<'_> {
                 labels: &labels,
                 layers: app_layers,
             },
-        );
+        )?;
         let (config_digest, config_size) = self
             .tools
             .store

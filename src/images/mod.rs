@@ -26,8 +26,10 @@
 
 pub mod archive;
 pub mod build;
+pub mod check;
 pub mod credentials;
 pub mod elf;
+pub mod env_refs;
 pub mod error;
 pub mod ignore;
 pub mod image_config;
@@ -41,6 +43,7 @@ pub mod registry;
 pub mod spec;
 pub mod steps;
 pub mod store;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,9 +89,12 @@ pub struct BuildSettings {
 
 impl BuildSettings {
     /// Defaults for a repository at `root`: specs in `root/images`, the user cache directory,
-    /// linux/amd64, `SOURCE_DATE_EPOCH` from the environment.
+    /// linux/amd64, `SOURCE_DATE_EPOCH` from the environment. A relative `root` is made
+    /// absolute here: steps run in their context directory, where `./backend` would name
+    /// another place.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
+        let root = std::path::absolute(&root).unwrap_or(root);
         let cache_dir = default_cache_dir();
         Self {
             specs_dir: root.join("images"),

@@ -25,6 +25,9 @@ pub struct Step {
     pub context: PathBuf,
     /// Cache key: command, environment, platform and the content of the inputs.
     pub key: Digest,
+    /// Directories put first on the command's `PATH` (berth's installed tools); not part of
+    /// the key, so where the cache lives does not matter.
+    pub path_prefix: Vec<PathBuf>,
     /// The spec's `run` and `env` and the placeholder values, expanded again in [`run_step`]
     /// with the real output directory: expanding the already-expanded text would turn an
     /// escaped `{{out}` into the output directory.
@@ -111,6 +114,7 @@ pub fn prepare(
         env: shown_env,
         context: context.to_owned(),
         key,
+        path_prefix: Vec::new(),
         run: run.to_vec(),
         env_templates: env.clone(),
         values: all_values,
@@ -179,7 +183,17 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         &step.values,
     )?;
     let command_line = shell_words(&argv);
-    let output = Command::new(&argv[0])
+    let mut command = Command::new(&argv[0]);
+    if !step.path_prefix.is_empty() && !env.contains_key("PATH") {
+        let mut dirs = step.path_prefix.clone();
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        if let Ok(path) = std::env::join_paths(dirs) {
+            command.env("PATH", path);
+        }
+    }
+    let output = command
         .args(&argv[1..])
         .current_dir(&step.context)
         .envs(&env)
@@ -196,7 +210,7 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         return Err(ErrorKind::StepFailed {
             command: command_line,
             status: output.status.to_string(),
-            output: tail(&text, 60),
+            output: excerpt(&text, 20, 40),
         });
     }
     let kept = tmp.keep();
@@ -225,15 +239,19 @@ fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
-fn tail(text: &str, lines: usize) -> String {
+/// The first `head` and last `tail` lines of a failed step's output: npm and pip print the
+/// cause first and pages of usage or progress after it.
+fn excerpt(text: &str, head: usize, tail: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
-    let skip = all.len().saturating_sub(lines);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("… ({skip} earlier lines)\n"));
+    if all.len() <= head + tail {
+        return all.join("\n");
     }
-    out.push_str(&all[skip..].join("\n"));
-    out
+    let skipped = all.len() - head - tail;
+    format!(
+        "{}\n… ({skipped} lines)\n{}",
+        all[..head].join("\n"),
+        all[all.len() - tail..].join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -345,6 +363,18 @@ mod tests {
         );
         fs::write(ctx.path().join("req.txt"), "a==2\n").unwrap();
         assert_ne!(prep().key, first.key);
+    }
+
+    #[test]
+    fn a_long_output_keeps_its_first_and_last_lines() {
+        let text: String = (1..=100).map(|n| format!("line {n}\n")).collect();
+        let shown = excerpt(&text, 20, 40);
+        assert!(
+            shown.starts_with("line 1\n") && shown.ends_with("line 100"),
+            "{shown}"
+        );
+        assert!(shown.contains("line 20\n… (40 lines)\nline 61"), "{shown}");
+        assert_eq!(excerpt("a\nb", 20, 40), "a\nb");
     }
 
     #[test]

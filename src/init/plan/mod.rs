@@ -202,8 +202,20 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 }
                 Class::BrowserVisible => match reference(var, example, service, &ports) {
                     Some(EnvPlan::UrlOf { component, path }) => {
-                        // The browser cannot resolve cluster DNS: route the target and use the external URL.
-                        let prefix = route_prefix(&services, &component);
+                        // The browser cannot resolve cluster DNS: route the target and use the
+                        // external URL — under a prefix it serves itself (no rewrite).
+                        let Some(prefix) = route_prefix(&services, &component) else {
+                            plan.left_to_user.push(format!(
+                                "components.{}.env.{var}: points the browser at {component}, which serves no common path prefix (it answers at /): no route is written (a route /{component} would reach it as /{component}/…); route it by hand, or give its routes one prefix",
+                                service.name
+                            ));
+                            env.push(EnvEntry {
+                                name: var.clone(),
+                                value: EnvPlan::Plain(String::new()),
+                                why: format!("{component} serves at /, see above; {why}"),
+                            });
+                            continue;
+                        };
                         if !plan
                             .routes
                             .iter()
@@ -318,7 +330,8 @@ fn node_port(
 }
 
 fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {
-    if existing.value.example.is_none() {
+    // An empty code default (`os.getenv("X", "")`) says nothing an example file cannot say better.
+    if existing.value.example.as_deref().is_none_or(str::is_empty) {
         existing.value.example = other.value.example.clone();
     }
 }
@@ -349,6 +362,11 @@ fn reference(
     ports: &BTreeMap<String, u16>,
 ) -> Option<EnvPlan> {
     let upper = var.to_ascii_uppercase();
+    // An origin (CORS_ORIGINS, ALLOWED_ORIGINS) is the browser's, whatever local URL the
+    // example lists.
+    if upper.ends_with("ORIGIN") || upper.ends_with("ORIGINS") {
+        return Some(EnvPlan::ExternalUrl("/".into()));
+    }
     if let Some(url) = example.and_then(|e| url::Url::parse(e).ok())
         && matches!(url.scheme(), "http" | "https")
     {
@@ -446,11 +464,10 @@ fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The common first path segment of a service's routes (`/api`), else `/<name>`.
-fn route_prefix(services: &[Service], component: &str) -> String {
-    let Some(service) = services.iter().find(|s| s.name == component) else {
-        return format!("/{component}");
-    };
+/// The common first path segment of a service's routes (`/api`): the prefix it serves. `None`
+/// when its routes share none (it serves at `/`) or are unknown.
+fn route_prefix(services: &[Service], component: &str) -> Option<String> {
+    let service = services.iter().find(|s| s.name == component)?;
     let firsts: Vec<&str> = service
         .routes
         .iter()
@@ -458,8 +475,8 @@ fn route_prefix(services: &[Service], component: &str) -> String {
         .filter(|s| !s.is_empty() && !s.starts_with('{'))
         .collect();
     match firsts.first() {
-        Some(first) if firsts.iter().all(|f| f == first) => format!("/{first}"),
-        _ => format!("/{component}"),
+        Some(first) if firsts.iter().all(|f| f == first) => Some(format!("/{first}")),
+        _ => None,
     }
 }
 

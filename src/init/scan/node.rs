@@ -11,9 +11,6 @@ use super::Detected;
 use super::text::{files_with, identifiers_after, line_of, port_after_flag, relative};
 use crate::init::findings::{EnvUse, Found, Runtime, Source};
 
-/// Prefixes of variables a bundler bakes into the browser code at build time.
-pub const BUILD_TIME_PREFIXES: [&str; 3] = ["NEXT_PUBLIC_", "VITE_", "REACT_APP_"];
-
 /// The Node project in `dir`, if it has a `package.json` that runs something.
 pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     let package_path = dir.join("package.json");
@@ -39,7 +36,12 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     };
     let start = script("start");
     let at_package = |what: &str| Source::new(&pkg_rel, line_of(&text, what), what.to_string());
-    if has("next") {
+    // A `next` dependency in a monorepo's root manifest is no app: one has pages or a config.
+    let next_app = ["app", "pages", "src/app", "src/pages"]
+        .iter()
+        .any(|d| dir.join(d).is_dir())
+        || next_output(root, dir).is_some();
+    if has("next") && next_app {
         let (standalone, source) =
             next_output(root, dir).unwrap_or((false, at_package("\"next\"")));
         found.runtime = Some(Found::new(Runtime::NextJs { standalone }, source));
@@ -102,7 +104,7 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 ) {
                     continue;
                 }
-                let build_time = BUILD_TIME_PREFIXES.iter().any(|p| name.starts_with(p));
+                let build_time = crate::values::env_names::is_browser_visible(&name);
                 let use_ = EnvUse {
                     example: None,
                     required: false,
