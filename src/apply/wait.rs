@@ -7,7 +7,7 @@
 //! Service lists every ready pod it selects as an endpoint, so "ready" means
 //! requests reach the new pods.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use kube::api::{Api, LogParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use tokio::time::Instant;
 
 use super::readiness::{
     Cause, Rollout, StartedSince, deployment_rollout, failed_create_message, service_routing,
@@ -95,7 +96,7 @@ pub async fn wait_ready(
     ]);
     // One line per interruption of the watches, not one per watch.
     let mut interrupted = false;
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = Instant::now() + timeout;
     let started = StartedSince::default();
     let stores = Stores {
         started: &started,
@@ -108,6 +109,7 @@ pub async fn wait_ready(
         since,
     };
     let mut last: BTreeMap<String, String> = BTreeMap::new();
+    let mut grace = CrashGrace::default();
     loop {
         let mut state: Vec<WorkloadState> = workloads
             .iter()
@@ -130,8 +132,10 @@ pub async fn wait_ready(
                 last.insert(s.object.clone(), s.summary.clone());
             }
         }
+        let now = Instant::now();
         if let Some((object, cause)) = state
             .iter()
+            .filter(|s| !grace.defers(s, &state, now))
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
             return Ok(Readiness::Failed {
@@ -163,6 +167,41 @@ pub async fn wait_ready(
                 });
             }
         }
+    }
+}
+
+/// How long a crash loop may go on once every other workload of the wait is
+/// ready: the container's next restart (kubelet backs off 10 s, 20 s, 40 s)
+/// then sees what it was waiting for.
+const DEPENDENCY_GRACE: Duration = Duration::from_secs(45);
+
+/// Crash loops that may only be waiting for another workload of the release
+/// (a migration before its database's name resolves, an API before its MCP
+/// server listens): not a failure while another workload of the wait is not
+/// ready, nor for `DEPENDENCY_GRACE` after the last of them became ready. A
+/// crash first seen while the others were all ready fails at once.
+#[derive(Default)]
+struct CrashGrace {
+    /// Objects whose crash was seen while another workload was not ready.
+    waiting: BTreeSet<String>,
+    /// When each of those fails, counted from when the others became ready.
+    until: BTreeMap<String, Instant>,
+}
+
+impl CrashGrace {
+    fn defers(&mut self, s: &WorkloadState, all: &[WorkloadState], now: Instant) -> bool {
+        if !matches!(s.failure, Some(Cause::CrashLoop { .. })) {
+            return false;
+        }
+        if all.iter().any(|o| o.object != s.object && !o.ready) {
+            self.waiting.insert(s.object.clone());
+            self.until.remove(&s.object);
+            return true;
+        }
+        if self.waiting.remove(&s.object) {
+            self.until.insert(s.object.clone(), now + DEPENDENCY_GRACE);
+        }
+        self.until.get(&s.object).is_some_and(|until| now < *until)
     }
 }
 
@@ -363,5 +402,65 @@ pub async fn previous_log_tail(
     match tokio::time::timeout(Duration::from_secs(3), api.logs(pod, &params)).await {
         Ok(Ok(text)) if !text.trim().is_empty() => text.lines().map(String::from).collect(),
         _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod crash_grace_tests {
+    use super::*;
+
+    fn state(object: &str, ready: bool, crashing: bool) -> WorkloadState {
+        WorkloadState {
+            object: object.into(),
+            ready,
+            summary: String::new(),
+            failure: crashing.then(|| Cause::CrashLoop {
+                pod: format!("{object}-0"),
+                container: "c".into(),
+                exit: Some("1 (Error)".into()),
+                logs: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn a_crash_waits_for_the_others_then_for_the_grace() {
+        let mut grace = CrashGrace::default();
+        let t0 = Instant::now();
+        let all = [state("api", false, true), state("db", false, false)];
+        assert!(grace.defers(&all[0], &all, t0), "db is not ready yet");
+        let ready_at = t0 + Duration::from_secs(20);
+        let all = [state("api", false, true), state("db", true, false)];
+        assert!(grace.defers(&all[0], &all, ready_at));
+        assert!(grace.defers(
+            &all[0],
+            &all,
+            ready_at + DEPENDENCY_GRACE - Duration::from_secs(1)
+        ));
+        assert!(
+            !grace.defers(&all[0], &all, ready_at + DEPENDENCY_GRACE),
+            "still crashing with db ready for the whole grace: a failure"
+        );
+    }
+
+    #[test]
+    fn a_crash_with_every_other_workload_ready_fails_at_once() {
+        let mut grace = CrashGrace::default();
+        let all = [state("api", false, true), state("db", true, false)];
+        assert!(!grace.defers(&all[0], &all, Instant::now()));
+        let alone = [state("api", false, true)];
+        assert!(!grace.defers(&alone[0], &alone, Instant::now()));
+    }
+
+    #[test]
+    fn only_crash_loops_are_deferred() {
+        let mut grace = CrashGrace::default();
+        let mut pulling = state("api", false, false);
+        pulling.failure = Some(Cause::OutOfMemory {
+            pod: "api-0".into(),
+            container: "c".into(),
+        });
+        let all = [pulling, state("db", false, false)];
+        assert!(!grace.defers(&all[0], &all, Instant::now()));
     }
 }
