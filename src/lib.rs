@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod compose;
 pub mod healthcheck;
+pub mod hint;
 pub mod images;
 pub mod init;
 pub mod manifests;

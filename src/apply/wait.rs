@@ -236,7 +236,13 @@ enum Watched {
 
 /// Reconnects quickly after an API server restart: 0.5 s doubling to 5 s
 /// (kube's default waits up to 30 s, much of a readiness timeout).
-struct Reconnect(Duration);
+pub(super) struct Reconnect(Duration);
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect(Duration::from_millis(500))
+    }
+}
 
 impl Iterator for Reconnect {
     type Item = Duration;
@@ -271,7 +277,7 @@ where
 {
     let (store, writer) = reflector::store();
     let api: Api<K> = Api::namespaced(client.clone(), &release.namespace);
-    let watch = watcher(api, config.clone()).backoff(Reconnect(Duration::from_millis(500)));
+    let watch = watcher(api, config.clone()).backoff(Reconnect::default());
     let stream = reflector::reflector(writer, watch)
         // Errors are retried by the backoff; every event triggers a re-check.
         .map(|item| {

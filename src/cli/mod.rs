@@ -11,7 +11,7 @@ mod chart;
 mod cluster_args;
 mod completions;
 mod compose;
-mod deploy;
+pub(crate) mod deploy;
 mod deploy_wizard;
 mod diagnose;
 mod diff;
@@ -178,7 +178,7 @@ pub fn run() -> i32 {
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            printer.error(&err, hints::for_error(&err).as_deref());
+            printer.error(&err, crate::hint::of_chain(&err).as_deref());
             2
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod minikube;
 pub mod origin;
+pub mod requests;
 pub mod retry;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct Connection {
     /// The context in use (`(in-cluster)` inside a pod).
     pub context: String,
     pub server: String,
+    /// The requests the client has sent, by what they do.
+    pub requests: requests::RequestCounts,
 }
 
 /// The first-run advice when there is no cluster at all (doctor's and every cluster command's).
@@ -119,9 +122,12 @@ pub async fn connect(
             source,
         })?;
     let server = config.cluster_url.to_string();
-    let client = retry::client(config, reporter).map_err(|source| ClusterError::Client {
-        context: context.clone(),
-        source,
+    let requests = requests::RequestCounts::default();
+    let client = retry::client(config, reporter, requests.clone()).map_err(|source| {
+        ClusterError::Client {
+            context: context.clone(),
+            source,
+        }
     })?;
     if let Err(err) = client.apiserver_version().await {
         return Err(ClusterError::Unreachable {
@@ -134,6 +140,7 @@ pub async fn connect(
         client,
         context,
         server,
+        requests,
     })
 }
 

@@ -250,7 +250,7 @@ async fn api_version(client: &Client) -> Check {
 /// Whether an object is this release's (a deploy replaces its pods and Services).
 fn ours<K: ResourceExt>(object: &K, release: &Release) -> bool {
     object.namespace().as_deref() == Some(release.namespace.as_str())
-        && object.labels().get(crate::apply::INSTANCE_LABEL) == Some(&release.name)
+        && crate::apply::Ownership::of(release).selects(object.labels())
 }
 
 fn gib(bytes: f64) -> String {
