@@ -188,9 +188,9 @@ pub async fn wait_ready(
 /// Crash loops that may only be waiting for another workload of the release
 /// (a migration before its database's name resolves, an API before its MCP
 /// server listens): not a failure while another workload of the wait is not
-/// ready, nor until the container has crashed again after the last of them
-/// became ready (the kubelet's back-off decides when it retries; the deploy's
-/// timeout bounds the wait). When the others were ready from the wait's start,
+/// ready, nor until the container has crashed again well after the last of
+/// them became ready (the kubelet's back-off decides when it retries; the
+/// deploy's timeout bounds the wait). When the others were ready from the wait's start,
 /// a crash loop fails at once.
 #[derive(Default)]
 struct CrashGrace {
@@ -200,8 +200,11 @@ struct CrashGrace {
     others_ready: BTreeMap<String, i64>,
 }
 
-/// Clock skew allowed between this machine and the node that reports exits.
-const CLOCK_SKEW_SECONDS: i64 = 2;
+/// How long after the others became ready a crash still counts as waiting for
+/// them: a headless Service's name resolves only once its EndpointSlice lists
+/// the ready pod and cluster DNS has dropped its cached NXDOMAIN, and the
+/// node's clock may differ a little from this machine's.
+const SETTLE_SECONDS: i64 = 30;
 
 impl CrashGrace {
     /// Notes, for each workload, whether all the others are ready at `now`.
@@ -224,7 +227,7 @@ impl CrashGrace {
             return true;
         }
         match (self.others_ready.get(&s.object), s.last_crash) {
-            (Some(ready), Some(crash)) => crash <= ready + CLOCK_SKEW_SECONDS,
+            (Some(ready), Some(crash)) => crash <= ready + SETTLE_SECONDS,
             (Some(_), None) => true,
             (None, _) => false,
         }
@@ -533,8 +536,11 @@ mod crash_grace_tests {
             grace.defers(&all[0]),
             "the last crash was before db was ready"
         );
-        let all = [state("api", false, Some(150)), state("db", true, None)];
-        grace.observe(&all, 151);
+        let all = [state("api", false, Some(130)), state("db", true, None)];
+        grace.observe(&all, 131);
+        assert!(grace.defers(&all[0]), "db's name may not resolve yet");
+        let all = [state("api", false, Some(160)), state("db", true, None)];
+        grace.observe(&all, 161);
         assert!(
             !grace.defers(&all[0]),
             "crashed again with db ready: a failure"
