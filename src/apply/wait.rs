@@ -210,7 +210,12 @@ impl CrashGrace {
     /// Notes, for each workload, whether all the others are ready at `now`.
     fn observe(&mut self, all: &[WorkloadState], now: i64) {
         for s in all {
-            if all.iter().any(|o| o.object != s.object && !o.ready) {
+            // Another workload that is failing itself is not one to wait for: two
+            // crash loops must not wait for each other until the timeout.
+            if all
+                .iter()
+                .any(|o| o.object != s.object && !o.ready && o.failure.is_none())
+            {
                 self.waiting.insert(s.object.clone());
                 self.others_ready.remove(&s.object);
             } else if self.waiting.remove(&s.object) {
@@ -556,6 +561,17 @@ mod crash_grace_tests {
         let alone = [state("api", false, Some(100))];
         grace.observe(&alone, 101);
         assert!(!grace.defers(&alone[0]));
+    }
+
+    #[test]
+    fn two_crash_loops_do_not_wait_for_each_other() {
+        let mut grace = CrashGrace::default();
+        let all = [
+            state("api", false, Some(100)),
+            state("mcp", false, Some(100)),
+        ];
+        grace.observe(&all, 101);
+        assert!(!grace.defers(&all[0]) && !grace.defers(&all[1]));
     }
 
     #[test]
