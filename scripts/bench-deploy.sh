@@ -212,7 +212,7 @@ for run in $(seq "$runs"); do
   cleanup $(grep -o "bench-sf-$run-[0-9]*-$$" "$work/floor-all.yaml" | sort -u)
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print ""; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print ""; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 m() { echo "${samples[$1]:-}" | median; }
 ratio() { if [[ -n $1 && -n $2 ]]; then printf '%.2f' "$(echo "$1 / $2" | bc -l)"; else echo -; fi; }
 num() { if [[ -n $1 ]]; then printf '%.2f' "$1"; else echo -; fi; }
