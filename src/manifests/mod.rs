@@ -4,6 +4,8 @@
 pub mod config;
 pub mod context;
 pub mod database_url;
+pub mod edge;
+pub mod edge_config;
 pub mod exposure;
 pub mod generated;
 pub mod http_route;
@@ -38,6 +40,7 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
     if values.database.mode == DatabaseMode::Internal {
         objects.extend(render_database(values, ctx));
     }
+    objects.extend(edge::render(values, ctx));
     if let Some(ingress) = exposure::ingress(values, ctx) {
         objects.push(Manifest::Ingress(ingress));
     }
@@ -88,9 +91,7 @@ fn render_component(
         },
     )));
     if let Some(port) = c.port {
-        let node_port = (values.expose.mode == crate::values::ExposeMode::NodePort
-            && crate::values::routes::entry_component(values) == Some(name))
-        .then_some(values.expose.node_port);
+        let node_port = exposure::component_node_port(values, name);
         objects.push(Manifest::Service(workloads::service(
             ctx, &who, port, node_port,
         )));
