@@ -27,7 +27,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 9] = [
+const FIXTURES: [Expect; 10] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -173,6 +173,16 @@ const FIXTURES: [Expect; 9] = [
         ],
         stderr: &["k8s/ingress.yaml does not parse"],
     },
+    Expect {
+        // Issue 23 (d): the page calls /api on its own origin; Vite's dev proxy says who serves it.
+        fixture: "same-origin-vite",
+        components: &[("api", 8000), ("web", 8080)],
+        database: DatabaseMode::None,
+        routes: &[("/", "web"), ("/api", "api")],
+        secrets: &[],
+        env: &[],
+        stderr: &[],
+    },
 ];
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -311,7 +321,7 @@ fn init_writes_the_stack_each_fixture_needs() {
             .expose
             .routes
             .iter()
-            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .map(|(p, c)| (p.as_str(), c.component()))
             .collect();
         let want: BTreeSet<(&str, &str)> = expect.routes.iter().copied().collect();
         check("routes", routes == want, format!("{routes:?}"));
@@ -360,9 +370,11 @@ fn init_writes_the_stack_each_fixture_needs() {
             .iter()
             .filter(|o| o.kind() == Kind::Deployment)
             .count();
+        // Routes to several components add the edge proxy's.
+        let edge = usize::from(berth::values::routes::uses_edge(&values));
         check(
             "deployments",
-            deployments == expect.components.len(),
+            deployments == expect.components.len() + edge,
             format!("{deployments}"),
         );
         let config_maps: String = objects

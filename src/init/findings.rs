@@ -119,6 +119,8 @@ pub struct Service {
     pub build_fetches: Vec<Found<String>>,
     /// Names of the compose services it depends on.
     pub depends_on: Vec<String>,
+    /// Prefixes its development server passes to another local port (a Vite `server.proxy`).
+    pub dev_proxies: Vec<Found<crate::init::scan::DevProxy>>,
 }
 
 /// CPU and memory requests and limits (Kubernetes quantities), each complete.

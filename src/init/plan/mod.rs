@@ -170,6 +170,25 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
             "the frontend is the entry point".into(),
         ));
     }
+    // A page that calls its API relative to itself (a development proxy): the same prefix,
+    // routed on the deployed origin to the component listening on that port.
+    for service in &services {
+        for proxy in &service.dev_proxies {
+            let target = services.iter().find(|s| {
+                s.name != service.name
+                    && s.port.as_ref().is_some_and(|p| p.value == proxy.value.port)
+            });
+            if let Some(target) = target
+                && !plan.routes.iter().any(|(p, _, _)| *p == proxy.value.prefix)
+            {
+                plan.routes.push((
+                    proxy.value.prefix.clone(),
+                    target.name.clone(),
+                    proxy.source.to_string(),
+                ));
+            }
+        }
+    }
     let mut secrets: BTreeMap<String, SecretPlan> = BTreeMap::new();
     for service in &services {
         let mut env = Vec::new();

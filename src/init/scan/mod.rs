@@ -3,6 +3,7 @@
 //! existing Helm chart. Nothing here decides the stack; every fact keeps its source.
 
 mod compose;
+mod dev_proxy;
 mod dockerfile;
 mod envfile;
 mod helm;
@@ -20,6 +21,7 @@ use super::findings::{
 };
 use text::{relative, skipped_dir};
 
+pub use dev_proxy::DevProxy;
 pub use node::BUILD_TIME_PREFIXES;
 
 /// What one detector found in a directory, before it is merged into a [`Service`].
@@ -36,6 +38,8 @@ pub struct Detected {
     pub build_fetches: Vec<Found<String>>,
     pub stdio_mcp: Vec<Found<String>>,
     pub notes: Vec<Found<String>>,
+    /// Prefixes its development server passes to another local port.
+    pub dev_proxies: Vec<Found<DevProxy>>,
 }
 
 /// Scan the repository at `root`.
@@ -242,6 +246,7 @@ fn merge(
         untranslated: docker.untranslated.clone(),
         build_fetches: d.build_fetches,
         depends_on: Vec::new(),
+        dev_proxies: d.dev_proxies,
     }
 }
 
