@@ -440,7 +440,8 @@ fn expose() -> impl Strategy<Value = (Value, Vec<(String, usize, bool)>)> {
         (dns_label(8), prop_oneof![Just(String::new()), dns_label(8)], prop_oneof![Just(String::new()), dns_label(6)], hostname(), prop::bool::ANY),
         (prop::option::weighted(0.8, any::<usize>()), prop::collection::vec((path(), any::<usize>(), prop::bool::weighted(0.3)), 0..4)),
         // The edge proxy's own settings.
-        (image(), 1i32..4, prop_oneof![Just(json!("10m")), Just(json!(0)), "[0-9]{1,5}[kmg]?".prop_map(|s| json!(s))], resources()),
+        // An edge image is pulled, never built: no `build`.
+        (image().prop_map(|mut i| { i.as_object_mut().unwrap().remove("build"); i }), 1i32..4, prop_oneof![Just(json!("10m")), Just(json!(0)), "[0-9]{1,5}[kmg]?".prop_map(|s| json!(s))], resources()),
     )
         .prop_map(|(mode, node_port, class, host, controller, tls, (gw, gw_ns, section, gw_host, https), (root, others), (edge_image, edge_replicas, body, edge_resources))| {
             // A prefix is stripped where it can be: never at `/`, never by an Ingress.
