@@ -103,4 +103,4 @@ seed_push latest "$dest" \
   --config.cmd nginx --config.cmd -g --config.cmd "daemon off;" \
   --config.label "org.opencontainers.image.version=$NGINX_VERSION" \
   --config.label "org.opencontainers.image.description=Debian's nginx $NGINX_VERSION seeded by berth's scripts/images/seed-nginx.sh under the name $ref (not the upstream image)"
-echo "seed-nginx: wrote $ref (Debian's nginx $NGINX_VERSION) to ${dest%%:$ref}"
+echo "seed-nginx: wrote $ref (Debian's nginx $NGINX_VERSION) to ${dest%%:"$ref"}"

@@ -61,8 +61,11 @@ app_edge_image() {
   tar=$dir/edge-$key.tar
   if [[ ! -s $tar ]]; then
     mkdir -p "$dir"
-    "$repo/scripts/images/seed-nginx.sh" --archive "$tar.tmp" >&2 && mv "$tar.tmp" "$tar" ||
-      { echo "app: building the edge image failed" >&2; return 1; }
+    if ! "$repo/scripts/images/seed-nginx.sh" --archive "$tar.tmp" >&2; then
+      echo "app: building the edge image failed" >&2
+      return 1
+    fi
+    mv "$tar.tmp" "$tar"
   fi
   ctr -a "$CONTAINERD_SOCKET" -n k8s.io images import "$tar" >/dev/null ||
     { echo "app: importing the edge image into the node failed" >&2; return 1; }
