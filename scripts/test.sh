@@ -10,7 +10,9 @@
 #      cargo tests (feature cluster-tests), and scripts/cluster.sh down, also on failure.
 #   7. the real node: scripts/node.sh up (kubelet, containerd, CoreDNS in a network namespace),
 #      scripts/node-test.sh (the app built, loaded, deployed and tested in a browser, upgrades
-#      under load, root causes, Pod Security restricted, resources), scripts/node.sh down.
+#      under load, root causes, Pod Security restricted, resources), the browser check's own tests
+#      (tests/browser_check.rs), every fixture under tests/fixtures/repos from `berth init --yes`
+#      to Ready on the node (scripts/real-repos.sh --fixtures), scripts/node.sh down.
 # Every step runs even when an earlier one failed; the exit code is non-zero if any failed.
 #   BERTH_TEST_ONLY="cargo cluster" runs only the named steps.
 set -uo pipefail
@@ -82,6 +84,22 @@ node_tests() {
   local -x BERTH_CLUSTER_DIR=$BERTH_CLUSTER_DIR-node
   kc=$(scripts/node.sh up | tail -n 1) || { scripts/node.sh down >&2 || true; return 1; }
   KUBECONFIG=$kc BERTH=$berth scripts/node-test.sh || ok=1
+  # The browser check itself (pages of our own on 127.0.0.1), then every fixture repository from
+  # `berth init --yes` to Ready on the node, with the browser check where it serves a page.
+  local t0=$SECONDS
+  BERTH_PLAYWRIGHT_DIR=$(scripts/browser-tools.sh | tail -n 1) &&
+    BERTH_PLAYWRIGHT_DIR=$BERTH_PLAYWRIGHT_DIR cargo test --quiet --test browser_check -- --include-ignored 2>&1 || ok=1
+  # Until berth builds every fixture in the team's directory (issue 22: relative build contexts,
+  # duplicate ENV keys in init's specs, uv/Poetry not brought along), a fixture failure is shown as
+  # KNOWN and fails the step only with BERTH_FIXTURES_STRICT=1; the browser check's tests always count.
+  if ! BERTH=$berth scripts/real-repos.sh --fixtures --out "$BERTH_CLUSTER_DIR.node/fixtures"; then
+    if [[ -n ${BERTH_FIXTURES_STRICT:-} ]]; then
+      ok=1
+    else
+      echo "KNOWN: fixtures fail on the real node (table above; BERTH_FIXTURES_STRICT=1 makes this fail the step)" >&2
+    fi
+  fi
+  echo "--- fixtures on the real node: $((SECONDS - t0)) s" >&2
   scripts/node.sh down >&2 || ok=1
   return $ok
 }

@@ -29,6 +29,13 @@ const VARIABLES: &[(&str, &[&str])] = &[
     ("$t.", &["components.*.tasks.*."]),
     ("$r.", &["components.*.env.*."]),
     ("$route.", &["expose.routes.*."]),
+    (
+        "$be.",
+        &[
+            "components.*.image.buildEnv.*.",
+            "database.internal.image.buildEnv.*.",
+        ],
+    ),
     ("$s.", &["secrets.*."]),
     ("$db.", &["database."]),
     ("$expose.", &["expose."]),

@@ -317,6 +317,14 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
             "components.backend.env.X.urlOf",
         ),
         (
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_API.urlOf=backend",
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_API.urlOf",
+        ),
+        (
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_KEY.secret=authSecret",
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_KEY.secret",
+        ),
+        (
             "components.Web.image.repository=a/b,components.Web.image.tag=v1",
             "components.Web",
         ),

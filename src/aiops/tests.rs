@@ -220,7 +220,7 @@ fn the_agent_names_only_tools_the_read_only_server_lists() {
         cluster: Default::default(),
         context: None,
         release: crate::cli::ReleaseArgs {
-            release: "shop".into(),
+            release: Some("shop".into()),
             namespace: None,
         },
         allow_writes: false,

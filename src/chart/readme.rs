@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use super::ChartIdentity;
+use crate::manifests::{build_env, exposure};
+use crate::values::{EnvValue, Values};
 
 /// Every leaf of the schema as (dotted key, schema), in schema order. A map
 /// whose entries the user names (`components`, `secrets`, `env`, …) is walked
@@ -64,8 +66,66 @@ fn has_structure(schema: &Value) -> bool {
         || schema.get("type").is_some()
 }
 
-pub fn readme(identity: &ChartIdentity, schema: &Value, defaults: &Value) -> String {
+/// What the images with `image.buildEnv` were built with, resolved for these values' origin:
+/// the chart cannot change what a build baked in.
+fn built_for_one_origin(values: Option<&Values>) -> String {
+    let Some(values) = values else {
+        return String::new();
+    };
+    let mut lines = String::new();
+    for (name, c) in &values.components {
+        if c.image.build_env.is_empty() {
+            continue;
+        }
+        let resolved = build_env::resolve(values, &c.image);
+        let pairs: Vec<String> = c
+            .image
+            .build_env
+            .iter()
+            .map(|(key, written)| match written {
+                EnvValue::Plain(_) => format!("`{key}={}`", resolved[key]),
+                EnvValue::Ref(r) => format!(
+                    "`{key}={}` (from `{}`)",
+                    resolved[key],
+                    serde_json::to_string(r).expect("values serialize")
+                ),
+            })
+            .collect();
+        lines.push_str(&format!(
+            "- `{name}` (`{}`): {}\n",
+            c.image.build.as_deref().unwrap_or_default(),
+            pairs.join(", ")
+        ));
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    format!(
+        r#"## Images built for one origin
+
+These components' images bake values into what they build (the browser's code reads
+them), resolved for the origin `{origin}` of these values:
+
+{lines}
+Their `image.buildEnv` is in `values.yaml` for reference only: changing it, or
+`expose`, here does not change an image that is already built. To serve the app at
+another origin, build the images for it with berth (`berth images build` with the
+values of that install, e.g. `--set expose.ingress.host=…`) and set each
+`image.tag` to the new build.
+
+"#,
+        origin = exposure::external_url(values),
+    )
+}
+
+pub fn readme(
+    identity: &ChartIdentity,
+    schema: &Value,
+    defaults: &Value,
+    values: Option<&Values>,
+) -> String {
     let name = &identity.name;
+    let origins = built_for_one_origin(values);
     let mut table = String::from("| Key | Default | Description |\n|---|---|---|\n");
     for (key, leaf) in schema_leaves(schema) {
         let default = if key.contains('*') {
@@ -176,7 +236,7 @@ database `<release>-postgres`). Helm installs into `-n`; `namespace.name` and
 built and loaded first (`berth images build` / `berth images load`), or given
 another `image.tag`.
 
-## Secrets
+{origins}## Secrets
 
 Secret values never live in values files, and this chart holds none. berth reads
 them from the environment (each secret's `fromEnv`) or `--set-file`; Helm cannot
@@ -207,6 +267,16 @@ stores what you pass in the release record (a Secret in the namespace).
 This chart's secrets:
 
 {secrets}
+## The browser's origin
+
+Every `{{externalUrl: /p}}` in `env` (CORS lists, auth base URLs) is the origin plus
+`/p`: `expose.url` when set, else with `expose.origin: local` the
+`http://localhost:<port>` that `berth open` serves, else the Ingress or Gateway host.
+For a NodePort, `berth deploy` reads the node's address from the cluster and records
+it as `expose.url`; Helm cannot, so the chart falls back to
+`http://localhost:<nodePort>`: give the address your browser uses with
+`--set expose.url=http://NODE-ADDRESS:NODEPORT` (on Minikube, `minikube ip`).
+
 ## Checking it
 
 ```sh

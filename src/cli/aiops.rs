@@ -51,7 +51,7 @@ pub fn run(command: AiopsCommand, printer: &Printer) -> anyhow::Result<Outcome> 
     let settings = ExportSettings {
         berth: args.berth,
         serve_args: vec![mcp_subcommand()],
-        release: args.release.release.clone(),
+        release: super::settings::release_of(&args.release)?.name,
         namespace: args.release.namespace.clone(),
         values_files: args.values_files,
         mcp_url: args.mcp_url,

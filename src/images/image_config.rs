@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::env_refs;
+use super::error::ErrorKind;
 use super::layer::LayerBlob;
 use super::spec::BuildSpec;
 use super::store::Digest;
@@ -32,8 +34,13 @@ pub struct ConfigInputs<'a> {
     pub layers: &'a [(String, LayerBlob)],
 }
 
-/// Apply the spec to a copy of the base config.
-pub fn edit_config(base: &Value, spec: &BuildSpec, inputs: &ConfigInputs<'_>) -> Value {
+/// Apply the spec to a copy of the base config; fails when an env value refers to a variable
+/// the base does not set (see [`super::env_refs`]).
+pub fn edit_config(
+    base: &Value,
+    spec: &BuildSpec,
+    inputs: &ConfigInputs<'_>,
+) -> Result<Value, ErrorKind> {
     let mut config = base.clone();
     let root = object(&mut config);
     root.insert("created".into(), json!(inputs.created));
@@ -50,7 +57,7 @@ pub fn edit_config(base: &Value, spec: &BuildSpec, inputs: &ConfigInputs<'_>) ->
     if let Some(cmd) = &spec.cmd {
         runtime.insert("Cmd".into(), json!(cmd));
     }
-    merge_env(runtime, &spec.env);
+    merge_env(runtime, &spec.env, &spec.base)?;
     if !spec.ports.is_empty() {
         let ports = object(runtime.entry("ExposedPorts").or_insert_with(|| json!({})));
         for port in &spec.ports {
@@ -79,7 +86,7 @@ pub fn edit_config(base: &Value, spec: &BuildSpec, inputs: &ConfigInputs<'_>) ->
     if let Value::Array(history) = root.entry("history").or_insert_with(|| json!([])) {
         history.extend(history_entries);
     }
-    config
+    Ok(config)
 }
 
 fn object(value: &mut Value) -> &mut Map<String, Value> {
@@ -89,11 +96,33 @@ fn object(value: &mut Value) -> &mut Map<String, Value> {
     value.as_object_mut().expect("just made an object")
 }
 
-/// Override or append `KEY=VALUE` entries, keeping the base's order.
-fn merge_env(runtime: &mut Map<String, Value>, env: &BTreeMap<String, String>) {
+/// Override or append `KEY=VALUE` entries, keeping the base's order; `$VAR` in a value is the
+/// base's `VAR` (as a Dockerfile's `ENV` expands against the environment before it).
+fn merge_env(
+    runtime: &mut Map<String, Value>,
+    env: &BTreeMap<String, String>,
+    base_image: &str,
+) -> Result<(), ErrorKind> {
     let list = runtime.entry("Env").or_insert_with(|| json!([]));
-    let Value::Array(entries) = list else { return };
+    let Value::Array(entries) = list else {
+        return Ok(());
+    };
+    let base: BTreeMap<String, String> = entries
+        .iter()
+        .filter_map(|e| e.as_str()?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     for (key, value) in env {
+        let value = env_refs::expand(value, |name| base.get(name).cloned()).map_err(|e| {
+            ErrorKind::Spec(format!(
+                "env {key} = {value:?}: {e} ({base_image} sets {})\nhint: write the value out in full, or `$$` for a literal `$`",
+                if base.is_empty() {
+                    "no variables".to_owned()
+                } else {
+                    base.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            ))
+        })?;
         let item = json!(format!("{key}={value}"));
         let prefix = format!("{key}=");
         match entries
@@ -104,6 +133,7 @@ fn merge_env(runtime: &mut Map<String, Value>, env: &BTreeMap<String, String>) {
             None => entries.push(item),
         }
     }
+    Ok(())
 }
 
 /// Map Docker layer media types to their OCI equivalents (same bytes) for an OCI manifest.
@@ -176,8 +206,8 @@ workdir = "/app"
 entrypoint = ["/app/run.sh"]
 ports = [8000]
 [env]
-PATH = "/app/bin:/bin"
-GREETING = "hi"
+PATH = "/app/bin:$PATH"
+GREETING = "hi $$HOME ${LANG}"
 "#;
         match parse("app", text, Path::new("/")).unwrap().kind {
             SpecKind::Build(b) => *b,
@@ -212,12 +242,18 @@ GREETING = "hi"
                 labels: &labels,
                 layers: &layers,
             },
-        );
+        )
+        .unwrap();
         assert_eq!(out["x-vendor-field"], json!({"keep": true}));
         assert_eq!(out["config"]["StopSignal"], "SIGTERM");
         assert_eq!(
             out["config"]["Env"],
-            json!(["PATH=/app/bin:/bin", "LANG=C.UTF-8", "GREETING=hi"])
+            json!([
+                "PATH=/app/bin:/bin",
+                "LANG=C.UTF-8",
+                "GREETING=hi $HOME C.UTF-8"
+            ]),
+            "`$VAR` is the base's value, `$$` a literal dollar"
         );
         assert!(
             out["config"].get("Cmd").is_none(),
@@ -240,6 +276,30 @@ GREETING = "hi"
                 uid: 10001,
                 gid: 10001
             }
+        );
+    }
+
+    #[test]
+    fn a_variable_the_base_does_not_set_is_refused_with_a_hint() {
+        let mut spec = spec();
+        spec.env.remove("GREETING");
+        spec.env
+            .insert("PATH".into(), "/app/.venv/bin:$VIRTUAL_ENV".into());
+        let base = json!({"config": {"Env": ["PATH=/bin"]}});
+        let err = edit_config(
+            &base,
+            &spec,
+            &ConfigInputs {
+                created: "1970-01-01T00:00:00Z",
+                labels: &BTreeMap::new(),
+                layers: &[],
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("$VIRTUAL_ENV") && err.contains("sets PATH") && err.contains("hint:"),
+            "{err}"
         );
     }
 

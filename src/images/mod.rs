@@ -26,8 +26,10 @@
 
 pub mod archive;
 pub mod build;
+pub mod check;
 pub mod credentials;
 pub mod elf;
+pub mod env_refs;
 pub mod error;
 pub mod ignore;
 pub mod image_config;
@@ -40,6 +42,7 @@ pub mod registry;
 pub mod spec;
 pub mod steps;
 pub mod store;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -79,15 +82,21 @@ pub struct BuildSettings {
     pub revision: Option<String>,
     /// `org.opencontainers.image.source` label for specs that do not set one.
     pub source: Option<String>,
-    /// Build values for `{name}` placeholders in step commands (e.g. `external_url`).
+    /// Build values for `{name}` placeholders in step commands (`--build-value`).
     pub build_values: BTreeMap<String, String>,
+    /// Environment of every build step, by spec name: the stack's `image.buildEnv`, resolved
+    /// (`NEXT_PUBLIC_API_URL=https://todo.example.com/api`). Part of each step's cache key.
+    pub build_env: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl BuildSettings {
     /// Defaults for a repository at `root`: specs in `root/images`, the user cache directory,
-    /// linux/amd64, `SOURCE_DATE_EPOCH` from the environment.
+    /// linux/amd64, `SOURCE_DATE_EPOCH` from the environment. A relative `root` is made
+    /// absolute here: steps run in their context directory, where `./backend` would name
+    /// another place.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
+        let root = std::path::absolute(&root).unwrap_or(root);
         let cache_dir = default_cache_dir();
         Self {
             specs_dir: root.join("images"),
@@ -101,6 +110,7 @@ impl BuildSettings {
             revision: None,
             source: None,
             build_values: BTreeMap::new(),
+            build_env: BTreeMap::new(),
         }
     }
 

@@ -14,9 +14,12 @@
 //! entrypoint = ["python", "-m", "uvicorn"]        # setting entrypoint drops the base's cmd
 //! cmd = ["app.main:app", "--host", "0.0.0.0", "--port", "8000"]
 //! ports = [8000]
+//! tools = ["pip", "python3"]                      # host tools the steps run: checked (and the
+//!                                                 # pinned uv/poetry installed) before building
 //! source = "https://example.org/todo"             # optional: org.opencontainers.image.source
-//! [env]
+//! [env]                                          # `$VAR`/`${VAR}` is the base's value, `$$` a `$`
 //! PYTHONPATH = "/app/deps"
+//! PATH = "/app/deps/bin:$PATH"
 //! [labels]                                        # optional extra labels
 //! "org.opencontainers.image.title" = "backend"
 //!
@@ -110,6 +113,8 @@ pub struct BuildSpec {
     pub labels: BTreeMap<String, String>,
     /// `org.opencontainers.image.source`, when known.
     pub source: Option<String>,
+    /// Host tools the `run` layers call (`uv`, `npm`), checked before any step runs.
+    pub tools: Vec<String>,
     /// App layers, in order.
     pub layers: Vec<LayerSpec>,
 }
@@ -220,6 +225,8 @@ struct RawBuild {
     labels: BTreeMap<String, String>,
     source: Option<String>,
     #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
     layers: Vec<RawLayer>,
 }
 
@@ -303,6 +310,18 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
     if b.context.is_absolute() {
         return Err(spec_err("context must be relative to the repository root"));
     }
+    for (key, value) in &b.env {
+        super::env_refs::names(value).map_err(|e| spec_err(format!("env {key}: {e}")))?;
+    }
+    if let Some(bad) = b
+        .tools
+        .iter()
+        .find(|t| t.is_empty() || t.contains(['/', ' ']))
+    {
+        return Err(spec_err(format!(
+            "tools: {bad:?} is not a command name (a name looked up on PATH, e.g. \"npm\")"
+        )));
+    }
     let mut names = std::collections::BTreeSet::new();
     let layers = b
         .layers
@@ -326,6 +345,7 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
         env: b.env,
         labels: b.labels,
         source: b.source,
+        tools: b.tools,
         layers,
     })
 }

@@ -1,6 +1,7 @@
 //! The typed manifest model: pure functions from [`Values`] to `k8s-openapi`
 //! objects. Nothing here talks to a cluster.
 
+pub mod build_env;
 pub mod config;
 pub mod context;
 pub mod database_url;
@@ -10,6 +11,7 @@ pub mod exposure;
 pub mod generated;
 pub mod http_route;
 pub mod labels;
+pub mod local_ports;
 pub mod network_policy;
 pub mod object;
 pub mod output;

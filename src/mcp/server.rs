@@ -198,11 +198,13 @@ impl BerthServer {
             stderr_reporter(),
         )
         .await;
+        let build_tools = operate::doctor::build_tools::uses_here(&values);
         let input = operate::doctor::DoctorInput {
             values,
             ctx,
             cluster,
             host_os: std::env::consts::OS.to_string(),
+            build_tools,
         };
         Ok(Json(operate::doctor::run(&input).await))
     }
@@ -356,7 +358,7 @@ impl BerthServer {
             release: input
                 .release
                 .clone()
-                .unwrap_or_else(|| self.settings.release.release.clone()),
+                .or_else(|| self.settings.release.release.clone()),
             namespace: input
                 .namespace
                 .clone()

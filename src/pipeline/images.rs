@@ -9,7 +9,7 @@ use crate::images::{
     self, BuildSettings, BuiltImage, LoadSettings, Mirror, Platform, Progress, PushReport,
     PushSettings,
 };
-use crate::manifests::exposure::external_url;
+use crate::manifests::build_env::build_envs;
 use crate::manifests::registry::{PULL_SECRET_SUFFIX, RegistryRender};
 use crate::values::registry::{PullSecret, Registry};
 use crate::values::{Problem, Values, ValuesError};
@@ -142,10 +142,8 @@ pub async fn build_for_deploy(
         settings.specs_dir = dir.clone();
     }
     settings.registry.mirrors = sources.mirrors.clone();
-    // A frontend bakes the external URL in at build time (NEXT_PUBLIC_*).
-    settings
-        .build_values
-        .insert("external_url".into(), external_url(values));
+    // What each image's build reads (NEXT_PUBLIC_*, VITE_* …), resolved for this deploy's origin.
+    settings.build_env = build_envs(values);
     if registry.is_some() {
         // A pushed image is pulled by the nodes: build for theirs.
         settings.platforms = node_platforms(client, progress).await;

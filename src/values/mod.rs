@@ -1,6 +1,8 @@
 //! The values model: typed settings for the whole stack, how they are layered
 //! from defaults, files, flags and the environment, and how they are validated.
 
+pub mod build_env;
+pub mod env_names;
 pub mod env_rules;
 pub mod error;
 pub mod keys;

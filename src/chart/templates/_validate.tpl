@@ -38,6 +38,7 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "%s.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" $at (int64 $c.runAsUser)) -}}
   {{- end -}}
   {{- $problems = concat $problems (include "berth.validateImage" (dict "path" $at "image" $c.image) | fromJsonArray) -}}
+  {{- $problems = concat $problems (include "berth.validateBuildEnv" (dict "path" $at "env" $c.image.buildEnv) | fromJsonArray) -}}
   {{- range $key, $r := $c.env -}}
     {{- $key_at := printf "%s.env.%s" $at $key -}}
     {{- if not (regexMatch $envName $key) -}}
@@ -104,6 +105,7 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "database.passwordSecret: names the secret `%s`, which is not declared" $db.passwordSecret) -}}
   {{- end -}}
   {{- $problems = concat $problems (include "berth.validateImage" (dict "path" "database.internal" "image" $db.internal.image) | fromJsonArray) -}}
+  {{- $problems = concat $problems (include "berth.validateBuildEnv" (dict "path" "database.internal" "env" $db.internal.image.buildEnv) | fromJsonArray) -}}
   {{- if eq (int64 $db.internal.port) 0 -}}
     {{- $problems = append $problems "database.internal.port: 0 is not a port; allowed: 1–65535" -}}
   {{- end -}}
@@ -173,6 +175,29 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "%s: `%s` is not a valid name; allowed: up to 63 lower-case letters, digits and `-`" $key $ns) -}}
   {{- end -}}
 {{- end -}}
+{{- if and $expose.url (not (regexMatch "^https?://[^/?#@\\s]+/?$" $expose.url)) -}}
+  {{- $problems = append $problems (printf "expose.url: `%s` is not an origin; allowed: http(s)://host[:port], e.g. http://localhost:3000 or https://todo.example.com" $expose.url) -}}
+{{- end -}}
+{{- $routedNames := list -}}
+{{- range $path, $route := $expose.routes -}}
+  {{- $name := $route -}}
+  {{- if kindIs "map" $route }}{{ $name = $route.component }}{{ end -}}
+  {{- if hasKey (index $components $name | default dict) "port" }}{{ $routedNames = append $routedNames $name }}{{ end -}}
+{{- end -}}
+{{- $localSeen := dict -}}
+{{- range $name, $port := $expose.localPorts | default dict -}}
+  {{- if not (has $name $routedNames) -}}
+    {{- $problems = append $problems (printf "expose.localPorts.%s: `%s` is not a routed component with a port; `berth open` serves only what expose.routes routes" $name $name) -}}
+  {{- end -}}
+  {{- $key := toString (int64 $port) -}}
+  {{- if eq (int64 $port) 0 -}}
+    {{- $problems = append $problems (printf "expose.localPorts.%s: 0 is not a port; allowed: 1–65535 (above 1023 needs no root)" $name) -}}
+  {{- else if hasKey $localSeen $key -}}
+    {{- $problems = append $problems (printf "expose.localPorts.%s: port %s is also expose.localPorts.%s; each local port serves one component" $name $key (get $localSeen $key)) -}}
+  {{- else -}}
+    {{- $_ := set $localSeen $key $name -}}
+  {{- end -}}
+{{- end -}}
 {{- $scaling := list (list "autoscaling" .Values.autoscaling) -}}
 {{- range $name, $c := $components -}}
   {{- $scaling = append $scaling (list (printf "components.%s.autoscaling" $name) (include "berth.autoscaling" (dict "root" $root "c" $c) | fromJson)) -}}
@@ -209,6 +234,36 @@ SSL parameter): run `berth render` to check a values file fully.
 {{- end -}}
 {{- if not (regexMatch "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" (toString .image.tag)) -}}
   {{- $problems = append $problems (printf "%s.image.tag: `%v` is not an image tag; allowed: letters, digits, `_`, `.`, `-` (up to 128)" .path .image.tag) -}}
+{{- end -}}
+{{- toJson $problems -}}
+{{- end }}
+
+{{/*
+An image's build values (image.buildEnv) are baked in when berth builds it, so
+the chart cannot change them; it refuses, as berth does, what must never be
+baked into an image: a secret, an in-cluster URL (the browser cannot resolve
+cluster DNS), the database connection or the release's name.
+*/}}
+{{- define "berth.validateBuildEnv" -}}
+{{- $problems := list -}}
+{{- range $key, $be := .env -}}
+  {{- $at := printf "%s.image.buildEnv.%s" $.path $key -}}
+  {{- if not (regexMatch "^[A-Za-z_][A-Za-z0-9_]*$" $key) -}}
+    {{- $problems = append $problems (printf "%s: is not a valid environment variable name; allowed: letters, digits and `_`, not starting with a digit" $at) -}}
+  {{- end -}}
+  {{- if kindIs "map" $be -}}
+    {{- if hasKey $be "secret" -}}
+      {{- $problems = append $problems (printf "%s.secret: the secret `%s` must not be baked into an image: what a build reads ends up in files anyone with the image (or the page) can read" $at $be.secret) -}}
+    {{- else if hasKey $be "urlOf" -}}
+      {{- $problems = append $problems (printf "%s.urlOf: is an in-cluster URL of `%s` (path `%s`); the browser, where a build value ends up, cannot resolve cluster DNS: route a path to it and use {externalUrl: /PREFIX}" $at $be.urlOf ($be.path | default "/")) -}}
+    {{- else if hasKey $be "database" -}}
+      {{- $problems = append $problems (printf "%s.database: the database's %s (driver %s) must not be baked into an image" $at $be.database ($be.driver | default "default")) -}}
+    {{- else if hasKey $be "release" -}}
+      {{- $problems = append $problems (printf "%s.release: the release's %s would make the image differ per release, though the same build serves every one" $at $be.release) -}}
+    {{- else if not (hasPrefix "/" (toString $be.externalUrl)) -}}
+      {{- $problems = append $problems (printf "%s.externalUrl: `%s` is not an HTTP path; allowed: a path starting with /" $at $be.externalUrl) -}}
+    {{- end -}}
+  {{- end -}}
 {{- end -}}
 {{- toJson $problems -}}
 {{- end }}

@@ -9,6 +9,7 @@ use super::findings::{DatabaseFinding, EnvUse, Findings, Found, Runtime, Service
 use super::scan::component_name;
 
 mod database;
+mod origins;
 use database::database;
 
 /// An env entry's value in berth.yaml.
@@ -32,6 +33,9 @@ pub struct EnvEntry {
     pub name: String,
     pub value: EnvPlan,
     pub why: String,
+    /// Read by the build, not the running process (`image.buildEnv`): a browser-visible
+    /// variable of a page whose build bakes it in.
+    pub build: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +77,16 @@ pub enum Question {
     DatabaseMode { variable: String },
 }
 
+/// A route init writes: `prefix: component`, or `{component, stripPrefix: true}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePlan {
+    pub prefix: String,
+    pub component: String,
+    /// The component serves at `/` what the browser asks under the prefix.
+    pub strip_prefix: bool,
+    pub why: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub app_name: String,
@@ -81,7 +95,7 @@ pub struct Plan {
     pub components: Vec<Component>,
     pub secrets: Vec<SecretPlan>,
     pub database: DatabasePlan,
-    pub routes: Vec<(String, String, String)>,
+    pub routes: Vec<RoutePlan>,
     /// The NodePort an existing manifest gives the entry component, with where.
     pub node_port: Option<(i32, String)>,
     /// Facts the user should know (assumptions, notes, what is left to them).
@@ -164,11 +178,12 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
         .or_else(|| services.first())
         .map(|s| s.name.clone());
     if let Some(entry) = &entry {
-        plan.routes.push((
-            "/".into(),
-            entry.clone(),
-            "the frontend is the entry point".into(),
-        ));
+        plan.routes.push(RoutePlan {
+            prefix: "/".into(),
+            component: entry.clone(),
+            strip_prefix: false,
+            why: "the frontend is the entry point".into(),
+        });
     }
     // A page that calls its API relative to itself (a development proxy): the same prefix,
     // routed on the deployed origin to the component listening on that port.
@@ -179,16 +194,22 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                     && s.port.as_ref().is_some_and(|p| p.value == proxy.value.port)
             });
             if let Some(target) = target
-                && !plan.routes.iter().any(|(p, _, _)| *p == proxy.value.prefix)
+                && !plan.routes.iter().any(|r| r.prefix == proxy.value.prefix)
             {
-                plan.routes.push((
-                    proxy.value.prefix.clone(),
-                    target.name.clone(),
-                    proxy.source.to_string(),
-                ));
+                plan.routes.push(RoutePlan {
+                    prefix: proxy.value.prefix.clone(),
+                    component: target.name.clone(),
+                    strip_prefix: false,
+                    why: proxy.source.to_string(),
+                });
             }
         }
     }
+    let stack = origins::Stack {
+        services: &services,
+        ports: &ports,
+        entry: entry.as_deref(),
+    };
     let mut secrets: BTreeMap<String, SecretPlan> = BTreeMap::new();
     for service in &services {
         let mut env = Vec::new();
@@ -198,7 +219,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 continue;
             }
             let example = found.value.example.as_deref();
-            let why = found.source.to_string();
+            let mut why = found.source.to_string();
             let class = classify::classify(var, example);
             let value = match class {
                 Class::DatabaseUrl if plan.database != DatabasePlan::None => EnvPlan::Database {
@@ -221,23 +242,23 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 }
                 Class::BrowserVisible => match reference(var, example, service, &ports) {
                     Some(EnvPlan::UrlOf { component, path }) => {
-                        // The browser cannot resolve cluster DNS: route the target and use the external URL.
-                        let prefix = route_prefix(&services, &component);
-                        if !plan
-                            .routes
-                            .iter()
-                            .any(|(p, c, _)| *p == prefix || *c == component)
-                        {
-                            plan.routes.push((
-                                prefix.clone(),
-                                component.clone(),
-                                format!("{var} points the browser at it"),
-                            ));
-                        }
-                        EnvPlan::ExternalUrl(join_path(&prefix, &path))
+                        // The browser cannot resolve cluster DNS: what it asks goes through
+                        // routes on the one origin.
+                        let api = origins::browser_api(&component, &path, service, &stack);
+                        browser_value(&mut plan, api, var, service, &component, &mut why)
                     }
                     Some(other) => other,
-                    None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                    None => match origins::sole_api(var, service, &stack) {
+                        Some(component) => {
+                            plan.assumptions.push(format!(
+                                "{}: {var} has no value in the repository; assumed it is the base URL of {component}, the only API",
+                                service.name
+                            ));
+                            let api = origins::browser_api(component, "", service, &stack);
+                            browser_value(&mut plan, api, var, service, component, &mut why)
+                        }
+                        None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                    },
                 },
                 Class::Secret { .. } | Class::DatabaseUrl | Class::DatabasePart(Part::Password) => {
                     let generate = matches!(class, Class::Secret { generate: true });
@@ -257,7 +278,9 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                     }
                     EnvPlan::Secret(name)
                 }
-                _ => match reference(var, example, service, &ports) {
+                _ => match origins::server_value(var, example, service, &stack)
+                    .or_else(|| reference(var, example, service, &ports))
+                {
                     Some(r) => r,
                     None => plain_or_left(var, example, service, &mut plan.left_to_user),
                 },
@@ -266,6 +289,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 name: var.clone(),
                 value,
                 why,
+                build: class == Class::BrowserVisible && origins::bakes_at_build(service),
             });
         }
         plan.components.push(Component {
@@ -337,7 +361,8 @@ fn node_port(
 }
 
 fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {
-    if existing.value.example.is_none() {
+    // An empty code default (`os.getenv("X", "")`) says nothing an example file cannot say better.
+    if existing.value.example.as_deref().is_none_or(str::is_empty) {
         existing.value.example = other.value.example.clone();
     }
 }
@@ -368,6 +393,11 @@ fn reference(
     ports: &BTreeMap<String, u16>,
 ) -> Option<EnvPlan> {
     let upper = var.to_ascii_uppercase();
+    // An origin (CORS_ORIGINS, ALLOWED_ORIGINS) is the browser's, whatever local URL the
+    // example lists.
+    if upper.ends_with("ORIGIN") || upper.ends_with("ORIGINS") {
+        return Some(EnvPlan::ExternalUrl("/".into()));
+    }
     if let Some(url) = example.and_then(|e| url::Url::parse(e).ok())
         && matches!(url.scheme(), "http" | "https")
     {
@@ -465,29 +495,70 @@ fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The common first path segment of a service's routes (`/api`), else `/<name>`.
-fn route_prefix(services: &[Service], component: &str) -> String {
-    let Some(service) = services.iter().find(|s| s.name == component) else {
-        return format!("/{component}");
-    };
-    let firsts: Vec<&str> = service
+/// The value of a browser-side base URL and the routes it needs. A component serving at `/`
+/// is routed under `/<component>` with the prefix stripped, unless the page serves paths
+/// there or another component has that prefix: then no route is written (it would shadow
+/// the page, or reach the wrong component), the user is told, and the value stays empty
+/// (`why` says so).
+fn browser_value(
+    plan: &mut Plan,
+    api: origins::BrowserValue,
+    var: &str,
+    service: &Service,
+    component: &str,
+    why: &mut String,
+) -> EnvPlan {
+    let blocked = api
         .routes
         .iter()
-        .filter_map(|r| r.trim_start_matches('/').split('/').next())
-        .filter(|s| !s.is_empty() && !s.starts_with('{'))
-        .collect();
-    match firsts.first() {
-        Some(first) if firsts.iter().all(|f| f == first) => format!("/{first}"),
-        _ => format!("/{component}"),
+        .filter(|need| need.strip_prefix)
+        .find(|need| {
+            service
+                .routes
+                .iter()
+                .any(|p| crate::values::routes::prefix_matches(&need.prefix, p))
+                || plan
+                    .routes
+                    .iter()
+                    .any(|r| r.prefix == need.prefix && r.component != need.component)
+        });
+    if let Some(need) = blocked {
+        plan.left_to_user.push(format!(
+            "components.{}.{}.{var}: points the browser at {component}, which serves no common path prefix (it answers at /), and {} is taken on the origin: no route is written; route it by hand (expose.routes./PREFIX: {{component: {component}, stripPrefix: true}}), or give its routes one prefix",
+            service.name,
+            if origins::bakes_at_build(service) {
+                "image.buildEnv"
+            } else {
+                "env"
+            },
+            need.prefix
+        ));
+        *why = format!("{component} serves at /, see above; {why}");
+        return EnvPlan::Plain(String::new());
     }
+    for need in api.routes {
+        add_route(plan, need, var);
+    }
+    api.value
 }
 
-fn join_path(prefix: &str, path: &str) -> String {
-    if path.starts_with(prefix) {
-        path.to_string()
-    } else {
-        format!("{prefix}{path}")
+/// Adds a route a browser-side URL needs, unless its prefix is routed already.
+fn add_route(plan: &mut Plan, need: origins::RouteNeed, var: &str) {
+    if let Some(other) = plan.routes.iter().find(|r| r.prefix == need.prefix) {
+        if other.component != need.component {
+            plan.assumptions.push(format!(
+                "{var}: {} already goes to {}; not routed to {}",
+                need.prefix, other.component, need.component
+            ));
+        }
+        return;
     }
+    plan.routes.push(RoutePlan {
+        prefix: need.prefix,
+        component: need.component,
+        strip_prefix: need.strip_prefix,
+        why: format!("{var} points the browser at it"),
+    });
 }
 
 fn notes(findings: &Findings, plan: &mut Plan) {

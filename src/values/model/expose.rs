@@ -35,7 +35,36 @@ pub struct Expose {
     pub node_port: i32,
     pub ingress: Ingress,
     pub gateway: Gateway,
+    // The edge and the three origin keys default when absent: revisions
+    // recorded before they existed are read back by `berth open` and `status`.
+    #[serde(default)]
     pub edge: Edge,
+    /// Where the browser reaches the app, hence what `{externalUrl}` resolves to.
+    #[serde(default)]
+    pub origin: Origin,
+    /// The origin itself (`http://localhost:3000`, `https://todo.example.com`):
+    /// scheme, host and optional port, no path. When set it wins over `origin`;
+    /// `berth deploy` fills it in for a NodePort from the cluster's node address.
+    #[serde(default)]
+    pub url: String,
+    /// Local port of a routed component under `berth open` (and `origin: local`);
+    /// default: the entry at the port of the component routed at `/`, every other
+    /// routed component at its own port.
+    #[serde(default)]
+    pub local_ports: BTreeMap<String, u16>,
+}
+
+/// Where the browser reaches the app.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    /// Through the cluster: the Ingress or Gateway host, or the node's address
+    /// and NodePort (resolved by `berth deploy`).
+    #[default]
+    Cluster,
+    /// Through `berth open` on this machine: `http://localhost:<local port of the entry>`,
+    /// the origin apps written for local development expect.
+    Local,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -146,6 +175,20 @@ pub struct Edge {
     pub max_body_size: String,
 }
 
+impl Default for Edge {
+    /// The embedded defaults' (values/values.yaml), which always hold it: one place says
+    /// what the edge runs.
+    fn default() -> Self {
+        let tree = crate::values::load::parse_yaml(
+            crate::values::load::DEFAULT_VALUES_YAML,
+            "embedded defaults",
+        )
+        .expect("the embedded defaults parse");
+        serde_json::from_value(tree["expose"]["edge"].clone())
+            .expect("the embedded defaults hold expose.edge")
+    }
+}
+
 /// The edge proxy's image: an established one, pulled, never built by berth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -158,5 +201,25 @@ pub struct EdgeImage {
 impl EdgeImage {
     pub fn reference(&self) -> String {
         format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A revision recorded before the edge existed is still read (by `berth open`, `status`).
+    #[test]
+    fn an_expose_without_edge_reads_with_the_default_edge() {
+        let expose: Expose = serde_json::from_value(serde_json::json!({
+            "mode": "nodePort",
+            "routes": {"/": "web", "/api": {"component": "api", "stripPrefix": true}},
+            "nodePort": 30080,
+            "ingress": {"className": "nginx", "host": "h", "tlsSecretName": "", "controllerNamespace": "ingress-nginx"},
+            "gateway": {"name": "g", "namespace": "", "sectionName": "", "host": "h", "https": false}
+        }))
+        .unwrap();
+        assert_eq!(expose.edge, Edge::default());
+        assert!(expose.edge.image.repository.contains("nginx"));
     }
 }

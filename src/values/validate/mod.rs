@@ -4,9 +4,11 @@
 mod database;
 mod edge;
 mod formats;
+mod origin;
 
 pub use database::{check_database_url, masked_url, validate_secret_values};
 pub use formats::{check_path, is_dns_1035, is_dns_label, is_dns_subdomain, is_env_name};
+pub use origin::{check_origin, origin_problem};
 
 use super::error::Problem;
 use super::model::{Autoscaling, Component, ExposeMode, Values};
@@ -28,10 +30,12 @@ pub fn validate(values: &Values) -> Vec<Problem> {
     for (name, c) in &values.components {
         check_component(&mut problems, values, name, c);
     }
+    problems.extend(super::build_env::check_build_envs(values));
     check_secrets(&mut problems, values);
     check_database(&mut problems, values);
     check_expose(&mut problems, values);
     edge::check_edge(&mut problems, &values.expose.edge);
+    check_origin(&mut problems, values);
     problems.extend(super::routes::check_routes(values));
     check_scaling(&mut problems, values);
     problems
