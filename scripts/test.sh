@@ -8,7 +8,11 @@
 #   5. image build/load/push tests against a real registry and containerd (scripts/images-test.sh)
 #   6. the test cluster: scripts/cluster.sh up, its smoke test, the cluster-backed
 #      cargo tests (feature cluster-tests), and scripts/cluster.sh down, also on failure.
-#   7. the real node: scripts/node.sh up (kubelet, containerd, CoreDNS in a network namespace),
+#   7. the release path, one target (scripts/release.sh, release-smoke.sh, release-install-test.sh):
+#      a static x86_64-unknown-linux-musl build (dev profile) packaged as a release archive, its
+#      smoke tests (compared with the debug build; doctor on a test cluster), install.sh from a
+#      file:// directory, and the installed binary alone: init, render, deploy to the cluster.
+#   8. the real node: scripts/node.sh up (kubelet, containerd, CoreDNS in a network namespace),
 #      scripts/node-test.sh (the app built, loaded, deployed and tested in a browser, upgrades
 #      under load, root causes, Pod Security restricted, resources), the browser check's own tests
 #      (tests/browser_check.rs), every fixture under tests/fixtures/repos from `berth init --yes`
@@ -77,6 +81,28 @@ images_tests() {
   scripts/images-test.sh
 }
 
+# The release path for the one target CI can afford: it runs here without an emulator, and the
+# aarch64 and Windows builds (minutes each, plus zig and Wine) stay with scripts/release.sh.
+release_tests() {
+  local out kc version ok=0
+  scripts/release-lint.sh || ok=1
+  cargo build --quiet --bin berth || return 1
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+  out=$(mktemp -d)
+  local -x BERTH_CLUSTER_DIR=$BERTH_CLUSTER_DIR-release
+  if ! BERTH_RELEASE_OUT=$out BERTH_RELEASE_TARGETS=x86_64-unknown-linux-musl \
+    BERTH_RELEASE_PROFILE=dev BERTH_RELEASE_SBOM=0 scripts/release.sh "$version"; then
+    rm -rf "$out"
+    return 1
+  fi
+  kc=$(scripts/cluster.sh up | tail -n 1) || { scripts/cluster.sh down >&2; rm -rf "$out"; return 1; }
+  KUBECONFIG=$kc BERTH_SMOKE_REFERENCE=$berth scripts/release-smoke.sh "$out" || ok=1
+  KUBECONFIG=$kc scripts/release-install-test.sh "$out" || ok=1
+  scripts/cluster.sh down >&2 || ok=1
+  rm -rf "$out"
+  return $ok
+}
+
 node_tests() {
   cargo build --quiet --bin berth || return 1
   # Its own state directory: the cluster step's may still be going down.
@@ -110,6 +136,7 @@ step validate scripts/validate-manifests.sh "$berth"
 step app scripts/app-test.sh
 step images images_tests
 step cluster cluster_tests
+step release release_tests
 step node node_tests
 
 echo

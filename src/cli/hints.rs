@@ -26,9 +26,27 @@ pub fn as_apply_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Optio
     }
 }
 
+/// `berth deploy` where there is no stack to deploy: no `berth.yaml` here, and the embedded
+/// example's image specs are missing (they live in berth's own repository).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no berth.yaml in {dir}: without one berth deploys its embedded example, whose image specs ({missing}) are not here"
+)]
+pub struct NoStackHere {
+    pub(super) dir: String,
+    pub(super) missing: String,
+}
+
+impl NoStackHere {
+    pub const HINT: &str = "run `berth init` here to write berth.yaml and images/ from your repository, or run berth in the directory holding your berth.yaml (or pass the values that replace the example's images with -f/--values)";
+}
+
 /// The hint for an error anywhere in `err`'s chain, if berth knows one.
 pub fn for_error(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
+        if cause.is::<NoStackHere>() {
+            return Some(NoStackHere::HINT.into());
+        }
         if let Some(err) = as_apply_error(cause) {
             return for_apply_error(err);
         }

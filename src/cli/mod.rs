@@ -39,9 +39,18 @@ use crate::ui::{self, Printer, Verbosity};
 pub use cluster_args::ClusterArgs;
 pub use values_args::{ReleaseArgs, ValuesArgs};
 
+/// `berth --version`: the version, then the commit and target triple the build script recorded.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("BERTH_BUILD_COMMIT"),
+    "\ntarget: ",
+    env!("BERTH_BUILD_TARGET"),
+);
+
 /// Deploy the Todo AI chatbot stack (or your own) to Kubernetes from one binary.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, max_term_width = 100)]
+#[command(name = "berth", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub output: OutputArgs,
@@ -85,7 +94,7 @@ pub enum Command {
     /// Print the objects a deploy would apply, in apply order.
     Render(render::RenderArgs),
     /// Print the JSON Schema of the values (values/values.schema.json).
-    Schema,
+    Schema(schema::SchemaArgs),
     /// Build, side-load or push OCI images (no Docker needed).
     #[command(subcommand)]
     Images(images::ImagesCommand),
@@ -175,7 +184,7 @@ pub fn run() -> i32 {
 async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome> {
     match command {
         Command::Render(args) => render::run(args, printer),
-        Command::Schema => schema::run(printer),
+        Command::Schema(args) => schema::run(args, printer),
         Command::Images(command) => images::run(command, printer).await,
         Command::Deploy(args) => {
             let settings = deploy::DeploySettings::resolve(args)?;

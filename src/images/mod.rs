@@ -149,8 +149,9 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
         return Path::new(&dir).join("berth");
     }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    Path::new(&home).join(".cache/berth")
+    // `$HOME`, or `%USERPROFILE%` on Windows.
+    let home = std::env::home_dir().unwrap_or_else(|| ".".into());
+    home.join(".cache/berth")
 }
 
 /// `SOURCE_DATE_EPOCH` when set to a number, else 0.

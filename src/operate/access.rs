@@ -70,8 +70,9 @@ fn kubeconfig_exists() -> bool {
     }
 }
 
+/// `$HOME`, or on Windows `%USERPROFILE%` (where kubectl keeps `.kube\config` there).
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
+    std::env::home_dir()
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

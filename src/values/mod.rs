@@ -9,6 +9,7 @@ pub mod keys;
 pub mod load;
 pub mod model;
 pub mod quantity;
+pub mod reference;
 pub mod registry;
 pub mod routes;
 pub mod schema;

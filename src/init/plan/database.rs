@@ -30,10 +30,18 @@ fn neon_driver(
             && found.value.example.is_some()
             && classify::classify(var, found.value.example.as_deref()) == Class::DatabaseUrl
     });
-    let variable = root_example
+    let Some(variable) = root_example
         .map(|(var, found, _)| (var.clone(), found.source.to_string()))
         .or_else(|| url_var.map(|(var, found)| (var.clone(), found.source.to_string())))
-        .unwrap_or_else(|| ("DATABASE_URL".to_string(), "assumed".to_string()));
+    else {
+        // No name for the URL anywhere: inventing one would give the app a variable it never
+        // reads. The database is still not the compose PostgreSQL; the team names it.
+        plan.assumptions.push(format!(
+            "{} uses {driver}, which reaches the database only through Neon's proxy, but no variable holding its URL was found: no database is planned; add the Neon URL as a secret in berth.yaml",
+            service.name
+        ));
+        return Some(DatabasePlan::None);
+    };
     if let Some(Found { source, .. }) = &findings.database {
         plan.assumptions.push(format!(
             "the PostgreSQL of {source} is not deployed: {} uses {driver}, which reaches the database through Neon's proxy; supply the Neon URL as {}",

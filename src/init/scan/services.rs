@@ -8,7 +8,7 @@ use crate::init::findings::{EnvUse, Findings, Found, Runtime, Service, Source};
 
 /// The compose service built from `rel` that runs what was detected there. Several services
 /// may build one directory (an API and the MCP server beside it): the one whose command starts
-/// the detected app, else one not named for an MCP server, names the component.
+/// the detected app, else the one running the image's own command, names the component.
 pub(super) fn compose_service_for<'a>(
     compose: &'a [compose::ComposeService],
     rel: &str,
@@ -27,11 +27,8 @@ pub(super) fn compose_service_for<'a>(
         _ => None,
     };
     app.and_then(|module| candidates.iter().find(|s| runs(s, &module)))
-        .or_else(|| {
-            candidates
-                .iter()
-                .find(|s| !s.name.to_ascii_lowercase().contains("mcp"))
-        })
+        // The image's own command is what init detected in the directory.
+        .or_else(|| candidates.iter().find(|s| s.command.is_none()))
         .or_else(|| candidates.first())
         .copied()
 }

@@ -119,7 +119,8 @@ where
 }
 
 /// The first-run advice when there is no cluster at all.
-pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (docs/MINIKUBE-SETUP.md, scripts/minikube-setup.sh), or run scripts/demo.sh for a local test cluster; then run berth doctor again";
+/// The binary may run without berth's repository: its guides and scripts are named as such.
+pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (berth's repository: docs/MINIKUBE-SETUP.md), or in a clone of berth's repository run scripts/demo.sh for a local test node; then run berth doctor again";
 
 /// Runs every check.
 pub async fn run(input: &DoctorInput) -> DoctorReport {
