@@ -30,6 +30,8 @@
 #     namespace (the node's postgres image), as a team would supply its Neon URL;
 #   - bases: the specs' base images come from the local test registry (registry.sh), seeded from this
 #     machine when missing (scripts/images/seed-base.sh), through --registry-mirror docker.io=...;
+#   - the build is given the origin the deploy serves at (--set expose.nodePort/expose.url), since
+#     it runs apart from the deploy (`berth deploy` resolves it from the cluster when it builds);
 #   - BERTH_CORPUS_BUILD_TOOLS=1 puts scripts/build-tools.sh's pinned uv and Poetry on PATH (off by
 #     default: a user's machine may not have them, and berth should say so or bring them).
 #   - BERTH_CORPUS_ROOT=1 passes --root (the copy) to `berth images build` (off by default: a user
@@ -222,8 +224,13 @@ run_one() { # NAME SOURCE NODEPORT
   specs=$(find "$work/images" -maxdepth 1 -name '*.toml' 2>/dev/null | wc -l)
   local root=()
   [[ -z ${BERTH_CORPUS_ROOT:-} ]] || root=(--root "$work")
+  # The origin the deploy below serves at: build-time public values (an API URL `next build` or
+  # Vite bakes in) are resolved against it, as `berth deploy` does when it builds. A separate
+  # build is told it, as a user building ahead of a deploy would (--host-only: the node's
+  # address is still the one the deploy would have).
+  local origin=(--set "expose.nodePort=$nodeport" --set "expose.url=http://${NODE_IP:-127.0.0.1}:$nodeport")
   if (cd "$work" && timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
-      --out "$rdir/archives" "${root[@]}") >"$rdir/build.out" 2>"$rdir/build.log"; then
+      "${origin[@]}" --out "$rdir/archives" "${root[@]}") >"$rdir/build.out" 2>"$rdir/build.log"; then
     built=$(grep -c . "$rdir/build.out")
     record build ok $((SECONDS - t)) "$built of $specs images"
   else
@@ -281,7 +288,7 @@ run_one() { # NAME SOURCE NODEPORT
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/build.out" 2>>"$rdir/deploy.log")
   t=$SECONDS
   if (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \
-      --set "expose.nodePort=$nodeport" "${sets[@]}" --timeout 10m) >"$rdir/deploy.out" 2>>"$rdir/deploy.log"; then
+      "${origin[@]}" "${sets[@]}" --timeout 10m) >"$rdir/deploy.out" 2>>"$rdir/deploy.log"; then
     record deploy ok $((SECONDS - t)) ""
   else
     record deploy fail $((SECONDS - t)) "$(first_error "$rdir/deploy.log")"

@@ -41,6 +41,15 @@ fn dev_values() {
 }
 
 #[test]
+fn staging_values() {
+    // Default 20, plus default deny + 4 policies and 3 PDBs; no HPA.
+    assert_eq!(
+        assert_equivalent(&Case::new("staging").file("values/staging.yaml")),
+        28
+    );
+}
+
+#[test]
 fn prod_values() {
     // Default deny + 5 policies (the edge's too), 3 HPAs and 3 PDBs on top of the default 24.
     assert_eq!(
@@ -237,7 +246,7 @@ fn the_edge_proxy_and_stripped_prefixes() {
 #[test]
 fn each_component_disabled_in_turn() {
     for component in ["frontend", "backend", "mcp"] {
-        for profile in ["values/dev.yaml", "values/prod.yaml"] {
+        for profile in ["values/dev.yaml", "values/staging.yaml", "values/prod.yaml"] {
             let case = Case::new(&format!("{component} disabled, {profile}"))
                 .file(profile)
                 .set(&format!("components.{component}.enabled=false"))
@@ -249,7 +258,7 @@ fn each_component_disabled_in_turn() {
 
 #[test]
 fn existing_secrets_per_component() {
-    for profile in ["values/dev.yaml", "values/prod.yaml"] {
+    for profile in ["values/dev.yaml", "values/staging.yaml", "values/prod.yaml"] {
         let case = Case::new(&format!("existing secret, {profile}"))
             .file(profile)
             .set("components.backend.existingSecret=backend-secrets");

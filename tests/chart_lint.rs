@@ -35,7 +35,12 @@ fn lint(chart: &Path, values: Option<&str>, args: &[String]) {
 fn helm_lint_strict_passes_with_each_values_file() {
     let chart = chart_support::exported_chart();
     lint(chart, None, &[]);
-    for file in ["values.yaml", "values-dev.yaml", "values-prod.yaml"] {
+    for file in [
+        "values.yaml",
+        "values-dev.yaml",
+        "values-staging.yaml",
+        "values-prod.yaml",
+    ] {
         lint(chart, Some(chart.join(file).to_str().unwrap()), &[]);
     }
     // And with the values a real install of each kind passes: a secret's value

@@ -7,23 +7,25 @@
 //! Service lists every ready pod it selects as an endpoint, so "ready" means
 //! requests reach the new pods.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod, Service};
+use k8s_openapi::api::core::v1::{Event as KubeEvent, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use tokio::time::Instant;
 
 use super::readiness::{
-    Cause, Rollout, StartedSince, deployment_rollout, failed_create_message, service_routing,
-    stateful_set_rollout, workload_failure,
+    Cause, ClaimClass, Rollout, StartedSince, UNBOUND_CLAIM_GRACE_SECONDS, deployment_rollout,
+    failed_create_message, service_routing, stateful_set_rollout, unbound_claim, workload_failure,
 };
 use super::{ApplyError, Event, ObjectKey, Release};
 
@@ -63,6 +65,8 @@ pub async fn wait_ready(
     let (deployments, deployments_stream) = watch::<Deployment>(client, release, &config);
     let (stateful_sets, stateful_sets_stream) = watch::<StatefulSet>(client, release, &config);
     let (pods, pods_stream) = watch::<Pod>(client, release, &config);
+    // Claim templates carry the release's labels, so its claims do too.
+    let (claims, claims_stream) = watch::<PersistentVolumeClaim>(client, release, &config);
     let (service_store, services_stream) = watch::<Service>(client, release, &config);
     // The EndpointSlice controller copies the Service's labels onto its slices.
     let (slices, slices_stream) = watch::<EndpointSlice>(client, release, &config);
@@ -88,6 +92,7 @@ pub async fn wait_ready(
         deployments_stream,
         stateful_sets_stream,
         pods_stream,
+        claims_stream,
         services_stream,
         slices_stream,
         events_stream,
@@ -95,23 +100,32 @@ pub async fn wait_ready(
     ]);
     // One line per interruption of the watches, not one per watch.
     let mut interrupted = false;
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = Instant::now() + timeout;
     let started = StartedSince::default();
     let stores = Stores {
         started: &started,
         deployments: &deployments,
         stateful_sets: &stateful_sets,
         pods: &pods,
+        claims: &claims,
         services: &service_store,
         slices: &slices,
         failed_creates: &failed_creates,
         since,
     };
     let mut last: BTreeMap<String, String> = BTreeMap::new();
+    let mut grace = CrashGrace::default();
     loop {
+        let timed_out = tokio::time::Instant::now() >= deadline;
+        // Past the timeout a claim still Pending is the reason, however young.
+        let claim_grace = if timed_out {
+            0
+        } else {
+            UNBOUND_CLAIM_GRACE_SECONDS
+        };
         let mut state: Vec<WorkloadState> = workloads
             .iter()
-            .map(|key| workload_state(key, &stores))
+            .map(|key| workload_state(key, &stores, claim_grace))
             .collect();
         if state.iter().all(|s| s.ready) {
             state.extend(
@@ -130,13 +144,17 @@ pub async fn wait_ready(
                 last.insert(s.object.clone(), s.summary.clone());
             }
         }
+        let now = Instant::now();
+        grace.observe(&state, now);
         if let Some((object, cause)) = state
             .iter()
+            .filter(|s| !grace.defers(s, now))
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
+            let cause = with_logs(client, release, cause.clone()).await;
             return Ok(Readiness::Failed {
                 object: object.clone(),
-                cause: with_logs(client, release, cause.clone()).await,
+                cause: with_storage_class(client, cause).await,
             });
         }
         if state.iter().all(|s| s.ready) {
@@ -153,6 +171,8 @@ pub async fn wait_ready(
                 interrupted = true;
             }
             Ok(Some(None)) => {}
+            // One more look, with claims judged at the timeout.
+            Err(_) if !timed_out => {}
             Ok(None) | Err(_) => {
                 return Ok(Readiness::TimedOut {
                     waiting: state
@@ -163,6 +183,44 @@ pub async fn wait_ready(
                 });
             }
         }
+    }
+}
+
+/// How long a crash loop may go on once every other workload of the wait is
+/// ready: the container's next restart (kubelet backs off 10 s, 20 s, 40 s)
+/// then sees what it was waiting for.
+const DEPENDENCY_GRACE: Duration = Duration::from_secs(45);
+
+/// Crash loops that may only be waiting for another workload of the release
+/// (a migration before its database's name resolves, an API before its MCP
+/// server listens): not a failure while another workload of the wait is not
+/// ready, nor for `DEPENDENCY_GRACE` after the last of them became ready. When
+/// the others were ready from the wait's start, a crash loop fails at once.
+#[derive(Default)]
+struct CrashGrace {
+    /// Workloads some other workload of the wait is not ready for.
+    waiting: BTreeSet<String>,
+    /// When each workload's others became ready, plus the grace.
+    until: BTreeMap<String, Instant>,
+}
+
+impl CrashGrace {
+    /// Notes, for each workload, whether all the others are ready now.
+    fn observe(&mut self, all: &[WorkloadState], now: Instant) {
+        for s in all {
+            if all.iter().any(|o| o.object != s.object && !o.ready) {
+                self.waiting.insert(s.object.clone());
+                self.until.remove(&s.object);
+            } else if self.waiting.remove(&s.object) {
+                self.until.insert(s.object.clone(), now + DEPENDENCY_GRACE);
+            }
+        }
+    }
+
+    fn defers(&self, s: &WorkloadState, now: Instant) -> bool {
+        matches!(s.failure, Some(Cause::CrashLoop { .. }))
+            && (self.waiting.contains(&s.object)
+                || self.until.get(&s.object).is_some_and(|until| now < *until))
     }
 }
 
@@ -178,7 +236,13 @@ enum Watched {
 
 /// Reconnects quickly after an API server restart: 0.5 s doubling to 5 s
 /// (kube's default waits up to 30 s, much of a readiness timeout).
-struct Reconnect(Duration);
+pub(super) struct Reconnect(Duration);
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect(Duration::from_millis(500))
+    }
+}
 
 impl Iterator for Reconnect {
     type Item = Duration;
@@ -213,7 +277,7 @@ where
 {
     let (store, writer) = reflector::store();
     let api: Api<K> = Api::namespaced(client.clone(), &release.namespace);
-    let watch = watcher(api, config.clone()).backoff(Reconnect(Duration::from_millis(500)));
+    let watch = watcher(api, config.clone()).backoff(Reconnect::default());
     let stream = reflector::reflector(writer, watch)
         // Errors are retried by the backoff; every event triggers a re-check.
         .map(|item| {
@@ -238,6 +302,7 @@ struct Stores<'a> {
     deployments: &'a Store<Deployment>,
     stateful_sets: &'a Store<StatefulSet>,
     pods: &'a Store<Pod>,
+    claims: &'a Store<PersistentVolumeClaim>,
     services: &'a Store<Service>,
     slices: &'a Store<EndpointSlice>,
     failed_creates: &'a Store<KubeEvent>,
@@ -251,7 +316,8 @@ struct Stores<'a> {
 /// refreshes its event on every retry.
 const RECENT_EVENT_SECONDS: i64 = 10;
 
-fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
+/// `claim_grace`: how long a claim its pod waits for may stay Pending.
+fn workload_state(key: &ObjectKey, stores: &Stores, claim_grace: i64) -> WorkloadState {
     let rollout: Option<Rollout> = match key.kind.as_str() {
         "Deployment" => find_named(stores.deployments, &key.name).map(|d| deployment_rollout(&d)),
         _ => find_named(stores.stateful_sets, &key.name).map(|s| stateful_set_rollout(&s)),
@@ -271,12 +337,29 @@ fn workload_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
         stores.since,
     );
     let pods = stores.pods.state();
+    let claims: Vec<PersistentVolumeClaim> = stores
+        .claims
+        .state()
+        .iter()
+        .map(|c| (**c).clone())
+        .collect();
     let failure = workload_failure(
         &rollout,
         failed_create,
         pods.iter().map(|p| p.as_ref()),
         stores.started,
-    );
+    )
+    .or_else(|| {
+        unbound_claim(
+            &rollout,
+            pods.iter().map(|p| p.as_ref()),
+            &claims,
+            // Read only once a claim is the cause (cluster-scoped: see with_storage_class).
+            None,
+            Timestamp::now().as_second(),
+            claim_grace,
+        )
+    });
     WorkloadState {
         object: key.to_string(),
         ready: rollout.done,
@@ -315,6 +398,33 @@ fn find_named<K: kube::Resource<DynamicType = ()> + Clone>(
     name: &str,
 ) -> Option<Arc<K>> {
     store.state().into_iter().find(|o| o.name_any() == name)
+}
+
+/// An unbound claim's cause with what its StorageClass says (its provisioner,
+/// or that it does not exist). StorageClasses are cluster-scoped: a user bound
+/// to a namespace may not read them, and then the class stays unknown.
+async fn with_storage_class(client: &Client, cause: Cause) -> Cause {
+    let Cause::ClaimPending {
+        pod,
+        claim,
+        pending_seconds,
+        class: class @ ClaimClass::Unknown { .. },
+    } = cause
+    else {
+        return cause;
+    };
+    let api: Api<StorageClass> = Api::all(client.clone());
+    let read = tokio::time::timeout(Duration::from_secs(5), api.list(&Default::default())).await;
+    let class = match read {
+        Ok(Ok(list)) => class.resolve(&list.items),
+        _ => class,
+    };
+    Cause::ClaimPending {
+        pod,
+        claim,
+        pending_seconds,
+        class,
+    }
 }
 
 /// A crash-looping container's cause with its last log lines (its previous
@@ -357,5 +467,73 @@ pub async fn previous_log_tail(
     match tokio::time::timeout(Duration::from_secs(3), api.logs(pod, &params)).await {
         Ok(Ok(text)) if !text.trim().is_empty() => text.lines().map(String::from).collect(),
         _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod crash_grace_tests {
+    use super::*;
+
+    fn state(object: &str, ready: bool, crashing: bool) -> WorkloadState {
+        WorkloadState {
+            object: object.into(),
+            ready,
+            summary: String::new(),
+            failure: crashing.then(|| Cause::CrashLoop {
+                pod: format!("{object}-0"),
+                container: "c".into(),
+                exit: Some("1 (Error)".into()),
+                logs: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn a_crash_waits_for_the_others_then_for_the_grace() {
+        let mut grace = CrashGrace::default();
+        let t0 = Instant::now();
+        grace.observe(&[state("api", false, false), state("db", false, false)], t0);
+        // db becomes ready before the crash is first seen: the grace still counts from then.
+        let ready_at = t0 + Duration::from_secs(20);
+        let all = [state("api", false, true), state("db", true, false)];
+        grace.observe(&all, ready_at);
+        assert!(grace.defers(&all[0], ready_at));
+        let later = ready_at + DEPENDENCY_GRACE - Duration::from_secs(1);
+        grace.observe(&all, later);
+        assert!(grace.defers(&all[0], later));
+        let end = ready_at + DEPENDENCY_GRACE;
+        grace.observe(&all, end);
+        assert!(
+            !grace.defers(&all[0], end),
+            "still crashing with db ready for the whole grace: a failure"
+        );
+        let starting = [state("api", false, true), state("db", false, false)];
+        grace.observe(&starting, t0);
+        assert!(grace.defers(&starting[0], t0), "db is not ready");
+    }
+
+    #[test]
+    fn a_crash_with_every_other_workload_ready_from_the_start_fails_at_once() {
+        let mut grace = CrashGrace::default();
+        let now = Instant::now();
+        let all = [state("api", false, true), state("db", true, false)];
+        grace.observe(&all, now);
+        assert!(!grace.defers(&all[0], now));
+        let alone = [state("api", false, true)];
+        grace.observe(&alone, now);
+        assert!(!grace.defers(&alone[0], now));
+    }
+
+    #[test]
+    fn only_crash_loops_are_deferred() {
+        let mut grace = CrashGrace::default();
+        let mut pulling = state("api", false, false);
+        pulling.failure = Some(Cause::OutOfMemory {
+            pod: "api-0".into(),
+            container: "c".into(),
+        });
+        let all = [pulling, state("db", false, false)];
+        grace.observe(&all, Instant::now());
+        assert!(!grace.defers(&all[0], Instant::now()));
     }
 }

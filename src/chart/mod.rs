@@ -91,6 +91,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     template!("_routes.tpl"),
     template!("_secrets.tpl"),
     template!("_validate.tpl"),
+    template!("_validate_rules.tpl"),
     template!("_workload.tpl"),
     template!("components.yaml"),
     template!("database.yaml"),
@@ -101,6 +102,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const DEV_VALUES: &str = include_str!("../../values/dev.yaml");
+const STAGING_VALUES: &str = include_str!("../../values/staging.yaml");
 const PROD_VALUES: &str = include_str!("../../values/prod.yaml");
 
 /// No environment: a chart never holds secret values.
@@ -126,6 +128,7 @@ pub fn chart_files(
             chart_values_yaml(DEFAULT_VALUES_YAML)?,
             vec![
                 file("values-dev.yaml", DEV_VALUES.to_string()),
+                file("values-staging.yaml", STAGING_VALUES.to_string()),
                 file("values-prod.yaml", PROD_VALUES.to_string()),
             ],
         ),

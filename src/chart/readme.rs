@@ -286,12 +286,22 @@ helm status {name} -n {name}
 
 `values.schema.json` is generated from berth's typed values model, so Helm rejects
 unknown keys and wrong types as `berth` does; `templates/validate.yaml` adds berth's
-other main rules (component names, references to undeclared components, secrets or
-workers, routes, credentials written as plain env, ports, NodePort range, DNS names,
-image tags, user ids, replica and autoscaling bounds) and lists every problem at
-once. berth checks more (quantity formats, probe details, the database URL's driver
-and SSL parameter): run `berth render -f your-values.yaml` to check a values file
-fully.
+other rules (component names, references: their form, their paths and what they name,
+routes and their conflicts, credentials written as plain env, ports, NodePort range,
+DNS names, image tags and build paths, user ids, probes, quantities and requests
+within limits, writable paths and their volume names, label and annotation keys and
+values, tasks, egress hosts, secret names, replica, budget and autoscaling bounds)
+and lists every problem at once, as berth words it. What only berth checks:
+
+- a number in env too large for a float64: Helm has already read it as a float64
+  (another number) before a template sees it, so the chart cannot tell; berth asks
+  to quote it;
+- a secret value's form: the database URL's driver and SSL parameter agreeing and
+  its host (a URL parser, not a template, tells these apart; the chart takes
+  `secrets.*.value` as given);
+- an IPv6 egress address is checked for its characters only.
+
+Run `berth render -f your-values.yaml` to check a values file fully.
 
 ## Values
 

@@ -9,7 +9,6 @@ use clap::{Args, ValueEnum};
 
 use super::apply_args::ApplyArgs;
 use super::cluster_args::{ClusterArgs, TargetArgs};
-use super::hints::NoStackHere;
 use super::report::{self, DeployProgress};
 use super::{Outcome, ReleaseArgs, ValuesArgs, diff, settings};
 use crate::apply::DeployOptions;
@@ -157,6 +156,23 @@ impl DeploySettings {
             cluster: args.target.cluster,
             open: args.open,
         })
+    }
+}
+
+/// `berth deploy` where there is no stack to deploy: no `berth.yaml` here, and the embedded
+/// example's image specs are missing (they live in berth's own repository).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no berth.yaml in {dir}: without one berth deploys its embedded example, whose image specs ({missing}) are not here"
+)]
+pub struct NoStackHere {
+    dir: String,
+    missing: String,
+}
+
+impl crate::hint::Hint for NoStackHere {
+    fn hint(&self) -> Option<String> {
+        Some("run `berth init` here to write berth.yaml and images/ from your repository, or run berth in the directory holding your berth.yaml (or pass the values that replace the example's images with -f/--values)".into())
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::deploy::{DeploySettings, execute, open_line, report_origin};
 use super::{Outcome, settings};
-use crate::apply;
+use crate::apply::{self, Verb};
 use crate::pipeline::{self, ImagesMode, Prepared};
 use crate::ui::Printer;
 use crate::values::{self, OverlayEnv, ProcessEnv, ValueSources};
@@ -148,7 +148,7 @@ async fn show_plan(
         ));
     }
     for key in &plan.prune {
-        printer.status(&format!("  {:<8} {key}", "prune"));
+        printer.status(&format!("  {:<8} {key}", Verb::Prune));
     }
     if plan.is_noop() {
         printer.status("  no changes");

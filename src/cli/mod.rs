@@ -10,7 +10,8 @@ mod apply_args;
 mod chart;
 mod cluster_args;
 mod completions;
-mod deploy;
+mod compose;
+pub(crate) mod deploy;
 mod deploy_wizard;
 mod diagnose;
 mod diff;
@@ -117,6 +118,8 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Export a Helm chart equivalent to berth's render.
     Chart(chart::ChartArgs),
+    /// Export the stack as a Compose file (docker-compose.yml + .env with names only).
+    Compose(compose::ComposeArgs),
     /// Write berth.yaml and image specs from the repository (scan, ask only what is unclear).
     Init(init::InitArgs),
     /// Explain why the release (or one component) is not healthy: ranked causes with fixes.
@@ -175,7 +178,7 @@ pub fn run() -> i32 {
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            printer.error(&err, hints::for_error(&err).as_deref());
+            printer.error(&err, crate::hint::of_chain(&err).as_deref());
             2
         }
     }
@@ -201,6 +204,7 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
+        Command::Compose(args) => compose::run(args, printer),
         Command::Init(args) => init::run(args, printer),
         Command::Diagnose(args) => diagnose::run(args, printer).await,
         Command::Logs(args) => logs::run(args, printer).await,

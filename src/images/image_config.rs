@@ -64,6 +64,9 @@ pub fn edit_config(
             ports.insert(format!("{port}/tcp"), json!({}));
         }
     }
+    if let Some(check) = healthcheck(spec) {
+        runtime.insert("Healthcheck".into(), check);
+    }
     if !inputs.labels.is_empty() {
         let labels = object(runtime.entry("Labels").or_insert_with(|| json!({})));
         for (k, v) in inputs.labels {
@@ -87,6 +90,33 @@ pub fn edit_config(
         history.extend(history_entries);
     }
     Ok(config)
+}
+
+/// Docker's `Healthcheck` (its image config extension; OCI configs keep
+/// unknown fields): the test as `CMD` argv for the image's runtime, durations
+/// in nanoseconds as Go's time.Duration marshals them. Timing as berth's
+/// readiness probes: every 5 s, 3 failures, 120 s to start.
+fn healthcheck(spec: &BuildSpec) -> Option<Value> {
+    const SECOND: u64 = 1_000_000_000;
+    let wanted = spec.healthcheck.as_ref()?;
+    let check = match &wanted.http {
+        Some(path) => crate::values::Check::Http(path.clone()),
+        None => crate::values::Check::Tcp,
+    };
+    let runtime = crate::healthcheck::Runtime::detect(
+        Some(&spec.base),
+        spec.entrypoint.as_deref().unwrap_or_default(),
+    );
+    let command = crate::healthcheck::command(&check, spec.ports.first().copied(), runtime)?;
+    let mut test = vec!["CMD".to_string()];
+    test.extend(command);
+    Some(json!({
+        "Test": test,
+        "Interval": 5 * SECOND,
+        "Timeout": 5 * SECOND,
+        "StartPeriod": 120 * SECOND,
+        "Retries": 3,
+    }))
 }
 
 fn object(value: &mut Value) -> &mut Map<String, Value> {
@@ -308,5 +338,58 @@ GREETING = "hi $$HOME ${LANG}"
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    fn spec_with(base: &str, extra: &str) -> Result<BuildSpec, String> {
+        let text = format!(
+            "kind = \"build\"\nrepository = \"localhost/t/app\"\nbase = \"{base}\"\ncontext = \".\"\nuser = \"10001\"\nentrypoint = [\"python\", \"-m\", \"app\"]\nports = [8000]\n{extra}\n"
+        );
+        match parse("app", &text, Path::new("/"))
+            .map_err(|e| e.to_string())?
+            .kind
+        {
+            SpecKind::Build(b) => Ok(*b),
+            SpecKind::Mirror(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_healthcheck_is_dockers_config_field_run_by_the_image_runtime() {
+        let spec = spec_with(
+            "docker.io/library/python:3.12-slim",
+            "healthcheck = { http = \"/health\" }",
+        )
+        .unwrap();
+        let inputs = ConfigInputs {
+            created: "1970-01-01T00:00:00Z",
+            labels: &BTreeMap::new(),
+            layers: &[],
+        };
+        let out = edit_config(&json!({"config": {}}), &spec, &inputs).unwrap();
+        let check = &out["config"]["Healthcheck"];
+        assert_eq!(check["Test"][0], "CMD");
+        assert_eq!(check["Test"][1], "python");
+        assert!(
+            check["Test"][3]
+                .as_str()
+                .unwrap()
+                .contains("http://127.0.0.1:8000/health")
+        );
+        assert_eq!(check["Interval"], 5_000_000_000u64);
+        assert_eq!(check["Retries"], 3);
+        // Without one, the base's own is kept as it was.
+        let plain = spec_with("docker.io/library/python:3.12-slim", "").unwrap();
+        let base = json!({"config": {"Healthcheck": {"Test": ["NONE"]}}});
+        assert_eq!(
+            edit_config(&base, &plain, &inputs).unwrap()["config"]["Healthcheck"],
+            json!({"Test": ["NONE"]})
+        );
+    }
+
+    #[test]
+    fn a_healthcheck_needs_a_runtime_that_can_run_it() {
+        let text = "kind = \"build\"\nrepository = \"localhost/t/app\"\nbase = \"docker.io/library/busybox:1.35.0\"\ncontext = \".\"\nuser = \"10001\"\nentrypoint = [\"/app/run.sh\"]\nports = [8000]\nhealthcheck = { http = \"/health\" }\n";
+        let err = parse("app", text, Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("Python or Node.js"), "{err}");
     }
 }

@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn f() -> Result<(), berth::images::Error> {
 //! use berth::images::{self, BuildSettings, LoadSettings, Progress};
-//! let progress = Progress::default();
+//! let progress = Progress::quiet();
 //! let settings = BuildSettings::new(".");
 //! // --images build (and load): build every spec in images/, then side-load the archives.
 //! let built = images::build(&settings, &progress).await?;
@@ -37,6 +37,7 @@ mod image_index;
 pub mod layer;
 pub mod load;
 pub mod platform;
+mod progress;
 pub mod push;
 pub mod registry;
 pub mod spec;
@@ -45,13 +46,13 @@ pub mod store;
 pub mod tools;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 pub use build::BuiltImage;
 pub use error::{Error, ErrorKind, Result};
 pub use load::{LoadOutcome, LoadReport, LoadSettings, TargetKind};
 pub use platform::Platform;
+pub use progress::{ImageEvent, Progress, Transfer};
 pub use push::{PushReport, PushSettings};
 pub use registry::{Mirror, RegistrySettings};
 
@@ -160,47 +161,6 @@ pub fn source_date_epoch_from_env() -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// Where progress goes: step lines and transfer bars on stderr.
-#[derive(Clone, Debug, Default)]
-pub struct Progress {
-    /// No step lines.
-    pub quiet: bool,
-    /// No bars (also off when stderr is not a terminal).
-    pub no_bars: bool,
-}
-
-impl Progress {
-    /// A silent reporter (tests, `-q`).
-    pub fn quiet() -> Self {
-        Self {
-            quiet: true,
-            no_bars: true,
-        }
-    }
-
-    /// Print one step line for `image`.
-    pub fn step(&self, image: &str, message: &str) {
-        if !self.quiet {
-            eprintln!("{image}: {message}");
-        }
-    }
-
-    /// A byte progress bar for a transfer, hidden unless stderr is a terminal.
-    pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
-        if self.quiet || self.no_bars || !std::io::stderr().is_terminal() {
-            return indicatif::ProgressBar::hidden();
-        }
-        let bar = indicatif::ProgressBar::new(len);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_message(label.to_owned());
-        bar
-    }
 }
 
 /// Build (or mirror) every selected image and write its archive to `settings.out_dir`; with

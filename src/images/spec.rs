@@ -117,6 +117,18 @@ pub struct BuildSpec {
     pub tools: Vec<String>,
     /// App layers, in order.
     pub layers: Vec<LayerSpec>,
+    /// The check a container engine runs (Docker's and Compose's `HEALTHCHECK`).
+    pub healthcheck: Option<HealthcheckSpec>,
+}
+
+/// `healthcheck = { http = "/health" }` or `{ tcp = true }`: checked on the
+/// spec's first port by the runtime the image has (python or node).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthcheckSpec {
+    pub http: Option<String>,
+    #[serde(default)]
+    pub tcp: bool,
 }
 
 /// A `kind = "mirror"` spec.
@@ -228,6 +240,7 @@ struct RawBuild {
     tools: Vec<String>,
     #[serde(default)]
     layers: Vec<RawLayer>,
+    healthcheck: Option<HealthcheckSpec>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +316,35 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
             b.repository
         )));
     }
+    if let Some(check) = &b.healthcheck {
+        if check.http.is_some() == check.tcp {
+            return Err(spec_err(
+                "healthcheck needs exactly one of http = \"/path\" or tcp = true",
+            ));
+        }
+        if check
+            .http
+            .as_ref()
+            .is_some_and(|p| !p.starts_with('/') || p.contains(char::is_whitespace))
+        {
+            return Err(spec_err(
+                "healthcheck.http must be a path starting with `/`, no spaces",
+            ));
+        }
+        if b.ports.is_empty() {
+            return Err(spec_err("healthcheck needs a port: set ports = [PORT]"));
+        }
+        let runtime = crate::healthcheck::Runtime::detect(
+            Some(&b.base),
+            b.entrypoint.as_deref().unwrap_or_default(),
+        );
+        if runtime.is_none() {
+            return Err(spec_err(format!(
+                "healthcheck: neither the base {:?} nor the entrypoint is Python or Node.js, so the image has nothing to run an HTTP or TCP check with (slim images have no curl)",
+                b.base
+            )));
+        }
+    }
     let user = Owner::parse(&b.user).map_err(spec_err)?;
     if user.uid == 0 {
         return Err(spec_err("user must be a non-root numeric uid (got 0)"));
@@ -347,6 +389,7 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
         source: b.source,
         tools: b.tools,
         layers,
+        healthcheck: b.healthcheck,
     })
 }
 

@@ -476,8 +476,8 @@ fn stderr_reporter() -> Reporter {
 }
 
 fn failed(err: anyhow::Error) -> String {
-    let text = format!("{err:#}");
-    match hints::for_error(&err) {
+    let text = crate::ui::error_messages(&err).join(": ");
+    match crate::hint::of_chain(&err) {
         Some(hint) => format!("{text}\nhint: {hint}"),
         None => text,
     }

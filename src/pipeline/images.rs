@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use crate::hint::Hint;
 use crate::images::{
     self, BuildSettings, BuiltImage, LoadSettings, Mirror, Platform, Progress, PushReport,
     PushSettings,
@@ -66,6 +67,21 @@ pub enum ImagesError {
     /// The values ask for something the images step cannot do (exit 2, nothing written).
     #[error(transparent)]
     Values(#[from] ValuesError),
+}
+
+impl Hint for ImagesError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ImagesError::Build(_) => Some("see `berth images build --help`".into()),
+            ImagesError::Load(_) => Some(
+                "try --images skip and load them yourself (`berth images load --help`)".into(),
+            ),
+            ImagesError::Push { .. } => Some(
+                "berth pushes with the credentials `docker login` or `podman login` stored; see `berth images push --help`".into(),
+            ),
+            ImagesError::Values(_) => None,
+        }
+    }
 }
 
 impl ImagesMode {

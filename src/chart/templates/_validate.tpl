@@ -2,9 +2,11 @@
 berth's value rules that JSON Schema (values.schema.json) cannot express, so
 `helm install` rejects what `berth deploy` rejects: names, references between
 components, secrets and the database, routes, credentials in plain env, and
-bounds. Every problem is listed at once, by key, as berth does. berth checks
-more (quantity formats, probe and path details, the database URL's driver and
-SSL parameter): run `berth render` to check a values file fully.
+bounds, and (_validate_rules.tpl) paths, probes, quantities, keys, labels,
+writable paths, tasks and egress. Every problem is listed at once, by key, as
+berth does. What only berth checks is listed in the chart's README (a secret
+value's form, such as the database URL's driver and SSL parameter, and numbers
+too large for a float64 in env): `berth render` checks a values file fully.
 */}}
 {{- define "berth.validate" -}}
 {{- $root := . -}}
@@ -38,6 +40,7 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "%s.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" $at (int64 $c.runAsUser)) -}}
   {{- end -}}
   {{- $problems = concat $problems (include "berth.validateImage" (dict "path" $at "image" $c.image) | fromJsonArray) -}}
+  {{- $problems = concat $problems (include "berth.validateComponent" (dict "root" $root "name" $name "c" $c) | fromJsonArray) -}}
   {{- $problems = concat $problems (include "berth.validateBuildEnv" (dict "path" $at "env" $c.image.buildEnv) | fromJsonArray) -}}
   {{- range $key, $r := $c.env -}}
     {{- $key_at := printf "%s.env.%s" $at $key -}}
@@ -45,6 +48,7 @@ SSL parameter): run `berth render` to check a values file fully.
       {{- $problems = append $problems (printf "%s: is not a valid environment variable name; allowed: letters, digits and `_`, not starting with a digit" $key_at) -}}
     {{- end -}}
     {{- if kindIs "map" $r -}}
+      {{- $problems = concat $problems (include "berth.validateReference" (dict "at" $key_at "r" $r) | fromJsonArray) -}}
       {{- if and (hasKey $r "secret") (not (hasKey $secrets (toString $r.secret))) -}}
         {{- $problems = append $problems (printf "%s.secret: names the secret `%s`, which is not declared" $key_at $r.secret) -}}
       {{- end -}}
@@ -93,6 +97,12 @@ SSL parameter): run `berth render` to check a values file fully.
   {{- end -}}
 {{- end -}}
 {{- range $name, $s := $secrets -}}
+  {{- if not (regexMatch "^[A-Za-z][A-Za-z0-9_-]{0,62}$" $name) -}}
+    {{- $problems = append $problems (printf "secrets.%s: `%s` is not a valid secret name; allowed: letters, digits, `_` and `-`, starting with a letter" $name $name) -}}
+  {{- end -}}
+  {{- if and (hasKey $s "fromEnv") (not (regexMatch "^[A-Za-z_][A-Za-z0-9_]*$" (toString $s.fromEnv))) -}}
+    {{- $problems = append $problems (printf "secrets.%s.fromEnv: `%s` is not an environment variable name; allowed: letters, digits and `_`, not starting with a digit" $name $s.fromEnv) -}}
+  {{- end -}}
   {{- if $s.generate -}}
     {{- $length := int64 $s.generate.length -}}
     {{- if or (lt $length 16) (gt $length 256) -}}
@@ -109,6 +119,11 @@ SSL parameter): run `berth render` to check a values file fully.
   {{- if eq (int64 $db.internal.port) 0 -}}
     {{- $problems = append $problems "database.internal.port: 0 is not a port; allowed: 1–65535" -}}
   {{- end -}}
+  {{- $problems = concat $problems (include "berth.validateResources" (dict "at" "database.internal.resources" "r" $db.internal.resources) | fromJsonArray) -}}
+  {{- $storage := include "berth.text" $db.internal.storage -}}
+  {{- if le (include "berth.quantity" $storage | float64) 0.0 -}}
+    {{- $problems = append $problems (printf "database.internal.storage: `%s` is not a positive quantity; allowed: e.g. 1Gi, 500Mi" $storage) -}}
+  {{- end -}}
   {{- if lt (int64 $db.internal.runAsUser) 1 -}}
     {{- $problems = append $problems (printf "database.internal.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" (int64 $db.internal.runAsUser)) -}}
   {{- end -}}
@@ -121,11 +136,21 @@ SSL parameter): run `berth render` to check a values file fully.
   {{- $problems = append $problems (printf "database.external.urlSecret: names the secret `%s`, which is not declared" $db.external.urlSecret) -}}
 {{- end -}}
 {{- $expose := .Values.expose -}}
+{{- $normalized := dict -}}
 {{- range $path, $route := $expose.routes -}}
   {{- $target := include "berth.routeComponent" $route -}}
   {{- $c := index $components $target -}}
-  {{- if not (regexMatch "^/[^\\s?#\"\\\\]*$" $path) -}}
+  {{- /* `"` and `\` never appear unescaped in a URL path, and would end the
+         quoted location in the edge's nginx configuration. */ -}}
+  {{- if or (not (hasPrefix "/" $path)) (regexMatch "[?#\"\\\\]" $path) (regexMatch (include "berth.space" .) $path) -}}
     {{- $problems = append $problems (printf "expose.routes.%s: `%s` is not a path prefix; allowed: starting with `/`, no spaces, `?`, `#`, `\"` or `\\`" $path $path) -}}
+  {{- end -}}
+  {{- /* Trailing slashes do not change what a prefix matches. */ -}}
+  {{- $same := regexReplaceAll "/+$" $path "" | default "/" -}}
+  {{- if hasKey $normalized $same -}}
+    {{- $problems = append $problems (printf "expose.routes.%s: conflicts with the route `%s`: both match the same paths" $path (index $normalized $same)) -}}
+  {{- else -}}
+    {{- $_ := set $normalized $same $path -}}
   {{- end -}}
   {{- if eq (include "berth.routeStrips" $route) "true" -}}
     {{- if eq (regexReplaceAll "/+$" $path "") "" -}}
@@ -167,8 +192,8 @@ SSL parameter): run `berth render` to check a values file fully.
 {{- if and (eq $expose.mode "ingress") (not $expose.ingress.className) -}}
   {{- $problems = append $problems "expose.ingress.className: is empty; an Ingress needs a class (Minikube's ingress addon uses `nginx`)" -}}
 {{- end -}}
-{{- if and (eq $expose.mode "gateway") (not $expose.gateway.name) -}}
-  {{- $problems = append $problems "expose.gateway.name: is empty; an HTTPRoute attaches to a Gateway by name" -}}
+{{- if and (eq $expose.mode "gateway") (not (include "berth.isSubdomain" (toString $expose.gateway.name))) -}}
+  {{- $problems = append $problems (printf "expose.gateway.name: `%s` is not a Gateway name; an HTTPRoute attaches to an existing Gateway" $expose.gateway.name) -}}
 {{- end -}}
 {{- range $key, $ns := dict "expose.ingress.controllerNamespace" $expose.ingress.controllerNamespace "expose.gateway.namespace" $expose.gateway.namespace -}}
   {{- if and $ns (not (regexMatch $dnsLabel $ns)) -}}

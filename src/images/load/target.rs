@@ -236,11 +236,11 @@ impl LoadTarget {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        let bar = progress.bar(image.archive_size, &format!("{} → {self}", image.name));
+        let transfer = progress.transfer(image.archive_size, &format!("{} → {self}", image.name));
         let mut stdin = child.stdin.take().expect("piped");
-        let copied = io::copy(&mut bar.wrap_read(file), &mut stdin);
+        let copied = io::copy(&mut transfer.reading(file), &mut stdin);
         drop(stdin);
-        bar.finish_and_clear();
+        drop(transfer);
         let status = child
             .wait()
             .map_err(|e| command_err(&argv, e.to_string()))?;

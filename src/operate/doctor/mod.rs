@@ -118,9 +118,7 @@ where
     Ok(list.items)
 }
 
-/// The first-run advice when there is no cluster at all.
-/// The binary may run without berth's repository: its guides and scripts are named as such.
-pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (berth's repository: docs/MINIKUBE-SETUP.md), or in a clone of berth's repository run scripts/demo.sh for a local test node; then run berth doctor again";
+pub use crate::cluster::FIRST_RUN_HINT;
 
 /// Runs every check.
 pub async fn run(input: &DoctorInput) -> DoctorReport {
@@ -252,7 +250,7 @@ async fn api_version(client: &Client) -> Check {
 /// Whether an object is this release's (a deploy replaces its pods and Services).
 fn ours<K: ResourceExt>(object: &K, release: &Release) -> bool {
     object.namespace().as_deref() == Some(release.namespace.as_str())
-        && object.labels().get(crate::apply::INSTANCE_LABEL) == Some(&release.name)
+        && crate::apply::Ownership::of(release).selects(object.labels())
 }
 
 fn gib(bytes: f64) -> String {
