@@ -42,10 +42,11 @@ fn dev_values() {
 
 #[test]
 fn staging_values() {
-    // Default 20, plus default deny + 4 policies and 3 PDBs; no HPA.
+    // Default deny + 5 policies (the edge's too) and 3 PDBs on top of the
+    // default 24; no HPA.
     assert_eq!(
         assert_equivalent(&Case::new("staging").file("values/staging.yaml")),
-        28
+        33
     );
 }
 
