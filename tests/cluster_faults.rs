@@ -1003,26 +1003,35 @@ async fn an_interrupted_uninstall_finishes_when_run_again() {
     let _serial = serial();
     let _back = ApiServerBack;
     let ns = cluster::namespace("uninst");
-    finish(spawn_berth(&ns, &deploy_args(0))).assert_code(0);
     let mut tally = Tally::default();
-
-    let mut child = spawn_berth(&ns, &["uninstall".to_string()]);
-    let start = std::time::Instant::now();
-    // Killed once it has deleted something (workloads go before config).
-    loop {
-        let out = kubectl(&["get", "deployments", "-n", &ns, "-o", "name"]);
-        if String::from_utf8_lossy(&out.stdout).lines().count() < 3 {
+    // Killed once it has deleted something (workloads go before config). An uninstall may
+    // finish between that sight and the kill on a fast machine: then deploy and try again.
+    let mut interrupted = false;
+    for _attempt in 0..3 {
+        finish(spawn_berth(&ns, &deploy_args(0))).assert_code(0);
+        let mut child = spawn_berth(&ns, &["uninstall".to_string()]);
+        let start = std::time::Instant::now();
+        loop {
+            let out = kubectl(&["get", "deployments", "-n", &ns, "-o", "name"]);
+            if String::from_utf8_lossy(&out.stdout).lines().count() < 3 {
+                break;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "uninstall never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        if finish(child).code != 0 {
+            interrupted = true;
             break;
         }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "uninstall never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    child.kill().unwrap();
-    let killed = finish(child);
-    assert_ne!(killed.code, 0, "{}", killed.stderr);
+    assert!(
+        interrupted,
+        "three uninstalls finished before they could be killed"
+    );
 
     let child = spawn_berth(&ns, &["uninstall".to_string()]);
     std::thread::sleep(std::time::Duration::from_millis(300));

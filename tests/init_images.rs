@@ -292,7 +292,11 @@ fn python_in_image(
         &["--target", "containerd", "--containerd-socket", &socket],
     );
     assert!(load.status.success(), "{}", text(&load.stderr));
-    let id = format!("berth-init-{component}-{}", std::process::id());
+    // Tests run in parallel threads of one process, several with a `backend`: the pid alone
+    // gave two containers (and snapshots) one name.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = format!("berth-init-{component}-{}-{run}", std::process::id());
     let mut args = vec![
         "-a".to_owned(),
         socket,

@@ -248,7 +248,10 @@ impl Running {
             component,
             &["--target", "containerd", "--containerd-socket", &socket],
         );
-        let id = format!("berth-init-{component}-{}", std::process::id());
+        // Unique per run: parallel tests of one process may load the same component name.
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("berth-init-{component}-{}-{run}", std::process::id());
         let mut args = vec![
             "-a".to_owned(),
             socket.clone(),

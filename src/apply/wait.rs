@@ -144,11 +144,10 @@ pub async fn wait_ready(
                 last.insert(s.object.clone(), s.summary.clone());
             }
         }
-        let now = Instant::now();
-        grace.observe(&state, now);
+        grace.observe(&state, Timestamp::now().as_second());
         if let Some((object, cause)) = state
             .iter()
-            .filter(|s| !grace.defers(s, now))
+            .filter(|s| !grace.defers(s))
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
             let cause = with_logs(client, release, cause.clone()).await;
@@ -186,41 +185,57 @@ pub async fn wait_ready(
     }
 }
 
-/// How long a crash loop may go on once every other workload of the wait is
-/// ready: the container's next restart (kubelet backs off 10 s, 20 s, 40 s)
-/// then sees what it was waiting for.
-const DEPENDENCY_GRACE: Duration = Duration::from_secs(45);
-
 /// Crash loops that may only be waiting for another workload of the release
 /// (a migration before its database's name resolves, an API before its MCP
 /// server listens): not a failure while another workload of the wait is not
-/// ready, nor for `DEPENDENCY_GRACE` after the last of them became ready. When
-/// the others were ready from the wait's start, a crash loop fails at once.
+/// ready, nor until the container has crashed again well after the last of
+/// them became ready (the kubelet's back-off decides when it retries; the
+/// deploy's timeout bounds the wait). When the others were ready from the wait's start,
+/// a crash loop fails at once.
 #[derive(Default)]
 struct CrashGrace {
     /// Workloads some other workload of the wait is not ready for.
     waiting: BTreeSet<String>,
-    /// When each workload's others became ready, plus the grace.
-    until: BTreeMap<String, Instant>,
+    /// When each workload's others became ready (Unix seconds).
+    others_ready: BTreeMap<String, i64>,
 }
 
+/// How long after the others became ready a crash still counts as waiting for
+/// them: a headless Service's name resolves only once its EndpointSlice lists
+/// the ready pod and cluster DNS has dropped its cached NXDOMAIN, and the
+/// node's clock may differ a little from this machine's.
+const SETTLE_SECONDS: i64 = 30;
+
 impl CrashGrace {
-    /// Notes, for each workload, whether all the others are ready now.
-    fn observe(&mut self, all: &[WorkloadState], now: Instant) {
+    /// Notes, for each workload, whether all the others are ready at `now`.
+    fn observe(&mut self, all: &[WorkloadState], now: i64) {
         for s in all {
-            if all.iter().any(|o| o.object != s.object && !o.ready) {
+            // Another workload that is failing itself is not one to wait for: two
+            // crash loops must not wait for each other until the timeout.
+            if all
+                .iter()
+                .any(|o| o.object != s.object && !o.ready && o.failure.is_none())
+            {
                 self.waiting.insert(s.object.clone());
-                self.until.remove(&s.object);
+                self.others_ready.remove(&s.object);
             } else if self.waiting.remove(&s.object) {
-                self.until.insert(s.object.clone(), now + DEPENDENCY_GRACE);
+                self.others_ready.insert(s.object.clone(), now);
             }
         }
     }
 
-    fn defers(&self, s: &WorkloadState, now: Instant) -> bool {
-        matches!(s.failure, Some(Cause::CrashLoop { .. }))
-            && (self.waiting.contains(&s.object)
-                || self.until.get(&s.object).is_some_and(|until| now < *until))
+    fn defers(&self, s: &WorkloadState) -> bool {
+        if !matches!(s.failure, Some(Cause::CrashLoop { .. })) {
+            return false;
+        }
+        if self.waiting.contains(&s.object) {
+            return true;
+        }
+        match (self.others_ready.get(&s.object), s.last_crash) {
+            (Some(ready), Some(crash)) => crash <= ready + SETTLE_SECONDS,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
     }
 }
 
@@ -295,6 +310,8 @@ struct WorkloadState {
     ready: bool,
     summary: String,
     failure: Option<Cause>,
+    /// When the crashing container of a crash loop last exited (Unix seconds).
+    last_crash: Option<i64>,
 }
 
 /// What the wait watches, as local caches.
@@ -328,6 +345,7 @@ fn workload_state(key: &ObjectKey, stores: &Stores, claim_grace: i64) -> Workloa
             ready: false,
             summary: "not found yet".to_string(),
             failure: None,
+            last_crash: None,
         };
     };
     let failed_create = failed_create_message(
@@ -360,11 +378,13 @@ fn workload_state(key: &ObjectKey, stores: &Stores, claim_grace: i64) -> Workloa
             claim_grace,
         )
     });
+    let last_crash = failure.as_ref().and_then(|f| last_exit(f, &pods));
     WorkloadState {
         object: key.to_string(),
         ready: rollout.done,
         summary: rollout.summary(),
         failure,
+        last_crash,
     }
 }
 
@@ -390,7 +410,26 @@ fn service_state(key: &ObjectKey, stores: &Stores) -> WorkloadState {
         ready,
         summary,
         failure: None,
+        last_crash: None,
     }
+}
+
+/// When the container a crash loop names last exited, from its pod's status.
+fn last_exit(cause: &Cause, pods: &[Arc<Pod>]) -> Option<i64> {
+    let Cause::CrashLoop { pod, container, .. } = cause else {
+        return None;
+    };
+    let status = pods.iter().find(|p| p.name_any() == *pod)?.status.clone()?;
+    status
+        .init_container_statuses
+        .into_iter()
+        .flatten()
+        .chain(status.container_statuses.into_iter().flatten())
+        .find(|cs| cs.name == *container)?
+        .last_state?
+        .terminated?
+        .finished_at
+        .map(|t| t.0.as_second())
 }
 
 fn find_named<K: kube::Resource<DynamicType = ()> + Clone>(
@@ -474,66 +513,77 @@ pub async fn previous_log_tail(
 mod crash_grace_tests {
     use super::*;
 
-    fn state(object: &str, ready: bool, crashing: bool) -> WorkloadState {
+    fn state(object: &str, ready: bool, crashed_at: Option<i64>) -> WorkloadState {
         WorkloadState {
             object: object.into(),
             ready,
             summary: String::new(),
-            failure: crashing.then(|| Cause::CrashLoop {
+            failure: crashed_at.map(|_| Cause::CrashLoop {
                 pod: format!("{object}-0"),
                 container: "c".into(),
                 exit: Some("1 (Error)".into()),
                 logs: vec![],
             }),
+            last_crash: crashed_at,
         }
     }
 
     #[test]
-    fn a_crash_waits_for_the_others_then_for_the_grace() {
+    fn a_crash_waits_for_the_others_then_for_its_next_exit() {
         let mut grace = CrashGrace::default();
-        let t0 = Instant::now();
-        grace.observe(&[state("api", false, false), state("db", false, false)], t0);
-        // db becomes ready before the crash is first seen: the grace still counts from then.
-        let ready_at = t0 + Duration::from_secs(20);
-        let all = [state("api", false, true), state("db", true, false)];
-        grace.observe(&all, ready_at);
-        assert!(grace.defers(&all[0], ready_at));
-        let later = ready_at + DEPENDENCY_GRACE - Duration::from_secs(1);
-        grace.observe(&all, later);
-        assert!(grace.defers(&all[0], later));
-        let end = ready_at + DEPENDENCY_GRACE;
-        grace.observe(&all, end);
+        let all = [state("api", false, Some(100)), state("db", false, None)];
+        grace.observe(&all, 101);
+        assert!(grace.defers(&all[0]), "db is not ready");
+        // db ready at 120; the crash seen then happened at 110, before it.
+        let all = [state("api", false, Some(110)), state("db", true, None)];
+        grace.observe(&all, 120);
         assert!(
-            !grace.defers(&all[0], end),
-            "still crashing with db ready for the whole grace: a failure"
+            grace.defers(&all[0]),
+            "the last crash was before db was ready"
         );
-        let starting = [state("api", false, true), state("db", false, false)];
-        grace.observe(&starting, t0);
-        assert!(grace.defers(&starting[0], t0), "db is not ready");
+        let all = [state("api", false, Some(130)), state("db", true, None)];
+        grace.observe(&all, 131);
+        assert!(grace.defers(&all[0]), "db's name may not resolve yet");
+        let all = [state("api", false, Some(160)), state("db", true, None)];
+        grace.observe(&all, 161);
+        assert!(
+            !grace.defers(&all[0]),
+            "crashed again with db ready: a failure"
+        );
     }
 
     #[test]
     fn a_crash_with_every_other_workload_ready_from_the_start_fails_at_once() {
         let mut grace = CrashGrace::default();
-        let now = Instant::now();
-        let all = [state("api", false, true), state("db", true, false)];
-        grace.observe(&all, now);
-        assert!(!grace.defers(&all[0], now));
-        let alone = [state("api", false, true)];
-        grace.observe(&alone, now);
-        assert!(!grace.defers(&alone[0], now));
+        let all = [state("api", false, Some(100)), state("db", true, None)];
+        grace.observe(&all, 101);
+        assert!(!grace.defers(&all[0]));
+        let alone = [state("api", false, Some(100))];
+        grace.observe(&alone, 101);
+        assert!(!grace.defers(&alone[0]));
+    }
+
+    #[test]
+    fn two_crash_loops_do_not_wait_for_each_other() {
+        let mut grace = CrashGrace::default();
+        let all = [
+            state("api", false, Some(100)),
+            state("mcp", false, Some(100)),
+        ];
+        grace.observe(&all, 101);
+        assert!(!grace.defers(&all[0]) && !grace.defers(&all[1]));
     }
 
     #[test]
     fn only_crash_loops_are_deferred() {
         let mut grace = CrashGrace::default();
-        let mut pulling = state("api", false, false);
-        pulling.failure = Some(Cause::OutOfMemory {
+        let mut oom = state("api", false, None);
+        oom.failure = Some(Cause::OutOfMemory {
             pod: "api-0".into(),
             container: "c".into(),
         });
-        let all = [pulling, state("db", false, false)];
-        grace.observe(&all, Instant::now());
-        assert!(!grace.defers(&all[0], Instant::now()));
+        let all = [oom, state("db", false, None)];
+        grace.observe(&all, 100);
+        assert!(!grace.defers(&all[0]));
     }
 }

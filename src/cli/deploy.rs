@@ -136,8 +136,12 @@ impl DeploySettings {
             mirrors,
         };
         // Checked before the wizard asks anything; `execute` checks again with its answers.
-        if let Ok(values) =
-            crate::values::load_unchecked_secrets(&sources, &crate::values::ProcessEnv)
+        // Not when the user names files: one may be a pipe (`-f <(…)`) that reads only once,
+        // and `execute` checks with every layer anyway.
+        let reads_user_files = !sources.files.is_empty() || !sources.set_file.is_empty();
+        if !reads_user_files
+            && let Ok(values) =
+                crate::values::load_unchecked_secrets(&sources, &crate::values::ProcessEnv)
         {
             let mode = images.resolve(
                 args.target.cluster.chosen_context().as_ref(),

@@ -131,24 +131,8 @@ mod tests {
 
     fn service(runtime: Runtime, packages: &[&str]) -> Service {
         Service {
-            name: "web".into(),
-            dir: "web".into(),
-            runtime: Found::new(runtime, Source::assumed("x")),
-            port: None,
-            health: None,
-            routes: vec![],
-            env: Default::default(),
-            python: None,
             packages: packages.iter().map(|p| p.to_string()).collect(),
-            migration: None,
-            user: None,
-            replicas: None,
-            resources: None,
-            node_port: None,
-            untranslated: vec![],
-            build_fetches: vec![],
-            dev_proxies: Vec::new(),
-            depends_on: vec![],
+            ..Service::new("web", "web", Found::new(runtime, Source::assumed("x")))
         }
     }
 

@@ -334,24 +334,9 @@ mod tests {
 
     fn service(name: &str, runtime: Runtime, routes: &[&str], packages: &[&str]) -> Service {
         Service {
-            name: name.into(),
-            dir: name.into(),
-            runtime: Found::new(runtime, Source::assumed("test")),
-            port: None,
-            health: None,
             routes: routes.iter().map(|r| r.to_string()).collect(),
-            env: Default::default(),
-            python: None,
             packages: packages.iter().map(|p| p.to_string()).collect(),
-            migration: None,
-            user: None,
-            replicas: None,
-            resources: None,
-            node_port: None,
-            untranslated: vec![],
-            build_fetches: vec![],
-            dev_proxies: Vec::new(),
-            depends_on: vec![],
+            ..Service::new(name, name, Found::new(runtime, Source::assumed("test")))
         }
     }
 

@@ -128,31 +128,16 @@ mod tests {
     use crate::init::findings::{EnvUse, Found, Runtime, Source};
 
     fn service(env: &[(&str, &str)]) -> Service {
-        let mut s = Service {
-            name: "api".into(),
-            dir: "api".into(),
-            runtime: Found::new(
+        let mut s = Service::new(
+            "api",
+            "api",
+            Found::new(
                 Runtime::Asgi {
                     app: "main:app".into(),
                 },
                 Source::assumed("x"),
             ),
-            port: None,
-            health: None,
-            routes: vec![],
-            env: Default::default(),
-            python: None,
-            packages: vec![],
-            migration: None,
-            user: None,
-            replicas: None,
-            resources: None,
-            node_port: None,
-            untranslated: vec![],
-            build_fetches: vec![],
-            dev_proxies: Vec::new(),
-            depends_on: vec![],
-        };
+        );
         for (i, (k, v)) in env.iter().enumerate() {
             s.env.insert(
                 k.to_string(),

@@ -339,31 +339,16 @@ mod tests {
     #[test]
     fn a_lock_npm_ci_would_refuse_is_stale() {
         let root = tempfile::tempdir().unwrap();
-        let service = Service {
-            name: "web".into(),
-            dir: ".".into(),
-            runtime: Found::new(
+        let service = Service::new(
+            "web",
+            ".",
+            Found::new(
                 Runtime::Node {
                     script: "node s.js".into(),
                 },
                 Source::assumed("x"),
             ),
-            port: None,
-            health: None,
-            routes: vec![],
-            env: Default::default(),
-            python: None,
-            packages: vec![],
-            migration: None,
-            user: None,
-            replicas: None,
-            resources: None,
-            node_port: None,
-            untranslated: vec![],
-            build_fetches: vec![],
-            dev_proxies: Vec::new(),
-            depends_on: vec![],
-        };
+        );
         let write = |pkg: &str, lock: Option<&str>| {
             std::fs::write(root.path().join("package.json"), pkg).unwrap();
             match lock {
