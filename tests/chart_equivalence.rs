@@ -42,20 +42,21 @@ fn dev_values() {
 
 #[test]
 fn staging_values() {
-    // Default deny + 5 policies (the edge's too) and 3 PDBs on top of the
-    // default 24; no HPA.
+    // Default deny + 5 policies (the edge's too) and 4 PDBs (the edge runs two
+    // proxies) on top of the default 24; no HPA.
     assert_eq!(
         assert_equivalent(&Case::new("staging").file("values/staging.yaml")),
-        33
+        34
     );
 }
 
 #[test]
 fn prod_values() {
-    // Default deny + 5 policies (the edge's too), 3 HPAs and 3 PDBs on top of the default 24.
+    // Default deny + 5 policies (the edge's too), 3 HPAs and 4 PDBs (the edge's
+    // two proxies too) on top of the default 24.
     assert_eq!(
         assert_equivalent(&Case::new("prod").file("values/prod.yaml")),
-        36
+        37
     );
 }
 

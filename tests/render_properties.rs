@@ -208,7 +208,8 @@ fn prod_scales_and_isolates() {
     let objects = common::render(&values);
     let count = |kind| objects.iter().filter(|o| o.kind() == kind).count();
     assert_eq!(count(Kind::HorizontalPodAutoscaler), 3);
-    assert_eq!(count(Kind::PodDisruptionBudget), 3);
+    // One per scaled component and the edge's (two proxies).
+    assert_eq!(count(Kind::PodDisruptionBudget), 4);
     // Default deny plus one policy per component and the edge's.
     assert_eq!(count(Kind::NetworkPolicy), 6);
     for object in &objects {

@@ -7,7 +7,8 @@
 //! Hardened like every workload: non-root (nginx-unprivileged's user 101),
 //! read-only root filesystem with an emptyDir for nginx's pid and temporary
 //! files, no capabilities, RuntimeDefault seccomp, probes, limits, and a
-//! checksum of its configuration so a route change rolls it.
+//! checksum of its configuration so a route change rolls it, and the
+//! release's PodDisruptionBudget when it runs more than one pod.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ use super::labels::{component_labels, selector_labels};
 use super::network_policy;
 use super::object::Manifest;
 use super::pod::{self, CHECKSUM_ANNOTATION, LIVENESS, READINESS, STARTUP};
+use super::scaling;
 use super::workloads::{HTTP_PORT_NAME, drain_before_stop, metadata, service, service_account};
 use crate::values::routes::uses_edge;
 use crate::values::{ExposeMode, Values};
@@ -78,6 +80,12 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
         Manifest::Deployment(deployment(values, ctx, &who, checksum)),
         Manifest::Service(service(ctx, &who, EDGE_PORT, node_port)),
     ];
+    // The release-wide budget, as for a component of fixed replicas: every
+    // route goes through the edge, so a drain must leave one serving.
+    let budget = &values.pod_disruption_budget;
+    if let Some(pdb) = scaling::disruption_budget(ctx, &who, budget, values.expose.edge.replicas) {
+        objects.push(Manifest::PodDisruptionBudget(pdb));
+    }
     if values.network_policy.enabled {
         objects.push(Manifest::NetworkPolicy(network_policy::edge_policy(
             values, ctx, &who,
