@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 13] = [
+const FIXTURES: [Expect; 14] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -244,6 +244,21 @@ const FIXTURES: [Expect; 13] = [
             ("web", "NEXT_PUBLIC_API_URL", ""),
         ],
         stderr: &["@neondatabase/serverless", "serves no common path prefix"],
+    },
+    Expect {
+        // The app imports its own directory as a package (`backend.main:app`, `from
+        // backend.db.models import …`, in the migrations too): the code goes to /app/backend.
+        fixture: "package-imports",
+        components: &[("backend", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "backend")],
+        secrets: &[("dbPassword", "PACKAGE_IMPORTS_DB_PASSWORD")],
+        env: &[(
+            "backend",
+            "DATABASE_URL",
+            "{database: url, driver: psycopg}",
+        )],
+        stderr: &[],
     },
     Expect {
         // No package-lock.json: the build resolves with npm install, and says so; compose's
