@@ -162,7 +162,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
         .iter()
         .filter_map(|s| Some((s.name.clone(), s.port.as_ref()?.value)))
         .collect();
-    let entry = services
+    let entry_why = services
         .iter()
         .find(|s| {
             matches!(
@@ -175,16 +175,24 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 .iter()
                 .find(|s| matches!(s.runtime.value, Runtime::Node { .. }))
         })
-        .or_else(|| services.first())
-        .map(|s| s.name.clone());
-    if let Some(entry) = &entry {
+        .map(|s| (s.name.clone(), "the frontend is the entry point"))
+        .or_else(|| {
+            services.first().map(|s| {
+                (
+                    s.name.clone(),
+                    "no frontend: the first HTTP service is the entry point",
+                )
+            })
+        });
+    if let Some((entry, why)) = &entry_why {
         plan.routes.push(RoutePlan {
             prefix: "/".into(),
             component: entry.clone(),
             strip_prefix: false,
-            why: "the frontend is the entry point".into(),
+            why: (*why).into(),
         });
     }
+    let entry = entry_why.map(|(name, _)| name);
     // A page that calls its API relative to itself (a development proxy): the same prefix,
     // routed on the deployed origin to the component listening on that port.
     for service in &services {
