@@ -4,8 +4,12 @@
 # Security "restricted"; then, against what really runs:
 #   1. every pod is admitted under restricted and Running/Ready on the real node, and the
 #      namespace really rejects a privileged pod
-#   2. the app answers at the node's URL; the browser end-to-end test (headless Chromium, the
-#      app's own app/frontend/e2e/chat.e2e.mjs) adds a task through the chat and sees it listed
+#   2. the app answers at the node's URL, through the edge proxy (Debian's nginx under the
+#      nginx-unprivileged name) that sends / to the frontend and /api to the backend; the browser
+#      end-to-end test (headless Chromium, the app's own app/frontend/e2e/chat.e2e.mjs) adds a
+#      task through the chat and sees it listed
+#   2b. fixture (d), tests/fixtures/repos/same-origin-vite: from `berth init --yes` to a headless
+#      browser adding a task through the edge at its own NodePort (scripts/browser-check.mjs)
 #   3. data survives: a task added through the API is still there after the backend and
 #      database pods are deleted and recreated
 #   4. a rolling upgrade (a changed backend image) under a steady request loop: zero failures;
@@ -100,7 +104,7 @@ pods_run_restricted() {
   pods=$(k -n "$ns" get pods -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.name} {.spec.nodeName} {.status.phase} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')
   echo "$pods"
   ! grep -v " $NODE_NAME Running True$" <<<"$pods" | grep -q . || { echo "a pod is not Running/Ready on $NODE_NAME"; return 1; }
-  for c in frontend backend mcp database; do
+  for c in edge frontend backend mcp database; do
     grep -q "^$c " <<<"$pods" || { echo "no $c pod"; return 1; }
   done
 }
@@ -323,7 +327,9 @@ check "berth builds, side-loads and deploys the app (all ready)" deploy_stack
 check "every pod admitted under restricted, Running and Ready on the node" pods_run_restricted
 check "the restricted namespace rejects a privileged pod" privileged_rejected
 check "the app answers at $APP_URL" app_serves
+check "the edge proxy at the NodePort sends / to the frontend, /api to the backend" app_edge_routes "$ns" "$APP_URL"
 check "browser end-to-end: chat adds a task, the list shows it" browser_e2e
+check "fixture (d): berth init --yes to a browser task through the edge, zero failures" fixture_same_origin same-origin 30081
 check "data survives deleting the backend and database pods" data_survives
 # Serving containers drain 5 s before they stop (preStop sleep), so a rollout loses no
 # request (before the drain: 0-2 of ~200 refused per rollout; with it: 0 of 253 and 0 of

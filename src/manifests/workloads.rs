@@ -72,7 +72,7 @@ pub const DRAIN_SECONDS: i64 = 5;
 /// it a little later. Sleeping before the stop signal lets requests already
 /// routed to the pod land, so a rolling upgrade loses none (measured on the
 /// real node: without it, 0–2 of ~200 requests were refused per rollout).
-fn drain_before_stop() -> Lifecycle {
+pub fn drain_before_stop() -> Lifecycle {
     Lifecycle {
         pre_stop: Some(LifecycleHandler {
             sleep: Some(SleepAction {
