@@ -16,6 +16,7 @@ mod deploy_wizard;
 mod diagnose;
 mod diff;
 mod doctor;
+pub(crate) mod error_hints;
 pub(crate) mod hints;
 mod history;
 pub mod images;
@@ -178,7 +179,7 @@ pub fn run() -> i32 {
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            printer.error(&err, crate::hint::of_chain(&err).as_deref());
+            printer.error(&err, error_hints::of_chain(&err).as_deref());
             2
         }
     }
