@@ -114,6 +114,12 @@ down() {
   while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v r="$run/" -v s="$state/" \
     'index($2, r) == 1 || index($2, s) == 1 {print $2}' /proc/mounts | sort -r)
   if [[ -f $run/netns ]] && ip netns list | grep -qw "$NETNS"; then ip netns delete "$NETNS"; fi
+  # The engine's cgroup parent (--cgroup-parent) and what runc left in it, empty once the
+  # containers are gone (rmdir refuses a cgroup that still has processes).
+  for m in /sys/fs/cgroup/*/berth-compose; do
+    [[ -d $m ]] && { find "$m" -depth -type d -exec rmdir {} + 2>/dev/null || true; }
+  done
+  [[ -f $run/made-key-json ]] && rm -f /etc/docker/key.json
   rm -rf "$run" "${state:?}/docker" "$state/containerd" "$state/opt"
 }
 
@@ -149,6 +155,9 @@ EOF
   wait_for "containerd" 30 test -S "$run/containerd.sock"
 
   echo '{}' >"$run/daemon.json"
+  # dockerd 20.10 writes its identity key to /etc/docker/key.json (no flag moves it here); remove
+  # it at the end if this run made it.
+  [[ -e /etc/docker/key.json ]] || touch "$run/made-key-json"
   nsenter --net="/run/netns/$NETNS" -- dockerd --config-file "$run/daemon.json" --data-root "$state/docker" \
     --exec-root "$run/docker" --pidfile "$run/docker.pidfile" -H "$DOCKER_HOST" \
     --containerd "$run/containerd.sock" --containerd-namespace berth-compose \
@@ -188,8 +197,9 @@ postgres_image() {
 }
 
 if [[ ${1:-} == down ]]; then
-  state=${BERTH_COMPOSE_DIR:-$cache/compose-run}
   project_dir=$run/project COMPOSE=$cache/tools/docker-compose-$COMPOSE_VERSION/docker-compose
+  exec 9>"$run.lock"
+  flock -n 9 || die "a scripts/compose-run.sh run is in progress (lock $run.lock)"
   down; log "down"; exit 0
 fi
 
@@ -318,6 +328,16 @@ wait "$up_pid" || { cat "$work/up.log" >&2; die "docker-compose up failed"; }
 up_seconds=$((SECONDS - t0))
 log "every service healthy ${up_seconds}s after 'docker-compose up -d' (state, health, container start and first seen healthy, in seconds after up):"
 report_health "$up_epoch"
+
+# Nothing in the namespace leads off the machine: no default route, only loopback and the
+# engine's own bridges and veths.
+[[ -z $(in_ns ip route show default) && -z $(in_ns ip -6 route show default) ]] ||
+  die "the namespace $NETNS has a default route: $(in_ns ip route show default)"
+links=$(in_ns ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | tr '\n' ' ')
+for l in $links; do
+  [[ $l == lo || $l == docker0 || $l == br-* || $l == veth* ]] || die "unexpected interface $l in $NETNS ($links)"
+done
+log "ok   namespace $NETNS: no default route; interfaces: $links"
 
 # The answers, from inside the namespace.
 curl_ns() { in_ns curl -sS --max-time 10 "$@"; }
