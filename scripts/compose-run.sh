@@ -124,10 +124,6 @@ down() {
 }
 
 up_engine() {
-  # One run at a time (the namespace and /run/berth-compose are fixed names); a run that died
-  # left the lock free and its leftovers are cleaned up below.
-  exec 9>"$run.lock"
-  flock -n 9 || die "another scripts/compose-run.sh is running (lock $run.lock)"
   if ip netns list | grep -qw "$NETNS"; then
     [[ -f $run/netns ]] || die "network namespace $NETNS exists but is not ours ($run/netns missing)"
     log "cleaning up a previous run"; down
@@ -210,6 +206,11 @@ berth=$(cd "$(dirname "$berth")" && pwd)/$(basename "$berth")
 t_start=$SECONDS
 ensure_packages
 ensure_compose
+# One run at a time (the namespace and /run/berth-compose are fixed names), taken before the trap
+# so that a refused run tears nothing down; a run that died left the lock free, and up_engine
+# cleans up its leftovers.
+exec 9>"$run.lock"
+flock -n 9 || die "another scripts/compose-run.sh is running (lock $run.lock)"
 work=$(mktemp -d)
 project_dir=$run/project
 cleanup() {
