@@ -3,8 +3,10 @@
 # the project's own scripts, then runs, in order:
 #   1. cargo fmt --check and cargo clippy -D warnings
 #   2. unit and integration tests that need no cluster (cargo test)
-#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh) and the
-#      Compose files berth writes against the Compose Specification (scripts/validate-compose.sh)
+#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh), the
+#      Compose files berth writes against the Compose Specification (scripts/validate-compose.sh),
+#      and the reference app's Compose file run by Docker Engine and Docker Compose in a network
+#      namespace of its own (scripts/compose-run.sh, needs root)
 #   4. the reference app's tests, including the browser end-to-end test (scripts/app-test.sh)
 #   5. image build/load/push tests against a real registry and containerd (scripts/images-test.sh)
 #   6. the test cluster: scripts/cluster.sh up, its smoke test, the cluster-backed
@@ -142,6 +144,7 @@ validate() {
   local ok=0
   scripts/validate-manifests.sh "$berth" || ok=1
   scripts/validate-compose.sh "$berth" || ok=1
+  scripts/compose-run.sh "$berth" || ok=1
   return $ok
 }
 
