@@ -445,6 +445,7 @@ EOF
     echo "---"; cat "$src/kwok/stages-upstream.yaml"
     echo "---"; cat "$src/kwok/stages-failures.yaml"
     echo "---"; cat "$src/kwok/stages-volume.yaml"
+    echo "---"; cat "$src/kwok/port-forward.yaml"
   } >"$state/kwok.yaml"
 
   local k=$bin/berth-k8s p=$state/pki

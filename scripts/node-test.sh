@@ -10,6 +10,9 @@
 #      database pods are deleted and recreated
 #   4. a rolling upgrade (a changed backend image) under a steady request loop: zero failures;
 #      `berth rollback` under the same loop: zero failures, the old image back
+#   4b. `berth open`: the app at http://localhost:<port> and the backend at its own local port
+#      through the API server; a rolling upgrade of the backend and a deleted backend pod during
+#      the session lose zero of >= 200 requests at 10 req/s on each; Ctrl-C ends it
 #   5. a crashing image: berth's root cause names CrashLoopBackOff and the container's own log lines
 #   6. an image that is not on the node: ErrImagePull/ImagePullBackOff and the build-and-load hint
 #   7. the stack's memory and CPU, measured from the node's cgroups (the plans ask < 2 GiB)
@@ -24,6 +27,8 @@ BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/debug/berth}
 [[ -x $BERTH ]] || { echo "node-test: error: $BERTH missing (cargo build)" >&2; exit 2; }
 # shellcheck source=node/app.sh
 source scripts/node/app.sh
+# shellcheck source=node/open.sh
+source scripts/node/open.sh
 state=${BERTH_CLUSTER_DIR:-$repo/.cluster}
 results=${BERTH_NODE_RESULTS:-$state.node/results.json}
 ns=todo
@@ -327,6 +332,11 @@ check "data survives deleting the backend and database pods" data_survives
 drain="a request failed during the rollout despite the preStop drain"
 KNOWN=$drain check "rolling upgrade of the backend under load: zero failed requests" rolling_upgrade
 KNOWN=$drain check "berth rollback under load: zero failed requests, old image back" rollback_under_load
+check "berth open: the app and the backend on local ports through the API server" open_start
+check "berth open serves the app at localhost and the API at its own port" open_serves
+OPEN_UPGRADE_TAG=${NEW_BACKEND_TAG:-} check "rolling upgrade of the backend during berth open: 0 of >= 200 requests lost" open_rolling_upgrade
+check "a backend pod deleted during berth open: 0 of >= 200 requests lost" open_pod_deleted
+check "Ctrl-C ends berth open (exit 0, ports released)" open_stop
 check "crashing image: root cause CrashLoopBackOff with its real log lines" crash_root_cause
 check "image not on the node: pull failure and the build-and-load hint" missing_image_root_cause
 check "berth diagnose, logs and doctor on the real node: real log lines, every check passes" operate_commands

@@ -145,6 +145,36 @@ fn each_exposure() {
 }
 
 #[test]
+fn origins_resolve_alike() {
+    // {externalUrl} (APP_URL: {externalUrl: /} in the defaults) in every origin.
+    let cases = [
+        Case::new("url").set("expose.url=https://todo.example.com/"),
+        Case::new("url wins over local")
+            .set("expose.origin=local")
+            .set("expose.url=http://10.0.0.7:30080"),
+        Case::new("local behind the edge").set("expose.origin=local"),
+        Case::new("local ports")
+            .set("expose.origin=local")
+            .set("expose.localPorts.frontend=4000")
+            .set("expose.localPorts.backend=4001"),
+        // An explicit port takes the entry's default; the entry moves up.
+        Case::new("local port taken")
+            .file("values/prod.yaml")
+            .set("expose.mode=ingress")
+            .set("expose.origin=local")
+            .set("expose.localPorts.backend=3000"),
+        // Below 1024 the local port is 8000 higher.
+        Case::new("privileged port")
+            .set("expose.mode=gateway")
+            .set("expose.origin=local")
+            .set("components.frontend.port=80"),
+    ];
+    for case in cases {
+        assert_equivalent(&case);
+    }
+}
+
+#[test]
 fn routes_are_data() {
     // The browser calls the backend directly, and a third route.
     let case = Case::new("routes")

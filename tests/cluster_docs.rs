@@ -19,7 +19,7 @@ const GUIDES: [&str; 3] = [
 ];
 
 /// What a command may need that the test machine does not have.
-const REASONS: [&str; 10] = [
+const REASONS: [&str; 11] = [
     "minikube",
     "your-repo",
     "neon",
@@ -30,6 +30,8 @@ const REASONS: [&str; 10] = [
     "docker-desktop",
     "an MCP client",
     "an MCP client on stdin",
+    // Runs until Ctrl-C (berth open).
+    "a terminal left running",
 ];
 
 #[derive(Debug, PartialEq)]

@@ -104,13 +104,28 @@ fn kubectl_text(args: &[&str]) -> String {
 fn pressing_enter_throughout_deploys_the_dev_profile() {
     let ns = cluster::namespace("wizard-defaults");
     let dir = tempfile::tempdir().unwrap();
-    let mut session = wizard(&ns, dir.path(), cluster::node_port(&ns));
+    let port = cluster::node_port(&ns);
+    let mut session = wizard(&ns, dir.path(), port);
     accept_all_defaults(&mut session);
+    // The URL that answers: the NodePort on the node's address, not localhost.
+    let node = kubectl_text(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[0].status.addresses[?(@.type==\"InternalIP\")].address}",
+    ]);
+    let url = format!("http://{}:{port}", node.trim());
+    session
+        .expect(format!("The app will be at {url}").as_str())
+        .expect("the plan names the URL that answers");
     answer(&mut session, "Save these answers", &[ENTER]);
     answer(&mut session, "Deploy now?", &[ENTER]);
     session
         .expect("is ready")
         .expect("the release becomes ready");
+    session
+        .expect(format!("open {url}").as_str())
+        .expect("the URL again once the release is ready");
     assert_eq!(finish(session), 0);
     let deployments = kubectl_text(&["get", "deployments", "-n", &ns, "-o", "name"]);
     assert_eq!(deployments.lines().count(), 3, "{deployments}");

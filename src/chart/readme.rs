@@ -205,6 +205,16 @@ stores what you pass in the release record (a Secret in the namespace).
 This chart's secrets:
 
 {secrets}
+## The browser's origin
+
+Every `{{externalUrl: /p}}` in `env` (CORS lists, auth base URLs) is the origin plus
+`/p`: `expose.url` when set, else with `expose.origin: local` the
+`http://localhost:<port>` that `berth open` serves, else the Ingress or Gateway host.
+For a NodePort, `berth deploy` reads the node's address from the cluster and records
+it as `expose.url`; Helm cannot, so the chart falls back to
+`http://localhost:<nodePort>`: give the address your browser uses with
+`--set expose.url=http://NODE-ADDRESS:NODEPORT` (on Minikube, `minikube ip`).
+
 ## Checking it
 
 ```sh

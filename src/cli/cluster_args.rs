@@ -7,8 +7,9 @@ use clap::Args;
 
 use super::ReleaseArgs;
 use crate::apply::ApplyError;
+use crate::cluster::origin::Place;
 use crate::cluster::retry::Reporter;
-use crate::cluster::{self, ClusterError, ClusterTarget, Connection};
+use crate::cluster::{self, ClusterError, ClusterTarget, Connection, minikube};
 use crate::ui::Printer;
 use crate::wizard::{ContextChoice, list_contexts};
 
@@ -57,6 +58,24 @@ impl ClusterArgs {
         match &self.context {
             Some(name) => contexts.into_iter().find(|c| &c.name == name),
             None => contexts.into_iter().find(|c| c.current),
+        }
+    }
+
+    /// Where the connected context points, for reaching its nodes: its name,
+    /// whether it is Minikube or kind, Minikube's profile, this host's OS.
+    pub fn place(&self, connection: &Connection) -> Place {
+        let local = self
+            .chosen_context()
+            .and_then(|c| c.local)
+            .map(String::from);
+        let minikube = (local.as_deref() == Some("minikube"))
+            .then(|| minikube::read_profile(&connection.context))
+            .flatten();
+        Place {
+            context: connection.context.clone(),
+            local,
+            minikube,
+            host_os: std::env::consts::OS.to_string(),
         }
     }
 

@@ -14,9 +14,10 @@ use super::{Outcome, ReleaseArgs, ValuesArgs, diff, settings};
 use crate::apply::DeployOptions;
 use crate::images::Mirror;
 use crate::manifests::{self, RenderContext, output};
+use crate::pipeline::origin::OriginNote;
 use crate::pipeline::{self, ImageSources, ImagesMode};
 use crate::ui::Printer;
-use crate::values::{ValueSources, Values};
+use crate::values::{Origin, ValueSources, Values};
 use crate::wizard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +75,10 @@ pub struct DeployArgs {
     /// Directory holding the image specs [default: ROOT/images].
     #[arg(long)]
     pub specs_dir: Option<PathBuf>,
+    /// Deploy for the local origin (expose.origin=local: http://localhost:<port>), then
+    /// serve it there like `berth open` until Ctrl-C.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub open: bool,
 }
 
 /// Everything a deploy needs, resolved from the flags.
@@ -88,6 +93,8 @@ pub struct DeploySettings {
     pub images: ImagesMode,
     /// Where the image specs are and how their bases are fetched.
     pub image_sources: ImageSources,
+    /// Serve the release on localhost once it is ready (`--open`).
+    pub open: bool,
 }
 
 impl DeploySettings {
@@ -96,6 +103,10 @@ impl DeploySettings {
         if let Some(url) = &args.registry {
             let layer = serde_json::json!({"registry": {"url": url}});
             sources.layers.push(("--registry".into(), layer));
+        }
+        if args.open {
+            let layer = serde_json::json!({"expose": {"origin": "local", "url": ""}});
+            sources.layers.push(("--open".into(), layer));
         }
         let mut mirrors = BTreeMap::new();
         for mapping in &args.registry_mirrors {
@@ -131,12 +142,13 @@ impl DeploySettings {
             },
             release: args.target.release,
             cluster: args.target.cluster,
+            open: args.open,
         })
     }
 }
 
 pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<Outcome> {
-    let (values, ctx) = settings::load_values(&settings.sources, &settings.release)?;
+    let (mut values, ctx) = settings::load_values(&settings.sources, &settings.release)?;
     pipeline::images::check_mode(settings.images, &values)?;
     if settings.dry_run == Some(DryRun::Client) {
         let mut objects = manifests::render(&values, &ctx);
@@ -149,6 +161,8 @@ pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<
         .cluster
         .run(printer, |connection| async move {
             let client = &connection.client;
+            let place = settings.cluster.place(&connection);
+            let origin = pipeline::origin::resolve_origin(client, &mut values, &place).await;
             if settings.dry_run == Some(DryRun::Server) {
                 let prepared = pipeline::prepare(client, values, &ctx).await?;
                 let force = settings.options.force_conflicts;
@@ -159,20 +173,56 @@ pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<
                 ctx.release, ctx.namespace, connection.context
             ));
             printer.detail(&format!("API server {}", connection.server));
-            execute(printer, client, values, &ctx, settings).await
+            report_origin(printer, &origin);
+            execute(printer, client, values, &ctx, settings, &origin).await
         })
         .await
 }
 
+/// Says where the origin came from, and warns when the browser cannot reach it.
+pub fn report_origin(printer: &Printer, origin: &OriginNote) {
+    match origin {
+        OriginNote::Resolved { url, via } => {
+            printer.detail(&format!("origin {url} (the NodePort on {via})"))
+        }
+        OriginNote::Unknown { url, why } => printer.status(&format!(
+            "cannot tell the nodes' address ({why}); {{externalUrl}} stays {url}"
+        )),
+        _ => {}
+    }
+    if let Some((warning, hint)) = origin.warning() {
+        printer.status(&format!("warning: {warning}"));
+        printer.hint(hint);
+    }
+}
+
+/// The line that says where to open the app once it is ready.
+pub fn open_line(origin: &OriginNote, values: &Values, opening: bool) -> Option<String> {
+    match origin {
+        OriginNote::Unreachable { .. } => None,
+        _ if values.expose.origin == Origin::Local && values.expose.url.is_empty() => {
+            Some(if opening {
+                format!("opening it at {}", origin.url())
+            } else {
+                format!("open it with `berth open`: {}", origin.url())
+            })
+        }
+        _ => Some(format!("open {}", origin.url())),
+    }
+}
+
 /// Builds the images, renders, applies and reports: the scripted path's and
-/// the wizard's deploy.
+/// the wizard's deploy; with `--open`, then serves it on localhost.
 pub async fn execute(
     printer: &Printer,
     client: &kube::Client,
     values: Values,
     ctx: &RenderContext,
     settings: &DeploySettings,
+    origin: &OriginNote,
 ) -> anyhow::Result<Outcome> {
+    let open = open_line(origin, &values, settings.open);
+    let opened = settings.open.then(|| values.clone());
     let images = settings.images.resolve(
         settings.cluster.chosen_context().as_ref(),
         values.registry.is_some(),
@@ -191,10 +241,17 @@ pub async fn execute(
     .await;
     progress.finish();
     let release = crate::apply::Release::new(&ctx.release, &ctx.namespace);
-    Ok(report::deploy_outcome(
+    let outcome = report::deploy_outcome(
         printer,
         &release,
         &result?,
         settings.cluster.is_minikube(),
-    ))
+        open.as_deref(),
+    );
+    match opened {
+        Some(values) if outcome == Outcome::Success => {
+            super::open::serve(printer, client.clone(), &release, values, &[]).await
+        }
+        _ => Ok(outcome),
+    }
 }

@@ -7,10 +7,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::deploy::{DeploySettings, execute};
+use super::deploy::{DeploySettings, execute, open_line, report_origin};
 use super::{Outcome, settings};
 use crate::apply;
-use crate::manifests::exposure::external_url;
 use crate::pipeline::{self, ImagesMode, Prepared};
 use crate::ui::Printer;
 use crate::values::{self, OverlayEnv, ProcessEnv, ValueSources};
@@ -69,15 +68,20 @@ pub async fn run(mut settings: DeploySettings, printer: &Printer) -> anyhow::Res
         .cluster
         .run(printer, |connection| async move {
             let client = &connection.client;
+            let mut values = values;
+            let place = settings.cluster.place(&connection);
+            let origin = pipeline::origin::resolve_origin(client, &mut values, &place).await;
             let prepared = pipeline::prepare(client, values.clone(), &ctx).await?;
-            show_plan(printer, client, &prepared, &external_url(&values)).await?;
+            let url = open_line(&origin, &values, settings.open).map(|_| origin.url().to_string());
+            show_plan(printer, client, &prepared, url.as_deref()).await?;
+            report_origin(printer, &origin);
             if !tokio::task::block_in_place(|| {
                 confirm_and_save(printer, &prompter, &answers, &layer)
             })? {
                 printer.status("not deployed; nothing was written to the cluster");
                 return Ok(Outcome::Success);
             }
-            execute(printer, client, values, &ctx, settings).await
+            execute(printer, client, values, &ctx, settings, &origin).await
         })
         .await
 }
@@ -125,7 +129,7 @@ async fn show_plan(
     printer: &Printer,
     client: &kube::Client,
     prepared: &Prepared,
-    url: &str,
+    url: Option<&str>,
 ) -> anyhow::Result<()> {
     let plan = apply::plan(client, &prepared.objects, &prepared.release, false).await?;
     printer.status(&format!(
@@ -145,6 +149,9 @@ async fn show_plan(
     if plan.is_noop() {
         printer.status("  no changes");
     }
-    printer.status(&format!("The app will be at {url}\n"));
+    match url {
+        Some(url) => printer.status(&format!("The app will be at {url}\n")),
+        None => printer.status(""),
+    }
     Ok(())
 }

@@ -21,11 +21,14 @@ pub struct DiffArgs {
 }
 
 pub async fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
-    let (values, ctx) = settings::load_values(&args.values.sources(), &args.target.release)?;
+    let (mut values, ctx) = settings::load_values(&args.values.sources(), &args.target.release)?;
     let force = args.force_conflicts;
-    args.target
-        .cluster
+    let cluster = &args.target.cluster;
+    cluster
         .run(printer, |connection| async move {
+            // The origin a deploy would render for, so an unchanged one diffs clean.
+            let place = cluster.place(&connection);
+            pipeline::origin::resolve_origin(&connection.client, &mut values, &place).await;
             let prepared = pipeline::prepare(&connection.client, values, &ctx).await?;
             print_plan(printer, &connection.client, &prepared, true, force).await
         })

@@ -22,6 +22,7 @@ mod init;
 mod logs;
 mod man;
 mod mcp;
+mod open;
 mod render;
 mod report;
 mod rollback;
@@ -94,6 +95,11 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Show the release's workloads, readiness and URL.
     Status(status::StatusArgs),
+    /// Serve the release on localhost through the API server until Ctrl-C.
+    ///
+    /// Each routed component at its own port (http://localhost:3000, :8000, …); every
+    /// connection goes to a pod that is ready then, so rollouts and restarts do not break it.
+    Open(open::OpenArgs),
     /// List the release's revisions.
     History(history::HistoryArgs),
     /// Re-apply an earlier revision (default: the previous one).
@@ -181,6 +187,7 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         }
         Command::Diff(args) => diff::run(args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
+        Command::Open(args) => open::run(args, printer).await,
         Command::History(args) => history::run(args, printer).await,
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,

@@ -63,8 +63,9 @@ pub fn deploy_outcome(
     release: &Release,
     report: &DeployReport,
     minikube: bool,
+    open: Option<&str>,
 ) -> Outcome {
-    let (lines, outcome) = outcome_lines(release, report, minikube);
+    let (lines, outcome) = outcome_lines(release, report, minikube, open);
     for line in lines {
         match line {
             Line::Status(text) => printer.status(&text),
@@ -75,11 +76,13 @@ pub fn deploy_outcome(
     outcome
 }
 
-/// The outcome of a deploy in words.
+/// The outcome of a deploy in words; `open` says where to open the app once
+/// it is ready.
 pub fn outcome_lines(
     release: &Release,
     report: &DeployReport,
     minikube: bool,
+    open: Option<&str>,
 ) -> (Vec<Line>, Outcome) {
     let mut lines = vec![Line::Status(match report.revision {
         Some(number) => {
@@ -104,6 +107,9 @@ pub fn outcome_lines(
     let outcome = match &report.readiness {
         Readiness::Ready => {
             lines.push(Line::Status(format!("release {} is ready", release.name)));
+            if let Some(open) = open {
+                lines.push(Line::Status(open.to_string()));
+            }
             Outcome::Success
         }
         Readiness::Failed { object, cause } => {
@@ -163,7 +169,12 @@ mod tests {
     #[test]
     fn deploy_outcomes_in_words() {
         let release = Release::new("todo-chatbot", "todo");
-        let (ready, outcome) = outcome_lines(&release, &report(Readiness::Ready), false);
+        let (ready, outcome) = outcome_lines(
+            &release,
+            &report(Readiness::Ready),
+            false,
+            Some("open http://192.168.49.2:30080"),
+        );
         assert_eq!(outcome, Outcome::Success);
         insta::assert_snapshot!("deploy_ready", text(&ready));
         let failed = Readiness::Failed {
@@ -178,13 +189,13 @@ mod tests {
                 ],
             },
         };
-        let (failed, outcome) = outcome_lines(&release, &report(failed), true);
+        let (failed, outcome) = outcome_lines(&release, &report(failed), true, None);
         assert_eq!(outcome, Outcome::Failed);
         insta::assert_snapshot!("deploy_crash_loop", text(&failed));
         let timed_out = Readiness::TimedOut {
             waiting: vec!["Deployment todo/todo-chatbot-web: 1/2 ready, 1 updated".into()],
         };
-        let (timed_out, _) = outcome_lines(&release, &report(timed_out), false);
+        let (timed_out, _) = outcome_lines(&release, &report(timed_out), false, None);
         insta::assert_snapshot!("deploy_timed_out", text(&timed_out));
     }
 }

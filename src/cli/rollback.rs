@@ -53,7 +53,9 @@ pub async fn run(args: RollbackArgs, printer: &Printer) -> anyhow::Result<Outcom
             })
             .await;
             progress.finish();
-            Ok(report::deploy_outcome(printer, release, &result?, minikube))
+            Ok(report::deploy_outcome(
+                printer, release, &result?, minikube, None,
+            ))
         })
         .await
 }

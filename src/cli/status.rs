@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 
 use clap::{Args, ValueEnum};
 
-use super::cluster_args::TargetArgs;
+use super::cluster_args::{ClusterArgs, TargetArgs};
 use super::{Outcome, settings};
-use crate::apply::{self, ReleaseStatus, Workload};
+use crate::apply::{self, Release, ReleaseStatus, Workload};
+use crate::cluster::Connection;
+use crate::operate::open;
+use crate::pipeline::{self, origin::OriginNote};
 use crate::ui::Printer;
+use crate::values::Origin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -26,11 +30,14 @@ pub struct StatusArgs {
 
 pub async fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let release = &settings::release_of(&args.target.release)?;
-    let status = args
-        .target
-        .cluster
+    let cluster = &args.target.cluster;
+    let status = cluster
         .run(printer, |connection| async move {
-            Ok(apply::status(&connection.client, release).await?)
+            let mut status = apply::status(&connection.client, release).await?;
+            if let Some(url) = open_url(cluster, &connection, release).await? {
+                status.urls = vec![url];
+            }
+            Ok(status)
         })
         .await?;
     match args.format {
@@ -42,6 +49,29 @@ pub async fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome>
     } else {
         Outcome::Failed
     })
+}
+
+/// The URL to open the release at: the origin its newest revision was
+/// deployed for (a NodePort's resolved now when the revision predates that).
+async fn open_url(
+    cluster: &ClusterArgs,
+    connection: &Connection,
+    release: &Release,
+) -> anyhow::Result<Option<String>> {
+    let Some(mut values) = open::deployed_values(&connection.client, release).await? else {
+        return Ok(None);
+    };
+    let place = cluster.place(connection);
+    let note = pipeline::origin::resolve_origin(&connection.client, &mut values, &place).await;
+    Ok(Some(match note {
+        OriginNote::Unreachable { why, .. } => {
+            format!("none reachable from this machine ({why}); run `berth open`")
+        }
+        _ if values.expose.origin == Origin::Local && values.expose.url.is_empty() => {
+            format!("{} (served by `berth open`)", note.url())
+        }
+        note => note.url().to_string(),
+    }))
 }
 
 /// The status as a table, workloads sorted by kind and name.

@@ -2,6 +2,8 @@
 //! else `KUBECONFIG`, else `~/.kube/config`; `--kube-context` or the current context.
 //! Transient API server failures are retried ([`retry`]).
 
+pub mod minikube;
+pub mod origin;
 pub mod retry;
 
 use std::path::PathBuf;

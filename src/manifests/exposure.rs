@@ -14,14 +14,27 @@ use super::http_route::{
     self, BackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule, HttpRouteSpec, ParentRef, PathMatch,
 };
 use super::labels::component_labels;
+use super::local_ports;
 use crate::values::routes::{entry_component, ordered_routes};
-use crate::values::{ExposeMode, Values};
+use crate::values::{ExposeMode, Origin, Values};
 
-/// The URL users reach the app at. A NodePort's node address is only known on
-/// the cluster, so render assumes `localhost` (as `minikube service` tunnels do);
-/// `berth status` shows the real one.
+/// The origin the browser uses (`scheme://host[:port]`, no trailing slash):
+/// the one function every `{externalUrl}` (env, build values, the chart's
+/// equivalent) resolves through.
+///
+/// `expose.url` when set (for a NodePort, `berth deploy` sets it to the node's
+/// address from the cluster); else with `expose.origin: local` the local origin
+/// `berth open` serves; else the Ingress or Gateway host. A NodePort without a
+/// cluster to ask (`berth render`, `chart export`) falls back to
+/// `http://localhost:<nodePort>`, and no exposure to the entry's own port.
 pub fn external_url(values: &Values) -> String {
     let expose = &values.expose;
+    if !expose.url.is_empty() {
+        return expose.url.trim_end_matches('/').to_string();
+    }
+    if expose.origin == Origin::Local {
+        return local_ports::local_origin(values);
+    }
     match expose.mode {
         ExposeMode::Ingress => {
             let scheme = if expose.ingress.tls_secret_name.is_empty() {
@@ -45,6 +58,14 @@ pub fn external_url(values: &Values) -> String {
             None => "http://localhost".to_string(),
         },
     }
+}
+
+/// Whether the origin is a NodePort's that only the cluster can tell (the
+/// node's address): `berth deploy`, `diff` and `status` resolve it into
+/// `expose.url` before rendering.
+pub fn origin_needs_cluster(values: &Values) -> bool {
+    let expose = &values.expose;
+    expose.url.is_empty() && expose.origin == Origin::Cluster && expose.mode == ExposeMode::NodePort
 }
 
 /// The container port of the component routed at `/`.

@@ -8,6 +8,7 @@ pub mod exposure;
 pub mod generated;
 pub mod http_route;
 pub mod labels;
+pub mod local_ports;
 pub mod network_policy;
 pub mod object;
 pub mod output;

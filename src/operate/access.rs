@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use kube::Client;
 
+use crate::cluster::minikube::{self, MinikubeProfile};
 use crate::cluster::retry::Reporter;
 use crate::cluster::{self, ClusterTarget};
 use crate::wizard::ContextChoice;
@@ -21,8 +22,8 @@ pub enum ClusterAccess {
         server: String,
         /// `minikube`, `kind` or none.
         local: Option<String>,
-        /// The Minikube profile's driver, when berth could read it.
-        minikube_driver: Option<String>,
+        /// The Minikube profile (driver, node address), when berth could read it.
+        minikube: Option<MinikubeProfile>,
     },
 }
 
@@ -39,15 +40,15 @@ pub async fn access(
     match cluster::connect(target, reporter).await {
         Ok(connection) => {
             let local = chosen.as_ref().and_then(|c| c.local).map(String::from);
-            let minikube_driver = (local.as_deref() == Some("minikube"))
-                .then(|| minikube_driver(&connection.context))
+            let minikube = (local.as_deref() == Some("minikube"))
+                .then(|| minikube::read_profile(&connection.context))
                 .flatten();
             ClusterAccess::Connected {
                 client: connection.client,
                 context: connection.context,
                 server: connection.server,
                 local,
-                minikube_driver,
+                minikube,
             }
         }
         Err(err) => ClusterAccess::Unusable {
@@ -71,17 +72,6 @@ fn kubeconfig_exists() -> bool {
 
 fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
-}
-
-/// The driver in the Minikube profile's config.json (`$MINIKUBE_HOME` or ~/.minikube).
-fn minikube_driver(profile: &str) -> Option<String> {
-    let root = std::env::var_os("MINIKUBE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| home().map(|h| h.join(".minikube")))?;
-    let text =
-        std::fs::read_to_string(root.join("profiles").join(profile).join("config.json")).ok()?;
-    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-    config.get("Driver")?.as_str().map(String::from)
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

@@ -8,7 +8,9 @@
 pub mod access;
 pub mod diagnose;
 pub mod doctor;
+pub mod forward;
 pub mod logs;
+pub mod open;
 
 use crate::apply::Release;
 use crate::manifests::labels::COMPONENT;
@@ -32,6 +34,12 @@ pub enum OperateError {
         namespace: String,
         component: String,
         known: Vec<String>,
+    },
+    #[error("cannot read release {release} in namespace {namespace}: {message}")]
+    Release {
+        release: String,
+        namespace: String,
+        message: String,
     },
 }
 
@@ -147,6 +155,7 @@ mod tests {
             include_str!("doctor/capacity.rs"),
             include_str!("doctor/exposure.rs"),
             include_str!("doctor/pod_security.rs"),
+            include_str!("doctor/origin.rs"),
         );
         let mut headings: Vec<String> = Vec::new();
         for (source, name, level) in [

@@ -4,6 +4,7 @@
 
 pub mod deploy;
 pub mod images;
+pub mod origin;
 pub mod prepare;
 
 pub use deploy::{DeployError, apply_prepared, deploy_values};

@@ -180,12 +180,19 @@ berth. Arg: env ({config, secret}).
 {{- end }}
 
 {{/*
-The URL users reach the app at. A NodePort's node address is only known on the
-cluster, so this assumes localhost (as `minikube service` tunnels do). Arg: root.
+The origin the browser uses (berth's manifests::exposure::external_url):
+expose.url when set; else with expose.origin=local the local origin of
+`berth open`; else the Ingress or Gateway host. A NodePort's node address is
+only known on the cluster (berth deploy resolves it into expose.url); here it
+falls back to http://localhost:<nodePort>. Arg: root.
 */}}
 {{- define "berth.externalUrl" -}}
 {{- $expose := .Values.expose -}}
-{{- if eq $expose.mode "ingress" -}}
+{{- if $expose.url -}}
+{{- trimSuffix "/" $expose.url -}}
+{{- else if eq ($expose.origin | default "cluster") "local" -}}
+{{- include "berth.localOrigin" . -}}
+{{- else if eq $expose.mode "ingress" -}}
 {{- printf "%s://%s" (ternary "http" "https" (empty $expose.ingress.tlsSecretName)) $expose.ingress.host -}}
 {{- else if eq $expose.mode "gateway" -}}
 {{- printf "%s://%s" (ternary "https" "http" $expose.gateway.https) $expose.gateway.host -}}
@@ -200,5 +207,46 @@ cluster, so this assumes localhost (as `minikube service` tunnels do). Arg: root
 {{- else -}}
 http://localhost
 {{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The local origin `berth open` serves (berth's manifests::local_ports):
+http://localhost:<port> of the entry (the component routed at `/`), else of
+the first routed component by name. Its port is expose.localPorts' entry, else
+its container port (below 1024: 8000 higher), moved up past ports other
+components were given explicitly. Arg: root.
+*/}}
+{{- define "berth.localOrigin" -}}
+{{- $root := . -}}
+{{- $expose := .Values.expose -}}
+{{- $localPorts := $expose.localPorts | default dict -}}
+{{- $routed := list -}}
+{{- range $path, $route := $expose.routes -}}
+  {{- $name := $route -}}
+  {{- if kindIs "map" $route }}{{ $name = $route.component }}{{ end -}}
+  {{- $c := index $root.Values.components $name | default dict -}}
+  {{- if and (hasKey $c "port") (eq (include "berth.enabled" $c) "true") -}}
+    {{- $routed = append $routed $name -}}
+  {{- end -}}
+{{- end -}}
+{{- $routed = $routed | uniq | sortAlpha -}}
+{{- $primary := include "berth.entry" . -}}
+{{- if not (has $primary $routed) }}{{ $primary = first $routed | default "" }}{{ end -}}
+{{- if not $primary -}}
+http://localhost
+{{- else if hasKey $localPorts $primary -}}
+{{- printf "http://localhost:%d" (int64 (index $localPorts $primary)) -}}
+{{- else -}}
+  {{- $taken := list -}}
+  {{- range $name, $port := $localPorts -}}
+    {{- if has $name $routed }}{{ $taken = append $taken (int64 $port) }}{{ end -}}
+  {{- end -}}
+  {{- $port := int64 (index $root.Values.components $primary).port -}}
+  {{- if lt $port 1024 }}{{ $port = add $port 8000 }}{{ end -}}
+  {{- range until (len $taken) -}}
+    {{- if has $port $taken }}{{ $port = add $port 1 }}{{ end -}}
+  {{- end -}}
+  {{- printf "http://localhost:%d" (int64 $port) -}}
 {{- end -}}
 {{- end }}

@@ -157,6 +157,29 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "%s: `%s` is not a valid name; allowed: up to 63 lower-case letters, digits and `-`" $key $ns) -}}
   {{- end -}}
 {{- end -}}
+{{- if and $expose.url (not (regexMatch "^https?://[^/?#@\\s]+/?$" $expose.url)) -}}
+  {{- $problems = append $problems (printf "expose.url: `%s` is not an origin; allowed: http(s)://host[:port], e.g. http://localhost:3000 or https://todo.example.com" $expose.url) -}}
+{{- end -}}
+{{- $routedNames := list -}}
+{{- range $path, $route := $expose.routes -}}
+  {{- $name := $route -}}
+  {{- if kindIs "map" $route }}{{ $name = $route.component }}{{ end -}}
+  {{- if hasKey (index $components $name | default dict) "port" }}{{ $routedNames = append $routedNames $name }}{{ end -}}
+{{- end -}}
+{{- $localSeen := dict -}}
+{{- range $name, $port := $expose.localPorts | default dict -}}
+  {{- if not (has $name $routedNames) -}}
+    {{- $problems = append $problems (printf "expose.localPorts.%s: `%s` is not a routed component with a port; `berth open` serves only what expose.routes routes" $name $name) -}}
+  {{- end -}}
+  {{- $key := toString (int64 $port) -}}
+  {{- if eq (int64 $port) 0 -}}
+    {{- $problems = append $problems (printf "expose.localPorts.%s: 0 is not a port; allowed: 1–65535 (above 1023 needs no root)" $name) -}}
+  {{- else if hasKey $localSeen $key -}}
+    {{- $problems = append $problems (printf "expose.localPorts.%s: port %s is also expose.localPorts.%s; each local port serves one component" $name $key (get $localSeen $key)) -}}
+  {{- else -}}
+    {{- $_ := set $localSeen $key $name -}}
+  {{- end -}}
+{{- end -}}
 {{- $scaling := list (list "autoscaling" .Values.autoscaling) -}}
 {{- range $name, $c := $components -}}
   {{- $scaling = append $scaling (list (printf "components.%s.autoscaling" $name) (include "berth.autoscaling" (dict "root" $root "c" $c) | fromJson)) -}}

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 pub use super::access::ClusterAccess;
 use crate::apply::Release;
+use crate::cluster::origin::{LOCAL_ORIGIN_HINT, Place};
 use crate::manifests::{self, Manifest, RenderContext};
 use crate::values::Values;
 use crate::values::quantity::parse_quantity;
@@ -25,6 +26,9 @@ use exposure::*;
 
 mod capacity;
 use capacity::*;
+
+mod origin;
+use origin::*;
 
 /// The Kubernetes minor version berth's API types are built for.
 pub const API_MINOR: u32 = 35;
@@ -141,8 +145,14 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
             context,
             server,
             local,
-            minikube_driver,
+            minikube,
         } => {
+            let place = Place {
+                context: context.clone(),
+                local: local.clone(),
+                minikube: minikube.clone(),
+                host_os: input.host_os.clone(),
+            };
             let local = local.as_deref();
             checks.push(Check::pass(
                 "kubeconfig",
@@ -154,12 +164,13 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
             checks.push(metrics(client, &objects).await);
             checks.push(exposure(client, &release, &input.values, &objects).await);
             checks.push(images(client, &objects, local).await);
-            checks.push(minikube(
+            checks.push(minikube_check(
                 local,
-                minikube_driver.as_deref(),
+                minikube.as_ref().map(|m| m.driver.as_str()),
                 &input.host_os,
                 &input.values,
             ));
+            checks.push(origin(client, &place, &input.values).await);
             checks.push(pod_security(client, &release, &objects).await);
             checks.push(dns(client).await);
             Some(context.clone())
@@ -409,7 +420,12 @@ async fn images(client: &Client, objects: &[Manifest], local: Option<&str>) -> C
     }
 }
 
-fn minikube(local: Option<&str>, driver: Option<&str>, host_os: &str, values: &Values) -> Check {
+fn minikube_check(
+    local: Option<&str>,
+    driver: Option<&str>,
+    host_os: &str,
+    values: &Values,
+) -> Check {
     const ID: &str = "minikube";
     if local != Some("minikube") {
         return Check::pass(ID, "not a Minikube context");
@@ -423,7 +439,7 @@ fn minikube(local: Option<&str>, driver: Option<&str>, host_os: &str, values: &V
             format!(
                 "driver {driver_name} on {host_os}: the node's IP is not reachable from this machine"
             ),
-            "reach the app with `minikube service <release>-<component> -n <namespace> --url` (keep it running), or `minikube tunnel` for an Ingress/Gateway",
+            LOCAL_ORIGIN_HINT,
         )
     } else if tunnelled {
         Check::warn(
@@ -555,11 +571,14 @@ mod tests {
     #[test]
     fn minikube_on_macos_with_docker_needs_a_tunnel_for_node_ports() {
         let values = default_values();
-        let mac = minikube(Some("minikube"), Some("docker"), "macos", &values);
+        let mac = minikube_check(Some("minikube"), Some("docker"), "macos", &values);
         assert_eq!(mac.status, Status::Warn);
-        assert!(mac.hint.unwrap().contains("minikube service"));
-        let linux = minikube(Some("minikube"), Some("docker"), "linux", &values);
+        assert!(mac.hint.unwrap().contains("berth open"));
+        let linux = minikube_check(Some("minikube"), Some("docker"), "linux", &values);
         assert_eq!(linux.status, Status::Pass);
-        assert_eq!(minikube(None, None, "macos", &values).status, Status::Pass);
+        assert_eq!(
+            minikube_check(None, None, "macos", &values).status,
+            Status::Pass
+        );
     }
 }

@@ -29,6 +29,34 @@ pub struct Expose {
     pub node_port: i32,
     pub ingress: Ingress,
     pub gateway: Gateway,
+    // The three origin keys default when absent: revisions recorded before
+    // they existed are read back by `berth open` and `status`.
+    /// Where the browser reaches the app, hence what `{externalUrl}` resolves to.
+    #[serde(default)]
+    pub origin: Origin,
+    /// The origin itself (`http://localhost:3000`, `https://todo.example.com`):
+    /// scheme, host and optional port, no path. When set it wins over `origin`;
+    /// `berth deploy` fills it in for a NodePort from the cluster's node address.
+    #[serde(default)]
+    pub url: String,
+    /// Local port of a routed component under `berth open` (and `origin: local`);
+    /// default: the entry at the port of the component routed at `/`, every other
+    /// routed component at its own port.
+    #[serde(default)]
+    pub local_ports: BTreeMap<String, u16>,
+}
+
+/// Where the browser reaches the app.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    /// Through the cluster: the Ingress or Gateway host, or the node's address
+    /// and NodePort (resolved by `berth deploy`).
+    #[default]
+    Cluster,
+    /// Through `berth open` on this machine: `http://localhost:<local port of the entry>`,
+    /// the origin apps written for local development expect.
+    Local,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -3,9 +3,11 @@
 
 mod database;
 mod formats;
+mod origin;
 
 pub use database::{check_database_url, masked_url, validate_secret_values};
 pub use formats::{check_path, is_dns_1035, is_dns_label, is_dns_subdomain, is_env_name};
+pub use origin::{check_origin, origin_problem};
 
 use super::error::Problem;
 use super::model::{Autoscaling, Component, ExposeMode, Values};
@@ -30,6 +32,7 @@ pub fn validate(values: &Values) -> Vec<Problem> {
     check_secrets(&mut problems, values);
     check_database(&mut problems, values);
     check_expose(&mut problems, values);
+    check_origin(&mut problems, values);
     problems.extend(super::routes::check_routes(values));
     check_scaling(&mut problems, values);
     problems
