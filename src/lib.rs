@@ -6,6 +6,7 @@ pub mod apply;
 pub mod chart;
 pub mod cli;
 pub mod cluster;
+pub mod dev;
 pub mod images;
 pub mod init;
 pub mod manifests;

@@ -26,7 +26,7 @@ pub mod uninstall;
 pub mod volumes;
 pub mod wait;
 
-pub use deploy::{DeployOptions, DeployReport, deploy};
+pub use deploy::{DeployOptions, DeployReport, deploy, deploy_holding, hold};
 pub use error::ApplyError;
 pub use inventory::Inventory;
 pub use object::{Desired, ObjectKey, from_manifests};

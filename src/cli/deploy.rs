@@ -131,6 +131,7 @@ impl DeploySettings {
                 root,
                 specs_dir: args.specs_dir.clone(),
                 mirrors,
+                ..Default::default()
             },
             sources,
             options: settings::deploy_options(&args.apply, args.delete_data),

@@ -162,9 +162,20 @@ pub async fn run(command: ImagesCommand, printer: &Printer) -> Result<Outcome> {
                 .iter()
                 .map(|r| {
                     let outcome = match r.outcome {
-                        LoadOutcome::Loaded { elapsed } => {
-                            format!("loaded in {:.2}s", elapsed.as_secs_f64())
-                        }
+                        LoadOutcome::Loaded {
+                            elapsed,
+                            sent: None,
+                        } => format!("loaded in {:.2}s", elapsed.as_secs_f64()),
+                        LoadOutcome::Loaded {
+                            elapsed,
+                            sent: Some(sent),
+                        } => format!(
+                            "loaded in {:.2}s ({} of {} blobs sent, {})",
+                            elapsed.as_secs_f64(),
+                            sent.blobs,
+                            sent.total_blobs,
+                            images::load::human_bytes(sent.bytes)
+                        ),
                         LoadOutcome::AlreadyPresent => "already present".to_owned(),
                     };
                     format!("{}\t{}\t{}", r.reference, r.target, outcome)
