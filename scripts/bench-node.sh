@@ -33,8 +33,11 @@ for p in sorted(json.load(sys.stdin)["items"], key=lambda p: p["metadata"]["name
     started = p["status"]["containerStatuses"][0]["state"].get("running", {}).get("startedAt")
     created = t(p["metadata"]["creationTimestamp"])
     comp = p["metadata"]["labels"]["app.kubernetes.io/component"]
-    print(f"{comp + " pod start -> ready (" + p["metadata"]["name"] + ")":58} "
-          f"{(t(started) - created).seconds} s to container start, {(t(cond["Ready"]) - created).seconds} s to Ready")
+    # No quotes inside the f-strings: nesting them needs Python 3.12, Debian 12 has 3.11.
+    label = comp + " pod start -> ready (" + p["metadata"]["name"] + ")"
+    to_start = (t(started) - created).seconds
+    to_ready = (t(cond["Ready"]) - created).seconds
+    print(f"{label:58} {to_start} s to container start, {to_ready} s to Ready")
 '
 
 t0=$SECONDS

@@ -65,13 +65,15 @@ log "$(uv --version) and $(poetry --version --no-ansi) from $build_tools"
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored
 # The specs `berth init` writes for fixture repositories: requirements.txt and Poetry projects on
-# the Python 3.12 base, a uv project on 3.13 (wheels from PyPI). A test whose base is missing is
-# skipped by name, and says so.
+# the Python 3.12 base, a uv project on 3.13 and a uv + alembic backend on 3.12 built in the team's
+# directory without uv on PATH (wheels from PyPI), and berth's own install of the pinned uv and
+# Poetry into an empty cache (about 50 s). A test whose base is missing is skipped by name, and
+# says so.
 has_base() { skopeo inspect --tls-verify=false "docker://$registry/library/$1" >/dev/null 2>&1; }
 init_skips=()
 if ! has_base python:3.12-slim-bookworm; then
   log "skipping the requirements.txt and Poetry fixtures' images: need python:3.12-slim-bookworm (a CPython 3.12)"
-  init_skips+=(--skip an_init_written_python_spec --skip a_poetry_backend)
+  init_skips+=(--skip an_init_written_python_spec --skip a_poetry_backend --skip a_uv_backend_builds_in_the_teams_directory)
 fi
 if ! has_base python:3.13-slim-bookworm; then
   log "skipping the uv fixture's images: need python:3.13-slim-bookworm (a CPython 3.13)"

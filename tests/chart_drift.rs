@@ -28,6 +28,13 @@ const VARIABLES: &[(&str, &[&str])] = &[
     ),
     ("$t.", &["components.*.tasks.*."]),
     ("$r.", &["components.*.env.*."]),
+    (
+        "$be.",
+        &[
+            "components.*.image.buildEnv.*.",
+            "database.internal.image.buildEnv.*.",
+        ],
+    ),
     ("$s.", &["secrets.*."]),
     ("$db.", &["database."]),
     ("$expose.", &["expose."]),
@@ -164,6 +171,7 @@ fn chart_ships_berths_schema_defaults_and_profiles() {
     let schema: serde_json::Value = serde_json::from_str(&get("values.schema.json")).unwrap();
     assert_eq!(schema, chart::chart_schema());
     assert_eq!(get("values-dev.yaml"), repo("values/dev.yaml"));
+    assert_eq!(get("values-staging.yaml"), repo("values/staging.yaml"));
     assert_eq!(get("values-prod.yaml"), repo("values/prod.yaml"));
     let parse = |text: &str| berth::values::load::parse_yaml(text, "test").unwrap();
     assert_eq!(

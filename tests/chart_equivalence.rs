@@ -41,6 +41,15 @@ fn dev_values() {
 }
 
 #[test]
+fn staging_values() {
+    // Default 20, plus default deny + 4 policies and 3 PDBs; no HPA.
+    assert_eq!(
+        assert_equivalent(&Case::new("staging").file("values/staging.yaml")),
+        28
+    );
+}
+
+#[test]
 fn prod_values() {
     // Default deny + 4 policies, 3 HPAs and 3 PDBs on top of the default 20.
     assert_eq!(
@@ -197,7 +206,7 @@ fn routes_are_data() {
 #[test]
 fn each_component_disabled_in_turn() {
     for component in ["frontend", "backend", "mcp"] {
-        for profile in ["values/dev.yaml", "values/prod.yaml"] {
+        for profile in ["values/dev.yaml", "values/staging.yaml", "values/prod.yaml"] {
             let case = Case::new(&format!("{component} disabled, {profile}"))
                 .file(profile)
                 .set(&format!("components.{component}.enabled=false"))
@@ -209,7 +218,7 @@ fn each_component_disabled_in_turn() {
 
 #[test]
 fn existing_secrets_per_component() {
-    for profile in ["values/dev.yaml", "values/prod.yaml"] {
+    for profile in ["values/dev.yaml", "values/staging.yaml", "values/prod.yaml"] {
         let case = Case::new(&format!("existing secret, {profile}"))
             .file(profile)
             .set("components.backend.existingSecret=backend-secrets");

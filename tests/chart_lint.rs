@@ -35,7 +35,12 @@ fn lint(chart: &Path, values: Option<&str>, args: &[String]) {
 fn helm_lint_strict_passes_with_each_values_file() {
     let chart = chart_support::exported_chart();
     lint(chart, None, &[]);
-    for file in ["values.yaml", "values-dev.yaml", "values-prod.yaml"] {
+    for file in [
+        "values.yaml",
+        "values-dev.yaml",
+        "values-staging.yaml",
+        "values-prod.yaml",
+    ] {
         lint(chart, Some(chart.join(file).to_str().unwrap()), &[]);
     }
     // And with the values a real install of each kind passes: a secret's value
@@ -306,6 +311,14 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
         (
             "components.backend.env.X.urlOf=nope",
             "components.backend.env.X.urlOf",
+        ),
+        (
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_API.urlOf=backend",
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_API.urlOf",
+        ),
+        (
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_KEY.secret=authSecret",
+            "components.frontend.image.buildEnv.NEXT_PUBLIC_KEY.secret",
         ),
         (
             "components.Web.image.repository=a/b,components.Web.image.tag=v1",

@@ -104,11 +104,35 @@ fn awkward_text() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 :#{}\"'\\\\/@%+&*!|>\\n\\tüé€-]{0,24}"
 }
 
+/// A number as users write one in env: integers, decimals, exponents, tiny
+/// and huge ones (both tools must print the same text for each).
+fn number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (-1_000_000_000i64..1_000_000_000).prop_map(Value::from),
+        (-1e7f64..1e7).prop_map(Value::from),
+        (0u32..1000, -12i32..25).prop_map(|(m, e)| Value::from(f64::from(m) * 10f64.powi(e))),
+        prop::sample::select(vec![
+            1e3,
+            1.0,
+            0.5,
+            -0.0,
+            1e-7,
+            1e21,
+            1234567.5,
+            999999.5,
+            0.0001,
+            1e15,
+            9007199254740992.0
+        ])
+        .prop_map(Value::from),
+    ]
+}
+
 /// A plain env value: text, or a number or boolean (written as text).
 fn plain_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         6 => awkward_text().prop_map(Value::from),
-        1 => (0i64..100_000_000).prop_map(Value::from),
+        2 => number(),
         1 => prop::bool::ANY.prop_map(Value::from),
     ]
 }
@@ -740,4 +764,236 @@ fn random_stacks_are_equivalent() {
         eprintln!("chart_random: rejections by first problem: {reasons:#?}");
     }
     assert!(proven >= cases, "only {proven} of {cases} stacks ran");
+}
+
+/// One of berth's rules broken on purpose, as a values overlay given to both
+/// tools after the stack: the rule's name and the overlay, or None when the
+/// stack has nothing the rule applies to (no component with a port, …).
+fn breaking_overlay(values: &Value, rule: usize) -> Option<(&'static str, Value)> {
+    let components = values["components"].as_object()?;
+    let names: Vec<&String> = components.keys().collect();
+    let served: Vec<&String> = names
+        .iter()
+        .copied()
+        .filter(|n| components[*n].get("port").is_some())
+        .collect();
+    let workers: Vec<&String> = names
+        .iter()
+        .copied()
+        .filter(|n| components[*n].get("port").is_none())
+        .collect();
+    let first = names.first()?;
+    let component = |fields: Value| json!({"components": {first.as_str(): fields}});
+    let env = |value: Value| component(json!({"env": {"BROKEN_REF": value}}));
+    Some(match rule {
+        0 => (
+            "urlOf path",
+            env(json!({"urlOf": served.first()?, "path": "/a b?c=d"})),
+        ),
+        1 => ("externalUrl path", env(json!({"externalUrl": "no-slash"}))),
+        2 => (
+            "two kinds",
+            env(json!({"release": "name", "externalUrl": "/"})),
+        ),
+        3 => (
+            "path without urlOf",
+            env(json!({"externalUrl": "/", "path": "/x"})),
+        ),
+        4 => (
+            "driver without url",
+            env(json!({"release": "name", "driver": "asyncpg"})),
+        ),
+        5 => (
+            "image.build",
+            component(json!({"image": {"build": "/abs/web.toml"}})),
+        ),
+        6 => ("nameLabel", component(json!({"nameLabel": "-bad-"}))),
+        7 => (
+            "probe kinds",
+            component(json!({"probes": {"exec": ["true"], "tcp": true}})),
+        ),
+        // An empty override only stays empty where the stack has none to merge with.
+        8 if components[*first]["probes"]["startup"].is_null() => (
+            "probe override kinds",
+            component(json!({"probes": {"startup": {}}})),
+        ),
+        9 => (
+            "probe exec empty",
+            component(json!({"probes": {"liveness": {"exec": []}}})),
+        ),
+        10 => (
+            "probe http path",
+            json!({"components": {served.first()?.as_str(): {"probes": {"readiness": {"http": "health"}}}}}),
+        ),
+        11 => (
+            "probe on a worker",
+            json!({"components": {workers.first()?.as_str(): {"probes": {"readiness": {"tcp": true}}}}}),
+        ),
+        12 => (
+            "request above limit",
+            component(
+                json!({"resources": {"requests": {"cpu": "2", "memory": "64Mi"}, "limits": {"cpu": "1500m", "memory": "64Mi"}}}),
+            ),
+        ),
+        13 => (
+            "quantity",
+            component(
+                json!({"resources": {"requests": {"cpu": "1", "memory": "lots"}, "limits": {"cpu": "1", "memory": "1Gi"}}}),
+            ),
+        ),
+        14 => (
+            "writable path",
+            component(json!({"writablePaths": ["tmp"]})),
+        ),
+        15 => (
+            "writable volume clash",
+            component(json!({"writablePaths": ["/a/cache/x", "/b/cache/x"]})),
+        ),
+        16 => (
+            "annotation key",
+            component(json!({"podAnnotations": {"-bad": "x"}})),
+        ),
+        17 => (
+            "label value",
+            component(json!({"podLabels": {"team": "-x-"}})),
+        ),
+        18 => (
+            "berth's label",
+            component(json!({"podLabels": {"app.kubernetes.io/part": "x"}})),
+        ),
+        19 => (
+            "budget",
+            component(json!({"podDisruptionBudget": {"minAvailable": -1}})),
+        ),
+        20 => (
+            "existingSecret",
+            component(json!({"existingSecret": "Bad_Name"})),
+        ),
+        21 => ("served path", component(json!({"paths": ["no-slash"]}))),
+        22 => (
+            "task command",
+            component(json!({"tasks": {"tbroken": {"command": [""]}}})),
+        ),
+        23 => ("egress", component(json!({"egress": ["bad host!"]}))),
+        24 => (
+            "egress port",
+            component(json!({"egress": ["db.example.com:0"]})),
+        ),
+        25 => (
+            "secret name",
+            json!({"secrets": {"9bad": {"fromEnv": "X"}}}),
+        ),
+        26 => (
+            "fromEnv",
+            json!({"secrets": {"broken": {"fromEnv": "1BAD"}}}),
+        ),
+        27 if values["database"]["mode"] == "internal" => (
+            "storage",
+            json!({"database": {"internal": {"storage": "0"}}}),
+        ),
+        28 if values["database"]["mode"] == "internal" => (
+            "database request above limit",
+            json!({"database": {"internal": {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}}}),
+        ),
+        29 => (
+            "gateway name",
+            json!({"expose": {"mode": "gateway", "gateway": {"name": "Bad_Name"}}}),
+        ),
+        30 => (
+            "route clash",
+            json!({"expose": {"routes": {"/clash": served.first()?, "/clash/": served.first()?}}}),
+        ),
+        31 => (
+            "route path",
+            json!({"expose": {"routes": {"/a b": served.first()?}}}),
+        ),
+        _ => return None,
+    })
+}
+
+const RULES: usize = 32;
+
+/// Stacks broken in one rule each: berth and the chart both refuse them, the
+/// chart naming the key berth names. Counts per rule are printed.
+#[test]
+fn random_invalid_stacks_are_refused_by_both() {
+    let cases: u32 = env_number("BERTH_CHART_INVALID_CASES", 100);
+    let seed: u64 = env_number("BERTH_CHART_SEED", DEFAULT_SEED);
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    seed_bytes[8] = 1;
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 8,
+        max_global_rejects: cases * 20,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
+    let work = chart_support::scratch("random-invalid");
+    let counter = AtomicU32::new(0);
+    let refused: std::sync::Mutex<BTreeMap<&'static str, u32>> = Default::default();
+    let result = runner.run(&(stack(), 0..RULES), |(stack, rule)| {
+        let Some((name, overlay)) = breaking_overlay(&stack.values, rule) else {
+            return Err(TestCaseError::reject("rule does not apply"));
+        };
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let dir = work.join(format!("stack-{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stack_file = dir.join("berth.yaml");
+        std::fs::write(&stack_file, serde_json::to_string_pretty(&stack.values).unwrap()).unwrap();
+        let mut case = Case::stack(&format!("invalid-{n}"), stack_file);
+        case.release = stack.release.clone();
+        case.namespace = stack.namespace.clone();
+        case.secrets = stack.secrets.clone();
+        // Only a stack berth accepts shows the rule at work.
+        if chart_support::berth_render_output(&case).status.code() == Some(2) {
+            return Err(TestCaseError::reject("the stack itself is refused"));
+        }
+        let chart = case.chart(&dir);
+        let broken = dir.join("broken.yaml");
+        std::fs::write(&broken, serde_json::to_string_pretty(&overlay).unwrap()).unwrap();
+        case.files.push(broken);
+        let ours = chart_support::berth_render_output(&case);
+        let our_err = String::from_utf8_lossy(&ours.stderr).into_owned();
+        if ours.status.code() != Some(2) {
+            return Err(TestCaseError::fail(format!(
+                "{name}: berth accepted {overlay}\n{our_err}"
+            )));
+        }
+        let theirs = chart_support::run(&mut chart_support::helm_template_command(&chart, &case, &dir));
+        let their_err = String::from_utf8_lossy(&theirs.stderr).into_owned();
+        if theirs.status.success() {
+            return Err(TestCaseError::fail(format!(
+                "{name}: berth refused, the chart rendered {overlay}\nberth: {our_err}"
+            )));
+        }
+        // The key berth names first (`components.web.env.X.path: …`) is in the chart's refusal.
+        let key = our_err
+            .lines()
+            .find_map(|l| {
+                let problem = l.trim().strip_prefix("- ")?;
+                problem.split_once(": ").map(|(k, _)| k.to_string())
+            })
+            .unwrap_or_default();
+        if key.is_empty() || !their_err.contains(&key) {
+            return Err(TestCaseError::fail(format!(
+                "{name}: the chart refused without naming `{key}`\nberth: {our_err}\nhelm: {their_err}"
+            )));
+        }
+        *refused.lock().unwrap().entry(name).or_default() += 1;
+        Ok(())
+    });
+    let refused = refused.into_inner().unwrap();
+    if let Err(e) = result {
+        panic!("seed {seed}: {e}\nrefused so far: {refused:#?}");
+    }
+    eprintln!(
+        "chart_random: {} broken stacks refused by both, by rule: {refused:?}",
+        refused.values().sum::<u32>()
+    );
+    assert!(refused.values().sum::<u32>() >= cases);
 }

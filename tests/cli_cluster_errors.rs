@@ -61,3 +61,65 @@ fn an_unknown_context_is_reported() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("missing"), "{stderr}");
 }
+
+#[test]
+fn a_first_run_without_any_kubeconfig_gets_doctors_first_run_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let doctor = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("doctor")
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let doctor_out = String::from_utf8_lossy(&doctor.stdout);
+    let first_run_hint = doctor_out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("hint: start Minikube"))
+        .unwrap_or_else(|| panic!("doctor gives no first-run hint: {doctor_out}"));
+    for command in [&["status"][..], &["deploy", "--yes"], &["diff"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(command)
+            .env("HOME", home.path())
+            .env_remove("KUBECONFIG")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{command:?}");
+        assert!(
+            stderr.contains("no kubeconfig found"),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("hint: start Minikube{first_run_hint}")),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("'\""),
+            "{command:?}: doubled quotes: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_kubeconfig_that_is_not_there_is_named_once_without_doubled_quotes() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("nowhere.yaml");
+    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("status")
+        .arg("--kubeconfig")
+        .arg(&missing)
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read kubeconfig {}", missing.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("'\""), "doubled quotes: {stderr}");
+}

@@ -153,8 +153,9 @@ fn output_dir_writes_numbered_files_per_kind() {
 #[test]
 fn a_team_stack_in_berth_yaml_replaces_the_example() {
     let dir = common::repo_path("examples/vite-fastapi-worker");
+    // No --release: the release is the stack's appName (tidy), never the example's name.
     let output = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["render", "--release", "tidy", "-o", "json"])
+        .args(["render", "-o", "json"])
         .current_dir(&dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -173,6 +174,28 @@ fn a_team_stack_in_berth_yaml_replaces_the_example() {
         deployments,
         ["tidy-api", "tidy-reminders", "tidy-tools", "tidy-ui"],
         "only the team's components"
+    );
+    // An appName that cannot name a release is refused, naming the key and the flag.
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = std::fs::read_to_string(dir.join("berth.yaml"))
+        .unwrap()
+        .replace("appName: tidy", "appName: Tidy_App");
+    std::fs::write(tmp.path().join("berth.yaml"), stack).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["render"])
+        .current_dir(tmp.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(
+        message.contains("appName")
+            && message.contains("Tidy_App")
+            && message.contains("--release"),
+        "{message}"
     );
 }
 

@@ -32,8 +32,24 @@ async fn fresh_install_is_ready_and_identical_redeploy_writes_nothing() {
         before,
         "a no-op deploy changed objects"
     );
-    let diff = berth(&ns, &["diff"]);
+    // `-v` counts the requests by what they do: a diff only reads.
+    let diff = berth(&ns, &["diff", "-v"]);
     diff.assert_code(0);
+    let summary = diff
+        .stderr
+        .lines()
+        .find_map(|line| line.split_once(" API requests: "))
+        .unwrap_or_else(|| panic!("no request summary:\n{}", diff.stderr))
+        .1;
+    let writes: Vec<&str> = summary
+        .split(", ")
+        .filter(|row| {
+            let verb = row.split(' ').nth(1).unwrap_or_default();
+            ["create", "replace", "apply", "patch", "delete"].contains(&verb)
+        })
+        .collect();
+    assert!(summary.contains(" dry-run apply deployments"), "{summary}");
+    assert!(writes.is_empty(), "a diff wrote: {writes:?}");
     cleanup(&ns);
 }
 

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 /// A secret value the server can read from its environment; it must never come back.
 const CANARY: &str = "canary-mcp-5e1f0a7c";
+/// The bearer token of the servers that need one.
+const TOKEN: &str = "test-token-7f3a9c2e5b1d4e8f";
 
 /// The Python with the `mcp` SDK: `BERTH_MCP_PYTHON` (scripts/test.sh sets it
 /// from the app's venv), else that venv where scripts/app-test.sh builds it.
@@ -241,9 +243,14 @@ fn read_only_server_reports_the_root_cause_and_refuses_writes() {
 fn write_tools_work_with_allow_writes_and_never_show_secrets() {
     let ns = cluster::namespace("mcp-rw");
     let node_port = format!("expose.nodePort={}", cluster::node_port(&ns));
-    let server = HttpServer::start(&["--allow-writes", "-n", &ns]);
+    // Write tools over HTTP need a token.
+    let token_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token_file.path(), format!("{TOKEN}\n")).unwrap();
+    let token_path = token_file.path().to_str().unwrap();
+    let server = HttpServer::start(&["--allow-writes", "-n", &ns, "--token-file", token_path]);
+    let auth = format!("Authorization:Bearer {TOKEN}");
     let report = client(
-        &["http", &server.url],
+        &["http", &server.url, &auth],
         json!([
             {"tool": "deploy", "arguments": {"set": [node_port]}},
             {"tool": "scale", "arguments": {"component": "backend", "replicas": 3}},
@@ -333,4 +340,122 @@ fn write_tools_work_with_allow_writes_and_never_show_secrets() {
 fn base64(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// One raw HTTP/1.1 POST of an MCP `initialize` to `url` with extra headers;
+/// the status code the server answers.
+fn post_initialize(url: &str, headers: &[(&str, &str)]) -> u16 {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}
+    })
+    .to_string();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status).unwrap();
+    status
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {status:?}"))
+}
+
+/// The token from a Secret (the one kagent's headersFrom sends): no token or a
+/// wrong one → 401, a foreign Origin → 403 even with the token, a loopback
+/// Origin and the token → accepted, and the real client lists the tools.
+#[test]
+fn http_with_a_token_refuses_strangers_and_foreign_origins() {
+    let ns = cluster::namespace("mcp-token");
+    let create_ns = cluster::kubectl(&["create", "namespace", &ns]);
+    assert!(create_ns.status.success(), "{create_ns:?}");
+    let created = cluster::kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "berth-mcp-token",
+        "-n",
+        &ns,
+        &format!("--from-literal=authorization=Bearer {TOKEN}"),
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    let secret = format!("{ns}/berth-mcp-token");
+    let server = HttpServer::start(&["--allow-writes", "--token-secret", &secret]);
+    let bearer = format!("Bearer {TOKEN}");
+    assert_eq!(post_initialize(&server.url, &[]), 401, "no token");
+    assert_eq!(
+        post_initialize(
+            &server.url,
+            &[("Authorization", "Bearer not-the-token-at-all")]
+        ),
+        401,
+        "wrong token"
+    );
+    assert_eq!(
+        post_initialize(
+            &server.url,
+            &[
+                ("Authorization", &bearer),
+                ("Origin", "http://evil.example")
+            ]
+        ),
+        403,
+        "foreign Origin"
+    );
+    assert_eq!(
+        post_initialize(
+            &server.url,
+            &[
+                ("Authorization", &bearer),
+                ("Origin", "http://localhost:3000")
+            ]
+        ),
+        200,
+        "loopback Origin with the token"
+    );
+    let auth = format!("Authorization:{bearer}");
+    let report = client(&["http", &server.url, &auth], json!([]));
+    assert!(
+        tool_names(&report).contains(&"deploy".to_string()),
+        "{report}"
+    );
+    drop(server);
+    cluster::cleanup(&ns);
+}
+
+/// Without a token, a non-loopback bind and write tools over HTTP are refused
+/// before anything listens (exit 2, the flags that fix it named).
+#[test]
+fn http_without_a_token_is_refused_where_one_is_needed() {
+    for args in [
+        &["--http", "0.0.0.0:0"][..],
+        &["--http", "127.0.0.1:0", "--allow-writes"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("mcp")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(
+            stderr.contains("needs a token") && stderr.contains("--token-file"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("serving"), "{args:?}: {stderr}");
+    }
 }

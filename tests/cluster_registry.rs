@@ -23,7 +23,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::api::{Api, ListParams};
 
-const RELEASE: &str = "todo-chatbot";
+/// The release is named after the stack's appName.
+const RELEASE: &str = "regtest";
 const USER: &str = "berth-test";
 
 /// The registries are shared per process: one test at a time starts them.

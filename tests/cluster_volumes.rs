@@ -172,3 +172,56 @@ fn a_class_without_expansion_is_explained_and_nothing_changes() {
     );
     cleanup(&ns);
 }
+
+/// A claim whose StorageClass no provisioner serves (kwok's volume stages serve
+/// only `standard`, like a second class of the same provisioner on a real
+/// cluster): the deploy's wait and `diagnose` name the Pending claim, its class
+/// and provisioner, and the fix, instead of a bare timeout.
+#[test]
+fn a_claim_nobody_binds_is_named_with_its_class_and_provisioner() {
+    let ns = cluster::namespace("unbound");
+    let class = format!("unserved-{ns}");
+    apply(&format!(
+        "apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {{name: {class}}}
+provisioner: example.com/nobody-serves-this
+volumeBindingMode: Immediate
+"
+    ));
+    let with_class = format!("database.internal.storageClass={class}");
+    let run = berth(
+        &ns,
+        &["deploy", "--yes", "--timeout", "20s", "--set", &with_class],
+    );
+    run.assert_code(1);
+    for expected in [
+        format!("PersistentVolumeClaim {CLAIM} is still Pending"),
+        format!("StorageClass `{class}` (provisioner `example.com/nobody-serves-this`)"),
+        "hint: nothing serves provisioner `example.com/nobody-serves-this`".to_string(),
+        "database.internal.storageClass".to_string(),
+    ] {
+        assert!(
+            run.stderr.contains(&expected),
+            "expected {expected}:\n{}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains("timed out"), "{}", run.stderr);
+
+    let diagnose = berth(&ns, &["diagnose"]);
+    for expected in [
+        format!("PersistentVolumeClaim {CLAIM} is still Pending"),
+        "provisioner `example.com/nobody-serves-this`".to_string(),
+        "nothing serves provisioner".to_string(),
+    ] {
+        assert!(
+            diagnose.stdout.contains(&expected),
+            "expected {expected}:\n{}{}",
+            diagnose.stdout,
+            diagnose.stderr
+        );
+    }
+    cleanup(&ns);
+    let _ = kubectl(&["delete", "storageclass", &class, "--wait=false"]);
+}

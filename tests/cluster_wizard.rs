@@ -177,7 +177,14 @@ fn external_database_gemini_and_ingress_produce_exactly_those_objects_and_a_reus
     session.send(url).unwrap();
     session.send(ENTER).unwrap();
     answer(&mut session, "GEMINI_API_KEY", &["gemini-test-key", ENTER]);
+    // A typed secret is reported masked, an optional one skipped with Enter as skipped.
+    session
+        .expect(expectrl::Regex(r"GEMINI_API_KEY[^\n]*\[hidden\]"))
+        .expect("a typed secret is reported hidden");
     answer(&mut session, "OPENAI_API_KEY", &[ENTER]);
+    session
+        .expect(expectrl::Regex(r"OPENAI_API_KEY[^\n]*skipped \(not set\)"))
+        .expect("a skipped secret is reported as skipped");
     answer(&mut session, "Expose the app", &[DOWN, ENTER]);
     answer(&mut session, "Ingress host", &[ENTER]);
     answer(&mut session, "Replicas per component", &[ENTER]);

@@ -198,6 +198,112 @@ fn serve_and_get(
     body.unwrap_or_else(|e| panic!("{component} never answered {url}: {e}"))
 }
 
+/// The image config containerd holds for `reference` (index → linux/amd64 manifest → config),
+/// read from its content store: what an engine that honours `Healthcheck` would read.
+fn config_in_containerd(reference: &str) -> serde_json::Value {
+    let socket = env("BERTH_TEST_CONTAINERD_SOCKET");
+    let ctr = |args: &[&str]| {
+        let mut all = vec!["-a", socket.as_str(), "-n", "k8s.io"];
+        all.extend(args);
+        run("ctr", &all)
+    };
+    let filter = format!("name=={reference}");
+    let listing = ctr(&["images", "ls", &filter]);
+    let line = listing
+        .lines()
+        .nth(1)
+        .unwrap_or_else(|| panic!("{reference} not in containerd: {listing}"));
+    let mut digest = line.split_whitespace().nth(2).unwrap().to_string();
+    loop {
+        let doc: serde_json::Value =
+            serde_json::from_str(&ctr(&["content", "get", &digest])).unwrap();
+        if let Some(manifests) = doc["manifests"].as_array() {
+            let amd64 = manifests
+                .iter()
+                .find(|m| m["platform"]["architecture"] == "amd64")
+                .unwrap_or(&manifests[0]);
+            digest = amd64["digest"].as_str().unwrap().to_string();
+        } else if doc["config"]["digest"].is_string() && doc.get("layers").is_some() {
+            digest = doc["config"]["digest"].as_str().unwrap().to_string();
+        } else {
+            return doc;
+        }
+    }
+}
+
+/// The image's `Healthcheck` as containerd keeps it, run inside the running image (its own
+/// network namespace, the server on its default port): it passes once the server is up, and a
+/// copy aimed at a port nothing listens on fails. Returns the test command.
+fn healthcheck_runs_in_the_image(
+    reference: &str,
+    component: &str,
+    env_vars: &[(&str, &str)],
+) -> Vec<String> {
+    let config = config_in_containerd(reference);
+    let test: Vec<String> = config["config"]["Healthcheck"]["Test"]
+        .as_array()
+        .unwrap_or_else(|| {
+            panic!("{component}: no Healthcheck in the config containerd keeps: {config}")
+        })
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(test[0], "CMD", "{test:?}");
+    let socket = env("BERTH_TEST_CONTAINERD_SOCKET");
+    let id = format!("berth-{component}-health-{}", std::process::id());
+    let ctr = |rest: &[&str]| {
+        let mut all = vec!["-a", socket.as_str(), "-n", "k8s.io"];
+        all.extend(rest);
+        output("ctr", &all)
+    };
+    let mut args = vec!["run".to_string(), "-d".into()];
+    for (name, value) in env_vars {
+        args.extend(["--env".into(), format!("{name}={value}")]);
+    }
+    args.extend([reference.to_string(), id.clone()]);
+    let started = ctr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let exec = |n: usize, argv: &[String]| {
+        let exec_id = format!("hc{n}");
+        let mut all = vec!["task", "exec", "--exec-id", exec_id.as_str(), id.as_str()];
+        all.extend(argv.iter().map(String::as_str));
+        ctr(&all)
+    };
+    let start = Instant::now();
+    let mut n = 0;
+    let healthy = loop {
+        n += 1;
+        let out = exec(n, &test[1..]);
+        if out.status.success() {
+            break Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            break Err(text(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let port = config["config"]["ExposedPorts"]
+        .as_object()
+        .and_then(|p| p.keys().next().cloned())
+        .unwrap()
+        .trim_end_matches("/tcp")
+        .to_string();
+    let elsewhere: Vec<String> = test[1..]
+        .iter()
+        .map(|a| a.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:9"))
+        .collect();
+    let refused = exec(n + 1, &elsewhere);
+    let _ = ctr(&["task", "delete", "--force", &id]);
+    let _ = ctr(&["container", "delete", &id]);
+    healthy.unwrap_or_else(|e| panic!("{component}: the healthcheck never passed: {e}"));
+    assert!(
+        !refused.status.success(),
+        "{component}: the healthcheck passes with nothing listening"
+    );
+    eprintln!("{component}: Healthcheck {test:?} passed in the image and failed on a closed port");
+    test
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -232,6 +338,12 @@ fn backend_image_imports_its_dependencies_and_serves_as_the_app_user() {
         "/health",
     );
     assert!(body.contains("ok"), "{body}");
+    let test = healthcheck_runs_in_the_image(
+        &reference,
+        "backend",
+        &[("AUTH_SECRET", "images-test-secret-0123456789abcdef")],
+    );
+    assert_eq!(test[1], "python", "{test:?}");
 }
 
 #[test]
@@ -264,6 +376,16 @@ fn frontend_image_serves_its_health_route_as_the_app_user() {
         "/healthz",
     );
     assert!(body.contains("ok"), "{body}");
+    let test = healthcheck_runs_in_the_image(
+        &reference,
+        "frontend",
+        &[
+            ("HOSTNAME", "0.0.0.0"),
+            ("BACKEND_URL", "http://127.0.0.1:9"),
+            ("AUTH_SECRET", "images-test-secret-0123456789abcdef"),
+        ],
+    );
+    assert_eq!(test[1], "node", "{test:?}");
 }
 
 #[test]

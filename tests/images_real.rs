@@ -442,6 +442,125 @@ fn mirror_spec_keeps_the_upstream_digest() {
     assert_eq!(built[0].digest, upstream["Digest"].as_str().unwrap());
 }
 
+/// `image.buildEnv` from the stack (berth.yaml in the working directory, `--set` over it):
+/// every build step of the spec gets the resolved values, a new origin builds the layer again
+/// and gives a new image, the same origin is served from the cache, and a refused value exits 2
+/// before anything is built.
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn build_env_follows_the_origin_and_the_same_origin_hits_the_cache() {
+    let fx = Fixture::new();
+    fs::write(
+        fx.path("specs/origin.toml"),
+        r#"kind = "build"
+repository = "localhost/berth-test/origin"
+base = "docker.io/library/busybox:1.35.0"
+context = "hello"
+user = "10001:10001"
+entrypoint = ["/bin/cat", "/app/site/api-url"]
+
+[[layers]]
+name = "site"
+inputs = ["message.txt"]
+run = ["sh", "-c", "printf '%s %s' \"$VITE_API_URL\" \"$VITE_MODE\" > {out}/api-url"]
+dest = "/app/site"
+"#,
+    )
+    .unwrap();
+    fs::write(
+        fx.path("berth.yaml"),
+        r#"appName: origin-test
+components:
+  web:
+    image:
+      repository: localhost/berth-test/origin
+      tag: "0.1.0"
+      build: specs/origin.toml
+      buildEnv:
+        VITE_API_URL: {externalUrl: /api}
+        VITE_MODE: demo
+    port: 8080
+database: {mode: none}
+expose:
+  mode: ingress
+  ingress: {host: a.example.test}
+  routes: {"/": web}
+"#,
+    )
+    .unwrap();
+    let mirror = mirror();
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let build_in_repo = |extra: &[&str]| {
+        let mut args = vec![
+            "--registry-mirror",
+            mirror.as_str(),
+            "--out",
+            out_dir.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        fx.berth_command(&["images", "build", "origin"], &args, "cache")
+            .current_dir(fx.root())
+            .output()
+            .unwrap()
+    };
+    let site = |output: &std::process::Output| {
+        let line = ok(output);
+        let record = record(&fx, "out", "origin");
+        (line, app_layer(&record, "site"), text(&output.stderr))
+    };
+
+    let (first, first_layer, stderr) = site(&build_in_repo(&[]));
+    assert!(
+        stderr.contains("layer site: running")
+            && stderr.contains("VITE_API_URL=http://a.example.test/api"),
+        "{stderr}"
+    );
+    assert_eq!(
+        file_in_layer(&fx, "cache", &first_layer, "app/site/api-url").as_deref(),
+        Some("http://a.example.test/api demo")
+    );
+
+    let (again, again_layer, stderr) = site(&build_in_repo(&[]));
+    assert!(
+        stderr.contains("layer site: cached"),
+        "same origin: {stderr}"
+    );
+    assert_eq!(
+        (again.as_str(), again_layer.as_str()),
+        (first.as_str(), first_layer.as_str())
+    );
+
+    let (other, other_layer, stderr) = site(&build_in_repo(&[
+        "--set",
+        "expose.ingress.host=b.example.test",
+    ]));
+    assert!(
+        stderr.contains("layer site: running"),
+        "new origin: {stderr}"
+    );
+    assert_ne!(other_layer, first_layer);
+    assert_ne!(other, first, "a new image (content-derived tag and digest)");
+    assert_eq!(
+        file_in_layer(&fx, "cache", &other_layer, "app/site/api-url").as_deref(),
+        Some("http://b.example.test/api demo")
+    );
+
+    // Back to the first origin: its layer is still cached.
+    let (back, _, stderr) = site(&build_in_repo(&[]));
+    assert!(stderr.contains("layer site: cached"), "{stderr}");
+    assert_eq!(back, first);
+
+    let stderr = fails_with_2(&build_in_repo(&[
+        "--set",
+        "components.web.image.buildEnv.VITE_BACKEND.urlOf=web",
+    ]));
+    assert!(
+        stderr.contains("components.web.image.buildEnv.VITE_BACKEND.urlOf")
+            && stderr.contains("cannot resolve cluster DNS"),
+        "{stderr}"
+    );
+}
+
 #[test]
 #[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
 fn bad_input_fails_with_image_and_step_and_keeps_the_cache_clean() {

@@ -62,7 +62,7 @@ type Case = (
     &'static [&'static str],
 );
 
-const CASES: [Case; 9] = [
+const CASES: [Case; 12] = [
     (
         "monorepo-next-fastapi",
         &[("OPENAI_API_KEY", "sk-test")],
@@ -105,6 +105,16 @@ const CASES: [Case; 9] = [
         &[("OPENAI_API_KEY", "sk-test")],
         &["rel-backend", "rel-frontend"],
     ),
+    ("uv-alembic-oauth", &[], &["rel-backend", "rel-frontend"]),
+    (
+        "neon-next-mcp-compose",
+        &[(
+            "NEON_DATABASE_URL",
+            "postgresql://notes:pw@ep-x.neon.tech/notes?sslmode=require",
+        )],
+        &["rel-api", "rel-mcp-server", "rel-web"],
+    ),
+    ("express-no-lock", &[], &["rel-app"]),
 ];
 
 #[test]

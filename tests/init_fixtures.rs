@@ -21,18 +21,20 @@ struct Expect {
     routes: &'static [(&'static str, &'static str)],
     /// Secret name → env variable it comes from.
     secrets: &'static [(&'static str, &'static str)],
-    /// Env entries whose form matters: (component, variable, what it must be as YAML).
+    /// Env entries whose form matters: (component, variable, what it must be as YAML); a build
+    /// value (`image.buildEnv`) counts too.
     env: &'static [(&'static str, &'static str, &'static str)],
     /// Words stderr must mention (assumptions, things left to the user).
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 9] = [
+const FIXTURES: [Expect; 12] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
         database: DatabaseMode::Internal,
-        routes: &[("/", "frontend"), ("/api", "backend")],
+        // The page serves /api/health itself: only the backend's own /api/todos goes there.
+        routes: &[("/", "frontend"), ("/api/todos", "backend")],
         secrets: &[
             ("dbPassword", "MONOREPO_NEXT_FASTAPI_DB_PASSWORD"),
             ("jwtSecret", "JWT_SECRET"),
@@ -133,7 +135,8 @@ const FIXTURES: [Expect; 9] = [
             ("web", "BETTER_AUTH_SECRET", "{secret: betterAuthSecret}"),
             ("api", "BETTER_AUTH_SECRET", "{secret: betterAuthSecret}"),
         ],
-        stderr: &[],
+        // `npx @better-auth/cli` would download the CLI at run time in a standalone image.
+        stderr: &["migration task not written", "standalone"],
     },
     Expect {
         fixture: "broken-helm-chart",
@@ -172,6 +175,76 @@ const FIXTURES: [Expect; 9] = [
             ("frontend", "REACT_APP_API_URL", "{externalUrl: /api}"),
         ],
         stderr: &["k8s/ingress.yaml does not parse"],
+    },
+    Expect {
+        // A uv backend whose Dockerfile repeats berth's defaults and sets PATH=…:$PATH, alembic
+        // with pip --target, the same app also reachable from a root requirements.txt, an
+        // example app under examples/ (not deployed), OAuth and token settings, and a browser
+        // key with an example value.
+        fixture: "uv-alembic-oauth",
+        components: &[("backend", 8000), ("frontend", 8080)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "frontend"), ("/api", "backend")],
+        secrets: &[
+            ("dbPassword", "UV_ALEMBIC_OAUTH_DB_PASSWORD"),
+            ("googleClientSecret", "GOOGLE_CLIENT_SECRET"),
+            ("jwtSecret", "JWT_SECRET"),
+        ],
+        env: &[
+            (
+                "backend",
+                "DATABASE_URL",
+                "{database: url, driver: psycopg}",
+            ),
+            (
+                "backend",
+                "GOOGLE_CLIENT_SECRET",
+                "{secret: googleClientSecret}",
+            ),
+            (
+                "backend",
+                "GOOGLE_CLIENT_ID",
+                "your-client-id.apps.googleusercontent.com",
+            ),
+            ("backend", "ACCESS_TOKEN_EXPIRE_DAYS", "7"),
+            ("backend", "CORS_CREDENTIALS", "true"),
+            ("frontend", "VITE_MAPS_API_KEY", "pk_test_tasks_example"),
+            ("frontend", "VITE_API_URL", "{externalUrl: /api}"),
+        ],
+        stderr: &["one component, backend", "XDG_CACHE_HOME"],
+    },
+    Expect {
+        // The web app talks to Neon through its serverless driver while compose runs a
+        // PostgreSQL for the API; the API shares its directory with an MCP server that compose
+        // runs as a service of its own (listed first), and serves at / (no route prefix to
+        // give it).
+        fixture: "neon-next-mcp-compose",
+        components: &[("api", 8000), ("mcp-server", 8001), ("web", 3000)],
+        database: DatabaseMode::External,
+        routes: &[("/", "web")],
+        secrets: &[
+            ("neonDatabaseUrl", "NEON_DATABASE_URL"),
+            ("openaiApiKey", "OPENAI_API_KEY"),
+        ],
+        env: &[
+            ("web", "NEON_DATABASE_URL", "{database: url}"),
+            ("api", "DATABASE_URL", "{database: url}"),
+            ("api", "OPENAI_API_KEY", "{secret: openaiApiKey}"),
+            ("api", "MCP_SERVER_URL", "{urlOf: mcp-server, path: /mcp}"),
+            ("web", "NEXT_PUBLIC_API_URL", ""),
+        ],
+        stderr: &["@neondatabase/serverless", "serves no common path prefix"],
+    },
+    Expect {
+        // No package-lock.json: the build resolves with npm install, and says so; compose's
+        // MySQL is named as not deployed (berth runs PostgreSQL only).
+        fixture: "express-no-lock",
+        components: &[("app", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "app")],
+        secrets: &[("sessionSecret", "SESSION_SECRET")],
+        env: &[("app", "SESSION_SECRET", "{secret: sessionSecret}")],
+        stderr: &["no package-lock.json", "runs MySQL (mysql:8.0)"],
     },
 ];
 
@@ -323,10 +396,11 @@ fn init_writes_the_stack_each_fixture_needs() {
         let want: BTreeSet<(&str, &str)> = expect.secrets.iter().copied().collect();
         check("secrets", secrets == want, format!("{secrets:?}"));
         for (component, var, form) in expect.env {
+            // A browser-visible variable of a page is read by its build (image.buildEnv).
             let got = values
                 .components
                 .get(*component)
-                .and_then(|c| c.env.get(*var))
+                .and_then(|c| c.env.get(*var).or_else(|| c.image.build_env.get(*var)))
                 .map(env_yaml);
             check(
                 &format!("{component}.env.{var}"),

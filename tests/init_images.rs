@@ -292,7 +292,11 @@ fn python_in_image(
         &["--target", "containerd", "--containerd-socket", &socket],
     );
     assert!(load.status.success(), "{}", text(&load.stderr));
-    let id = format!("berth-init-{component}-{}", std::process::id());
+    // Tests run in parallel threads of one process, several with a `backend`: the pid alone
+    // gave two containers (and snapshots) one name.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = format!("berth-init-{component}-{}-{run}", std::process::id());
     let mut args = vec![
         "-a".to_owned(),
         socket,
@@ -485,4 +489,134 @@ fn locked_version(lock: &str, package: &str) -> String {
         .collect();
     assert_eq!(versions.len(), 1, "{package}: {versions:?}");
     versions[0].to_owned()
+}
+
+/// A uv backend as a team has it: built with `berth images build` in the team's directory (no
+/// `--root`: the spec's relative context resolves against the directory holding images/), with
+/// uv taken from berth's cache rather than PATH. The Dockerfile's `ENV PATH=/app/.venv/bin:$PATH`
+/// is not copied; berth's `PATH = "/app/deps/bin:$PATH"` is expanded against the base's PATH; the
+/// duplicate `PYTHONUNBUFFERED` is one key; `$APP_HOME` of another ENV line is resolved; the
+/// alembic task runs as `python -m alembic`, and the console script works too.
+#[test]
+#[ignore = "needs a real registry with python:3.12 and uv in berth's cache: run scripts/images-test.sh"]
+fn a_uv_backend_builds_in_the_teams_directory_with_its_tasks_command_in_the_image() {
+    let repo = InitRepo::new("uv-alembic-oauth");
+    let spec = repo.spec("backend");
+    assert_eq!(spec["context"].as_str(), Some("backend"));
+    let tools: Vec<&str> = spec["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["uv", "pip", "python3"]);
+    let yaml = std::fs::read_to_string(repo.repo.join("berth.yaml")).unwrap();
+    assert!(
+        yaml.contains("migrate: {command: [python, \"-m\", alembic, upgrade, head]}"),
+        "{yaml}"
+    );
+    // Without scripts/build-tools.sh's directory on PATH: berth finds (or installs) the pinned
+    // uv in its cache.
+    let path: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .filter(|d| !d.to_string_lossy().contains("build-tools"))
+        .collect();
+    let registry = std::env::var("BERTH_TEST_REGISTRY").expect("BERTH_TEST_REGISTRY");
+    let out = repo.out();
+    let build = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args([
+            "images",
+            "build",
+            "backend",
+            &format!("--cache-dir={}", cache_dir().display()),
+            &format!("--out={}", out.display()),
+            &format!("--registry-mirror=docker.io=http://{registry}"),
+        ])
+        .current_dir(&repo.repo)
+        .env("PATH", std::env::join_paths(path).unwrap())
+        .env_remove("BERTH_CACHE_DIR")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let stdout = text(&build.stdout);
+    let archive = PathBuf::from(stdout.trim().split('\t').nth(2).unwrap());
+    let image = Image::read(&archive, vec!["deps".into(), "code".into()], stdout.clone());
+    assert_python_image(&image, "3.12", "app.main:app", ("amd64", "x86-64"));
+    let base_path = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";
+    assert_eq!(
+        image.env("PATH").as_deref(),
+        Some(format!("/app/deps/bin:{base_path}").as_str()),
+        "`$PATH` is the base's, never literal text"
+    );
+    assert_eq!(image.env("DATA_DIR").as_deref(), Some("/app/data"));
+    assert_eq!(image.env("PYTHONUNBUFFERED").as_deref(), Some("1"));
+    assert_eq!(
+        image.env("UV_CACHE_DIR"),
+        None,
+        "refers to an unset variable"
+    );
+    assert!(image.layer("deps").contains("/app/deps/bin/alembic"));
+    let files = Archive::read(&archive).files();
+    let script = String::from_utf8_lossy(&files["/app/deps/bin/alembic"].data).into_owned();
+    assert!(
+        script.starts_with("#!/usr/local/bin/python3\n"),
+        "the console script runs the image's Python: {}",
+        script.lines().next().unwrap_or("")
+    );
+    assert!(
+        image
+            .layer("code")
+            .contains("/app/alembic/versions/0001_tasks.py")
+    );
+
+    let printed = python_in_image(
+        &repo,
+        &image,
+        "backend",
+        &[],
+        "import subprocess; \
+         a = subprocess.run(['python', '-m', 'alembic', '--help'], capture_output=True); \
+         b = subprocess.run(['alembic', '--help'], capture_output=True); \
+         print(a.returncode, b.returncode)",
+    );
+    if let Some(printed) = printed {
+        assert_eq!(
+            printed.trim(),
+            "0 0",
+            "both forms of the task's command run"
+        );
+    }
+}
+
+/// berth installs the pinned uv and Poetry (scripts/build-tools.sh's pins and directory) into an
+/// empty cache, from PyPI with the host's python3.
+#[test]
+#[ignore = "installs uv and Poetry from PyPI (about 40 s): run scripts/images-test.sh"]
+fn the_pinned_build_tools_install_into_an_empty_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let bin = berth::images::tools::install_pinned(cache.path()).unwrap();
+    assert_eq!(
+        bin,
+        berth::images::tools::pinned_dir(cache.path()).join("bin")
+    );
+    let uv = Command::new(bin.join("uv"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(text(&uv.stdout).starts_with(&format!("uv {}", berth::images::tools::UV_VERSION)));
+    let export = Command::new(bin.join("poetry"))
+        .args(["export", "--help"])
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(
+        berth::images::tools::pinned_dir(cache.path())
+            .join(".complete")
+            .is_file()
+    );
+    // A second call finds it complete and returns at once.
+    assert_eq!(
+        berth::images::tools::install_pinned(cache.path()).unwrap(),
+        bin
+    );
 }

@@ -248,7 +248,10 @@ impl Running {
             component,
             &["--target", "containerd", "--containerd-socket", &socket],
         );
-        let id = format!("berth-init-{component}-{}", std::process::id());
+        // Unique per run: parallel tests of one process may load the same component name.
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("berth-init-{component}-{}-{run}", std::process::id());
         let mut args = vec![
             "-a".to_owned(),
             socket.clone(),
@@ -538,4 +541,41 @@ fn an_init_written_node_server_spec_builds_a_server_that_answers() {
         "node server (step ran: {ran}): {} locked packages, served as {user} by node server.js",
         locked.len() - 1
     );
+}
+
+/// Without a package-lock.json, `npm ci` would fail: the spec init writes installs with
+/// `npm install` (resolving at build time, as init told the user) and the server runs.
+#[test]
+#[ignore = "needs a registry with the Node base and containerd: run scripts/images-test.sh"]
+fn a_node_server_without_a_lock_file_builds_with_npm_install() {
+    let NodeServer {
+        repo,
+        spec,
+        workdir,
+        built,
+        ran,
+        user,
+        files,
+    } = NodeServer::build("express-no-lock", "app", "deps");
+    let deps = spec["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"].as_str() == Some("deps"))
+        .unwrap();
+    let run = strings(&deps["run"]).join(" ");
+    assert!(
+        run.contains("npm install --no-package-lock") && !run.contains("npm ci"),
+        "{run}"
+    );
+    assert_eq!(strings(&deps["inputs"]), ["package.json"]);
+    file(
+        &files,
+        &format!("{workdir}/node_modules/express/package.json"),
+    );
+    assert!(!files.contains_key(&format!("{workdir}/package-lock.json")));
+    let running = Running::start_isolated(&repo, "app", &built, &[("PORT", "3000")]);
+    let body = running.exec_until_ok(&["wget", "-qO-", "http://127.0.0.1:3000/healthz"]);
+    assert!(body.contains("\"ok\":true"), "{body}");
+    eprintln!("node server without a lock (step ran: {ran}): served as {user}");
 }

@@ -9,10 +9,12 @@
 # With arm64 in SEED_ARCHES (`registry.sh up --node --arm64`) the tag becomes an image index
 # whose linux/arm64 entry is Debian bookworm's nodejs:arm64 (Node.js 18, with the libraries and
 # JavaScript modules it depends on) and busybox-static:arm64, /usr/local/bin/node linking to it.
+# NODE_TAG seeds another tag of library/node with the same runtime (seed-base.sh, for specs that
+# name another one).
 # Usage: seed-node.sh HOST:PORT   (prints a notice and exits 0 when no node is installed)
 set -euo pipefail
 addr=$1
-tag=22-bookworm-slim
+tag=${NODE_TAG:-22-bookworm-slim}
 repo=library/node
 dest="docker://$addr/$repo:$tag"
 arches=${SEED_ARCHES:-amd64}

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A steady, bounded request loop for upgrade tests and benchmarks: GET URL with COOKIE every
-1/RATE seconds (one request at a time, 5 s timeout each) until STOP_FILE exists or MAX_SECONDS
-pass, then print one JSON line: requests, failures (non-2xx or no answer), the first failures,
-and latency percentiles in milliseconds.
+1/RATE seconds (one request at a time, 5 s timeout each) until STOP_FILE exists (and at least
+MIN_REQUESTS were made) or MAX_SECONDS pass, then print one JSON line: requests, failures
+(non-2xx or no answer), the first failures, and latency percentiles in milliseconds.
 
-Usage: request-loop.py URL COOKIE_HEADER STOP_FILE [RATE=10] [MAX_SECONDS=600]
+Usage: request-loop.py URL COOKIE_HEADER STOP_FILE [RATE=10] [MAX_SECONDS=600] [MIN_REQUESTS=0]
 """
 import json
 import os
@@ -16,8 +16,9 @@ import urllib.request
 url, cookie, stop = sys.argv[1:4]
 rate = float(sys.argv[4]) if len(sys.argv) > 4 else 10.0
 limit = float(sys.argv[5]) if len(sys.argv) > 5 else 600.0
+least = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 latencies, failures, started = [], [], time.monotonic()
-while not os.path.exists(stop) and time.monotonic() - started < limit:
+while not (os.path.exists(stop) and len(latencies) >= least) and time.monotonic() - started < limit:
     t0 = time.monotonic()
     try:
         req = urllib.request.Request(url, headers={"Cookie": cookie})

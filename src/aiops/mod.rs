@@ -1,7 +1,9 @@
 //! `berth aiops export`: configuration that lets AI operations tools use
 //! berth — kubectl-ai custom tools wrapping berth's read-only commands and a
-//! kubectl-ai MCP client entry running `berth mcp`, and kagent manifests (a
-//! `RemoteMCPServer` reaching `berth mcp --http` and an `Agent` using it).
+//! kubectl-ai MCP client entry running `berth mcp`, kagent manifests (a
+//! `RemoteMCPServer` reaching `berth mcp --http` with a bearer token from a
+//! Secret, and an `Agent` using it), and Docker's Gordon `gordon-mcp.yml` (a
+//! Compose file whose service runs `berth mcp`).
 //!
 //! The formats follow the tools' own definitions (cited where each is built);
 //! `tests` checks the output against them.
@@ -79,6 +81,22 @@ pub struct ExportSettings {
     pub kagent_namespace: String,
     /// The kagent ModelConfig the Agent uses.
     pub model_config: String,
+    /// The Secret (in the kagent namespace) whose `authorization` key holds
+    /// `Bearer TOKEN`: kagent sends it, `berth mcp --token-secret` checks it.
+    pub token_secret: String,
+    /// Gordon's container: its image, and the host files it mounts.
+    pub gordon: GordonSettings,
+}
+
+/// How Gordon's container runs berth: a base image with the host's berth
+/// binary and kubeconfig mounted read-only at the same paths.
+#[derive(Debug, Clone)]
+pub struct GordonSettings {
+    pub image: String,
+    /// Absolute path of the berth binary on the host.
+    pub berth_path: String,
+    /// Absolute path of the kubeconfig on the host.
+    pub kubeconfig: String,
 }
 
 /// One file of the export, relative to the output directory.
@@ -112,6 +130,7 @@ pub fn export(
             kagent_remote_mcp_server(settings),
         ),
         file("kagent/agent.yaml", kagent_agent(settings, mcp_tools)),
+        file("gordon/gordon-mcp.yml", gordon_mcp(settings)),
     ]
 }
 
@@ -173,14 +192,50 @@ fn example_flags(command: &str) -> &'static str {
     }
 }
 
-/// kubectl-ai's MCP client configuration (pkg/mcp/config.go: `servers:`, each
-/// name, command, args, env): runs `berth mcp` over stdio, read-only.
-fn kubectl_ai_mcp(settings: &ExportSettings) -> Value {
+/// The environment that picks the release (`berth mcp` reads these).
+fn release_env(settings: &ExportSettings) -> serde_json::Map<String, Value> {
     let mut env = serde_json::Map::new();
     env.insert("BERTH_RELEASE".into(), json!(settings.release));
     if let Some(ns) = &settings.namespace {
         env.insert("BERTH_NAMESPACE".into(), json!(ns));
     }
+    env
+}
+
+/// Docker's Gordon reads MCP servers from `gordon-mcp.yml` in the working
+/// directory: a Compose file, one service per server (docs.docker.com, Ask
+/// Gordon, "Configure MCP servers with YAML": `services.NAME.image`,
+/// `command`, `volumes`, `environment`). berth has no image of its own, so the
+/// service runs the host's binary in a base image, with the kubeconfig at the
+/// same path (its relative references resolve), on the host's network (the
+/// API server address the kubeconfig names), over stdio, read-only.
+fn gordon_mcp(settings: &ExportSettings) -> Value {
+    let gordon = &settings.gordon;
+    const IN_CONTAINER: &str = "/usr/local/bin/berth";
+    let mut env = release_env(settings);
+    env.insert("KUBECONFIG".into(), json!(gordon.kubeconfig));
+    let mut command = vec![IN_CONTAINER.to_string()];
+    command.extend(settings.serve_args.iter().cloned());
+    json!({
+        "services": {
+            "berth": {
+                "image": gordon.image,
+                "command": command,
+                "environment": env,
+                "volumes": [
+                    format!("{}:{IN_CONTAINER}:ro", gordon.berth_path),
+                    format!("{0}:{0}:ro", gordon.kubeconfig),
+                ],
+                "network_mode": "host",
+            }
+        }
+    })
+}
+
+/// kubectl-ai's MCP client configuration (pkg/mcp/config.go: `servers:`, each
+/// name, command, args, env): runs `berth mcp` over stdio, read-only.
+fn kubectl_ai_mcp(settings: &ExportSettings) -> Value {
+    let env = release_env(settings);
     json!({
         "servers": [{
             "name": "berth",
@@ -196,7 +251,8 @@ const KAGENT_SERVER: &str = "berth";
 
 /// kagent's `RemoteMCPServer` (kagent.dev/v1alpha3,
 /// go/api/v1alpha3/remotemcpserver_types.go: description, protocol, url,
-/// timeout as a duration string).
+/// timeout as a duration string; headersFrom[]: name and valueFrom {type:
+/// Secret, name, key}, sent verbatim as a request header).
 fn kagent_remote_mcp_server(settings: &ExportSettings) -> Value {
     json!({
         "apiVersion": "kagent.dev/v1alpha3",
@@ -204,11 +260,19 @@ fn kagent_remote_mcp_server(settings: &ExportSettings) -> Value {
         "metadata": {"name": KAGENT_SERVER, "namespace": settings.kagent_namespace},
         "spec": {
             "description": format!(
-                "berth: status, root causes, diffs and history of release {}; run `berth mcp --http ADDR` where this URL reaches it",
-                settings.release
+                "berth: status, root causes, diffs and history of release {}; run `berth mcp --http ADDR --token-secret {}/{}` where this URL reaches it",
+                settings.release, settings.kagent_namespace, settings.token_secret
             ),
             "protocol": "STREAMABLE_HTTP",
             "url": settings.mcp_url,
+            "headersFrom": [{
+                "name": "Authorization",
+                "valueFrom": {
+                    "type": "Secret",
+                    "name": settings.token_secret,
+                    "key": crate::mcp::auth::SECRET_KEY,
+                },
+            }],
             "timeout": "30s",
             "terminateOnClose": true,
         }

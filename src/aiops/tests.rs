@@ -28,6 +28,12 @@ fn settings() -> ExportSettings {
         mcp_url: "http://host.minikube.internal:8765/mcp".into(),
         kagent_namespace: "kagent".into(),
         model_config: "default-model-config".into(),
+        token_secret: "berth-mcp-token".into(),
+        gordon: GordonSettings {
+            image: "docker.io/library/debian:bookworm-slim".into(),
+            berth_path: "/opt/berth/bin/berth".into(),
+            kubeconfig: "/home/dev/.kube/config".into(),
+        },
     }
 }
 
@@ -168,6 +174,64 @@ fn kagent_remote_mcp_server_follows_v1alpha3() {
     assert!(spec.get("tls").is_none());
     assert!(is_go_duration(spec["timeout"].as_str().unwrap()), "{spec}");
     assert!(spec["terminateOnClose"].is_boolean());
+    // The token comes from a Secret, as the header itself (ValueRef: name and
+    // exactly one of value or valueFrom {type Secret|ConfigMap, name, key}).
+    let headers = spec["headersFrom"].as_array().unwrap();
+    assert_eq!(headers.len(), 1);
+    let header = &headers[0];
+    assert_eq!(keys(header), BTreeSet::from(["name", "valueFrom"]));
+    assert_eq!(header["name"], "Authorization");
+    assert_eq!(
+        header["valueFrom"],
+        serde_json::json!({"type": "Secret", "name": "berth-mcp-token", "key": "authorization"})
+    );
+    assert!(
+        spec["description"]
+            .as_str()
+            .unwrap()
+            .contains("--token-secret kagent/berth-mcp-token"),
+        "{spec}"
+    );
+}
+
+/// Gordon's file as Docker documents it (docs.docker.com/ai/gordon/mcp/yaml:
+/// a Compose file; `services.NAME` with `image`, `command`, `volumes`,
+/// `environment`); the Compose schema itself is checked by
+/// scripts/validate-compose.sh.
+#[test]
+fn gordon_mcp_yml_is_a_compose_file_running_berth_mcp() {
+    let gordon = parsed("gordon/gordon-mcp.yml");
+    assert_eq!(keys(&gordon), BTreeSet::from(["services"]));
+    let services = gordon["services"].as_object().unwrap();
+    assert_eq!(services.len(), 1);
+    let berth = &services["berth"];
+    let compose_keys =
+        BTreeSet::from(["image", "command", "environment", "volumes", "network_mode"]);
+    assert_eq!(keys(berth), compose_keys);
+    assert_eq!(berth["image"], "docker.io/library/debian:bookworm-slim");
+    // Stdio and read-only: the MCP subcommand alone, no --http, no --allow-writes.
+    assert_eq!(
+        berth["command"],
+        serde_json::json!(["/usr/local/bin/berth", "serve-mcp"])
+    );
+    let volumes: Vec<&str> = berth["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        volumes,
+        [
+            "/opt/berth/bin/berth:/usr/local/bin/berth:ro",
+            "/home/dev/.kube/config:/home/dev/.kube/config:ro"
+        ]
+    );
+    let env = berth["environment"].as_object().unwrap();
+    assert_eq!(env["KUBECONFIG"], "/home/dev/.kube/config");
+    assert_eq!(env["BERTH_RELEASE"], "shop");
+    assert_eq!(env["BERTH_NAMESPACE"], "team-a");
+    assert!(env.values().all(Value::is_string));
 }
 
 #[test]
@@ -220,7 +284,7 @@ fn the_agent_names_only_tools_the_read_only_server_lists() {
         cluster: Default::default(),
         context: None,
         release: crate::cli::ReleaseArgs {
-            release: "shop".into(),
+            release: Some("shop".into()),
             namespace: None,
         },
         allow_writes: false,

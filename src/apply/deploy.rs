@@ -9,19 +9,20 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PostParams};
 
 use super::error::status_code;
-use super::inventory::{PART_OF_LABEL, release_id};
 use super::lock::{self, ReleaseLock};
+use super::ownership::{Ownership, apply_params};
 use super::parallel::in_parallel;
-use super::plan::{plan_objects, prune_candidates};
-use super::prune::{Pruned, prune};
+use super::plan::plan_objects;
+use super::prune::{Pruned, prune, prune_candidates};
 use super::revision::{self, RevisionContent};
 use super::volumes;
+use super::watch;
 use super::{
-    Action, ApplyError, Desired, Event, FIELD_MANAGER, Inventory, ObjectKey, Planned, Readiness,
-    Release, wait_ready,
+    Action, ApplyError, Change, Desired, Event, FIELD_MANAGER, Inventory, ObjectKey, Planned,
+    Readiness, Release, Verb, wait_ready,
 };
 
 /// How to deploy.
@@ -47,13 +48,10 @@ pub struct DeployOptions {
 /// What a deploy did.
 #[derive(Debug, Clone)]
 pub struct DeployReport {
-    pub created: Vec<String>,
-    pub updated: Vec<String>,
-    pub recreated: Vec<String>,
-    /// StatefulSets whose volumes grew (claims expanded, object re-created).
-    pub expanded: Vec<String>,
+    /// Every object written or pruned, in the order it was, with what was done
+    /// (`Expand`: a StatefulSet whose claims grew and which was re-created).
+    pub changes: Vec<Change>,
     pub unchanged: usize,
-    pub pruned: Vec<String>,
     /// Prune candidates left in place, with why.
     pub kept: Vec<String>,
     /// The revision recorded; `None` when nothing changed.
@@ -65,13 +63,19 @@ impl DeployReport {
     pub fn wrote_anything(&self) -> bool {
         self.revision.is_some()
     }
-}
 
-/// Labels every object as a member of the release's ApplySet.
-pub fn label_members(objects: &mut [Desired], release: &Release) {
-    let id = release_id(release);
-    for object in objects {
-        object.add_label(PART_OF_LABEL, &id);
+    /// The objects `verb` was done to, as `Kind namespace/name`: the one
+    /// grouping of the changes every output shows.
+    pub fn objects(&self, verb: Verb) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| c.verb == verb)
+            .map(|c| c.object.to_string())
+            .collect()
+    }
+
+    pub fn count(&self, verb: Verb) -> usize {
+        self.changes.iter().filter(|c| c.verb == verb).count()
     }
 }
 
@@ -86,7 +90,7 @@ pub async fn deploy(
     if objects.is_empty() {
         return Err(ApplyError::EmptyRender);
     }
-    label_members(&mut objects, release);
+    Ownership::of(release).mark(&mut objects);
     let lock = hold(client, release, &objects).await?;
     let result = deploy_held(client, release, &objects, options, &lock, progress).await;
     lock.release().await;
@@ -106,7 +110,7 @@ pub async fn deploy_holding(
     if objects.is_empty() {
         return Err(ApplyError::EmptyRender);
     }
-    label_members(&mut objects, release);
+    Ownership::of(release).mark(&mut objects);
     deploy_held(client, release, &objects, options, lock, progress).await
 }
 
@@ -122,11 +126,8 @@ pub async fn hold(
     if let Some(lock) = lock::acquire(client, release).await? {
         return Ok(lock);
     }
-    let missing = || ApplyError::Api {
-        verb: "lock",
-        object: format!("Namespace {}", release.namespace),
-        code: 404,
-        message: "the release namespace does not exist and the render does not create it".into(),
+    let missing = || ApplyError::NoNamespace {
+        namespace: release.namespace.clone(),
     };
     let key = objects
         .iter()
@@ -152,7 +153,7 @@ pub async fn hold(
         Err(e) if status_code(&e) == 409 => {}
         Err(e) => return Err(ApplyError::api("create", key.to_string(), e)),
     }
-    wait_namespace_active(client, key).await?;
+    watch::until_namespace_active(client, key, watch::NAMESPACE_ACTIVE).await?;
     lock::acquire(client, release).await?.ok_or_else(missing)
 }
 
@@ -186,12 +187,8 @@ async fn deploy_held(
             .any(|r| r.status == revision::PENDING),
         revision: None,
         report: DeployReport {
-            created: vec![],
-            updated: vec![],
-            recreated: vec![],
-            expanded: vec![],
+            changes: vec![],
             unchanged: 0,
-            pruned: vec![],
             kept: vec![],
             revision: None,
             readiness: Readiness::Ready,
@@ -273,21 +270,11 @@ impl Run<'_> {
                         });
                     }
                 }
-                let name = planned.desired.key.to_string();
-                let (verb, list) = match planned.action {
-                    Action::Create => ("created", &mut self.report.created),
-                    Action::Recreate { .. } => ("recreated", &mut self.report.recreated),
-                    Action::Expand { .. } => ("expanded", &mut self.report.expanded),
-                    _ => ("configured", &mut self.report.updated),
-                };
-                progress(Event::Applied {
-                    object: name.clone(),
-                    verb,
-                });
-                list.push(name);
+                self.changed(&planned.desired.key, planned.action.verb(), progress);
             }
             for planned in changes.iter().filter(|p| p.desired.key.kind == "Namespace") {
-                wait_namespace_active(self.client, &planned.desired.key).await?;
+                let key = &planned.desired.key;
+                watch::until_namespace_active(self.client, key, watch::NAMESPACE_ACTIVE).await?;
             }
         }
         let candidates: Vec<ObjectKey> = prune_candidates(&self.recorded, objects)
@@ -307,12 +294,7 @@ impl Run<'_> {
         .await?
         {
             match outcome {
-                Pruned::Deleted => {
-                    progress(Event::Pruned {
-                        object: key.to_string(),
-                    });
-                    self.report.pruned.push(key.to_string());
-                }
+                Pruned::Deleted => self.changed(&key, Verb::Prune, progress),
                 Pruned::Absent => {}
                 Pruned::Kept(why) => self.report.kept.push(format!("{key}: {why}")),
             }
@@ -350,6 +332,22 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    fn changed(
+        &mut self,
+        object: &ObjectKey,
+        verb: Verb,
+        progress: &mut (dyn FnMut(Event) + Send),
+    ) {
+        progress(Event::Changed {
+            object: object.to_string(),
+            verb,
+        });
+        self.report.changes.push(Change {
+            object: object.clone(),
+            verb,
+        });
     }
 
     /// Before the first write: a pending revision and the inventory superset,
@@ -427,54 +425,19 @@ async fn apply_one(client: &Client, planned: &Planned, force: bool) -> Result<()
             Err(e) if status_code(&e) == 404 => {}
             Err(e) => return Err(ApplyError::api("delete", key.to_string(), e)),
         }
-        wait_gone(client, key).await?;
+        // The object planned on, not one re-created meanwhile under its name.
+        let uid = planned
+            .live
+            .as_ref()
+            .and_then(|l| l["metadata"]["uid"].as_str());
+        watch::until_deleted(client, key, uid, watch::DELETION).await?;
     }
-    let mut params = PatchParams::apply(FIELD_MANAGER);
-    if force {
-        params = params.force();
-    }
-    api.patch(&key.name, &params, &Patch::Apply(&planned.desired.object))
-        .await
-        .map_err(|e| ApplyError::api("apply", key.to_string(), e))?;
-    Ok(())
-}
-
-const POLL: Duration = Duration::from_millis(100);
-
-/// Polls `key` with `get_opt` until `done` says so, for at most `seconds`.
-async fn poll_until(
-    client: &Client,
-    key: &ObjectKey,
-    what: &'static str,
-    seconds: u64,
-    done: impl Fn(Option<DynamicObject>) -> bool,
-) -> Result<(), ApplyError> {
-    let api = key.api(client);
-    for _ in 0..(seconds * 10) {
-        let live = api
-            .get_opt(&key.name)
-            .await
-            .map_err(|e| ApplyError::api("get", key.to_string(), e))?;
-        if done(live) {
-            return Ok(());
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    Err(ApplyError::Timeout {
-        object: key.to_string(),
-        what,
-        seconds,
-    })
-}
-
-async fn wait_gone(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
-    poll_until(client, key, "be deleted", 120, |live| live.is_none()).await
-}
-
-async fn wait_namespace_active(client: &Client, key: &ObjectKey) -> Result<(), ApplyError> {
-    poll_until(client, key, "become active", 60, |live| {
-        live.and_then(|n| n.data.get("status").cloned())
-            .is_some_and(|status| status["phase"] == "Active")
-    })
+    api.patch(
+        &key.name,
+        &apply_params(force),
+        &Patch::Apply(&planned.desired.object),
+    )
     .await
+    .map_err(|e| ApplyError::api("apply", key.to_string(), e))?;
+    Ok(())
 }

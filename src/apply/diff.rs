@@ -43,8 +43,9 @@ pub fn object_diff(planned: &Planned) -> Option<String> {
             header
         }
         Action::Conflict { message } => format!("{key} conflict: {message}"),
-        Action::Create => format!("{key} would be created"),
-        _ => format!("{key} would change"),
+        Action::Create | Action::Update | Action::Unchanged => {
+            format!("{key} would {}", planned.action.verb())
+        }
     };
     let body = TextDiff::from_lines(&before, &after)
         .unified_diff()

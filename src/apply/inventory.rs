@@ -4,18 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use base64::Engine;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
-use sha2::{Digest, Sha256};
+use kube::api::{Api, DeleteParams, Patch};
 
-use super::{ApplyError, FIELD_MANAGER, INSTANCE_LABEL, ObjectKey, Release, tooling};
+use super::ownership::{Ownership, apply_params, parent_name};
+use super::{ApplyError, ObjectKey, Release, tooling};
 
-pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
-pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
 const TOOLING: &str = "applyset.kubernetes.io/tooling";
 const GROUP_KINDS: &str = "applyset.kubernetes.io/contains-group-kinds";
 const OBJECTS_KEY: &str = "objects";
@@ -24,24 +21,6 @@ const OBJECTS_KEY: &str = "objects";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
     pub objects: BTreeSet<ObjectKey>,
-}
-
-/// Name of the release's ApplySet parent Secret.
-pub fn parent_name(release: &Release) -> String {
-    format!("{}-inventory", release.name)
-}
-
-/// The ApplySet id kubectl computes for a Secret parent:
-/// `applyset-<base64url(sha256(<name>.<namespace>.Secret.))>-v1`.
-pub fn applyset_id(name: &str, namespace: &str) -> String {
-    let digest = Sha256::digest(format!("{name}.{namespace}.Secret."));
-    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    format!("applyset-{encoded}-v1")
-}
-
-/// The id of a release's ApplySet, the value of members' `part-of` label.
-pub fn release_id(release: &Release) -> String {
-    applyset_id(&parent_name(release), &release.namespace)
 }
 
 fn display(release: &Release) -> String {
@@ -76,7 +55,7 @@ impl Inventory {
         let secret = self.parent(release);
         api.patch(
             &parent_name(release),
-            &PatchParams::apply(FIELD_MANAGER).force(),
+            &apply_params(true),
             &Patch::Apply(&secret),
         )
         .await
@@ -105,14 +84,7 @@ impl Inventory {
             metadata: ObjectMeta {
                 name: Some(parent_name(release)),
                 namespace: Some(release.namespace.clone()),
-                labels: Some(BTreeMap::from([
-                    (ID_LABEL.to_string(), release_id(release)),
-                    (INSTANCE_LABEL.to_string(), release.name.clone()),
-                    (
-                        "app.kubernetes.io/managed-by".to_string(),
-                        FIELD_MANAGER.to_string(),
-                    ),
-                ])),
+                labels: Some(Ownership::of(release).parent_labels()),
                 annotations: Some(BTreeMap::from([
                     (TOOLING.to_string(), tooling()),
                     (
@@ -129,19 +101,5 @@ impl Inventory {
             )])),
             ..Default::default()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_matches_kubectl_format() {
-        let id = applyset_id("todo-chatbot-inventory", "todo");
-        assert!(id.starts_with("applyset-") && id.ends_with("-v1"), "{id}");
-        // 32 bytes of sha256 → 43 base64url characters without padding.
-        assert_eq!(id.len(), "applyset-".len() + 43 + "-v1".len());
-        assert!(!id.contains('=') && !id.contains('+') && !id.contains('/'));
     }
 }

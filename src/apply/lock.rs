@@ -227,12 +227,7 @@ pub async fn acquire(
             Err(e) => return Err(ApplyError::api("update", display, e)),
         }
     }
-    Err(ApplyError::Api {
-        verb: "acquire",
-        object: display,
-        code: 409,
-        message: "the lock kept changing hands; run again".into(),
-    })
+    Err(ApplyError::LockContended { lease: display })
 }
 
 fn locked(release: &Release, holder: &Holder) -> ApplyError {
@@ -372,15 +367,12 @@ impl ReleaseLock {
                 self.state.lock().expect("lock state").lost_to = Some(holder.clone());
                 Err(self.lost(&holder))
             }
-            Err(None) => Err(ApplyError::Api {
-                verb: "renew",
-                object: format!(
+            Err(None) => Err(ApplyError::LockUnconfirmed {
+                lease: format!(
                     "Lease {}/{}",
                     self.release.namespace,
                     lease_name(&self.release)
                 ),
-                code: 0,
-                message: "the release lock could not be confirmed (API server unavailable)".into(),
             }),
         }
     }

@@ -6,13 +6,17 @@
 //! It is kind-agnostic: objects arrive as JSON with a stage number; it knows
 //! nothing of the application they make up.
 
+pub mod action;
 pub mod deploy;
 pub mod diff;
+#[cfg(test)]
+mod engine_tests;
 pub mod error;
 pub mod inventory;
 pub mod lock;
 pub mod normalize;
 pub mod object;
+pub mod ownership;
 mod parallel;
 pub mod payload;
 pub mod plan;
@@ -25,12 +29,15 @@ pub mod status;
 pub mod uninstall;
 pub mod volumes;
 pub mod wait;
+pub mod watch;
 
+pub use action::{Action, Change, Verb};
 pub use deploy::{DeployOptions, DeployReport, deploy, deploy_holding, hold};
 pub use error::ApplyError;
 pub use inventory::Inventory;
 pub use object::{Desired, ObjectKey, from_manifests};
-pub use plan::{Action, Plan, Planned, plan};
+pub use ownership::{FIELD_MANAGER, INSTANCE_LABEL, Ownership};
+pub use plan::{Plan, Planned, plan};
 pub use readiness::Cause;
 pub use revision::{Revision, RevisionContent, list as history};
 pub use rollback::{RollbackTarget, rollback_target};
@@ -38,12 +45,6 @@ pub use secrets::{existing_secrets, read_secret_keys};
 pub use status::{ReleaseStatus, Workload, status};
 pub use uninstall::{UninstallReport, uninstall};
 pub use wait::{Readiness, wait_ready};
-
-/// The field manager of every write berth makes.
-pub const FIELD_MANAGER: &str = "berth";
-
-/// The label that names the release an object belongs to.
-pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 
 /// A release: a named set of objects in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,26 +60,19 @@ impl Release {
             namespace: namespace.into(),
         }
     }
-
-    /// `app.kubernetes.io/instance=<name>`: selects everything the release rendered.
-    pub fn selector(&self) -> String {
-        format!("{INSTANCE_LABEL}={}", self.name)
-    }
 }
 
 /// What the engine reports while it works; the caller decides how to show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// An object was written; `verb` is `created`, `configured`, `recreated` or `expanded`.
-    Applied { object: String, verb: &'static str },
+    /// An object was written (created, updated, recreated, expanded) or pruned.
+    Changed { object: String, verb: Verb },
     /// A volume claim's storage request was raised.
     Expanded {
         claim: String,
         from: String,
         to: String,
     },
-    /// An object the release no longer renders was deleted.
-    Pruned { object: String },
     /// A workload's rollout changed state (`1/2 ready, 1 updated`).
     Rollout { object: String, summary: String },
     /// Revisions deleted to respect the history limit.

@@ -1,55 +1,17 @@
 //! What applying would do to each object, found by a server-side dry-run
 //! compared with the live object, and what prune would delete.
 
-use std::collections::BTreeSet;
-
-use super::parallel::in_parallel;
 use kube::Client;
-use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::api::{DynamicObject, Patch};
 use serde_json::Value;
 
 use super::error::status_code;
 use super::normalize::same_content;
-use super::volumes::{self, ClaimGrowth, ExpansionRefused, VolumeChange};
-use super::{ApplyError, Desired, FIELD_MANAGER, Inventory, ObjectKey, Release};
-
-/// What applying does to one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Unchanged,
-    /// An immutable field changes: only delete and re-create can apply it.
-    /// `expansion` says why it is not a volume growth done in place.
-    Recreate {
-        reason: String,
-        expansion: Option<ExpansionRefused>,
-    },
-    /// A StatefulSet's volumes grow: expand the claims, re-create the object
-    /// with its pods orphaned (pods and volumes untouched).
-    Expand {
-        claims: Vec<ClaimGrowth>,
-    },
-    /// Another field manager owns fields this object sets.
-    Conflict {
-        message: String,
-    },
-}
-
-impl Action {
-    /// One word for the action: `create`, `update`, `recreate`, `expand`,
-    /// `conflict`, `unchanged`.
-    pub fn verb(&self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Unchanged => "unchanged",
-            Action::Recreate { .. } => "recreate",
-            Action::Expand { .. } => "expand",
-            Action::Conflict { .. } => "conflict",
-        }
-    }
-}
+use super::ownership::{Ownership, apply_params};
+use super::parallel::in_parallel;
+use super::prune::prune_candidates;
+use super::volumes::{self, VolumeChange};
+use super::{Action, ApplyError, Desired, Inventory, ObjectKey, Release};
 
 /// One object's planned action with the live state and the dry-run result.
 #[derive(Debug, Clone)]
@@ -81,11 +43,6 @@ impl Plan {
     pub fn is_noop(&self) -> bool {
         self.changes().next().is_none() && self.prune.is_empty()
     }
-}
-
-fn apply_params(force: bool) -> PatchParams {
-    let params = PatchParams::apply(FIELD_MANAGER);
-    if force { params.force() } else { params }
 }
 
 /// Plans one object: reads it and dry-runs the apply, concurrently.
@@ -183,7 +140,7 @@ pub async fn plan_objects(
 /// let release = berth::apply::Release::new("todo-chatbot", "todo");
 /// let plan = berth::apply::plan(&client, &objects, &release, false).await?;
 /// for change in plan.changes() {
-///     println!("{:?} {}", change.action, change.desired.key);
+///     println!("{} {}", change.action.verb(), change.desired.key);
 /// }
 /// # Ok(()) }
 /// ```
@@ -194,7 +151,7 @@ pub async fn plan(
     force: bool,
 ) -> Result<Plan, ApplyError> {
     let mut objects = objects.to_vec();
-    super::deploy::label_members(&mut objects, release);
+    Ownership::of(release).mark(&mut objects);
     let objects = objects.as_slice();
     let (planned, inventory) = futures::join!(
         plan_objects(client, objects, force),
@@ -207,29 +164,15 @@ pub async fn plan(
     })
 }
 
-/// Recorded objects that are not desired any more, deepest stage first.
-pub fn prune_candidates(recorded: &BTreeSet<ObjectKey>, desired: &[Desired]) -> Vec<ObjectKey> {
-    let wanted: BTreeSet<(&str, &str, Option<&str>, &str)> =
-        desired.iter().map(|d| identity(&d.key)).collect();
-    let mut prune: Vec<ObjectKey> = recorded
-        .iter()
-        .filter(|k| !wanted.contains(&identity(k)))
-        .cloned()
-        .collect();
-    prune.sort_by(|a, b| b.stage.cmp(&a.stage).then_with(|| a.cmp(b)));
-    prune
-}
-
-/// An object's identity regardless of stage and version.
-fn identity(key: &ObjectKey) -> (&str, &str, Option<&str>, &str) {
-    (key.group(), &key.kind, key.namespace.as_deref(), &key.name)
-}
-
-/// The API server's wording for changes only delete and re-create can make:
-/// "field is immutable" (selectors, clusterIP) or a StatefulSet's "updates to
-/// statefulset spec for fields other than … are forbidden".
-fn is_immutable_change(message: &str) -> bool {
-    message.contains("immutable") || message.contains("are forbidden")
+/// The API server's wording for changes only delete and re-create can make
+/// (in a 422): "field is immutable" (selectors, clusterIP, a Secret's type),
+/// "spec is immutable after creation" (a claim), CEL's "immutable field", or
+/// a StatefulSet's "updates to statefulset spec for fields other than … are
+/// forbidden". A value quoted in another refusal is not enough.
+pub(super) fn is_immutable_change(message: &str) -> bool {
+    message.contains("is immutable")
+        || message.contains("immutable field")
+        || (message.contains("updates to") && message.contains("are forbidden"))
 }
 
 fn to_json(object: DynamicObject) -> Value {

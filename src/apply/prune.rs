@@ -1,15 +1,15 @@
 //! Deletion of objects the release no longer renders, deepest stage first,
 //! and only when the live object's labels prove the release owns it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::parallel::in_parallel;
 use kube::Client;
 use kube::api::{DeleteParams, Preconditions};
 
 use super::error::status_code;
-use super::inventory::{PART_OF_LABEL, release_id};
-use super::{ApplyError, INSTANCE_LABEL, ObjectKey, Release};
+use super::ownership::Ownership;
+use super::parallel::in_parallel;
+use super::{ApplyError, Desired, ObjectKey, Release};
 
 /// What happened to one prune candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,24 @@ fn protected(key: &ObjectKey, delete_data: bool) -> Option<&'static str> {
     }
 }
 
+/// Recorded objects that are not desired any more, deepest stage first.
+pub fn prune_candidates(recorded: &BTreeSet<ObjectKey>, desired: &[Desired]) -> Vec<ObjectKey> {
+    let wanted: BTreeSet<(&str, &str, Option<&str>, &str)> =
+        desired.iter().map(|d| identity(&d.key)).collect();
+    let mut prune: Vec<ObjectKey> = recorded
+        .iter()
+        .filter(|k| !wanted.contains(&identity(k)))
+        .cloned()
+        .collect();
+    prune.sort_by(|a, b| b.stage.cmp(&a.stage).then_with(|| a.cmp(b)));
+    prune
+}
+
+/// An object's identity regardless of stage and version.
+fn identity(key: &ObjectKey) -> (&str, &str, Option<&str>, &str) {
+    (key.group(), &key.kind, key.namespace.as_deref(), &key.name)
+}
+
 /// Deletes the candidates stage by stage (they come deepest stage first).
 pub async fn prune(
     client: &Client,
@@ -43,11 +61,12 @@ pub async fn prune(
     for key in candidates {
         by_stage.entry(key.stage).or_default().push(key);
     }
+    let ownership = Ownership::of(release);
     let mut results = Vec::new();
     for (_, keys) in by_stage.into_iter().rev() {
         let outcomes = in_parallel(
             keys.iter()
-                .map(|k| prune_one(client, release, k, delete_data)),
+                .map(|k| prune_one(client, &ownership, k, delete_data)),
         )
         .await;
         for (key, outcome) in keys.into_iter().zip(outcomes) {
@@ -59,7 +78,7 @@ pub async fn prune(
 
 async fn prune_one(
     client: &Client,
-    release: &Release,
+    ownership: &Ownership,
     key: &ObjectKey,
     delete_data: bool,
 ) -> Result<Pruned, ApplyError> {
@@ -80,9 +99,7 @@ async fn prune_one(
             return Ok(Pruned::Absent);
         };
         let labels = live.metadata.labels.clone().unwrap_or_default();
-        let owned = labels.get(INSTANCE_LABEL) == Some(&release.name)
-            && labels.get(PART_OF_LABEL) == Some(&release_id(release));
-        if !owned {
+        if !ownership.owns(&labels) {
             return Ok(Pruned::Kept("its labels do not name this release"));
         }
         let params = DeleteParams {

@@ -23,8 +23,9 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::Value;
 
+use super::ownership::apply_params;
 use super::payload::{self, CHUNK_BYTES};
-use super::{ApplyError, Desired, FIELD_MANAGER, INSTANCE_LABEL, Release, tooling};
+use super::{ApplyError, Desired, INSTANCE_LABEL, Release, tooling};
 
 const RELEASE_LABEL: &str = "berth.dev/release";
 const NUMBER_LABEL: &str = "berth.dev/revision";
@@ -36,7 +37,7 @@ const EXPIRES: &str = "berth.dev/pending-expires";
 /// Set to `dev` on revisions `berth dev` wrote (rendered with its dev profile).
 const WRITTEN_BY: &str = "berth.dev/written-by";
 /// Labels a part with its release (not [`RELEASE_LABEL`]: parts are not revisions).
-const PART_OF_LABEL: &str = "berth.dev/revision-part-of";
+const REVISION_PART_LABEL: &str = "berth.dev/revision-part-of";
 const PARTS: &str = "berth.dev/parts";
 const SIZE: &str = "berth.dev/size";
 const RAW_SIZE: &str = "berth.dev/raw-size";
@@ -273,7 +274,7 @@ pub async fn begin(
     // Parts first: once the head exists, so does everything it names.
     for (part, chunk) in encoded.chunks.iter().enumerate().skip(1) {
         let labels = [
-            (PART_OF_LABEL.to_string(), release.name.clone()),
+            (REVISION_PART_LABEL.to_string(), release.name.clone()),
             (NUMBER_LABEL.to_string(), number.to_string()),
             (INSTANCE_LABEL.to_string(), release.name.clone()),
         ];
@@ -347,11 +348,7 @@ async fn write(
         ..Default::default()
     };
     api(client, release)
-        .patch(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&secret),
-        )
+        .patch(name, &apply_params(true), &Patch::Apply(&secret))
         .await
         .map_err(|e| ApplyError::api("apply", format!("Secret {}/{name}", release.namespace), e))?;
     Ok(())
@@ -365,7 +362,7 @@ async fn delete_parts(
     number: Option<u32>,
     from: usize,
 ) -> Result<(), ApplyError> {
-    let mut selector = format!("{PART_OF_LABEL}={}", release.name);
+    let mut selector = format!("{REVISION_PART_LABEL}={}", release.name);
     if let Some(number) = number {
         selector.push_str(&format!(",{NUMBER_LABEL}={number}"));
     }

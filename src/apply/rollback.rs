@@ -6,6 +6,7 @@ use kube::Client;
 
 use super::revision::{self, DEPLOYED, RevisionContent, SUPERSEDED};
 use super::{ApplyError, Desired, ObjectKey, Release};
+use crate::hint::Hint;
 
 /// A revision to re-apply as a new revision.
 #[derive(Debug, Clone)]
@@ -28,6 +29,15 @@ pub enum RollbackError {
     NoEarlier { release: String },
     #[error(transparent)]
     Apply(#[from] ApplyError),
+}
+
+impl Hint for RollbackError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            RollbackError::NotFound { .. } | RollbackError::NoEarlier { .. } => None,
+            RollbackError::Apply(err) => err.hint(),
+        }
+    }
 }
 
 /// The revision `requested`, or the last deployed one before the newest.

@@ -6,8 +6,7 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams};
 
-use super::plan::prune_candidates;
-use super::prune::{Pruned, prune};
+use super::prune::{Pruned, prune, prune_candidates};
 use super::{ApplyError, Inventory, ObjectKey, Release, lock, revision};
 
 /// What an uninstall did.

@@ -13,48 +13,11 @@ use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::Value;
 
+pub use super::action::{ClaimGrowth, ExpansionRefused, Growth};
 use super::error::status_code;
+use super::ownership::apply_params;
 use super::{ApplyError, Desired};
 use crate::values::quantity::parse_quantity;
-
-/// A claim template whose storage request grows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Growth {
-    pub template: String,
-    pub from: String,
-    pub to: String,
-}
-
-/// One live claim to expand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimGrowth {
-    /// `PersistentVolumeClaim namespace/name`.
-    pub claim: String,
-    pub name: String,
-    pub from: String,
-    pub to: String,
-}
-
-/// Why the volumes cannot grow in place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpansionRefused {
-    pub growth: Growth,
-    /// The claim's StorageClass (empty: the claim has none).
-    pub class: String,
-    /// `does not allow volume expansion`, or why the class could not be read.
-    pub why: String,
-}
-
-impl std::fmt::Display for ExpansionRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Growth { template, from, to } = &self.growth;
-        write!(
-            f,
-            "volume `{template}` cannot grow from {from} to {to} in place: StorageClass `{}` {}",
-            self.class, self.why
-        )
-    }
-}
 
 /// What a refused immutable StatefulSet change turns out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,10 +49,7 @@ pub async fn classify(
         set_template_storage(&mut probe, &growth.template, &growth.from);
     }
     let api = desired.key.api(client);
-    let mut params = PatchParams::apply(super::FIELD_MANAGER).dry_run();
-    if force {
-        params = params.force();
-    }
+    let params = apply_params(force).dry_run();
     let dry = api
         .patch(&desired.key.name, &params, &Patch::Apply(&probe))
         .await;

@@ -90,6 +90,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     template!("_routes.tpl"),
     template!("_secrets.tpl"),
     template!("_validate.tpl"),
+    template!("_validate_rules.tpl"),
     template!("_workload.tpl"),
     template!("components.yaml"),
     template!("database.yaml"),
@@ -99,6 +100,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const DEV_VALUES: &str = include_str!("../../values/dev.yaml");
+const STAGING_VALUES: &str = include_str!("../../values/staging.yaml");
 const PROD_VALUES: &str = include_str!("../../values/prod.yaml");
 
 /// No environment: a chart never holds secret values.
@@ -124,6 +126,7 @@ pub fn chart_files(
             chart_values_yaml(DEFAULT_VALUES_YAML)?,
             vec![
                 file("values-dev.yaml", DEV_VALUES.to_string()),
+                file("values-staging.yaml", STAGING_VALUES.to_string()),
                 file("values-prod.yaml", PROD_VALUES.to_string()),
             ],
         ),
@@ -143,6 +146,9 @@ pub fn chart_files(
         version: settings.version.clone(),
         app_version: text("appVersion")?,
     };
+    // The defaults as typed values, for what only they can say (the origin images were
+    // built for); they loaded above, so this holds unless the defaults are not a full stack.
+    let built_values = values::load::from_tree(defaults.clone()).ok();
     let schema = chart_schema();
     let mut schema_text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     schema_text.push('\n');
@@ -150,7 +156,10 @@ pub fn chart_files(
         file("Chart.yaml", chart_yaml(&identity, &defaults)),
         file("values.yaml", values_yaml),
         file("values.schema.json", schema_text),
-        file("README.md", readme::readme(&identity, &schema, &defaults)),
+        file(
+            "README.md",
+            readme::readme(&identity, &schema, &defaults, built_values.as_ref()),
+        ),
         file(".helmignore", HELMIGNORE.to_string()),
     ];
     files.extend(profiles);
@@ -411,6 +420,69 @@ mod tests {
         let berth = values::load::parse_yaml(DEFAULT_VALUES_YAML, "berth").unwrap();
         assert_eq!(chart, berth);
         assert!(text.contains("--set-file secrets.NAME.value=PATH"));
+    }
+
+    /// A stack whose page bakes the origin in: the chart keeps `buildEnv` in its values and its
+    /// README says which origin the image was built for; without build values, no such section.
+    #[test]
+    fn the_readme_says_which_origin_images_were_built_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = dir.path().join("berth.yaml");
+        std::fs::write(
+            &stack,
+            r#"appName: shop
+components:
+  web:
+    image:
+      repository: localhost/shop/web
+      tag: "1.0.0"
+      build: images/web.toml
+      buildEnv:
+        NEXT_PUBLIC_API_URL: {externalUrl: /api}
+        NEXT_PUBLIC_FLAVOUR: plain
+    port: 3000
+database: {mode: none}
+expose:
+  mode: ingress
+  ingress: {host: shop.example.test}
+  routes: {"/": web}
+"#,
+        )
+        .unwrap();
+        let settings = ChartSettings {
+            stack: Some(stack),
+            ..Default::default()
+        };
+        let (_, files) = chart_files(&settings).unwrap();
+        let text = |name: &str| {
+            files
+                .iter()
+                .find(|f| f.path == name)
+                .map(|f| f.contents.clone())
+                .unwrap()
+        };
+        let readme = text("README.md");
+        assert!(
+            readme.contains("## Images built for one origin")
+                && readme.contains("origin `http://shop.example.test`")
+                && readme.contains(
+                    "`NEXT_PUBLIC_API_URL=http://shop.example.test/api` (from `{\"externalUrl\":\"/api\"}`)"
+                )
+                && readme.contains("`NEXT_PUBLIC_FLAVOUR=plain`"),
+            "{readme}"
+        );
+        let values = values::load::parse_yaml(&text("values.yaml"), "chart").unwrap();
+        assert_eq!(
+            values["components"]["web"]["image"]["buildEnv"]["NEXT_PUBLIC_API_URL"],
+            serde_json::json!({"externalUrl": "/api"})
+        );
+        let (_, example) = chart_files(&ChartSettings::default()).unwrap();
+        let readme = &example
+            .iter()
+            .find(|f| f.path == "README.md")
+            .unwrap()
+            .contents;
+        assert!(!readme.contains("built for one origin"), "{readme}");
     }
 
     #[test]

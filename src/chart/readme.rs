@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use super::ChartIdentity;
+use crate::manifests::{build_env, exposure};
+use crate::values::{EnvValue, Values};
 
 /// Every leaf of the schema as (dotted key, schema), in schema order. A map
 /// whose entries the user names (`components`, `secrets`, `env`, …) is walked
@@ -64,8 +66,66 @@ fn has_structure(schema: &Value) -> bool {
         || schema.get("type").is_some()
 }
 
-pub fn readme(identity: &ChartIdentity, schema: &Value, defaults: &Value) -> String {
+/// What the images with `image.buildEnv` were built with, resolved for these values' origin:
+/// the chart cannot change what a build baked in.
+fn built_for_one_origin(values: Option<&Values>) -> String {
+    let Some(values) = values else {
+        return String::new();
+    };
+    let mut lines = String::new();
+    for (name, c) in &values.components {
+        if c.image.build_env.is_empty() {
+            continue;
+        }
+        let resolved = build_env::resolve(values, &c.image);
+        let pairs: Vec<String> = c
+            .image
+            .build_env
+            .iter()
+            .map(|(key, written)| match written {
+                EnvValue::Plain(_) => format!("`{key}={}`", resolved[key]),
+                EnvValue::Ref(r) => format!(
+                    "`{key}={}` (from `{}`)",
+                    resolved[key],
+                    serde_json::to_string(r).expect("values serialize")
+                ),
+            })
+            .collect();
+        lines.push_str(&format!(
+            "- `{name}` (`{}`): {}\n",
+            c.image.build.as_deref().unwrap_or_default(),
+            pairs.join(", ")
+        ));
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    format!(
+        r#"## Images built for one origin
+
+These components' images bake values into what they build (the browser's code reads
+them), resolved for the origin `{origin}` of these values:
+
+{lines}
+Their `image.buildEnv` is in `values.yaml` for reference only: changing it, or
+`expose`, here does not change an image that is already built. To serve the app at
+another origin, build the images for it with berth (`berth images build` with the
+values of that install, e.g. `--set expose.ingress.host=…`) and set each
+`image.tag` to the new build.
+
+"#,
+        origin = exposure::external_url(values),
+    )
+}
+
+pub fn readme(
+    identity: &ChartIdentity,
+    schema: &Value,
+    defaults: &Value,
+    values: Option<&Values>,
+) -> String {
     let name = &identity.name;
+    let origins = built_for_one_origin(values);
     let mut table = String::from("| Key | Default | Description |\n|---|---|---|\n");
     for (key, leaf) in schema_leaves(schema) {
         let default = if key.contains('*') {
@@ -174,7 +234,7 @@ database `<release>-postgres`). Helm installs into `-n`; `namespace.name` and
 built and loaded first (`berth images build` / `berth images load`), or given
 another `image.tag`.
 
-## Secrets
+{origins}## Secrets
 
 Secret values never live in values files, and this chart holds none. berth reads
 them from the environment (each secret's `fromEnv`) or `--set-file`; Helm cannot
@@ -224,12 +284,22 @@ helm status {name} -n {name}
 
 `values.schema.json` is generated from berth's typed values model, so Helm rejects
 unknown keys and wrong types as `berth` does; `templates/validate.yaml` adds berth's
-other main rules (component names, references to undeclared components, secrets or
-workers, routes, credentials written as plain env, ports, NodePort range, DNS names,
-image tags, user ids, replica and autoscaling bounds) and lists every problem at
-once. berth checks more (quantity formats, probe details, the database URL's driver
-and SSL parameter): run `berth render -f your-values.yaml` to check a values file
-fully.
+other rules (component names, references: their form, their paths and what they name,
+routes and their conflicts, credentials written as plain env, ports, NodePort range,
+DNS names, image tags and build paths, user ids, probes, quantities and requests
+within limits, writable paths and their volume names, label and annotation keys and
+values, tasks, egress hosts, secret names, replica, budget and autoscaling bounds)
+and lists every problem at once, as berth words it. What only berth checks:
+
+- a number in env too large for a float64: Helm has already read it as a float64
+  (another number) before a template sees it, so the chart cannot tell; berth asks
+  to quote it;
+- a secret value's form: the database URL's driver and SSL parameter agreeing and
+  its host (a URL parser, not a template, tells these apart; the chart takes
+  `secrets.*.value` as given);
+- an IPv6 egress address is checked for its characters only.
+
+Run `berth render -f your-values.yaml` to check a values file fully.
 
 ## Values
 

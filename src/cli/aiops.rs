@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, Subcommand};
 
 use super::{Cli, Outcome, ReleaseArgs};
-use crate::aiops::{self, ExportSettings, READ_COMMANDS, ReadCommand};
+use crate::aiops::{self, ExportSettings, GordonSettings, READ_COMMANDS, ReadCommand};
 use crate::mcp::{BerthServer, ServerSettings};
 use crate::ui::Printer;
 
@@ -44,19 +44,41 @@ pub struct ExportArgs {
     /// kagent ModelConfig the Agent uses.
     #[arg(long, value_name = "NAME", default_value = "default-model-config")]
     pub model_config: String,
+    /// Secret in the kagent namespace whose `authorization` key holds `Bearer TOKEN`
+    /// (kagent sends it; run berth mcp with --token-secret NAMESPACE/NAME).
+    #[arg(long, value_name = "NAME", default_value = "berth-mcp-token")]
+    pub token_secret: String,
+    /// Image Gordon's container runs the host's berth binary in (glibc for a
+    /// glibc build of berth).
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "docker.io/library/debian:bookworm-slim"
+    )]
+    pub gordon_image: String,
+    /// Kubeconfig Gordon's container mounts (default: $KUBECONFIG's first file, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 pub fn run(command: AiopsCommand, printer: &Printer) -> anyhow::Result<Outcome> {
     let AiopsCommand::Export(args) = command;
+    let gordon = GordonSettings {
+        image: args.gordon_image.clone(),
+        berth_path: absolute_berth(&args.berth)?,
+        kubeconfig: absolute(&kubeconfig_path(args.kubeconfig.clone())?)?,
+    };
     let settings = ExportSettings {
         berth: args.berth,
         serve_args: vec![mcp_subcommand()],
-        release: args.release.release.clone(),
+        release: super::settings::release_of(&args.release)?.name,
         namespace: args.release.namespace.clone(),
         values_files: args.values_files,
         mcp_url: args.mcp_url,
         kagent_namespace: args.kagent_namespace,
         model_config: args.model_config,
+        token_secret: args.token_secret,
+        gordon,
     };
     let (commands, missing) = available_commands();
     if !missing.is_empty() {
@@ -87,6 +109,39 @@ pub fn run(command: AiopsCommand, printer: &Printer) -> anyhow::Result<Outcome> 
         printer.status(&format!("wrote {}", path.display()));
     }
     Ok(Outcome::Success)
+}
+
+/// Gordon's container mounts the binary: the path given when absolute, else
+/// this berth's own.
+fn absolute_berth(berth: &str) -> anyhow::Result<String> {
+    if std::path::Path::new(berth).is_absolute() {
+        return Ok(berth.to_string());
+    }
+    let exe = std::env::current_exe().context("cannot tell where this berth binary is")?;
+    Ok(exe.display().to_string())
+}
+
+/// The kubeconfig kubectl would use: the flag, else `$KUBECONFIG`'s first
+/// file, else ~/.kube/config.
+fn kubeconfig_path(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = flag {
+        return Ok(path);
+    }
+    if let Some(first) = std::env::var_os("KUBECONFIG")
+        .filter(|v| !v.is_empty())
+        .and_then(|v| std::env::split_paths(&v).next())
+    {
+        return Ok(first);
+    }
+    let home =
+        std::env::var_os("HOME").context("no HOME to find ~/.kube/config; pass --kubeconfig")?;
+    Ok(PathBuf::from(home).join(".kube/config"))
+}
+
+fn absolute(path: &std::path::Path) -> anyhow::Result<String> {
+    let path = std::path::absolute(path)
+        .with_context(|| format!("cannot make {} absolute", path.display()))?;
+    Ok(path.display().to_string())
 }
 
 /// The name of berth's MCP server command, as clap defines it: the one

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::ReleaseArgs;
-use crate::apply::ApplyError;
 use crate::cluster::origin::Place;
 use crate::cluster::retry::Reporter;
 use crate::cluster::{self, ClusterError, ClusterTarget, Connection, minikube};
@@ -94,7 +93,10 @@ impl ClusterArgs {
     {
         let connection = self.connect(printer).await?;
         let explain = Explain::of(&connection);
-        work(connection).await.map_err(|err| explain.denied(err))
+        let requests = connection.requests.clone();
+        let result = work(connection).await.map_err(|err| explain.denied(err));
+        printer.detail(&requests.summary());
+        result
     }
 }
 
@@ -145,16 +147,20 @@ fn denied_hint(message: &str) -> String {
 }
 
 fn denied_message(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| {
-        if let Some(apply_err @ ApplyError::Api { code, .. }) = super::hints::as_apply_error(cause)
-        {
-            return matches!(code, 401 | 403).then(|| apply_err.to_string());
+    let chain: Vec<&(dyn std::error::Error + 'static)> = err.chain().collect();
+    chain.iter().enumerate().find_map(|(i, cause)| {
+        let Some(kube::Error::Api(status)) = cause.downcast_ref::<kube::Error>() else {
+            return None;
+        };
+        if !matches!(status.code, 401 | 403) {
+            return None;
         }
-        match cause.downcast_ref::<kube::Error>() {
-            Some(kube::Error::Api(status)) if matches!(status.code, 401 | 403) => {
-                Some(status.message.clone())
-            }
-            _ => None,
-        }
+        // The error wrapping the client's names the request (`apply Deployment …`)
+        // when it words the answer itself rather than quoting kube's dump of it.
+        let named = i
+            .checked_sub(1)
+            .map(|wrapper| chain[wrapper].to_string())
+            .filter(|text| text.contains(&status.message) && !text.contains(&cause.to_string()));
+        Some(named.unwrap_or_else(|| status.message.clone()))
     })
 }

@@ -124,28 +124,95 @@ impl DeploySettings {
                     .map(Path::to_path_buf)
             })
             .unwrap_or_else(|| PathBuf::from("."));
+        let images = match args.images {
+            Images::Auto => ImagesMode::Auto,
+            Images::Build => ImagesMode::Build,
+            Images::Load => ImagesMode::Load,
+            Images::Skip => ImagesMode::Skip,
+        };
+        let image_sources = ImageSources {
+            root,
+            specs_dir: args.specs_dir.clone(),
+            mirrors,
+            ..Default::default()
+        };
+        // Checked before the wizard asks anything; `execute` checks again with its answers.
+        // Not when the user names files: one may be a pipe (`-f <(…)`) that reads only once,
+        // and `execute` checks with every layer anyway.
+        let reads_user_files = !sources.files.is_empty() || !sources.set_file.is_empty();
+        if !reads_user_files
+            && let Ok(values) =
+                crate::values::load_unchecked_secrets(&sources, &crate::values::ProcessEnv)
+        {
+            let mode = images.resolve(
+                args.target.cluster.chosen_context().as_ref(),
+                values.registry.is_some(),
+            );
+            check_stack_here(&sources, &values, mode, &image_sources)?;
+        }
         Ok(DeploySettings {
             interactive: wizard::should_run(args.yes) && args.dry_run.is_none(),
             dry_run: args.dry_run,
-            image_sources: ImageSources {
-                root,
-                specs_dir: args.specs_dir.clone(),
-                mirrors,
-                ..Default::default()
-            },
+            image_sources,
             sources,
             options: settings::deploy_options(&args.apply, args.delete_data),
-            images: match args.images {
-                Images::Auto => ImagesMode::Auto,
-                Images::Build => ImagesMode::Build,
-                Images::Load => ImagesMode::Load,
-                Images::Skip => ImagesMode::Skip,
-            },
+            images,
             release: args.target.release,
             cluster: args.target.cluster,
             open: args.open,
         })
     }
+}
+
+/// `berth deploy` where there is no stack to deploy: no `berth.yaml` here, and the embedded
+/// example's image specs are missing (they live in berth's own repository).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no berth.yaml in {dir}: without one berth deploys its embedded example, whose image specs ({missing}) are not here"
+)]
+pub struct NoStackHere {
+    dir: String,
+    missing: String,
+}
+
+impl crate::hint::Hint for NoStackHere {
+    fn hint(&self) -> Option<String> {
+        Some("run `berth init` here to write berth.yaml and images/ from your repository, or run berth in the directory holding your berth.yaml (or pass the values that replace the example's images with -f/--values)".into())
+    }
+}
+
+/// Refuses to build the embedded example outside berth's repository: a user who runs
+/// `berth deploy` in their own project is told to describe it, instead of getting a
+/// missing-file error about the example's build specs.
+fn check_stack_here(
+    sources: &ValueSources,
+    values: &Values,
+    mode: ImagesMode,
+    image_sources: &ImageSources,
+) -> Result<(), NoStackHere> {
+    if sources.stack.is_some() || mode == ImagesMode::Skip {
+        return Ok(());
+    }
+    let root = &image_sources.root;
+    let missing: Vec<String> = values
+        .enabled_components()
+        .filter_map(|(_, c)| c.image.build.clone())
+        .filter(|build| {
+            let path = match &image_sources.specs_dir {
+                Some(dir) => dir.join(Path::new(build).file_name().unwrap_or_default()),
+                None => root.join(build),
+            };
+            !path.is_file()
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let dir = std::path::absolute(root).unwrap_or_else(|_| root.clone());
+    Err(NoStackHere {
+        dir: dir.display().to_string(),
+        missing: missing.join(", "),
+    })
 }
 
 pub async fn run(settings: DeploySettings, printer: &Printer) -> anyhow::Result<Outcome> {
@@ -228,6 +295,7 @@ pub async fn execute(
         settings.cluster.chosen_context().as_ref(),
         values.registry.is_some(),
     );
+    check_stack_here(&settings.sources, &values, images, &settings.image_sources)?;
     let mut progress = DeployProgress::new(printer);
     let result = pipeline::deploy_values(
         client,

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::deploy::{DeploySettings, execute, open_line, report_origin};
 use super::{Outcome, settings};
-use crate::apply;
+use crate::apply::{self, Verb};
 use crate::pipeline::{self, ImagesMode, Prepared};
 use crate::ui::Printer;
 use crate::values::{self, OverlayEnv, ProcessEnv, ValueSources};
@@ -35,7 +35,11 @@ pub async fn run(mut settings: DeploySettings, printer: &Printer) -> anyhow::Res
                 .namespace
                 .clone()
                 .unwrap_or_else(|| base.namespace.name.clone()),
-            release: settings.release.release.clone(),
+            release: settings
+                .release
+                .release
+                .clone()
+                .unwrap_or_else(|| base.app_name.clone()),
             base: &base,
             env: &env,
         })
@@ -54,7 +58,7 @@ pub async fn run(mut settings: DeploySettings, printer: &Printer) -> anyhow::Res
     if !missing.is_empty() {
         return Err(values::ValuesError::Missing(values::Problems(missing)).into());
     }
-    settings.release.release = answers.release.clone();
+    settings.release.release = Some(answers.release.clone());
     settings.release.namespace = Some(answers.namespace.clone());
     let ctx = settings::render_context(&values, &settings.release)?;
     settings.cluster.context = answers.kube_context.clone();
@@ -144,7 +148,7 @@ async fn show_plan(
         ));
     }
     for key in &plan.prune {
-        printer.status(&format!("  {:<8} {key}", "prune"));
+        printer.status(&format!("  {:<8} {key}", Verb::Prune));
     }
     if plan.is_noop() {
         printer.status("  no changes");

@@ -206,9 +206,8 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
             specs.join(", ")
         )),
         DevEvent::Rollout(event) => match event {
-            crate::apply::Event::Applied { object, verb } => printer.detail(&format!("{object} {verb}")),
+            crate::apply::Event::Changed { object, verb } => printer.detail(&format!("{object} {verb}")),
             crate::apply::Event::Rollout { object, summary } => printer.detail(&format!("{object}: {summary}")),
-            crate::apply::Event::Pruned { object } => printer.detail(&format!("{object} pruned")),
             _ => {}
         },
         DevEvent::Served { revision, phases } => printer.status(&format!(

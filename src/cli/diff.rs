@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::cluster_args::TargetArgs;
 use super::{Outcome, ValuesArgs, settings};
-use crate::apply::{self, Action, Plan};
+use crate::apply::{self, Action, Plan, Verb};
 use crate::pipeline::{self, Prepared};
 use crate::ui::Printer;
 
@@ -81,7 +81,7 @@ pub fn plan_text(plan: &Plan, diffs: bool) -> String {
         out.push_str(&warnings(&planned.action, &planned.desired.key));
     }
     for key in &plan.prune {
-        out.push_str(&format!("prune {key}\n"));
+        out.push_str(&format!("{} {key}\n", Verb::Prune));
     }
     out
 }

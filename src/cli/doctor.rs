@@ -40,11 +40,13 @@ pub async fn run(args: DoctorArgs, printer: &Printer) -> anyhow::Result<Outcome>
         retry_reporter(printer),
     )
     .await;
+    let build_tools = doctor::build_tools::uses_here(&values);
     let input = DoctorInput {
         values,
         ctx,
         cluster,
         host_os: std::env::consts::OS.to_string(),
+        build_tools,
     };
     let report = doctor::run(&input).await;
     match args.format {

@@ -1,90 +1,10 @@
-//! Hints: what the user can do, worded by the CLI from the engine's typed
-//! errors and causes (Minikube-aware where the context is Minikube).
+//! Hints for what is not an error: workloads that cannot become ready and
+//! `diagnose`'s findings, worded with the context (Minikube-aware where the
+//! context is Minikube). Errors carry their own ([`crate::hint::Hint`]).
 
-use crate::apply::readiness::CreateBlocker;
-use crate::apply::rollback::RollbackError;
-use crate::apply::{ApplyError, Cause};
+use crate::apply::Cause;
+use crate::apply::readiness::{ClaimClass, CreateBlocker};
 use crate::operate::diagnose::{Diagnosis, Finding};
-use crate::pipeline::DeployError;
-use crate::pipeline::images::ImagesError;
-use crate::pipeline::prepare::PrepareError;
-
-/// The engine error in `cause`, also when a pipeline step wraps it.
-pub fn as_apply_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a ApplyError> {
-    if let Some(err) = cause.downcast_ref::<ApplyError>() {
-        return Some(err);
-    }
-    match cause.downcast_ref::<DeployError>() {
-        Some(DeployError::Apply(err)) => return Some(err),
-        Some(DeployError::Prepare(PrepareError::Apply(err))) => return Some(err),
-        Some(_) => return None,
-        None => {}
-    }
-    match cause.downcast_ref::<RollbackError>()? {
-        RollbackError::Apply(err) => Some(err),
-        _ => None,
-    }
-}
-
-/// The hint for an error anywhere in `err`'s chain, if berth knows one.
-pub fn for_error(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| {
-        if let Some(err) = as_apply_error(cause) {
-            return for_apply_error(err);
-        }
-        let images = match cause.downcast_ref::<DeployError>() {
-            Some(DeployError::Interrupted { release }) => {
-                return Some(format!(
-                    "run the same `berth deploy` again to resume, or `berth rollback -n {} --release {}` to return to the previous revision",
-                    release.namespace, release.name
-                ));
-            }
-            Some(DeployError::Images(err)) => err,
-            _ => cause.downcast_ref::<ImagesError>()?,
-        };
-        match images {
-            ImagesError::Build(_) => Some("see `berth images build --help`".into()),
-            ImagesError::Load(_) => Some(
-                "try --images skip and load them yourself (`berth images load --help`)".into(),
-            ),
-            ImagesError::Push { .. } => Some(
-                "berth pushes with the credentials `docker login` or `podman login` stored; see `berth images push --help`".into(),
-            ),
-            ImagesError::Values(_) => None,
-        }
-    })
-}
-
-fn for_apply_error(err: &ApplyError) -> Option<String> {
-    match err {
-        ApplyError::Conflict { .. } => Some(
-            "another tool changed these fields; rerun with --force-conflicts to take them back"
-                .into(),
-        ),
-        ApplyError::Immutable {
-            expansion: Some(refused),
-            ..
-        } => Some(format!(
-            "to grow the volume in place, the StorageClass `{}` must allow it (allowVolumeExpansion: true, supported by its provisioner), or use a class that does; otherwise keep the old size. --recreate re-creates the StatefulSet without growing its existing claims",
-            refused.class
-        )),
-        ApplyError::Immutable { holds_volumes, .. } => Some(format!(
-            "rerun with --recreate to delete and re-create it{}",
-            if *holds_volumes {
-                " (warning: its volumes' data may be lost)"
-            } else {
-                ""
-            }
-        )),
-        ApplyError::Locked { host, lease, .. } => Some(format!(
-            "wait for it to finish, then run again; if that process is gone, the lock expires (at once when run again on host {host}); `kubectl delete lease {lease}` frees it by hand"
-        )),
-        ApplyError::LockLost { .. } => {
-            Some("run `berth status` and deploy again once that process is done".into())
-        }
-        _ => None,
-    }
-}
 
 /// What to do about a workload that cannot become ready.
 pub fn for_cause(cause: &Cause, namespace: &str, minikube: bool) -> String {
@@ -101,6 +21,7 @@ pub fn for_cause(cause: &Cause, namespace: &str, minikube: bool) -> String {
         Cause::NeverReady { .. } => "its readiness probe keeps failing: check the probe's path and port and the app's logs".into(),
         Cause::Unschedulable { .. } if minikube => "lower the resource requests in the values, or give Minikube more (minikube start --cpus 4 --memory 8g)".into(),
         Cause::Unschedulable { .. } => "free CPU/memory on the nodes or lower the resource requests in the values".into(),
+        Cause::ClaimPending { claim, class, .. } => unbound_claim(claim, class, namespace, minikube),
         Cause::CannotCreate { blocker: CreateBlocker::ResourceQuota, .. } => format!(
             "the namespace's ResourceQuota leaves no room for these pods: raise it (kubectl describe resourcequota -n {namespace}) or lower replicas or resource requests in the values"
         ),
@@ -110,6 +31,29 @@ pub fn for_cause(cause: &Cause, namespace: &str, minikube: bool) -> String {
         Cause::CannotCreate { .. } => {
             "the controller cannot create pods; kubectl describe on the workload shows its events".into()
         }
+    }
+}
+
+/// What makes a volume bind: a class whose provisioner runs, or a default class.
+fn unbound_claim(claim: &str, class: &ClaimClass, namespace: &str, minikube: bool) -> String {
+    let describe = format!("kubectl describe pvc -n {namespace} {claim} says more");
+    let choose = "set database.internal.storageClass to a class whose provisioner runs (kubectl get storageclass), or leave it empty for the cluster's default";
+    let minikube_storage = "enable Minikube's storage (minikube addons enable storage-provisioner default-storageclass; its class is `standard`)";
+    match class {
+        ClaimClass::Unset if minikube => format!("{minikube_storage}; {describe}"),
+        ClaimClass::Unset => format!(
+            "mark a StorageClass whose provisioner runs as the default (storageclass.kubernetes.io/is-default-class: \"true\"), or set database.internal.storageClass to one; {describe}"
+        ),
+        ClaimClass::Missing { name } => {
+            format!("create the StorageClass `{name}`, or {choose}; {describe}")
+        }
+        ClaimClass::Unserved { provisioner, .. } if minikube => format!(
+            "nothing serves provisioner `{provisioner}`: {minikube_storage}, or {choose}; {describe}"
+        ),
+        ClaimClass::Unserved { provisioner, .. } => format!(
+            "nothing serves provisioner `{provisioner}`: install it, or {choose}; {describe}"
+        ),
+        ClaimClass::Unknown { .. } => format!("{choose}; {describe}"),
     }
 }
 
@@ -159,22 +103,5 @@ mod tests {
             "{elsewhere}"
         );
         assert!(elsewhere.contains("lower the resource requests"));
-    }
-
-    #[test]
-    fn engine_errors_get_the_flag_that_fixes_them() {
-        let conflict = anyhow::Error::new(ApplyError::Conflict {
-            object: "Deployment todo/web".into(),
-            message: "conflict with \"kubectl\"".into(),
-        });
-        assert!(for_error(&conflict).unwrap().contains("--force-conflicts"));
-        let immutable = anyhow::Error::new(ApplyError::Immutable {
-            object: "StatefulSet todo/db".into(),
-            message: "forbidden".into(),
-            holds_volumes: true,
-            expansion: None,
-        });
-        let hint = for_error(&immutable).unwrap();
-        assert!(hint.contains("--recreate") && hint.contains("data may be lost"));
     }
 }

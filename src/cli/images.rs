@@ -8,11 +8,13 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::Outcome;
+use super::{Outcome, ValuesArgs};
 use crate::images::{
     self, BuildSettings, LoadOutcome, LoadSettings, Mirror, Platform, PushSettings, TargetKind,
 };
+use crate::manifests::build_env::build_envs;
 use crate::ui::Printer;
+use crate::values::{self, ProcessEnv};
 
 /// Build OCI images without Docker, side-load them into the cluster, or push them.
 #[derive(Debug, Subcommand)]
@@ -28,9 +30,10 @@ pub enum ImagesCommand {
 /// Where specs, archives and the cache are: shared by all image commands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Repository root; spec contexts are relative to it.
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
+    /// Repository root; spec contexts are relative to it [default: the directory holding
+    /// SPECS_DIR when it is given, else the current directory].
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// Directory holding the image specs [default: ROOT/images].
     #[arg(long)]
     pub specs_dir: Option<PathBuf>,
@@ -57,7 +60,8 @@ pub struct BuildFlags {
     /// Value for the org.opencontainers.image.revision label [default: git HEAD of ROOT; "" for none].
     #[arg(long)]
     pub revision: Option<String>,
-    /// Build value for {NAME} placeholders in build steps, e.g. external_url=http://todo.local (repeatable).
+    /// Build value for {NAME} placeholders in build steps, e.g. flavour=slim (repeatable).
+    /// Variables a build reads belong in the stack: components.NAME.image.buildEnv.
     #[arg(long = "build-value", value_name = "NAME=VALUE")]
     pub build_values: Vec<String>,
 }
@@ -68,10 +72,18 @@ pub struct BuildArgs {
     /// Components to build (spec names); all when none are given.
     #[arg(value_name = "COMPONENT")]
     pub components: Vec<String>,
+    /// Check the specs without building: placeholders, inputs, copy paths, `$VAR`s in env and
+    /// the host tools (nothing is pulled, run or written).
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub build: BuildFlags,
     #[command(flatten)]
     pub common: CommonArgs,
+    // The stack's values (berth.yaml, -f, --set): each image's buildEnv comes from them,
+    // resolved as a deploy resolves it.
+    #[command(flatten)]
+    pub values: ValuesArgs,
 }
 
 /// `--target` values.
@@ -133,8 +145,36 @@ pub struct PushArgs {
 pub async fn run(command: ImagesCommand, printer: &Printer) -> Result<Outcome> {
     let progress = printer.images_progress();
     let lines: Vec<String> = match command {
-        ImagesCommand::Build(args) => {
+        ImagesCommand::Build(args) if args.dry_run => {
             let settings = build_settings(&args.common, &args.components, Some(&args.build))?;
+            let checked = images::check::dry_run(&settings).context("berth images build")?;
+            checked
+                .iter()
+                .map(|c| {
+                    let tools: Vec<String> = c.tools.iter().map(|(n, a)| a.describe(n)).collect();
+                    format!(
+                        "{}\t{}\tlayers: {}\ttools: {}",
+                        c.name,
+                        c.what,
+                        if c.layers.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            c.layers.join("; ")
+                        },
+                        if tools.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            tools.join("; ")
+                        }
+                    )
+                })
+                .collect()
+        }
+        ImagesCommand::Build(args) => {
+            let mut settings = build_settings(&args.common, &args.components, Some(&args.build))?;
+            // Bad values exit 2 before anything is built; secrets are not needed here.
+            let values = values::load_unchecked_secrets(&args.values.sources(), &ProcessEnv)?;
+            settings.build_env = build_envs(&values);
             let built = images::build(&settings, &progress)
                 .await
                 .context("berth images build")?;
@@ -214,7 +254,16 @@ pub fn build_settings(
     components: &[String],
     build: Option<&BuildFlags>,
 ) -> Result<BuildSettings> {
-    let mut settings = BuildSettings::new(&common.root);
+    // Contexts are relative to the directory holding images/ (where berth.yaml is).
+    let root = match (&common.root, &common.specs_dir) {
+        (Some(root), _) => root.clone(),
+        (None, Some(specs)) => std::path::absolute(specs)
+            .ok()
+            .and_then(|s| s.parent().map(std::path::Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(".")),
+        (None, None) => PathBuf::from("."),
+    };
+    let mut settings = BuildSettings::new(&root);
     if let Some(dir) = &common.cache_dir {
         settings.cache_dir = dir.clone();
         settings.out_dir = dir.join("images");

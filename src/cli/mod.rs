@@ -10,7 +10,8 @@ mod apply_args;
 mod chart;
 mod cluster_args;
 mod completions;
-mod deploy;
+mod compose;
+pub(crate) mod deploy;
 mod deploy_wizard;
 mod dev;
 mod diagnose;
@@ -40,9 +41,18 @@ use crate::ui::{self, Printer, Verbosity};
 pub use cluster_args::ClusterArgs;
 pub use values_args::{ReleaseArgs, ValuesArgs};
 
+/// `berth --version`: the version, then the commit and target triple the build script recorded.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("BERTH_BUILD_COMMIT"),
+    "\ntarget: ",
+    env!("BERTH_BUILD_TARGET"),
+);
+
 /// Deploy the Todo AI chatbot stack (or your own) to Kubernetes from one binary.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, max_term_width = 100)]
+#[command(name = "berth", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub output: OutputArgs,
@@ -86,7 +96,7 @@ pub enum Command {
     /// Print the objects a deploy would apply, in apply order.
     Render(render::RenderArgs),
     /// Print the JSON Schema of the values (values/values.schema.json).
-    Schema,
+    Schema(schema::SchemaArgs),
     /// Build, side-load or push OCI images (no Docker needed).
     #[command(subcommand)]
     Images(images::ImagesCommand),
@@ -116,6 +126,8 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Export a Helm chart equivalent to berth's render.
     Chart(chart::ChartArgs),
+    /// Export the stack as a Compose file (docker-compose.yml + .env with names only).
+    Compose(compose::ComposeArgs),
     /// Write berth.yaml and image specs from the repository (scan, ask only what is unclear).
     Init(init::InitArgs),
     /// Explain why the release (or one component) is not healthy: ranked causes with fixes.
@@ -174,7 +186,7 @@ pub fn run() -> i32 {
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            printer.error(&err, hints::for_error(&err).as_deref());
+            printer.error(&err, crate::hint::of_chain(&err).as_deref());
             2
         }
     }
@@ -183,7 +195,7 @@ pub fn run() -> i32 {
 async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome> {
     match command {
         Command::Render(args) => render::run(args, printer),
-        Command::Schema => schema::run(printer),
+        Command::Schema(args) => schema::run(args, printer),
         Command::Images(command) => images::run(command, printer).await,
         Command::Deploy(args) => {
             let settings = deploy::DeploySettings::resolve(args)?;
@@ -201,6 +213,7 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,
         Command::Chart(args) => chart::run(args, printer),
+        Command::Compose(args) => compose::run(args, printer),
         Command::Init(args) => init::run(args, printer),
         Command::Diagnose(args) => diagnose::run(args, printer).await,
         Command::Logs(args) => logs::run(args, printer).await,

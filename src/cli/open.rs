@@ -8,11 +8,8 @@ use clap::Args;
 
 use super::cluster_args::TargetArgs;
 use super::{Outcome, settings};
-use k8s_openapi::api::core::v1::Service;
-use kube::Api;
 
 use crate::apply::Release;
-use crate::manifests::local_ports::EDGE;
 use crate::operate::forward::{self, ForwardEvent};
 use crate::operate::open::{self, nothing_routed, parse_port};
 use crate::ui::Printer;
@@ -60,11 +57,7 @@ pub async fn serve(
     if let Some(problem) = nothing_routed(&values) {
         return Err(ValuesError::invalid(vec![problem]).into());
     }
-    let edge = format!("{}-{EDGE}", release.name);
-    let edge_deployed = Api::<Service>::namespaced(client.clone(), &release.namespace)
-        .get_opt(&edge)
-        .await?
-        .is_some();
+    let edge_deployed = open::edge_deployed(&client, release).await?;
     let plan = open::plan(&values, &release.name, edge_deployed);
     let bound = forward::bind(&plan.forwards).await?;
     for forward in &plan.forwards {

@@ -1,7 +1,7 @@
 //! The output of every deploy (scripted, wizard, rollback): live progress
 //! from the engine's events, then the outcome in words with a hint.
 
-use crate::apply::{DeployReport, Event, Readiness, Release};
+use crate::apply::{DeployReport, Event, Readiness, Release, Verb};
 use crate::ui::{LiveLines, Printer};
 
 use super::Outcome;
@@ -22,11 +22,12 @@ impl DeployProgress {
     pub fn event(&mut self, event: Event) {
         match event {
             Event::Rollout { object, summary } => self.lines.set(&object, &summary),
-            Event::Applied { object, verb } => self.lines.line(&format!("{object} {verb}")),
+            Event::Changed { object, verb } => {
+                self.lines.line(&format!("{object} {}", verb.done()))
+            }
             Event::Expanded { claim, from, to } => self
                 .lines
                 .line(&format!("{claim} expanded from {from} to {to}")),
-            Event::Pruned { object } => self.lines.line(&format!("{object} pruned")),
             Event::HistoryTrimmed { revisions, keep } => {
                 let numbers: Vec<String> = revisions.iter().map(u32::to_string).collect();
                 self.lines.line(&format!(
@@ -86,18 +87,18 @@ pub fn outcome_lines(
 ) -> (Vec<Line>, Outcome) {
     let mut lines = vec![Line::Status(match report.revision {
         Some(number) => {
-            let expanded = match report.expanded.len() {
-                0 => String::new(),
-                n => format!(", {n} expanded"),
-            };
-            format!(
-                "revision {number}: {} created, {} configured, {} recreated{expanded}, {} unchanged, {} pruned",
-                report.created.len(),
-                report.updated.len(),
-                report.recreated.len(),
-                report.unchanged,
-                report.pruned.len()
-            )
+            let count = |verb: Verb| format!("{} {}", report.count(verb), verb.done());
+            let mut counts = vec![
+                count(Verb::Create),
+                count(Verb::Update),
+                count(Verb::Recreate),
+            ];
+            if report.count(Verb::Expand) > 0 {
+                counts.push(count(Verb::Expand));
+            }
+            counts.push(format!("{} {}", report.unchanged, Verb::Unchanged.done()));
+            counts.push(count(Verb::Prune));
+            format!("revision {number}: {}", counts.join(", "))
         }
         None => format!("no changes: {} objects unchanged", report.unchanged),
     })];
@@ -137,7 +138,7 @@ pub fn outcome_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::Cause;
+    use crate::apply::{Cause, Change, ObjectKey};
 
     fn text(lines: &[Line]) -> String {
         lines
@@ -151,13 +152,23 @@ mod tests {
     }
 
     fn report(readiness: Readiness) -> DeployReport {
+        let change = |kind: &str, name: &str, verb| Change {
+            object: ObjectKey {
+                stage: 2,
+                api_version: "v1".into(),
+                kind: kind.into(),
+                namespace: Some("todo".into()),
+                name: name.into(),
+            },
+            verb,
+        };
         DeployReport {
-            created: vec!["Deployment todo/web".into()],
-            updated: vec!["ConfigMap todo/web".into()],
-            recreated: vec![],
-            expanded: vec!["StatefulSet todo/db".into()],
+            changes: vec![
+                change("Deployment", "web", Verb::Create),
+                change("ConfigMap", "web", Verb::Update),
+                change("StatefulSet", "db", Verb::Expand),
+            ],
             unchanged: 7,
-            pruned: vec![],
             kept: vec![
                 "PersistentVolumeClaim todo/old: volume data is kept without --delete-data".into(),
             ],

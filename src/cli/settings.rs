@@ -8,21 +8,45 @@ use crate::values::{self, ProcessEnv, ValueSources, Values, ValuesError, validat
 use super::ReleaseArgs;
 use super::apply_args::ApplyArgs;
 
-/// The release named by the flags; the namespace defaults to the values' default.
+/// The release named by the flags; the name defaults to the stack's `appName` and the
+/// namespace to the values' namespace (both read from `./berth.yaml` when present, else the
+/// embedded defaults).
 pub fn release_of(args: &ReleaseArgs) -> anyhow::Result<Release> {
-    let namespace = match &args.namespace {
-        Some(ns) => ns.clone(),
-        None => {
-            let sources = ValueSources {
-                stack: values::load::stack_file_here(),
-                ..ValueSources::default()
-            };
-            values::load_unchecked_secrets(&sources, &ProcessEnv)?
-                .namespace
-                .name
-        }
+    if let (Some(name), Some(ns)) = (&args.release, &args.namespace) {
+        return Ok(Release::new(name, ns.clone()));
+    }
+    let sources = ValueSources {
+        stack: values::load::stack_file_here(),
+        ..ValueSources::default()
     };
-    Ok(Release::new(&args.release, namespace))
+    let values = values::load_unchecked_secrets(&sources, &ProcessEnv)?;
+    let name = release_name(args, &values)?;
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| values.namespace.name.clone());
+    Ok(Release::new(&name, namespace))
+}
+
+/// `--release` (or `BERTH_RELEASE`), else the stack's `appName`: a team's stack never falls
+/// back to the embedded example's name.
+pub fn release_name(args: &ReleaseArgs, values: &Values) -> Result<String, ValuesError> {
+    let (name, at) = match &args.release {
+        Some(name) => (name.clone(), "--release"),
+        None => (values.app_name.clone(), "appName"),
+    };
+    if !is_dns_label(&name) || name.len() > 40 {
+        let hint = if at == "appName" {
+            "or pass --release NAME"
+        } else {
+            "e.g. --release my-app"
+        };
+        return Err(ValuesError::invalid(vec![values::Problem::new(
+            at,
+            format!("`{name}` is not a valid release name; allowed: up to 40 lower-case letters, digits and `-`"),
+        ).with_hint(format!("the release name prefixes every object; {hint}"))]));
+    }
+    Ok(name)
 }
 
 /// Loads and validates the values and the release flags (no cluster needed).
@@ -40,13 +64,8 @@ pub fn render_context(
     values: &Values,
     release: &ReleaseArgs,
 ) -> Result<RenderContext, ValuesError> {
+    let name = release_name(release, values)?;
     let mut problems = Vec::new();
-    if !is_dns_label(&release.release) || release.release.len() > 40 {
-        problems.push(values::Problem::new(
-            "--release",
-            format!("`{}` is not a valid release name; allowed: up to 40 lower-case letters, digits and `-`", release.release),
-        ));
-    }
     if let Some(ns) = &release.namespace
         && !is_dns_label(ns)
     {
@@ -55,13 +74,13 @@ pub fn render_context(
             format!("`{ns}` is not a valid namespace; allowed: up to 63 lower-case letters, digits and `-`"),
         ));
     }
-    problems.extend(values::validate::check_names_fit(values, &release.release));
+    problems.extend(values::validate::check_names_fit(values, &name));
     if !problems.is_empty() {
         return Err(ValuesError::invalid(problems));
     }
     Ok(RenderContext::new(
         values,
-        &release.release,
+        &name,
         release.namespace.as_deref(),
     ))
 }

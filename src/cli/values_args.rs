@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::manifests::DEFAULT_RELEASE;
 use crate::values::ValueSources;
 
 #[derive(Debug, Clone, Args)]
@@ -44,9 +43,10 @@ impl ValuesArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReleaseArgs {
-    /// Release name: prefix of every object name and the `instance` label.
-    #[arg(long, env = "BERTH_RELEASE", default_value = DEFAULT_RELEASE)]
-    pub release: String,
+    /// Release name: prefix of every object name and the `instance` label [default: the
+    /// stack's appName, todo-chatbot for the embedded example].
+    #[arg(long, env = "BERTH_RELEASE")]
+    pub release: Option<String>,
     /// Namespace (default: namespace.name from the values).
     #[arg(short = 'n', long, env = "BERTH_NAMESPACE")]
     pub namespace: Option<String>,

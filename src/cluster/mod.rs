@@ -4,11 +4,12 @@
 
 pub mod minikube;
 pub mod origin;
+pub mod requests;
 pub mod retry;
 
 use std::path::PathBuf;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 
 /// Where the cluster is, as the user asked for it.
@@ -25,10 +26,28 @@ pub struct Connection {
     /// The context in use (`(in-cluster)` inside a pod).
     pub context: String,
     pub server: String,
+    /// The requests the client has sent, by what they do.
+    pub requests: requests::RequestCounts,
 }
+
+/// The first-run advice when there is no cluster at all (doctor's and every cluster command's).
+/// The binary may run without berth's repository: its guides and scripts are named as such.
+pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (berth's repository: docs/MINIKUBE-SETUP.md), or in a clone of berth's repository run scripts/demo.sh for a local test node; then run berth doctor again";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// Neither `$KUBECONFIG` nor `~/.kube/config` names a file: a first run.
+    #[error(
+        "no kubeconfig found ($KUBECONFIG, ~/.kube/config): berth has no cluster to deploy to yet\nhint: {FIRST_RUN_HINT}"
+    )]
+    NoKubeconfig,
+    /// kube's own message quotes the path twice (`'"…"'`); this one names it once.
+    #[error("cannot read kubeconfig {}", .path.display())]
+    ReadKubeconfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot use kubeconfig{}", path_suffix(.path))]
     Kubeconfig {
         path: Option<PathBuf>,
@@ -73,13 +92,19 @@ pub async fn connect(
     target: &ClusterTarget,
     reporter: retry::Reporter,
 ) -> Result<Connection, ClusterError> {
+    if target.kubeconfig.is_none() && !kubeconfig_exists() {
+        return Err(ClusterError::NoKubeconfig);
+    }
     let kubeconfig = match &target.kubeconfig {
         Some(path) => Kubeconfig::read_from(path),
         None => Kubeconfig::read(),
     }
-    .map_err(|source| ClusterError::Kubeconfig {
-        path: target.kubeconfig.clone(),
-        source,
+    .map_err(|source| match source {
+        KubeconfigError::ReadConfig(source, path) => ClusterError::ReadKubeconfig { path, source },
+        source => ClusterError::Kubeconfig {
+            path: target.kubeconfig.clone(),
+            source,
+        },
     })?;
     let options = KubeConfigOptions {
         context: target.context.clone(),
@@ -97,9 +122,12 @@ pub async fn connect(
             source,
         })?;
     let server = config.cluster_url.to_string();
-    let client = retry::client(config, reporter).map_err(|source| ClusterError::Client {
-        context: context.clone(),
-        source,
+    let requests = requests::RequestCounts::default();
+    let client = retry::client(config, reporter, requests.clone()).map_err(|source| {
+        ClusterError::Client {
+            context: context.clone(),
+            source,
+        }
     })?;
     if let Err(err) = client.apiserver_version().await {
         return Err(ClusterError::Unreachable {
@@ -112,5 +140,16 @@ pub async fn connect(
         client,
         context,
         server,
+        requests,
     })
+}
+
+/// `$KUBECONFIG` names an existing file, or `~/.kube/config` exists (where kube looks
+/// when no path is given).
+pub fn kubeconfig_exists() -> bool {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(paths) => std::env::split_paths(&paths).any(|p| p.exists()),
+        // `$HOME`, or on Windows `%USERPROFILE%` (kubectl keeps `.kube\config` there).
+        None => std::env::home_dir().is_some_and(|h| h.join(".kube").join("config").exists()),
+    }
 }

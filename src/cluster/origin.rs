@@ -150,7 +150,11 @@ pub async fn resolve_node_port(client: &Client, place: &Place, port: i32) -> Rea
     match node_addresses(client).await {
         Ok(nodes) => node_port_reach(place, &nodes, port),
         Err(e) => Reach::Unknown {
-            why: format!("cannot list Nodes: {e}"),
+            why: match e {
+                // The API's own sentence, not the Status struct kube's Display appends.
+                kube::Error::Api(status) => format!("cannot list Nodes: {}", status.message),
+                other => format!("cannot list Nodes: {other}"),
+            },
         },
     }
 }

@@ -15,6 +15,7 @@
 //! are retried only once the server has answered this process at least once,
 //! so a cluster that is simply not running is reported at once.
 
+use super::requests::{CountLayer, RequestCounts};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -60,15 +61,21 @@ impl Default for Budget {
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// A client for `config` whose requests are retried as this module says,
-/// reporting to `reporter`. kube's own retry (silent, up to 15 times) is
-/// turned off in favour of this one.
-pub fn client(mut config: Config, reporter: Reporter) -> Result<Client, kube::Error> {
+/// reporting to `reporter`, and counted into `counts` (once each, however
+/// often retried). kube's own retry (silent, up to 15 times) is turned off
+/// in favour of this one.
+pub fn client(
+    mut config: Config,
+    reporter: Reporter,
+    counts: RequestCounts,
+) -> Result<Client, kube::Error> {
     config.default_retry = false;
     Ok(ClientBuilder::try_from(config)?
         // Retrying sends a request again through the same stack: the
         // buffer makes the stack below it shareable.
         .with_layer(&BufferLayer::new(1024))
         .with_layer(&RetryLayer::new(reporter, Budget::default()))
+        .with_layer(&CountLayer(counts))
         .build())
 }
 

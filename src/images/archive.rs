@@ -141,9 +141,12 @@ fn write_layout(
 /// Make a finished temporary file world-readable (runtimes may read it as another user) and
 /// rename it to `path`.
 pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), ErrorKind> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
-        .map_err(|e| ErrorKind::io("set permissions of", tmp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+            .map_err(|e| ErrorKind::io("set permissions of", tmp.path(), e))?;
+    }
     tmp.persist(path)
         .map_err(|e| ErrorKind::io("rename to", path, e.error))?;
     Ok(())

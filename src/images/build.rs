@@ -20,6 +20,7 @@ use super::registry::{PulledImage, RegistryClient, descriptor_digest};
 use super::spec::{BuildSpec, ImageSpec, LayerSource, LayerSpec, MirrorSpec, SpecKind};
 use super::steps;
 use super::store::{BlobStore, Digest};
+use super::tools;
 use super::{BuildSettings, Progress};
 
 /// A built (or mirrored) image: its archive and what identifies it.
@@ -227,12 +228,20 @@ impl Builder<'_> {
         let epoch = self.tools.settings.source_date_epoch;
         match &layer.source {
             LayerSource::Run { run, inputs, env } => {
-                let step = steps::prepare(
+                let no_build_env = BTreeMap::new();
+                let build_env = self
+                    .tools
+                    .settings
+                    .build_env
+                    .get(image)
+                    .unwrap_or(&no_build_env);
+                let mut step = steps::prepare(
                     run,
                     env,
                     inputs,
                     &spec.context,
                     &self.tools.settings.build_values,
+                    build_env,
                     self.platform,
                 )?;
                 let layer_key = Digest::of(
@@ -247,9 +256,29 @@ impl Builder<'_> {
                     );
                     return Ok(blob);
                 }
+                // Only a step that runs needs its tools (a cached build needs none).
+                step.path_prefix =
+                    tools::ensure(&spec.tools, &self.tools.settings.cache_dir, &|message| {
+                        self.tools.progress.step(image, message)
+                    })?;
+                // Build values are public by rule (validated), so the line may show them.
+                let with_env: String = step
+                    .build_env
+                    .iter()
+                    .map(|(k, v)| format!(" {k}={v}"))
+                    .collect();
                 self.tools.progress.step(
                     image,
-                    &format!("layer {}: running {}", layer.name, step.argv.join(" ")),
+                    &format!(
+                        "layer {}: running {}{}",
+                        layer.name,
+                        step.argv.join(" "),
+                        if with_env.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (build env:{with_env})")
+                        }
+                    ),
                 );
                 let out =
                     steps::run_step(&step, &self.tools.settings.cache_dir.join("steps"), epoch)?;
@@ -321,7 +350,7 @@ impl Builder<'_> {
                 labels: &labels,
                 layers: app_layers,
             },
-        );
+        )?;
         let (config_digest, config_size) = self
             .tools
             .store

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::env_refs;
+use super::error::ErrorKind;
 use super::layer::LayerBlob;
 use super::spec::BuildSpec;
 use super::store::Digest;
@@ -32,8 +34,13 @@ pub struct ConfigInputs<'a> {
     pub layers: &'a [(String, LayerBlob)],
 }
 
-/// Apply the spec to a copy of the base config.
-pub fn edit_config(base: &Value, spec: &BuildSpec, inputs: &ConfigInputs<'_>) -> Value {
+/// Apply the spec to a copy of the base config; fails when an env value refers to a variable
+/// the base does not set (see [`super::env_refs`]).
+pub fn edit_config(
+    base: &Value,
+    spec: &BuildSpec,
+    inputs: &ConfigInputs<'_>,
+) -> Result<Value, ErrorKind> {
     let mut config = base.clone();
     let root = object(&mut config);
     root.insert("created".into(), json!(inputs.created));
@@ -50,12 +57,15 @@ pub fn edit_config(base: &Value, spec: &BuildSpec, inputs: &ConfigInputs<'_>) ->
     if let Some(cmd) = &spec.cmd {
         runtime.insert("Cmd".into(), json!(cmd));
     }
-    merge_env(runtime, &spec.env);
+    merge_env(runtime, &spec.env, &spec.base)?;
     if !spec.ports.is_empty() {
         let ports = object(runtime.entry("ExposedPorts").or_insert_with(|| json!({})));
         for port in &spec.ports {
             ports.insert(format!("{port}/tcp"), json!({}));
         }
+    }
+    if let Some(check) = healthcheck(spec) {
+        runtime.insert("Healthcheck".into(), check);
     }
     if !inputs.labels.is_empty() {
         let labels = object(runtime.entry("Labels").or_insert_with(|| json!({})));
@@ -79,7 +89,34 @@ pub fn edit_config(base: &Value, spec: &BuildSpec, inputs: &ConfigInputs<'_>) ->
     if let Value::Array(history) = root.entry("history").or_insert_with(|| json!([])) {
         history.extend(history_entries);
     }
-    config
+    Ok(config)
+}
+
+/// Docker's `Healthcheck` (its image config extension; OCI configs keep
+/// unknown fields): the test as `CMD` argv for the image's runtime, durations
+/// in nanoseconds as Go's time.Duration marshals them. Timing as berth's
+/// readiness probes: every 5 s, 3 failures, 120 s to start.
+fn healthcheck(spec: &BuildSpec) -> Option<Value> {
+    const SECOND: u64 = 1_000_000_000;
+    let wanted = spec.healthcheck.as_ref()?;
+    let check = match &wanted.http {
+        Some(path) => crate::values::Check::Http(path.clone()),
+        None => crate::values::Check::Tcp,
+    };
+    let runtime = crate::healthcheck::Runtime::detect(
+        Some(&spec.base),
+        spec.entrypoint.as_deref().unwrap_or_default(),
+    );
+    let command = crate::healthcheck::command(&check, spec.ports.first().copied(), runtime)?;
+    let mut test = vec!["CMD".to_string()];
+    test.extend(command);
+    Some(json!({
+        "Test": test,
+        "Interval": 5 * SECOND,
+        "Timeout": 5 * SECOND,
+        "StartPeriod": 120 * SECOND,
+        "Retries": 3,
+    }))
 }
 
 fn object(value: &mut Value) -> &mut Map<String, Value> {
@@ -89,11 +126,33 @@ fn object(value: &mut Value) -> &mut Map<String, Value> {
     value.as_object_mut().expect("just made an object")
 }
 
-/// Override or append `KEY=VALUE` entries, keeping the base's order.
-fn merge_env(runtime: &mut Map<String, Value>, env: &BTreeMap<String, String>) {
+/// Override or append `KEY=VALUE` entries, keeping the base's order; `$VAR` in a value is the
+/// base's `VAR` (as a Dockerfile's `ENV` expands against the environment before it).
+fn merge_env(
+    runtime: &mut Map<String, Value>,
+    env: &BTreeMap<String, String>,
+    base_image: &str,
+) -> Result<(), ErrorKind> {
     let list = runtime.entry("Env").or_insert_with(|| json!([]));
-    let Value::Array(entries) = list else { return };
+    let Value::Array(entries) = list else {
+        return Ok(());
+    };
+    let base: BTreeMap<String, String> = entries
+        .iter()
+        .filter_map(|e| e.as_str()?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     for (key, value) in env {
+        let value = env_refs::expand(value, |name| base.get(name).cloned()).map_err(|e| {
+            ErrorKind::Spec(format!(
+                "env {key} = {value:?}: {e} ({base_image} sets {})\nhint: write the value out in full, or `$$` for a literal `$`",
+                if base.is_empty() {
+                    "no variables".to_owned()
+                } else {
+                    base.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            ))
+        })?;
         let item = json!(format!("{key}={value}"));
         let prefix = format!("{key}=");
         match entries
@@ -104,6 +163,7 @@ fn merge_env(runtime: &mut Map<String, Value>, env: &BTreeMap<String, String>) {
             None => entries.push(item),
         }
     }
+    Ok(())
 }
 
 /// Map Docker layer media types to their OCI equivalents (same bytes) for an OCI manifest.
@@ -176,8 +236,8 @@ workdir = "/app"
 entrypoint = ["/app/run.sh"]
 ports = [8000]
 [env]
-PATH = "/app/bin:/bin"
-GREETING = "hi"
+PATH = "/app/bin:$PATH"
+GREETING = "hi $$HOME ${LANG}"
 "#;
         match parse("app", text, Path::new("/")).unwrap().kind {
             SpecKind::Build(b) => *b,
@@ -212,12 +272,18 @@ GREETING = "hi"
                 labels: &labels,
                 layers: &layers,
             },
-        );
+        )
+        .unwrap();
         assert_eq!(out["x-vendor-field"], json!({"keep": true}));
         assert_eq!(out["config"]["StopSignal"], "SIGTERM");
         assert_eq!(
             out["config"]["Env"],
-            json!(["PATH=/app/bin:/bin", "LANG=C.UTF-8", "GREETING=hi"])
+            json!([
+                "PATH=/app/bin:/bin",
+                "LANG=C.UTF-8",
+                "GREETING=hi $HOME C.UTF-8"
+            ]),
+            "`$VAR` is the base's value, `$$` a literal dollar"
         );
         assert!(
             out["config"].get("Cmd").is_none(),
@@ -244,9 +310,86 @@ GREETING = "hi"
     }
 
     #[test]
+    fn a_variable_the_base_does_not_set_is_refused_with_a_hint() {
+        let mut spec = spec();
+        spec.env.remove("GREETING");
+        spec.env
+            .insert("PATH".into(), "/app/.venv/bin:$VIRTUAL_ENV".into());
+        let base = json!({"config": {"Env": ["PATH=/bin"]}});
+        let err = edit_config(
+            &base,
+            &spec,
+            &ConfigInputs {
+                created: "1970-01-01T00:00:00Z",
+                labels: &BTreeMap::new(),
+                layers: &[],
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("$VIRTUAL_ENV") && err.contains("sets PATH") && err.contains("hint:"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn timestamps() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    fn spec_with(base: &str, extra: &str) -> Result<BuildSpec, String> {
+        let text = format!(
+            "kind = \"build\"\nrepository = \"localhost/t/app\"\nbase = \"{base}\"\ncontext = \".\"\nuser = \"10001\"\nentrypoint = [\"python\", \"-m\", \"app\"]\nports = [8000]\n{extra}\n"
+        );
+        match parse("app", &text, Path::new("/"))
+            .map_err(|e| e.to_string())?
+            .kind
+        {
+            SpecKind::Build(b) => Ok(*b),
+            SpecKind::Mirror(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_healthcheck_is_dockers_config_field_run_by_the_image_runtime() {
+        let spec = spec_with(
+            "docker.io/library/python:3.12-slim",
+            "healthcheck = { http = \"/health\" }",
+        )
+        .unwrap();
+        let inputs = ConfigInputs {
+            created: "1970-01-01T00:00:00Z",
+            labels: &BTreeMap::new(),
+            layers: &[],
+        };
+        let out = edit_config(&json!({"config": {}}), &spec, &inputs).unwrap();
+        let check = &out["config"]["Healthcheck"];
+        assert_eq!(check["Test"][0], "CMD");
+        assert_eq!(check["Test"][1], "python");
+        assert!(
+            check["Test"][3]
+                .as_str()
+                .unwrap()
+                .contains("http://127.0.0.1:8000/health")
+        );
+        assert_eq!(check["Interval"], 5_000_000_000u64);
+        assert_eq!(check["Retries"], 3);
+        // Without one, the base's own is kept as it was.
+        let plain = spec_with("docker.io/library/python:3.12-slim", "").unwrap();
+        let base = json!({"config": {"Healthcheck": {"Test": ["NONE"]}}});
+        assert_eq!(
+            edit_config(&base, &plain, &inputs).unwrap()["config"]["Healthcheck"],
+            json!({"Test": ["NONE"]})
+        );
+    }
+
+    #[test]
+    fn a_healthcheck_needs_a_runtime_that_can_run_it() {
+        let text = "kind = \"build\"\nrepository = \"localhost/t/app\"\nbase = \"docker.io/library/busybox:1.35.0\"\ncontext = \".\"\nuser = \"10001\"\nentrypoint = [\"/app/run.sh\"]\nports = [8000]\nhealthcheck = { http = \"/health\" }\n";
+        let err = parse("app", text, Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("Python or Node.js"), "{err}");
     }
 }

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use flate2::{Compression, GzBuilder};
@@ -149,7 +148,7 @@ impl LayerTree {
             Entry::File {
                 source: source.to_owned(),
                 size: meta.len(),
-                executable: meta.permissions().mode() & 0o111 != 0,
+                executable: is_executable(meta),
             }
         } else {
             return Err(ErrorKind::io(
@@ -284,12 +283,26 @@ fn append<W: io::Write>(
     result.map_err(|e| ErrorKind::io("add to layer", path, e))
 }
 
+/// Whether the file's mode lets anyone execute it. Windows file systems keep no such bit:
+/// there every file enters a layer as 0644 (build images from WSL2 to keep scripts executable).
+#[cfg(unix)]
+fn is_executable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &fs::Metadata) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::images::store::Digest;
     use flate2::read::GzDecoder;
     use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
 
     fn fixture(dir: &Path) {
         fs::create_dir_all(dir.join("src/pkg")).unwrap();

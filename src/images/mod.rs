@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn f() -> Result<(), berth::images::Error> {
 //! use berth::images::{self, BuildSettings, LoadSettings, Progress};
-//! let progress = Progress::default();
+//! let progress = Progress::quiet();
 //! let settings = BuildSettings::new(".");
 //! // --images build (and load): build every spec in images/, then side-load the archives.
 //! let built = images::build(&settings, &progress).await?;
@@ -26,8 +26,10 @@
 
 pub mod archive;
 pub mod build;
+pub mod check;
 pub mod credentials;
 pub mod elf;
+pub mod env_refs;
 pub mod error;
 pub mod ignore;
 pub mod image_config;
@@ -35,20 +37,22 @@ mod image_index;
 pub mod layer;
 pub mod load;
 pub mod platform;
+mod progress;
 pub mod push;
 pub mod registry;
 pub mod spec;
 pub mod steps;
 pub mod store;
+pub mod tools;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 pub use build::BuiltImage;
 pub use error::{Error, ErrorKind, Result};
 pub use load::{LoadOutcome, LoadReport, LoadSettings, TargetKind};
 pub use platform::Platform;
+pub use progress::{ImageEvent, Progress, Transfer};
 pub use push::{PushReport, PushSettings};
 pub use registry::{Mirror, RegistrySettings};
 
@@ -79,15 +83,21 @@ pub struct BuildSettings {
     pub revision: Option<String>,
     /// `org.opencontainers.image.source` label for specs that do not set one.
     pub source: Option<String>,
-    /// Build values for `{name}` placeholders in step commands (e.g. `external_url`).
+    /// Build values for `{name}` placeholders in step commands (`--build-value`).
     pub build_values: BTreeMap<String, String>,
+    /// Environment of every build step, by spec name: the stack's `image.buildEnv`, resolved
+    /// (`NEXT_PUBLIC_API_URL=https://todo.example.com/api`). Part of each step's cache key.
+    pub build_env: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl BuildSettings {
     /// Defaults for a repository at `root`: specs in `root/images`, the user cache directory,
-    /// linux/amd64, `SOURCE_DATE_EPOCH` from the environment.
+    /// linux/amd64, `SOURCE_DATE_EPOCH` from the environment. A relative `root` is made
+    /// absolute here: steps run in their context directory, where `./backend` would name
+    /// another place.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
+        let root = std::path::absolute(&root).unwrap_or(root);
         let cache_dir = default_cache_dir();
         Self {
             specs_dir: root.join("images"),
@@ -101,6 +111,7 @@ impl BuildSettings {
             revision: None,
             source: None,
             build_values: BTreeMap::new(),
+            build_env: BTreeMap::new(),
         }
     }
 
@@ -139,8 +150,9 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
         return Path::new(&dir).join("berth");
     }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    Path::new(&home).join(".cache/berth")
+    // `$HOME`, or `%USERPROFILE%` on Windows.
+    let home = std::env::home_dir().unwrap_or_else(|| ".".into());
+    home.join(".cache/berth")
 }
 
 /// `SOURCE_DATE_EPOCH` when set to a number, else 0.
@@ -149,47 +161,6 @@ pub fn source_date_epoch_from_env() -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// Where progress goes: step lines and transfer bars on stderr.
-#[derive(Clone, Debug, Default)]
-pub struct Progress {
-    /// No step lines.
-    pub quiet: bool,
-    /// No bars (also off when stderr is not a terminal).
-    pub no_bars: bool,
-}
-
-impl Progress {
-    /// A silent reporter (tests, `-q`).
-    pub fn quiet() -> Self {
-        Self {
-            quiet: true,
-            no_bars: true,
-        }
-    }
-
-    /// Print one step line for `image`.
-    pub fn step(&self, image: &str, message: &str) {
-        if !self.quiet {
-            eprintln!("{image}: {message}");
-        }
-    }
-
-    /// A byte progress bar for a transfer, hidden unless stderr is a terminal.
-    pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
-        if self.quiet || self.no_bars || !std::io::stderr().is_terminal() {
-            return indicatif::ProgressBar::hidden();
-        }
-        let bar = indicatif::ProgressBar::new(len);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_message(label.to_owned());
-        bar
-    }
 }
 
 /// Build (or mirror) every selected image and write its archive to `settings.out_dir`; with

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use futures_util::{StreamExt, TryStreamExt};
-use indicatif::ProgressBar;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{
@@ -22,11 +21,11 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde_json::Value;
 
-use super::Progress;
 use super::credentials;
 use super::error::ErrorKind;
 use super::platform::{Platform, listed_platforms, select_manifest};
 use super::store::{BlobStore, Digest};
+use super::{Progress, Transfer};
 
 /// A registry served elsewhere: `docker.io=http://127.0.0.1:5000`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,7 +230,7 @@ impl RegistryClient {
             }
         }
         let config_digest = descriptor_digest(&value["config"])?;
-        self.fetch_blob(&pinned, &config_digest, store, &ProgressBar::hidden())
+        self.fetch_blob(&pinned, &config_digest, store, &Transfer::unreported())
             .await?;
         let config: Value = serde_json::from_slice(&store.read(&config_digest)?).map_err(|e| {
             ErrorKind::Malformed {
@@ -251,16 +250,16 @@ impl RegistryClient {
             .filter(|(_, d)| !store.contains(d))
             .filter_map(|(l, _)| l.get("size").and_then(Value::as_u64))
             .sum();
-        let bar = progress.bar(missing, &format!("pull {}", reference.whole()));
+        let transfer = progress.transfer(missing, &format!("pull {}", reference.whole()));
         futures_util::stream::iter(
             digests
                 .iter()
-                .map(|d| self.fetch_blob(&pinned, d, store, &bar)),
+                .map(|d| self.fetch_blob(&pinned, d, store, &transfer)),
         )
         .buffer_unordered(3)
         .try_collect::<Vec<()>>()
         .await?;
-        bar.finish_and_clear();
+        drop(transfer);
         store.put(&bytes)?;
         let media_type = value
             .get("mediaType")
@@ -297,14 +296,14 @@ impl RegistryClient {
         Ok((bytes.to_vec(), digest, value))
     }
 
-    /// Stream one blob into the store unless it is already there, advancing `bar` as bytes
-    /// arrive.
+    /// Stream one blob into the store unless it is already there, reporting bytes to `transfer`
+    /// as they arrive.
     pub async fn fetch_blob(
         &self,
         reference: &Reference,
         digest: &Digest,
         store: &BlobStore,
-        bar: &ProgressBar,
+        transfer: &Transfer,
     ) -> Result<(), ErrorKind> {
         if store.contains(digest) {
             return Ok(());
@@ -314,7 +313,7 @@ impl RegistryClient {
             .reopen()
             .map_err(|e| ErrorKind::io("open", tmp.path(), e))?;
         let file = tokio::fs::File::from_std(std_file);
-        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, bar.wrap_async_write(file));
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, transfer.writing(file));
         self.client
             .pull_blob(reference, digest.as_str(), &mut out)
             .await

@@ -14,9 +14,12 @@
 //! entrypoint = ["python", "-m", "uvicorn"]        # setting entrypoint drops the base's cmd
 //! cmd = ["app.main:app", "--host", "0.0.0.0", "--port", "8000"]
 //! ports = [8000]
+//! tools = ["pip", "python3"]                      # host tools the steps run: checked (and the
+//!                                                 # pinned uv/poetry installed) before building
 //! source = "https://example.org/todo"             # optional: org.opencontainers.image.source
-//! [env]
+//! [env]                                          # `$VAR`/`${VAR}` is the base's value, `$$` a `$`
 //! PYTHONPATH = "/app/deps"
+//! PATH = "/app/deps/bin:$PATH"
 //! [labels]                                        # optional extra labels
 //! "org.opencontainers.image.title" = "backend"
 //!
@@ -110,8 +113,22 @@ pub struct BuildSpec {
     pub labels: BTreeMap<String, String>,
     /// `org.opencontainers.image.source`, when known.
     pub source: Option<String>,
+    /// Host tools the `run` layers call (`uv`, `npm`), checked before any step runs.
+    pub tools: Vec<String>,
     /// App layers, in order.
     pub layers: Vec<LayerSpec>,
+    /// The check a container engine runs (Docker's and Compose's `HEALTHCHECK`).
+    pub healthcheck: Option<HealthcheckSpec>,
+}
+
+/// `healthcheck = { http = "/health" }` or `{ tcp = true }`: checked on the
+/// spec's first port by the runtime the image has (python or node).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthcheckSpec {
+    pub http: Option<String>,
+    #[serde(default)]
+    pub tcp: bool,
 }
 
 /// A `kind = "mirror"` spec.
@@ -220,7 +237,10 @@ struct RawBuild {
     labels: BTreeMap<String, String>,
     source: Option<String>,
     #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
     layers: Vec<RawLayer>,
+    healthcheck: Option<HealthcheckSpec>,
 }
 
 #[derive(Deserialize)]
@@ -296,12 +316,53 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
             b.repository
         )));
     }
+    if let Some(check) = &b.healthcheck {
+        if check.http.is_some() == check.tcp {
+            return Err(spec_err(
+                "healthcheck needs exactly one of http = \"/path\" or tcp = true",
+            ));
+        }
+        if check
+            .http
+            .as_ref()
+            .is_some_and(|p| !p.starts_with('/') || p.contains(char::is_whitespace))
+        {
+            return Err(spec_err(
+                "healthcheck.http must be a path starting with `/`, no spaces",
+            ));
+        }
+        if b.ports.is_empty() {
+            return Err(spec_err("healthcheck needs a port: set ports = [PORT]"));
+        }
+        let runtime = crate::healthcheck::Runtime::detect(
+            Some(&b.base),
+            b.entrypoint.as_deref().unwrap_or_default(),
+        );
+        if runtime.is_none() {
+            return Err(spec_err(format!(
+                "healthcheck: neither the base {:?} nor the entrypoint is Python or Node.js, so the image has nothing to run an HTTP or TCP check with (slim images have no curl)",
+                b.base
+            )));
+        }
+    }
     let user = Owner::parse(&b.user).map_err(spec_err)?;
     if user.uid == 0 {
         return Err(spec_err("user must be a non-root numeric uid (got 0)"));
     }
     if b.context.is_absolute() {
         return Err(spec_err("context must be relative to the repository root"));
+    }
+    for (key, value) in &b.env {
+        super::env_refs::names(value).map_err(|e| spec_err(format!("env {key}: {e}")))?;
+    }
+    if let Some(bad) = b
+        .tools
+        .iter()
+        .find(|t| t.is_empty() || t.contains(['/', ' ']))
+    {
+        return Err(spec_err(format!(
+            "tools: {bad:?} is not a command name (a name looked up on PATH, e.g. \"npm\")"
+        )));
     }
     let mut names = std::collections::BTreeSet::new();
     let layers = b
@@ -326,7 +387,9 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
         env: b.env,
         labels: b.labels,
         source: b.source,
+        tools: b.tools,
         layers,
+        healthcheck: b.healthcheck,
     })
 }
 

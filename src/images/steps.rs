@@ -1,6 +1,7 @@
 //! Host-side build steps (`run` layers): placeholders (build values and the target platform's
-//! names, see [`Platform::placeholders`]), a content-keyed cache of their output directories, and
-//! failures that show the command's output.
+//! names, see [`Platform::placeholders`]), the build environment the stack gives the image
+//! (`image.buildEnv`), a content-keyed cache of their output directories, and failures that show
+//! the command's output.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,10 +22,16 @@ pub struct Step {
     pub argv: Vec<String>,
     /// Extra environment, as shown (`{out}` standing for the output directory).
     pub env: BTreeMap<String, String>,
+    /// The stack's build environment for this image (`image.buildEnv`, resolved): set as
+    /// written, never expanded, and over the spec's `env`.
+    pub build_env: BTreeMap<String, String>,
     /// Working directory (the context).
     pub context: PathBuf,
     /// Cache key: command, environment, platform and the content of the inputs.
     pub key: Digest,
+    /// Directories put first on the command's `PATH` (berth's installed tools); not part of
+    /// the key, so where the cache lives does not matter.
+    pub path_prefix: Vec<PathBuf>,
     /// The spec's `run` and `env` and the placeholder values, expanded again in [`run_step`]
     /// with the real output directory: expanding the already-expanded text would turn an
     /// escaped `{{out}` into the output directory.
@@ -77,13 +84,15 @@ pub fn substitute(
     Ok(result)
 }
 
-/// Resolve placeholders and compute the cache key of a `run` layer.
+/// Resolve placeholders and compute the cache key of a `run` layer; `build_env` is the stack's
+/// build environment for the image (see [`Step::build_env`]).
 pub fn prepare(
     run: &[String],
     env: &BTreeMap<String, String>,
     inputs: &[String],
     context: &Path,
     values: &BTreeMap<String, String>,
+    build_env: &BTreeMap<String, String>,
     platform: &Platform,
 ) -> Result<Step, ErrorKind> {
     // Build values, then the target platform's names (they win: a step must not be told a
@@ -97,7 +106,7 @@ pub fn prepare(
     }
     // The context's absolute path is part of `argv`; key on the spec's text instead so a moved
     // checkout still hits the cache.
-    let key_source = json!({
+    let mut key_source = json!({
         "version": 1,
         "run": run,
         "env": shown_env,
@@ -105,12 +114,19 @@ pub fn prepare(
         "platform": platform.to_string(),
         "inputs": input_digests,
     });
+    // A new origin is a new build; without build values the key is what it always was, so
+    // caches filled before `buildEnv` existed still hit.
+    if !build_env.is_empty() {
+        key_source["buildEnv"] = json!(build_env);
+    }
     let key = Digest::of(key_source.to_string().as_bytes());
     Ok(Step {
         argv,
         env: shown_env,
+        build_env: build_env.clone(),
         context: context.to_owned(),
         key,
+        path_prefix: Vec::new(),
         run: run.to_vec(),
         env_templates: env.clone(),
         values: all_values,
@@ -179,10 +195,21 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         &step.values,
     )?;
     let command_line = shell_words(&argv);
-    let output = Command::new(&argv[0])
+    let mut command = Command::new(&argv[0]);
+    if !step.path_prefix.is_empty() && !env.contains_key("PATH") {
+        let mut dirs = step.path_prefix.clone();
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        if let Ok(path) = std::env::join_paths(dirs) {
+            command.env("PATH", path);
+        }
+    }
+    let output = command
         .args(&argv[1..])
         .current_dir(&step.context)
         .envs(&env)
+        .envs(&step.build_env)
         .env("SOURCE_DATE_EPOCH", epoch.to_string())
         .output()
         .map_err(|e| ErrorKind::StepFailed {
@@ -196,7 +223,7 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         return Err(ErrorKind::StepFailed {
             command: command_line,
             status: output.status.to_string(),
-            output: tail(&text, 60),
+            output: excerpt(&text, 20, 40),
         });
     }
     let kept = tmp.keep();
@@ -225,15 +252,19 @@ fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
-fn tail(text: &str, lines: usize) -> String {
+/// The first `head` and last `tail` lines of a failed step's output: npm and pip print the
+/// cause first and pages of usage or progress after it.
+fn excerpt(text: &str, head: usize, tail: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
-    let skip = all.len().saturating_sub(lines);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("… ({skip} earlier lines)\n"));
+    if all.len() <= head + tail {
+        return all.join("\n");
     }
-    out.push_str(&all[skip..].join("\n"));
-    out
+    let skipped = all.len() - head - tail;
+    format!(
+        "{}\n… ({skipped} lines)\n{}",
+        all[..head].join("\n"),
+        all[all.len() - tail..].join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -281,7 +312,16 @@ mod tests {
             "printf %s '{{out}' > {out}/literal; printf %s \"$DEST\" > {out}/env".into(),
         ];
         let env: BTreeMap<String, String> = [("DEST".to_owned(), "{out}/x".to_owned())].into();
-        let step = prepare(&run, &env, &[], ctx.path(), &values(), &Platform::default()).unwrap();
+        let step = prepare(
+            &run,
+            &env,
+            &[],
+            ctx.path(),
+            &values(),
+            &BTreeMap::new(),
+            &Platform::default(),
+        )
+        .unwrap();
         assert_eq!(
             step.argv[2],
             "printf %s '{out}' > {out}/literal; printf %s \"$DEST\" > {out}/env"
@@ -305,12 +345,91 @@ mod tests {
         let env: BTreeMap<String, String> =
             [("PIP_PLATFORM".to_owned(), "{pip_platforms}".to_owned())].into();
         let arm: Platform = "linux/arm64".parse().unwrap();
-        let step = prepare(&run, &env, &[], ctx.path(), &values(), &arm).unwrap();
+        let step = prepare(
+            &run,
+            &env,
+            &[],
+            ctx.path(),
+            &values(),
+            &BTreeMap::new(),
+            &arm,
+        )
+        .unwrap();
         assert_eq!(step.argv[2], "--cpu=arm64");
         assert!(step.env["PIP_PLATFORM"].starts_with("manylinux_2_36_aarch64 "));
-        let amd = prepare(&run, &env, &[], ctx.path(), &values(), &Platform::default()).unwrap();
+        let amd = prepare(
+            &run,
+            &env,
+            &[],
+            ctx.path(),
+            &values(),
+            &BTreeMap::new(),
+            &Platform::default(),
+        )
+        .unwrap();
         assert_eq!(amd.argv[2], "--cpu=x64");
         assert_ne!(step.key, amd.key, "each platform has its own cached output");
+    }
+
+    /// The stack's build environment reaches the command as written (braces are not
+    /// placeholders there), wins over the spec's own `env`, and is part of the key: a new value
+    /// runs the step again, the same value is served from the cache.
+    #[test]
+    fn build_env_reaches_the_command_and_keys_the_cache() {
+        let ctx = tempfile::tempdir().unwrap();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("ran.log");
+        let script = format!(
+            "printf %s \"$VITE_API_URL|$VITE_MODE\" > {{out}}/env && echo ran >> {}",
+            log.display()
+        );
+        let run = vec!["sh".into(), "-c".into(), script];
+        let spec_env: BTreeMap<String, String> =
+            [("VITE_MODE".to_owned(), "from-spec".to_owned())].into();
+        let prep = |url: &str| {
+            let build_env: BTreeMap<String, String> = [
+                ("VITE_API_URL".to_owned(), url.to_owned()),
+                ("VITE_MODE".to_owned(), "{not-a-placeholder}".to_owned()),
+            ]
+            .into();
+            prepare(
+                &run,
+                &spec_env,
+                &[],
+                ctx.path(),
+                &values(),
+                &build_env,
+                &Platform::default(),
+            )
+            .unwrap()
+        };
+        let steps = tempfile::tempdir().unwrap();
+        let ran = || fs::read_to_string(&log).unwrap().lines().count();
+        let first = run_step(&prep("http://a.example/api"), steps.path(), 0).unwrap();
+        assert_eq!(
+            fs::read_to_string(first.join("env")).unwrap(),
+            "http://a.example/api|{not-a-placeholder}"
+        );
+        let again = run_step(&prep("http://a.example/api"), steps.path(), 0).unwrap();
+        assert_eq!((again, ran()), (first.clone(), 1), "same origin: cached");
+        let other = run_step(&prep("http://b.example/api"), steps.path(), 0).unwrap();
+        assert_ne!(other, first);
+        assert_eq!(ran(), 2, "new origin: the step runs again");
+        assert_eq!(
+            fs::read_to_string(other.join("env")).unwrap(),
+            "http://b.example/api|{not-a-placeholder}"
+        );
+        let without = prepare(
+            &run,
+            &spec_env,
+            &[],
+            ctx.path(),
+            &values(),
+            &BTreeMap::new(),
+            &Platform::default(),
+        )
+        .unwrap();
+        assert_ne!(without.key, prep("http://a.example/api").key);
     }
 
     #[test]
@@ -328,6 +447,7 @@ mod tests {
                 &["req.txt".into()],
                 ctx.path(),
                 &values(),
+                &BTreeMap::new(),
                 &Platform::default(),
             )
             .unwrap()
@@ -348,6 +468,18 @@ mod tests {
     }
 
     #[test]
+    fn a_long_output_keeps_its_first_and_last_lines() {
+        let text: String = (1..=100).map(|n| format!("line {n}\n")).collect();
+        let shown = excerpt(&text, 20, 40);
+        assert!(
+            shown.starts_with("line 1\n") && shown.ends_with("line 100"),
+            "{shown}"
+        );
+        assert!(shown.contains("line 20\n… (40 lines)\nline 61"), "{shown}");
+        assert_eq!(excerpt("a\nb", 20, 40), "a\nb");
+    }
+
+    #[test]
     fn failing_step_shows_output_and_leaves_nothing() {
         let ctx = tempfile::tempdir().unwrap();
         let steps = tempfile::tempdir().unwrap();
@@ -362,6 +494,7 @@ mod tests {
             &[],
             ctx.path(),
             &values(),
+            &BTreeMap::new(),
             &Platform::default(),
         )
         .unwrap();
@@ -381,6 +514,7 @@ mod tests {
             &["requirements.txt".into()],
             ctx.path(),
             &values(),
+            &BTreeMap::new(),
             &Platform::default(),
         );
         assert!(

@@ -7,11 +7,12 @@
 //!   `PG_URL` or `PGURL`, or an example value starting with `postgres`, is the database's URL;
 //!   `DB_HOST`/`PGHOST`/`POSTGRES_HOST` (and `_PORT`, `_USER`, `_NAME`/`POSTGRES_DB`,
 //!   `_PASSWORD`) are its parts;
-//! - **secret**: a name with a `SECRET`, `TOKEN`, `PASSWORD`/`PASSWD`, `CREDENTIAL`,
-//!   `PRIVATE`, `SALT` or `DSN` word, or one ending in `KEY` (`API_KEY`, `SECRET_KEY`,
-//!   `APIKEY`). Secrets whose name holds `SECRET` or `SALT` (but not `API`) are the app's own
-//!   signing material and are generated; the others (third-party keys) must be supplied;
-//! - everything else is **config**.
+//! - **secret** or **config**: values validation's own rule, [`crate::values::env_names`] (one
+//!   rule, so init never writes a plain value that validation refuses): credentials are secrets,
+//!   generated only when they are the app's own signing material; settings about them
+//!   (`ACCESS_TOKEN_EXPIRE_DAYS`, `CORS_CREDENTIALS`) and everything else are config.
+
+use crate::values::env_names::{self, Credential};
 
 /// What a variable is, by the rule above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,21 +37,9 @@ pub enum Part {
     Password,
 }
 
-const BROWSER_PREFIXES: [&str; 3] = ["NEXT_PUBLIC_", "VITE_", "REACT_APP_"];
-const SECRET_WORDS: [&str; 8] = [
-    "SECRET",
-    "TOKEN",
-    "PASSWORD",
-    "PASSWD",
-    "CREDENTIAL",
-    "CREDENTIALS",
-    "PRIVATE",
-    "SALT",
-];
-
 pub fn classify(name: &str, example: Option<&str>) -> Class {
     let upper = name.to_ascii_uppercase();
-    if BROWSER_PREFIXES.iter().any(|p| upper.starts_with(p)) {
+    if env_names::is_browser_visible(name) {
         return Class::BrowserVisible;
     }
     let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
@@ -60,21 +49,23 @@ pub fn classify(name: &str, example: Option<&str>) -> Class {
         .windows(2)
         .any(|pair| matches!(pair[0], "DATABASE" | "DB" | "POSTGRES" | "PG") && url_word(&pair[1]))
         || words.contains(&"PGURL");
-    if database_url || example.is_some_and(|v| v.starts_with("postgres")) {
+    // A value names the database only as a URL: `postgres` alone is a user or a database name.
+    let url_value = example.is_some_and(|v| {
+        v.split_once("://")
+            .is_some_and(|(scheme, _)| scheme.starts_with("postgres"))
+    });
+    if database_url || url_value {
         return Class::DatabaseUrl;
     }
     if let Some(part) = database_part(&upper) {
         return Class::DatabasePart(part);
     }
-    let secret_word = words
-        .iter()
-        .any(|w| SECRET_WORDS.contains(w) || *w == "DSN");
-    let key = upper.ends_with("KEY") || words.contains(&"KEY") || words.contains(&"KEYS");
-    if secret_word || key {
-        let own = (words.contains(&"SECRET") || words.contains(&"SALT")) && !words.contains(&"API");
-        return Class::Secret { generate: own };
+    match env_names::credential(name, example) {
+        Some(kind) => Class::Secret {
+            generate: kind == Credential::Own,
+        },
+        None => Class::Config,
     }
-    Class::Config
 }
 
 fn database_part(upper: &str) -> Option<Part> {
@@ -157,6 +148,8 @@ mod tests {
             "MONKEY_MODE",
             "TOKENIZER_MODEL",
             "CORS_ORIGINS",
+            "CORS_CREDENTIALS",
+            "ACCESS_TOKEN_EXPIRE_DAYS",
         ] {
             assert_eq!(classify(name, None), Class::Config, "{name}");
         }
@@ -182,6 +175,10 @@ mod tests {
         );
         assert_eq!(
             classify("STRIPE_API_SECRET", None),
+            Class::Secret { generate: false }
+        );
+        assert_eq!(
+            classify("GOOGLE_CLIENT_SECRET", None),
             Class::Secret { generate: false }
         );
     }
@@ -210,6 +207,19 @@ mod tests {
         assert_eq!(
             classify("DB_PASSWORD", None),
             Class::DatabasePart(Part::Password)
+        );
+        // The default user and database are both called postgres: a name, not a URL.
+        assert_eq!(
+            classify("DB_USER", Some("postgres")),
+            Class::DatabasePart(Part::User)
+        );
+        assert_eq!(
+            classify("DB_NAME", Some("postgres")),
+            Class::DatabasePart(Part::Name)
+        );
+        assert_eq!(
+            classify("PRIMARY_STORE", Some("postgresql+asyncpg://u:p@db/app")),
+            Class::DatabaseUrl
         );
         assert_eq!(secret_name("OPENAI_API_KEY"), "openaiApiKey");
         assert_eq!(provider_host("OPENAI_API_KEY"), Some("api.openai.com"));

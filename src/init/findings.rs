@@ -121,6 +121,31 @@ pub struct Service {
     pub depends_on: Vec<String>,
 }
 
+impl Service {
+    /// A service found in `dir` running `runtime`, with nothing else known yet.
+    pub fn new(name: impl Into<String>, dir: impl Into<String>, runtime: Found<Runtime>) -> Self {
+        Service {
+            name: name.into(),
+            dir: dir.into(),
+            runtime,
+            port: None,
+            health: None,
+            routes: vec![],
+            env: BTreeMap::new(),
+            python: None,
+            packages: vec![],
+            migration: None,
+            user: None,
+            replicas: None,
+            resources: None,
+            node_port: None,
+            untranslated: vec![],
+            build_fetches: vec![],
+            depends_on: vec![],
+        }
+    }
+}
+
 /// CPU and memory requests and limits (Kubernetes quantities), each complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {

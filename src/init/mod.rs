@@ -8,6 +8,7 @@ pub mod findings;
 pub mod plan;
 pub mod scan;
 pub mod specs;
+pub mod tasks;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,10 @@ pub enum InitError {
     Exists(Vec<String>),
     #[error("the written berth.yaml does not load (a bug in berth init, please report it): {0}")]
     Invalid(String),
+    #[error(
+        "the written {file} does not check as an image spec (a bug in berth init, please report it): {error}"
+    )]
+    InvalidSpec { file: String, error: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -54,31 +59,73 @@ pub fn scan(dir: &Path) -> Result<Findings, InitError> {
     Ok(findings)
 }
 
-/// The plan and the files for `findings` with `answers`, checked to load as values.
+/// The plan and the files for `findings` with `answers`, each checked the way berth reads it:
+/// the values load, every spec parses and resolves (placeholders, inputs, copy paths, `$VAR`s)
+/// and every task's command exists in the image that runs it.
 pub fn generate(dir: &Path, findings: &Findings, answers: &Answers) -> Result<Output, InitError> {
-    let plan = plan::plan(findings, answers);
-    let mut files = vec![("berth.yaml".to_string(), write::berth_yaml(&plan))];
+    let mut plan = plan::plan(findings, answers);
+    check_tasks(dir, &mut plan);
+    let mut specs = Vec::new();
     for c in &plan.components {
-        files.push((
-            format!("images/{}.toml", c.service.name),
-            specs::spec(dir, &plan.app_name, &c.service),
-        ));
+        let spec = specs::spec(dir, &plan.app_name, &c.service);
+        plan.left_to_user.extend(spec.notes);
+        specs.push((format!("images/{}.toml", c.service.name), spec.text));
     }
     if let plan::DatabasePlan::Internal {
         image: Some((repository, tag)),
         ..
     } = &plan.database
     {
-        files.push((
+        specs.push((
             "images/postgres.toml".into(),
             specs::mirror(repository, tag),
         ));
     }
+    let mut files = vec![("berth.yaml".to_string(), write::berth_yaml(&plan))];
+    files.extend(specs);
     if !plan.secrets.is_empty() {
         files.push(("berth.env.example".into(), write::env_example(&plan)));
     }
     check_loads(&files[0].1)?;
+    for (file, text) in files.iter().filter(|(f, _)| f.ends_with(".toml")) {
+        check_spec(dir, file, text)?;
+    }
     Ok(Output { plan, files })
+}
+
+/// Keep only tasks whose command the component's image has (rewritten into the form that runs
+/// there); tell the user about the others.
+fn check_tasks(dir: &Path, plan: &mut Plan) {
+    for c in &mut plan.components {
+        let Some(task) = c.service.migration.take() else {
+            continue;
+        };
+        match tasks::resolve(dir, &c.service, &task.value) {
+            Ok(command) => c.service.migration = Some(findings::Found::new(command, task.source)),
+            Err(why) => plan.left_to_user.push(format!(
+                "{}: migration task not written ({}): {why}",
+                c.service.name, task.source
+            )),
+        }
+    }
+}
+
+/// Parse and resolve a written spec the way `berth images build --dry-run` does (tools are the
+/// build's business: a missing one is reported then, and by `berth doctor`).
+fn check_spec(dir: &Path, file: &str, text: &str) -> Result<(), InitError> {
+    let name = Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let invalid = |error: String| InitError::InvalidSpec {
+        file: file.to_string(),
+        error,
+    };
+    let spec = crate::images::spec::parse(&name, text, dir).map_err(|e| invalid(e.to_string()))?;
+    let settings = crate::images::BuildSettings::new(dir);
+    crate::images::check::check_spec(&spec, &settings, &crate::images::Platform::default())
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(())
 }
 
 /// Load the written values the way `berth render` would (without secrets), so init never

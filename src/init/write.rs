@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::plan::{DatabasePlan, EnvPlan, Plan};
+use super::plan::{DatabasePlan, EnvEntry, EnvPlan, Plan};
 
 /// A YAML scalar: plain when unambiguous, else double-quoted (JSON strings are YAML).
 pub fn scalar(text: &str) -> String {
@@ -83,17 +83,34 @@ pub fn berth_yaml(plan: &Plan) -> String {
             ),
             &s.runtime.source.describe(),
         );
-        line(
-            &mut out,
-            4,
-            &format!(
-                "image: {{repository: {}, tag: {}, build: {}}}",
-                scalar(&format!("localhost/{}/{}", plan.app_name, s.name)),
-                scalar(&plan.version),
-                scalar(&format!("images/{}.toml", s.name))
-            ),
-            "",
-        );
+        let repository = scalar(&format!("localhost/{}/{}", plan.app_name, s.name));
+        let spec = scalar(&format!("images/{}.toml", s.name));
+        let build_env: Vec<&EnvEntry> = c.env.iter().filter(|e| e.build).collect();
+        if build_env.is_empty() {
+            line(
+                &mut out,
+                4,
+                &format!(
+                    "image: {{repository: {repository}, tag: {}, build: {spec}}}",
+                    scalar(&plan.version),
+                ),
+                "",
+            );
+        } else {
+            out.push_str("    image:\n");
+            line(&mut out, 6, &format!("repository: {repository}"), "");
+            line(&mut out, 6, &format!("tag: {}", scalar(&plan.version)), "");
+            line(&mut out, 6, &format!("build: {spec}"), "");
+            line(
+                &mut out,
+                6,
+                "buildEnv:",
+                "read by the build: baked into the page, built for one origin",
+            );
+            for e in build_env {
+                env_line(&mut out, 8, e);
+            }
+        }
         if let Some(port) = &s.port {
             line(
                 &mut out,
@@ -152,32 +169,10 @@ pub fn berth_yaml(plan: &Plan) -> String {
             &format!("writablePaths: {writable}"),
             "read-only root filesystem; these stay writable",
         );
-        if !c.env.is_empty() {
+        if c.env.iter().any(|e| !e.build) {
             out.push_str("    env:\n");
-            for e in &c.env {
-                let value = match &e.value {
-                    EnvPlan::Plain(v) => serde_json::to_string(v).expect("strings serialize"),
-                    EnvPlan::Secret(name) => format!("{{secret: {name}}}"),
-                    EnvPlan::UrlOf { component, path } if path.is_empty() => {
-                        format!("{{urlOf: {component}}}")
-                    }
-                    EnvPlan::UrlOf { component, path } => {
-                        format!("{{urlOf: {component}, path: {}}}", scalar(path))
-                    }
-                    EnvPlan::ExternalUrl(path) => format!("{{externalUrl: {}}}", scalar(path)),
-                    EnvPlan::Database {
-                        part,
-                        driver: Some(d),
-                    } => format!("{{database: {part}, driver: {d}}}"),
-                    EnvPlan::Database { part, driver: None } => format!("{{database: {part}}}"),
-                };
-                let why = match &e.value {
-                    EnvPlan::Plain(v) if v.is_empty() => {
-                        format!("TODO: no value found ({})", e.why)
-                    }
-                    _ => e.why.clone(),
-                };
-                line(&mut out, 6, &format!("{}: {value}", e.name), &why);
+            for e in c.env.iter().filter(|e| !e.build) {
+                env_line(&mut out, 6, e);
             }
         }
         if let Some(task) = &s.migration {
@@ -263,6 +258,31 @@ pub fn berth_yaml(plan: &Plan) -> String {
         line(&mut out, 4, &format!("{}: {component}", scalar(path)), why);
     }
     out
+}
+
+/// `NAME: value  # why` for an env or build value.
+fn env_line(out: &mut String, indent: usize, e: &EnvEntry) {
+    let value = match &e.value {
+        EnvPlan::Plain(v) => serde_json::to_string(v).expect("strings serialize"),
+        EnvPlan::Secret(name) => format!("{{secret: {name}}}"),
+        EnvPlan::UrlOf { component, path } if path.is_empty() => {
+            format!("{{urlOf: {component}}}")
+        }
+        EnvPlan::UrlOf { component, path } => {
+            format!("{{urlOf: {component}, path: {}}}", scalar(path))
+        }
+        EnvPlan::ExternalUrl(path) => format!("{{externalUrl: {}}}", scalar(path)),
+        EnvPlan::Database {
+            part,
+            driver: Some(d),
+        } => format!("{{database: {part}, driver: {d}}}"),
+        EnvPlan::Database { part, driver: None } => format!("{{database: {part}}}"),
+    };
+    let why = match &e.value {
+        EnvPlan::Plain(v) if v.is_empty() => format!("TODO: no value found ({})", e.why),
+        _ => e.why.clone(),
+    };
+    line(out, indent, &format!("{}: {value}", e.name), &why);
 }
 
 fn describe(runtime: &super::findings::Runtime, dir: &str) -> String {

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
 use super::context::{Identity, RenderContext};
 use super::database_url::{external_part, internal_url};
-use super::exposure::external_url;
+use super::exposure::external_url_at;
 use super::pod::checksum;
 use super::workloads::metadata;
 use crate::values::{
@@ -84,11 +84,7 @@ fn resolve(values: &Values, ctx: &RenderContext, value: &EnvValue, existing: boo
                 .expect("validated: has a port");
             Resolved::Config(service_url(ctx, component, port, path))
         }
-        Reference::ExternalUrl(path) => Resolved::Config(format!(
-            "{}{}",
-            external_url(values),
-            path.strip_suffix('/').unwrap_or(path)
-        )),
+        Reference::ExternalUrl(path) => Resolved::Config(external_url_at(values, path)),
         Reference::Release(ReleasePart::Name) => Resolved::Config(ctx.release.clone()),
         Reference::Release(ReleasePart::Namespace) => Resolved::Config(ctx.namespace.clone()),
         Reference::Database { part, driver } => match values.database.mode {

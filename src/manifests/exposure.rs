@@ -60,6 +60,17 @@ pub fn external_url(values: &Values) -> String {
     }
 }
 
+/// `{externalUrl: path}`: the origin with `path` appended, `/` (or a trailing `/`) adding
+/// nothing (`http://todo.local`, `http://todo.local/api`). Env, build values and the chart
+/// all resolve it here.
+pub fn external_url_at(values: &Values, path: &str) -> String {
+    format!(
+        "{}{}",
+        external_url(values),
+        path.strip_suffix('/').unwrap_or(path)
+    )
+}
+
 /// Whether the origin is a NodePort's that only the cluster can tell (the
 /// node's address): `berth deploy`, `diff` and `status` resolve it into
 /// `expose.url` before rendering.

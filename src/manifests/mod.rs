@@ -1,6 +1,7 @@
 //! The typed manifest model: pure functions from [`Values`] to `k8s-openapi`
 //! objects. Nothing here talks to a cluster.
 
+pub mod build_env;
 pub mod config;
 pub mod context;
 pub mod database_url;

@@ -277,6 +277,7 @@ mod tests {
             repository: "r".into(),
             tag: "t".into(),
             build: None,
+            build_env: Default::default(),
         };
         c
     }

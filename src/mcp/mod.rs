@@ -7,6 +7,7 @@
 //! started with `--allow-writes`. Secret values never leave: renders and diffs
 //! are redacted the way the CLI redacts them.
 
+pub mod auth;
 pub mod inputs;
 pub mod outputs;
 pub mod scale;

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{DeployReport, ReleaseStatus, Revision, wait::Readiness};
+use crate::apply::{DeployReport, ReleaseStatus, Revision, Verb, wait::Readiness};
 
 /// A reason a workload cannot become ready, and what to do about it.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
@@ -94,10 +94,10 @@ impl DeployOutput {
     ) -> Self {
         let mut out = DeployOutput {
             revision: report.revision,
-            created: report.created,
-            updated: report.updated,
-            recreated: report.recreated,
-            pruned: report.pruned,
+            created: report.objects(Verb::Create),
+            updated: report.objects(Verb::Update),
+            recreated: report.objects(Verb::Recreate),
+            pruned: report.objects(Verb::Prune),
             unchanged: report.unchanged,
             ..Default::default()
         };

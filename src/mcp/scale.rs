@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::apply::revision::DEPLOYED;
 use crate::apply::rollback::RollbackError;
 use crate::apply::{self, ApplyError, Desired, ObjectKey, Release, RevisionContent};
+use crate::hint::Hint;
 use crate::pipeline::Prepared;
 
 /// The label that names the component a workload is.
@@ -35,6 +36,18 @@ pub enum ScaleError {
     Rollback(#[from] RollbackError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+}
+
+impl Hint for ScaleError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ScaleError::NotDeployed { .. }
+            | ScaleError::UnknownComponent { .. }
+            | ScaleError::Autoscaled { .. } => None,
+            ScaleError::Rollback(err) => err.hint(),
+            ScaleError::Apply(err) => err.hint(),
+        }
+    }
 }
 
 /// What to apply: the scaled objects (without Secrets) and the Secrets to keep owned.

@@ -198,11 +198,13 @@ impl BerthServer {
             stderr_reporter(),
         )
         .await;
+        let build_tools = operate::doctor::build_tools::uses_here(&values);
         let input = operate::doctor::DoctorInput {
             values,
             ctx,
             cluster,
             host_os: std::env::consts::OS.to_string(),
+            build_tools,
         };
         Ok(Json(operate::doctor::run(&input).await))
     }
@@ -356,7 +358,7 @@ impl BerthServer {
             release: input
                 .release
                 .clone()
-                .unwrap_or_else(|| self.settings.release.release.clone()),
+                .or_else(|| self.settings.release.release.clone()),
             namespace: input
                 .namespace
                 .clone()
@@ -474,8 +476,8 @@ fn stderr_reporter() -> Reporter {
 }
 
 fn failed(err: anyhow::Error) -> String {
-    let text = format!("{err:#}");
-    match hints::for_error(&err) {
+    let text = crate::ui::error_messages(&err).join(": ");
+    match crate::hint::of_chain(&err) {
         Some(hint) => format!("{text}\nhint: {hint}"),
         None => text,
     }

@@ -1,8 +1,6 @@
 //! How far berth gets towards a cluster (kubeconfig, context, API server,
 //! Minikube's driver), as a value doctor reports on rather than an error.
 
-use std::path::PathBuf;
-
 use kube::Client;
 
 use crate::cluster::minikube::{self, MinikubeProfile};
@@ -34,7 +32,7 @@ pub async fn access(
     chosen: Option<ContextChoice>,
     reporter: Reporter,
 ) -> ClusterAccess {
-    if target.kubeconfig.is_none() && !kubeconfig_exists() {
+    if target.kubeconfig.is_none() && !cluster::kubeconfig_exists() {
         return ClusterAccess::NoKubeconfig;
     }
     match cluster::connect(target, reporter).await {
@@ -60,18 +58,6 @@ pub async fn access(
             message: error_chain(&err),
         },
     }
-}
-
-/// `$KUBECONFIG` names an existing file, or `~/.kube/config` exists.
-fn kubeconfig_exists() -> bool {
-    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(paths) => std::env::split_paths(&paths).any(|p| p.exists()),
-        None => home().is_some_and(|h| h.join(".kube/config").exists()),
-    }
-}
-
-fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

@@ -2,6 +2,8 @@
 //! the release was deployed with (its newest revision records them), with
 //! `--port NAME=PORT` overrides, and the origin the browser uses.
 
+use k8s_openapi::api::core::v1::Service;
+
 use crate::apply::{self, Release};
 use crate::manifests::exposure::external_url;
 use crate::manifests::local_ports::{EDGE, LocalTarget, local_forwards, local_origin};
@@ -21,6 +23,22 @@ pub struct OpenPlan {
     /// The origin the release was configured with, when it is another one:
     /// its CORS lists and auth settings may refuse the local origin.
     pub configured_for: Option<String>,
+}
+
+/// Whether the release's edge proxy Service exists: `berth open` then
+/// forwards the origin to it instead of to the component routed at `/`.
+pub async fn edge_deployed(client: &kube::Client, release: &Release) -> Result<bool, OperateError> {
+    let name = format!("{}-{EDGE}", release.name);
+    let services: kube::Api<Service> = kube::Api::namespaced(client.clone(), &release.namespace);
+    let found = services
+        .get_opt(&name)
+        .await
+        .map_err(|source| OperateError::Api {
+            verb: "read",
+            what: format!("service {name} in namespace {}", release.namespace),
+            source,
+        })?;
+    Ok(found.is_some())
 }
 
 /// The values the release's newest revision was deployed with.

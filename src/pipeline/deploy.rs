@@ -4,6 +4,7 @@
 //! inventory superset are already recorded, so re-running converges.
 
 use crate::apply::{self, ApplyError, DeployOptions, DeployReport, Event, Release};
+use crate::hint::Hint;
 use crate::images::Progress;
 use crate::manifests::RenderContext;
 use crate::values::Values;
@@ -22,6 +23,20 @@ pub enum DeployError {
     Prepare(#[from] PrepareError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+}
+
+impl Hint for DeployError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            DeployError::Interrupted { release } => Some(format!(
+                "run the same `berth deploy` again to resume, or `berth rollback -n {} --release {}` to return to the previous revision",
+                release.namespace, release.name
+            )),
+            DeployError::Images(err) => err.hint(),
+            DeployError::Prepare(err) => err.hint(),
+            DeployError::Apply(err) => err.hint(),
+        }
+    }
 }
 
 /// Builds (and loads or pushes) the images `images` asks for, renders

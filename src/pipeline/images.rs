@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::hint::Hint;
 use crate::images::{
     self, BuildSettings, BuiltImage, LoadReport, LoadSettings, Mirror, Platform, Progress,
     PushReport, PushSettings,
 };
-use crate::manifests::exposure::external_url;
+use crate::manifests::build_env::build_envs;
 use crate::manifests::registry::{PULL_SECRET_SUFFIX, RegistryRender};
 use crate::values::registry::{PullSecret, Registry};
 use crate::values::{Problem, Values, ValuesError};
@@ -55,17 +56,16 @@ impl Default for ImageSources {
 }
 
 impl ImageSources {
-    /// The build settings for `values`: the specs, the mirrors, and the build values a
-    /// frontend bakes in (the external URL).
+    /// The build settings for `values`: the specs, the mirrors, and the build environment
+    /// a frontend bakes in (its origin).
     pub fn build_settings(&self, values: &Values) -> BuildSettings {
         let mut settings = BuildSettings::new(&self.root);
         if let Some(dir) = &self.specs_dir {
             settings.specs_dir = dir.clone();
         }
         settings.registry.mirrors = self.mirrors.clone();
-        settings
-            .build_values
-            .insert("external_url".into(), external_url(values));
+        // What each image's build reads (NEXT_PUBLIC_*, VITE_* …), resolved for this origin.
+        settings.build_env = build_envs(values);
         settings
     }
 }
@@ -128,6 +128,21 @@ pub enum ImagesError {
     /// The values ask for something the images step cannot do (exit 2, nothing written).
     #[error(transparent)]
     Values(#[from] ValuesError),
+}
+
+impl Hint for ImagesError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ImagesError::Build(_) => Some("see `berth images build --help`".into()),
+            ImagesError::Load(_) => Some(
+                "try --images skip and load them yourself (`berth images load --help`)".into(),
+            ),
+            ImagesError::Push { .. } => Some(
+                "berth pushes with the credentials `docker login` or `podman login` stored; see `berth images push --help`".into(),
+            ),
+            ImagesError::Values(_) => None,
+        }
+    }
 }
 
 impl ImagesMode {
@@ -199,7 +214,6 @@ pub async fn build_for_deploy(
     }
     check_mode(mode, values)?;
     let registry = values.registry.clone();
-    // A frontend bakes the external URL in at build time (NEXT_PUBLIC_*).
     let mut settings = sources.build_settings(values);
     if registry.is_some() {
         // A pushed image is pulled by the nodes: build for theirs.

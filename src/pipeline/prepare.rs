@@ -3,6 +3,7 @@
 //! a revision record.
 
 use crate::apply::{self, ApplyError, Desired, Release, RevisionContent};
+use crate::hint::Hint;
 use crate::manifests::generated::generated_secret_places;
 use crate::manifests::{self, Manifest, RenderContext};
 use crate::values::{self, Values};
@@ -15,6 +16,15 @@ pub enum PrepareError {
     Values(#[from] values::ValuesError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+}
+
+impl Hint for PrepareError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            PrepareError::Values(_) => None,
+            PrepareError::Apply(err) => err.hint(),
+        }
+    }
 }
 
 /// A render ready to apply.

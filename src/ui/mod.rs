@@ -82,8 +82,9 @@ impl Printer {
 
     /// An error with its causes, one line each, then its hint; always shown.
     pub fn error(&self, err: &anyhow::Error, hint: Option<&str>) {
-        write_stderr(&format!("{}: {err}", self.label()));
-        for cause in err.chain().skip(1) {
+        let messages = error_messages(err);
+        write_stderr(&format!("{}: {}", self.label(), messages[0]));
+        for cause in &messages[1..] {
             write_stderr(&format!("  caused by: {cause}"));
         }
         if let Some(hint) = hint {
@@ -91,12 +92,12 @@ impl Printer {
         }
     }
 
-    /// How the image pipeline reports: quiet with `--quiet`, byte bars when live.
+    /// How the image pipeline reports: step lines unless `--quiet`, byte bars when live.
     pub fn images_progress(&self) -> crate::images::Progress {
-        crate::images::Progress {
-            quiet: self.verbosity == Verbosity::Quiet,
-            no_bars: !self.live,
-        }
+        crate::images::Progress::new(progress::image_reporter(
+            self.live,
+            self.verbosity == Verbosity::Quiet,
+        ))
     }
 
     /// One live line per key (spinners) when live, else plain lines.
@@ -110,6 +111,30 @@ impl Printer {
         } else {
             "error"
         }
+    }
+}
+
+/// An error's messages, outermost first, down to a client error its wrapper
+/// already words: berth says what the API server answered and to which
+/// request, so kube's own rendering of it (a debug dump) adds nothing.
+pub fn error_messages(err: &anyhow::Error) -> Vec<String> {
+    let mut messages: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        if let Some(wrapper) = messages.last()
+            && already_worded(wrapper, cause)
+        {
+            break;
+        }
+        messages.push(cause.to_string());
+    }
+    messages
+}
+
+fn already_worded(wrapper: &str, cause: &(dyn std::error::Error + 'static)) -> bool {
+    match cause.downcast_ref::<kube::Error>() {
+        Some(kube::Error::Api(status)) => wrapper.contains(&status.message),
+        Some(other) => wrapper.contains(&other.to_string()),
+        None => false,
     }
 }
 
@@ -141,4 +166,30 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::ApplyError;
+
+    #[test]
+    fn an_error_shows_its_causes_but_not_a_client_error_its_wrapper_words() {
+        let status = kube::core::Status::failure("configmaps \"b\" is forbidden", "Forbidden")
+            .with_code(403)
+            .boxed();
+        let engine = ApplyError::api("apply", "ConfigMap web/b", kube::Error::Api(status));
+        let err = anyhow::Error::new(engine).context("deploying release shop");
+        assert_eq!(
+            error_messages(&err),
+            [
+                "deploying release shop",
+                "apply ConfigMap web/b: forbidden: configmaps \"b\" is forbidden"
+            ]
+        );
+        // A cause that adds something is still shown.
+        let io = std::io::Error::other("disk full");
+        let err = anyhow::Error::new(io).context("writing the archive");
+        assert_eq!(error_messages(&err), ["writing the archive", "disk full"]);
+    }
 }

@@ -1,9 +1,13 @@
 //! Live progress on stderr: on a terminal one spinner line per key (a
 //! workload) updated in place with indicatif, otherwise one plain line per
-//! change of state.
+//! change of state; the image pipeline's steps as lines and its transfers as
+//! byte bars.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::images::ImageEvent;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -68,5 +72,41 @@ impl LiveLines {
 impl Drop for LiveLines {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Shows the image pipeline's events: a line per step unless `quiet`, a byte
+/// bar per transfer when `live`.
+pub(super) fn image_reporter(live: bool, quiet: bool) -> impl Fn(ImageEvent) + Send + Sync {
+    let bars: Mutex<HashMap<u64, ProgressBar>> = Mutex::default();
+    move |event| {
+        let mut bars = bars.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match event {
+            ImageEvent::Step { image, message } if !quiet => {
+                super::status(&format!("{image}: {message}"))
+            }
+            ImageEvent::Step { .. } => {}
+            ImageEvent::TransferStarted { id, label, total } if live => {
+                let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+                if let Ok(style) = ProgressStyle::with_template(
+                    "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+                ) {
+                    bar.set_style(style);
+                }
+                bar.set_message(label);
+                bars.insert(id, bar);
+            }
+            ImageEvent::TransferStarted { .. } => {}
+            ImageEvent::TransferAdvanced { id, bytes } => {
+                if let Some(bar) = bars.get(&id) {
+                    bar.inc(bytes);
+                }
+            }
+            ImageEvent::TransferEnded { id } => {
+                if let Some(bar) = bars.remove(&id) {
+                    bar.finish_and_clear();
+                }
+            }
+        }
     }
 }

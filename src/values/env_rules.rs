@@ -24,14 +24,10 @@ pub fn check_env(values: &Values, component: &str, c: &Component) -> Vec<Problem
     problems
 }
 
-/// Whether an env name says it holds a credential.
+/// Whether an env name says it holds a credential (the rule `berth init` also classifies by:
+/// [`super::env_names::credential`]).
 pub fn looks_like_credential_name(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    ["_SECRET", "_KEY", "_TOKEN"]
-        .iter()
-        .any(|s| upper.ends_with(s))
-        || ["SECRET", "TOKEN", "APIKEY"].contains(&upper.as_str())
-        || upper.contains("PASSWORD")
+    super::env_names::credential(key, None).is_some()
 }
 
 fn credential_problem(at: &str, key: &str, text: &str) -> Option<Problem> {
@@ -41,7 +37,7 @@ fn credential_problem(at: &str, key: &str, text: &str) -> Option<Problem> {
     let url_with_password = url::Url::parse(text).is_ok_and(|u| u.password().is_some());
     let why = if url_with_password {
         "is a URL with a password"
-    } else if looks_like_credential_name(key) {
+    } else if super::env_names::credential(key, Some(text)).is_some() {
         "looks like a credential"
     } else {
         return None;
@@ -155,6 +151,11 @@ mod tests {
         for name in ["PORT", "KEYCLOAK_REALM", "LOG_LEVEL", "SECRETARY"] {
             assert!(!looks_like_credential_name(name), "{name}");
         }
+        // The browser-visible key init writes as config is accepted as config.
+        assert!(credential_problem("x", "NEXT_PUBLIC_MAPS_KEY", "pk_example").is_none());
+        assert!(credential_problem("x", "ACCESS_TOKEN_EXPIRE_DAYS", "7").is_none());
+        assert!(credential_problem("x", "CORS_CREDENTIALS", "true").is_none());
+        assert!(credential_problem("x", "GOOGLE_CLIENT_SECRET", "abc").is_some());
         let problem =
             credential_problem("x", "DATABASE_URL", "postgresql://u:hunter2@h/db").unwrap();
         assert!(!problem.to_string().contains("hunter2"));

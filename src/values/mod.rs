@@ -1,12 +1,15 @@
 //! The values model: typed settings for the whole stack, how they are layered
 //! from defaults, files, flags and the environment, and how they are validated.
 
+pub mod build_env;
+pub mod env_names;
 pub mod env_rules;
 pub mod error;
 pub mod keys;
 pub mod load;
 pub mod model;
 pub mod quantity;
+pub mod reference;
 pub mod registry;
 pub mod routes;
 pub mod schema;

@@ -309,8 +309,9 @@ impl Prompter {
                         (d, false) => format!(" ({d}; Enter skips)"),
                     };
                     let required = spec.required;
-                    Password::with_theme(&*self.theme)
-                        .with_prompt(format!("{label}{what} (input hidden)"))
+                    let prompt = format!("{label}{what} (input hidden)");
+                    let value = Password::with_theme(&*self.theme)
+                        .with_prompt(&prompt)
                         .allow_empty_password(!required)
                         .validate_with(move |s: &String| {
                             if required {
@@ -319,7 +320,11 @@ impl Prompter {
                                 Ok(())
                             }
                         })
-                        .interact()?
+                        // The theme's report shows `********` even for an empty answer.
+                        .report(false)
+                        .interact()?;
+                    self.report_secret(&prompt, value.is_empty())?;
+                    value
                 }
             };
             if !value.is_empty() {
@@ -331,6 +336,24 @@ impl Prompter {
             }
         }
         Ok(answers)
+    }
+
+    /// The answered line of a hidden prompt: masked when a value was typed,
+    /// `skipped` when Enter left an optional secret unset.
+    fn report_secret(&self, prompt: &str, skipped: bool) -> Result<()> {
+        let mut line = String::new();
+        let formatted = if skipped {
+            self.theme
+                .format_input_prompt_selection(&mut line, prompt, "skipped (not set)")
+        } else {
+            self.theme
+                .format_password_prompt_selection(&mut line, prompt)
+        };
+        formatted.map_err(|_| WizardError::Terminal(std::io::Error::other("cannot format")))?;
+        // dialoguer draws its prompts on stderr too.
+        console::Term::stderr()
+            .write_line(&line)
+            .map_err(WizardError::Terminal)
     }
 
     fn expose(&self, base: &Values) -> Result<ExposeChoice> {

@@ -19,8 +19,10 @@ pub fn kubeconfig() -> String {
     path
 }
 
-/// A namespace unique to this test and run.
+/// A namespace unique to this test and run. Every test starts here, so it
+/// also gives the simulated nodes back their addresses (see below).
 pub fn namespace(test: &str) -> String {
+    restore_node_addresses();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -199,4 +201,36 @@ where
 /// Deletes the namespace (best effort) at the end of a test.
 pub fn cleanup(ns: &str) {
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
+}
+
+/// kwok's nodes get their addresses once, from the stage that initializes them,
+/// and an API server restart (cluster_faults) can leave them without any; the
+/// API server then cannot reach kwok for port-forwards and logs, and berth finds
+/// no node address. Each node without an InternalIP gets the one that stage
+/// gives it (kwok listens on 127.0.0.1), as a kubelet reports it again.
+pub fn restore_node_addresses() {
+    let listed = kubectl(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type==\"InternalIP\")].address}{\"\\n\"}{end}",
+    ]);
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        let mut words = line.split_whitespace();
+        let (Some(node), None) = (words.next(), words.next()) else {
+            continue;
+        };
+        let patch = format!(
+            r#"{{"status":{{"addresses":[{{"type":"InternalIP","address":"127.0.0.1"}},{{"type":"Hostname","address":"{node}"}}]}}}}"#
+        );
+        kubectl(&[
+            "patch",
+            "node",
+            node,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &patch,
+        ]);
+    }
 }

@@ -5,7 +5,7 @@ stdin ([{"tool": NAME, "arguments": {...}}, ...]); it prints one JSON document
 with what the server answered. The Rust test decides what is right.
 
     python client.py stdio BERTH [ARGS...] < calls.json
-    python client.py http URL < calls.json
+    python client.py http URL [HEADER:VALUE...] < calls.json
 """
 
 import asyncio
@@ -58,7 +58,8 @@ async def main():
         async with stdio_client(params) as (read, write):
             report = await session_calls(read, write, calls)
     elif transport == "http":
-        async with streamablehttp_client(target) as (read, write, _):
+        headers = dict(h.split(":", 1) for h in rest)
+        async with streamablehttp_client(target, headers=headers) as (read, write, _):
             report = await session_calls(read, write, calls)
     else:
         raise SystemExit(f"unknown transport {transport}")

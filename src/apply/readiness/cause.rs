@@ -38,6 +38,13 @@ pub enum Cause {
     },
     /// No node has room for the pod (the scheduler's message).
     Unschedulable { pod: String, message: String },
+    /// The pod waits unscheduled for a claim no volume binds.
+    ClaimPending {
+        pod: String,
+        claim: String,
+        pending_seconds: i64,
+        class: ClaimClass,
+    },
     /// The controller cannot create pods at all (quota, admission).
     CannotCreate {
         message: String,
@@ -126,6 +133,15 @@ impl std::fmt::Display for Cause {
             Cause::Unschedulable { pod, message } => {
                 write!(f, "pod {pod}: Unschedulable: {message}")
             }
+            Cause::ClaimPending {
+                pod,
+                claim,
+                pending_seconds,
+                class,
+            } => write!(
+                f,
+                "pod {pod}: PersistentVolumeClaim {claim} is still Pending after {pending_seconds}s: {class}"
+            ),
             Cause::CannotCreate { message, .. } => {
                 write!(f, "pods cannot be created: {message}")
             }

@@ -14,8 +14,10 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 mod cause;
+mod claims;
 mod routing;
 pub use cause::*;
+pub use claims::{ClaimClass, UNBOUND_CLAIM_GRACE_SECONDS, unbound_claim};
 pub use routing::{Routing, service_routing};
 
 /// Where a Deployment's or StatefulSet's rollout stands.
@@ -269,10 +271,14 @@ fn container_failure(
             logs: vec![],
         });
     }
+    // "failed to sync configmap cache" (or secret cache): the kubelet has not
+    // yet seen a ConfigMap or Secret created a moment ago; it retries by itself.
+    let kubelet_catching_up = waiting_message.contains("failed to sync");
     if matches!(
         waiting_reason.as_str(),
         "CreateContainerConfigError" | "CreateContainerError"
-    ) {
+    ) && !kubelet_catching_up
+    {
         return Some(Cause::ContainerConfig {
             pod: pod_name,
             container,
@@ -425,6 +431,29 @@ mod tests {
             }
             other => panic!("expected the init container's crash loop, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_kubelet_cache_not_yet_synced_is_no_cause() {
+        let pod = |message: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "api-1"},
+                "spec": {"containers": [{"name": "api"}]},
+                "status": {"containerStatuses": [{
+                    "name": "api", "image": "api:2", "imageID": "", "ready": false,
+                    "restartCount": 0,
+                    "state": {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
+                }]}
+            }))
+            .unwrap()
+        };
+        let syncing = pod("failed to sync configmap cache: timed out waiting for the condition");
+        assert_eq!(pod_failure(&syncing, &StartedSince::default()), None);
+        let missing = pod("secret \"api\" not found");
+        assert!(matches!(
+            pod_failure(&missing, &StartedSince::default()),
+            Some(Cause::ContainerConfig { .. })
+        ));
     }
 
     fn deployment(status: serde_json::Value) -> Deployment {

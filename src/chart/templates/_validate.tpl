@@ -2,9 +2,11 @@
 berth's value rules that JSON Schema (values.schema.json) cannot express, so
 `helm install` rejects what `berth deploy` rejects: names, references between
 components, secrets and the database, routes, credentials in plain env, and
-bounds. Every problem is listed at once, by key, as berth does. berth checks
-more (quantity formats, probe and path details, the database URL's driver and
-SSL parameter): run `berth render` to check a values file fully.
+bounds, and (_validate_rules.tpl) paths, probes, quantities, keys, labels,
+writable paths, tasks and egress. Every problem is listed at once, by key, as
+berth does. What only berth checks is listed in the chart's README (a secret
+value's form, such as the database URL's driver and SSL parameter, and numbers
+too large for a float64 in env): `berth render` checks a values file fully.
 */}}
 {{- define "berth.validate" -}}
 {{- $root := . -}}
@@ -38,12 +40,15 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "%s.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" $at (int64 $c.runAsUser)) -}}
   {{- end -}}
   {{- $problems = concat $problems (include "berth.validateImage" (dict "path" $at "image" $c.image) | fromJsonArray) -}}
+  {{- $problems = concat $problems (include "berth.validateComponent" (dict "root" $root "name" $name "c" $c) | fromJsonArray) -}}
+  {{- $problems = concat $problems (include "berth.validateBuildEnv" (dict "path" $at "env" $c.image.buildEnv) | fromJsonArray) -}}
   {{- range $key, $r := $c.env -}}
     {{- $key_at := printf "%s.env.%s" $at $key -}}
     {{- if not (regexMatch $envName $key) -}}
       {{- $problems = append $problems (printf "%s: is not a valid environment variable name; allowed: letters, digits and `_`, not starting with a digit" $key_at) -}}
     {{- end -}}
     {{- if kindIs "map" $r -}}
+      {{- $problems = concat $problems (include "berth.validateReference" (dict "at" $key_at "r" $r) | fromJsonArray) -}}
       {{- if and (hasKey $r "secret") (not (hasKey $secrets (toString $r.secret))) -}}
         {{- $problems = append $problems (printf "%s.secret: names the secret `%s`, which is not declared" $key_at $r.secret) -}}
       {{- end -}}
@@ -92,6 +97,12 @@ SSL parameter): run `berth render` to check a values file fully.
   {{- end -}}
 {{- end -}}
 {{- range $name, $s := $secrets -}}
+  {{- if not (regexMatch "^[A-Za-z][A-Za-z0-9_-]{0,62}$" $name) -}}
+    {{- $problems = append $problems (printf "secrets.%s: `%s` is not a valid secret name; allowed: letters, digits, `_` and `-`, starting with a letter" $name $name) -}}
+  {{- end -}}
+  {{- if and (hasKey $s "fromEnv") (not (regexMatch "^[A-Za-z_][A-Za-z0-9_]*$" (toString $s.fromEnv))) -}}
+    {{- $problems = append $problems (printf "secrets.%s.fromEnv: `%s` is not an environment variable name; allowed: letters, digits and `_`, not starting with a digit" $name $s.fromEnv) -}}
+  {{- end -}}
   {{- if $s.generate -}}
     {{- $length := int64 $s.generate.length -}}
     {{- if or (lt $length 16) (gt $length 256) -}}
@@ -104,8 +115,14 @@ SSL parameter): run `berth render` to check a values file fully.
     {{- $problems = append $problems (printf "database.passwordSecret: names the secret `%s`, which is not declared" $db.passwordSecret) -}}
   {{- end -}}
   {{- $problems = concat $problems (include "berth.validateImage" (dict "path" "database.internal" "image" $db.internal.image) | fromJsonArray) -}}
+  {{- $problems = concat $problems (include "berth.validateBuildEnv" (dict "path" "database.internal" "env" $db.internal.image.buildEnv) | fromJsonArray) -}}
   {{- if eq (int64 $db.internal.port) 0 -}}
     {{- $problems = append $problems "database.internal.port: 0 is not a port; allowed: 1–65535" -}}
+  {{- end -}}
+  {{- $problems = concat $problems (include "berth.validateResources" (dict "at" "database.internal.resources" "r" $db.internal.resources) | fromJsonArray) -}}
+  {{- $storage := include "berth.text" $db.internal.storage -}}
+  {{- if le (include "berth.quantity" $storage | float64) 0.0 -}}
+    {{- $problems = append $problems (printf "database.internal.storage: `%s` is not a positive quantity; allowed: e.g. 1Gi, 500Mi" $storage) -}}
   {{- end -}}
   {{- if lt (int64 $db.internal.runAsUser) 1 -}}
     {{- $problems = append $problems (printf "database.internal.runAsUser: %d is root or invalid; allowed: a numeric non-root user id (1 or more)" (int64 $db.internal.runAsUser)) -}}
@@ -119,9 +136,17 @@ SSL parameter): run `berth render` to check a values file fully.
   {{- $problems = append $problems (printf "database.external.urlSecret: names the secret `%s`, which is not declared" $db.external.urlSecret) -}}
 {{- end -}}
 {{- $expose := .Values.expose -}}
+{{- $normalized := dict -}}
 {{- range $path, $target := $expose.routes -}}
   {{- $c := index $components $target -}}
-  {{- if not (regexMatch "^/[^\\s?#]*$" $path) -}}
+  {{- /* Trailing slashes do not change what a prefix matches. */ -}}
+  {{- $same := regexReplaceAll "/+$" $path "" | default "/" -}}
+  {{- if hasKey $normalized $same -}}
+    {{- $problems = append $problems (printf "expose.routes.%s: conflicts with the route `%s`: both match the same paths" $path (index $normalized $same)) -}}
+  {{- else -}}
+    {{- $_ := set $normalized $same $path -}}
+  {{- end -}}
+  {{- if or (not (hasPrefix "/" $path)) (regexMatch "[?#]" $path) (regexMatch (include "berth.space" .) $path) -}}
     {{- $problems = append $problems (printf "expose.routes.%s: `%s` is not a path prefix; allowed: starting with `/`, no spaces, `?` or `#`" $path $path) -}}
   {{- end -}}
   {{- if not $c -}}
@@ -149,8 +174,8 @@ SSL parameter): run `berth render` to check a values file fully.
 {{- if and (eq $expose.mode "ingress") (not $expose.ingress.className) -}}
   {{- $problems = append $problems "expose.ingress.className: is empty; an Ingress needs a class (Minikube's ingress addon uses `nginx`)" -}}
 {{- end -}}
-{{- if and (eq $expose.mode "gateway") (not $expose.gateway.name) -}}
-  {{- $problems = append $problems "expose.gateway.name: is empty; an HTTPRoute attaches to a Gateway by name" -}}
+{{- if and (eq $expose.mode "gateway") (not (include "berth.isSubdomain" (toString $expose.gateway.name))) -}}
+  {{- $problems = append $problems (printf "expose.gateway.name: `%s` is not a Gateway name; an HTTPRoute attaches to an existing Gateway" $expose.gateway.name) -}}
 {{- end -}}
 {{- range $key, $ns := dict "expose.ingress.controllerNamespace" $expose.ingress.controllerNamespace "expose.gateway.namespace" $expose.gateway.namespace -}}
   {{- if and $ns (not (regexMatch $dnsLabel $ns)) -}}
@@ -216,6 +241,36 @@ SSL parameter): run `berth render` to check a values file fully.
 {{- end -}}
 {{- if not (regexMatch "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" (toString .image.tag)) -}}
   {{- $problems = append $problems (printf "%s.image.tag: `%v` is not an image tag; allowed: letters, digits, `_`, `.`, `-` (up to 128)" .path .image.tag) -}}
+{{- end -}}
+{{- toJson $problems -}}
+{{- end }}
+
+{{/*
+An image's build values (image.buildEnv) are baked in when berth builds it, so
+the chart cannot change them; it refuses, as berth does, what must never be
+baked into an image: a secret, an in-cluster URL (the browser cannot resolve
+cluster DNS), the database connection or the release's name.
+*/}}
+{{- define "berth.validateBuildEnv" -}}
+{{- $problems := list -}}
+{{- range $key, $be := .env -}}
+  {{- $at := printf "%s.image.buildEnv.%s" $.path $key -}}
+  {{- if not (regexMatch "^[A-Za-z_][A-Za-z0-9_]*$" $key) -}}
+    {{- $problems = append $problems (printf "%s: is not a valid environment variable name; allowed: letters, digits and `_`, not starting with a digit" $at) -}}
+  {{- end -}}
+  {{- if kindIs "map" $be -}}
+    {{- if hasKey $be "secret" -}}
+      {{- $problems = append $problems (printf "%s.secret: the secret `%s` must not be baked into an image: what a build reads ends up in files anyone with the image (or the page) can read" $at $be.secret) -}}
+    {{- else if hasKey $be "urlOf" -}}
+      {{- $problems = append $problems (printf "%s.urlOf: is an in-cluster URL of `%s` (path `%s`); the browser, where a build value ends up, cannot resolve cluster DNS: route a path to it and use {externalUrl: /PREFIX}" $at $be.urlOf ($be.path | default "/")) -}}
+    {{- else if hasKey $be "database" -}}
+      {{- $problems = append $problems (printf "%s.database: the database's %s (driver %s) must not be baked into an image" $at $be.database ($be.driver | default "default")) -}}
+    {{- else if hasKey $be "release" -}}
+      {{- $problems = append $problems (printf "%s.release: the release's %s would make the image differ per release, though the same build serves every one" $at $be.release) -}}
+    {{- else if not (hasPrefix "/" (toString $be.externalUrl)) -}}
+      {{- $problems = append $problems (printf "%s.externalUrl: `%s` is not an HTTP path; allowed: a path starting with /" $at $be.externalUrl) -}}
+    {{- end -}}
+  {{- end -}}
 {{- end -}}
 {{- toJson $problems -}}
 {{- end }}

@@ -289,9 +289,10 @@ impl LoadTarget {
                 })
             }
             None => {
-                let bar = progress.bar(image.archive_size, &format!("{} → {self}", image.name));
-                let copied = io::copy(&mut bar.wrap_read(file), &mut stdin);
-                bar.finish_and_clear();
+                let transfer =
+                    progress.transfer(image.archive_size, &format!("{} → {self}", image.name));
+                let copied = io::copy(&mut transfer.reading(file), &mut stdin);
+                drop(transfer);
                 copied
                     .map(|_| ())
                     .map_err(|e| command_err(&argv, format!("streaming the archive: {e}")))

@@ -2,6 +2,62 @@
 
 use super::*;
 
+/// Node packages that reach the database through Neon's proxy (WebSocket or HTTP), which an
+/// in-cluster PostgreSQL does not speak.
+const NEON_DRIVERS: [&str; 3] = [
+    "@neondatabase/serverless",
+    "@prisma/adapter-neon",
+    "@neondatabase/neon-js",
+];
+
+/// A service whose driver only talks to Neon: the database is external (Neon), whatever compose
+/// runs for local development. Its URL's variable is the one the root `.env.example` gives a
+/// database URL under (the name the team's `.env` already uses), else the one the code reads.
+fn neon_driver(
+    findings: &Findings,
+    services: &[Service],
+    url_var: Option<(&String, &Found<EnvUse>)>,
+    plan: &mut Plan,
+) -> Option<DatabasePlan> {
+    let (service, driver) = services.iter().find_map(|s| {
+        let driver = NEON_DRIVERS
+            .iter()
+            .find(|d| s.packages.iter().any(|p| p == *d))?;
+        Some((s, *driver))
+    })?;
+    let root_example = findings.env_files.iter().find(|(var, found, dir)| {
+        dir == "."
+            && found.value.example.is_some()
+            && classify::classify(var, found.value.example.as_deref()) == Class::DatabaseUrl
+    });
+    let Some(variable) = root_example
+        .map(|(var, found, _)| (var.clone(), found.source.to_string()))
+        .or_else(|| url_var.map(|(var, found)| (var.clone(), found.source.to_string())))
+    else {
+        // No name for the URL anywhere: inventing one would give the app a variable it never
+        // reads. The database is still not the compose PostgreSQL; the team names it.
+        plan.assumptions.push(format!(
+            "{} uses {driver}, which reaches the database only through Neon's proxy, but no variable holding its URL was found: no database is planned; add the Neon URL as a secret in berth.yaml",
+            service.name
+        ));
+        return Some(DatabasePlan::None);
+    };
+    if let Some(Found { source, .. }) = &findings.database {
+        plan.assumptions.push(format!(
+            "the PostgreSQL of {source} is not deployed: {} uses {driver}, which reaches the database through Neon's proxy; supply the Neon URL as {}",
+            service.name, variable.0
+        ));
+    }
+    Some(DatabasePlan::External {
+        secret: classify::secret_name(&variable.0),
+        env: variable.0,
+        why: format!(
+            "{} uses {driver} (Neon's proxy protocol): the database is Neon, its URL's name from {}",
+            service.name, variable.1
+        ),
+    })
+}
+
 pub(super) fn database(
     findings: &Findings,
     services: &[Service],
@@ -19,6 +75,9 @@ pub(super) fn database(
         .find(|(_, f)| f.value.example.is_some())
         .or_else(|| url_vars.first())
         .copied();
+    if let Some(external) = neon_driver(findings, services, url_var, plan) {
+        return external;
+    }
     match &findings.database {
         Some(Found {
             value: DatabaseFinding::Compose { image, name, user },

@@ -9,6 +9,7 @@ use super::findings::{DatabaseFinding, EnvUse, Findings, Found, Runtime, Service
 use super::scan::component_name;
 
 mod database;
+mod origins;
 use database::database;
 
 /// An env entry's value in berth.yaml.
@@ -32,6 +33,9 @@ pub struct EnvEntry {
     pub name: String,
     pub value: EnvPlan,
     pub why: String,
+    /// Read by the build, not the running process (`image.buildEnv`): a browser-visible
+    /// variable of a page whose build bakes it in.
+    pub build: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +174,11 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
             "the frontend is the entry point".into(),
         ));
     }
+    let stack = origins::Stack {
+        services: &services,
+        ports: &ports,
+        entry: entry.as_deref(),
+    };
     let mut secrets: BTreeMap<String, SecretPlan> = BTreeMap::new();
     for service in &services {
         let mut env = Vec::new();
@@ -179,7 +188,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 continue;
             }
             let example = found.value.example.as_deref();
-            let why = found.source.to_string();
+            let mut why = found.source.to_string();
             let class = classify::classify(var, example);
             let value = match class {
                 Class::DatabaseUrl if plan.database != DatabasePlan::None => EnvPlan::Database {
@@ -202,23 +211,23 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 }
                 Class::BrowserVisible => match reference(var, example, service, &ports) {
                     Some(EnvPlan::UrlOf { component, path }) => {
-                        // The browser cannot resolve cluster DNS: route the target and use the external URL.
-                        let prefix = route_prefix(&services, &component);
-                        if !plan
-                            .routes
-                            .iter()
-                            .any(|(p, c, _)| *p == prefix || *c == component)
-                        {
-                            plan.routes.push((
-                                prefix.clone(),
-                                component.clone(),
-                                format!("{var} points the browser at it"),
-                            ));
-                        }
-                        EnvPlan::ExternalUrl(join_path(&prefix, &path))
+                        // The browser cannot resolve cluster DNS: what it asks goes through
+                        // routes on the one origin.
+                        let api = origins::browser_api(&component, &path, service, &stack);
+                        browser_value(&mut plan, api, var, service, &component, &mut why)
                     }
                     Some(other) => other,
-                    None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                    None => match origins::sole_api(var, service, &stack) {
+                        Some(component) => {
+                            plan.assumptions.push(format!(
+                                "{}: {var} has no value in the repository; assumed it is the base URL of {component}, the only API",
+                                service.name
+                            ));
+                            let api = origins::browser_api(component, "", service, &stack);
+                            browser_value(&mut plan, api, var, service, component, &mut why)
+                        }
+                        None => plain_or_left(var, example, service, &mut plan.left_to_user),
+                    },
                 },
                 Class::Secret { .. } | Class::DatabaseUrl | Class::DatabasePart(Part::Password) => {
                     let generate = matches!(class, Class::Secret { generate: true });
@@ -238,7 +247,9 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                     }
                     EnvPlan::Secret(name)
                 }
-                _ => match reference(var, example, service, &ports) {
+                _ => match origins::server_value(var, example, service, &stack)
+                    .or_else(|| reference(var, example, service, &ports))
+                {
                     Some(r) => r,
                     None => plain_or_left(var, example, service, &mut plan.left_to_user),
                 },
@@ -247,6 +258,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 name: var.clone(),
                 value,
                 why,
+                build: class == Class::BrowserVisible && origins::bakes_at_build(service),
             });
         }
         plan.components.push(Component {
@@ -318,7 +330,8 @@ fn node_port(
 }
 
 fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {
-    if existing.value.example.is_none() {
+    // An empty code default (`os.getenv("X", "")`) says nothing an example file cannot say better.
+    if existing.value.example.as_deref().is_none_or(str::is_empty) {
         existing.value.example = other.value.example.clone();
     }
 }
@@ -349,6 +362,11 @@ fn reference(
     ports: &BTreeMap<String, u16>,
 ) -> Option<EnvPlan> {
     let upper = var.to_ascii_uppercase();
+    // An origin (CORS_ORIGINS, ALLOWED_ORIGINS) is the browser's, whatever local URL the
+    // example lists.
+    if upper.ends_with("ORIGIN") || upper.ends_with("ORIGINS") {
+        return Some(EnvPlan::ExternalUrl("/".into()));
+    }
     if let Some(url) = example.and_then(|e| url::Url::parse(e).ok())
         && matches!(url.scheme(), "http" | "https")
     {
@@ -446,29 +464,53 @@ fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The common first path segment of a service's routes (`/api`), else `/<name>`.
-fn route_prefix(services: &[Service], component: &str) -> String {
-    let Some(service) = services.iter().find(|s| s.name == component) else {
-        return format!("/{component}");
-    };
-    let firsts: Vec<&str> = service
-        .routes
-        .iter()
-        .filter_map(|r| r.trim_start_matches('/').split('/').next())
-        .filter(|s| !s.is_empty() && !s.starts_with('{'))
-        .collect();
-    match firsts.first() {
-        Some(first) if firsts.iter().all(|f| f == first) => format!("/{first}"),
-        _ => format!("/{component}"),
+/// The value of a browser-side base URL and the routes it needs. A component serving at `/`
+/// would need a route that strips its prefix, which routes cannot do: no route is written
+/// (a route `/<component>` would reach it as `/<component>/…`), the user is told, and the
+/// value stays empty (`why` says so).
+fn browser_value(
+    plan: &mut Plan,
+    api: origins::BrowserValue,
+    var: &str,
+    service: &Service,
+    component: &str,
+    why: &mut String,
+) -> EnvPlan {
+    if api.routes.iter().any(|need| need.strip_prefix) {
+        plan.left_to_user.push(format!(
+            "components.{}.{}.{var}: points the browser at {component}, which serves no common path prefix (it answers at /): no route is written (a route /{component} would reach it as /{component}/…); route it by hand, or give its routes one prefix",
+            service.name,
+            if origins::bakes_at_build(service) {
+                "image.buildEnv"
+            } else {
+                "env"
+            }
+        ));
+        *why = format!("{component} serves at /, see above; {why}");
+        return EnvPlan::Plain(String::new());
     }
+    for need in api.routes {
+        add_route(plan, need, var);
+    }
+    api.value
 }
 
-fn join_path(prefix: &str, path: &str) -> String {
-    if path.starts_with(prefix) {
-        path.to_string()
-    } else {
-        format!("{prefix}{path}")
+/// Adds a route a browser-side URL needs, unless its prefix is routed already.
+fn add_route(plan: &mut Plan, need: origins::RouteNeed, var: &str) {
+    if let Some((_, other, _)) = plan.routes.iter().find(|(p, _, _)| *p == need.prefix) {
+        if *other != need.component {
+            plan.assumptions.push(format!(
+                "{var}: {} already goes to {other}; not routed to {}",
+                need.prefix, need.component
+            ));
+        }
+        return;
     }
+    plan.routes.push((
+        need.prefix,
+        need.component,
+        format!("{var} points the browser at it"),
+    ));
 }
 
 fn notes(findings: &Findings, plan: &mut Plan) {

@@ -22,6 +22,8 @@ pub struct ComposeService {
     pub depends_on: Vec<String>,
     pub health: Option<Found<String>>,
     pub volumes: Vec<String>,
+    /// Its `command`, words joined by spaces.
+    pub command: Option<String>,
     pub line: Option<usize>,
 }
 
@@ -147,6 +149,17 @@ pub fn read(root: &Path) -> Result<Option<Vec<ComposeService>>, Unreadable> {
             depends_on,
             health,
             volumes,
+            command: match spec.get("command") {
+                Some(Value::String(c)) => Some(c.clone()),
+                Some(Value::Array(words)) => Some(
+                    words
+                        .iter()
+                        .filter_map(scalar)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                _ => None,
+            },
             line,
         });
     }

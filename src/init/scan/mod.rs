@@ -10,6 +10,7 @@ mod manifests;
 mod node;
 mod pysettings;
 mod python;
+mod services;
 pub mod text;
 
 use std::fs;
@@ -18,9 +19,8 @@ use std::path::{Path, PathBuf};
 use super::findings::{
     DatabaseFinding, EnvUse, Findings, Found, PythonTool, Runtime, Service, Source,
 };
+use services::{compose_service_for, mcp_component, one_component_per_app};
 use text::{relative, skipped_dir};
-
-pub use node::BUILD_TIME_PREFIXES;
 
 /// What one detector found in a directory, before it is merged into a [`Service`].
 #[derive(Debug, Default)]
@@ -36,6 +36,8 @@ pub struct Detected {
     pub build_fetches: Vec<Found<String>>,
     pub stdio_mcp: Vec<Found<String>>,
     pub notes: Vec<Found<String>>,
+    /// An MCP server over HTTP in the same project as the detected app, with its own port.
+    pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
 
 /// Scan the repository at `root`.
@@ -51,15 +53,14 @@ pub fn scan(root: &Path) -> Findings {
             Vec::new()
         }
     };
-    for dir in candidate_dirs(root) {
+    let built: Vec<&str> = compose.iter().filter_map(|c| c.build.as_deref()).collect();
+    for dir in candidate_dirs(root, &built) {
         let detected = python::detect(root, &dir)
             .filter(|d| d.runtime.is_some())
             .or_else(|| node::detect(root, &dir));
         let Some(detected) = detected else { continue };
         let rel = relative(root, &dir);
-        let compose_service = compose
-            .iter()
-            .find(|s| s.build.as_deref() == Some(rel.as_str()));
+        let compose_service = compose_service_for(&compose, &rel, &detected);
         let name = match compose_service {
             Some(s) => component_name(&s.name),
             None if rel == "." => "app".to_string(),
@@ -73,9 +74,11 @@ pub fn scan(root: &Path) -> Findings {
                     .map(|t| dockerfile::parse(&relative(root, &dir.join(f)), &t))
             })
             .unwrap_or_default();
-        let mut service = merge(name, rel, detected, &docker, &mut findings);
+        let mcp_beside = detected.mcp_beside.clone();
+        let mut service = merge(name, rel.clone(), detected, &docker, &mut findings);
         if let Some(c) = compose_service {
             if let Some(port) = &c.port
+                && !matches!(service.runtime.value, Runtime::StaticSite { .. })
                 && service.port.as_ref().is_none_or(|p| p.source.is_assumed())
             {
                 service.port = Some(port.clone());
@@ -97,13 +100,41 @@ pub fn scan(root: &Path) -> Findings {
                 ));
             }
         }
+        let mcp = mcp_beside.map(|m| mcp_component(m, &service, &compose, &rel, compose_service));
         findings.services.push(service);
+        match mcp {
+            Some(Ok(mcp)) => findings.services.push(mcp),
+            Some(Err(note)) => findings.notes.push(note),
+            None => {}
+        }
     }
+    one_component_per_app(&mut findings);
     findings.services.sort_by(|a, b| a.name.cmp(&b.name));
     findings.database = database(&compose);
+    for c in &compose {
+        let image = c.image.as_deref().unwrap_or("").to_ascii_lowercase();
+        let Some(kind) = [
+            ("mysql", "MySQL"),
+            ("mariadb", "MariaDB"),
+            ("mongo", "MongoDB"),
+        ]
+        .iter()
+        .find(|(needle, _)| image.contains(needle))
+        .map(|(_, kind)| *kind) else {
+            continue;
+        };
+        findings.notes.push(Found::new(
+            format!(
+                "compose service {} runs {kind} ({image}): berth runs PostgreSQL only, so it is not deployed; point the app's {kind} settings at a server outside the cluster, or port the app to PostgreSQL",
+                c.name
+            ),
+            Source::new("docker-compose.yml", c.line, format!("service {}", c.name)),
+        ));
+    }
     for c in compose
         .iter()
         .filter(|c| c.build.is_none() && !c.volumes.is_empty())
+        .filter(|c| c.image.as_deref().is_some_and(|i| i.contains("postgres")))
     {
         findings.notes.push(Found::new(
             format!(
@@ -123,8 +154,26 @@ pub fn scan(root: &Path) -> Findings {
     findings
 }
 
-/// The root, its children and grandchildren that are not dependencies, output or hidden.
-fn candidate_dirs(root: &Path) -> Vec<PathBuf> {
+/// Trees of code that is not deployed: examples, docs, demos, scripts. A service there counts
+/// only when compose builds it.
+const NOT_DEPLOYED: [&str; 12] = [
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "demo",
+    "demos",
+    "docs",
+    "doc",
+    "scripts",
+    "benchmarks",
+    "fixtures",
+    "playground",
+];
+
+/// The root, its children and grandchildren that are not dependencies, output, hidden or
+/// undeployed trees (unless compose builds from one: `built`, relative to the root).
+fn candidate_dirs(root: &Path, built: &[&str]) -> Vec<PathBuf> {
     let mut dirs = vec![root.to_path_buf()];
     let children = |dir: &Path| -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = fs::read_dir(dir)
@@ -132,6 +181,13 @@ fn candidate_dirs(root: &Path) -> Vec<PathBuf> {
             .flatten()
             .flatten()
             .filter(|e| e.path().is_dir() && !skipped_dir(&e.file_name().to_string_lossy()))
+            .filter(|e| {
+                let rel = relative(root, &e.path());
+                !NOT_DEPLOYED.contains(&e.file_name().to_string_lossy().as_ref())
+                    || built
+                        .iter()
+                        .any(|b| *b == rel || b.starts_with(&format!("{rel}/")))
+            })
             .map(|e| e.path())
             .collect();
         out.sort();
@@ -190,7 +246,11 @@ fn merge(
     if let (Runtime::Asgi { .. }, Some(app)) = (&runtime.value, docker.asgi_app()) {
         runtime = Found::new(Runtime::Asgi { app: app.value }, app.source);
     }
+    // A static site is served by berth's non-root server on its own port, whatever port the
+    // team's nginx listened on (a non-root process cannot bind 80).
+    let static_site = matches!(runtime.value, Runtime::StaticSite { .. });
     let port = match (&docker.port, d.port) {
+        (_, Some(p)) if static_site => Some(p),
         (Some(p), _) => Some(p.clone()),
         (None, Some(p)) => Some(p),
         (None, None) => Some(Found::new(

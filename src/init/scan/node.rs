@@ -8,11 +8,10 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::Detected;
-use super::text::{files_with, identifiers_after, line_of, port_after_flag, relative};
+use super::text::{
+    files_with, identifiers_after, leading_quoted, line_of, port_after_flag, relative,
+};
 use crate::init::findings::{EnvUse, Found, Runtime, Source};
-
-/// Prefixes of variables a bundler bakes into the browser code at build time.
-pub const BUILD_TIME_PREFIXES: [&str; 3] = ["NEXT_PUBLIC_", "VITE_", "REACT_APP_"];
 
 /// The Node project in `dir`, if it has a `package.json` that runs something.
 pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
@@ -39,7 +38,12 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     };
     let start = script("start");
     let at_package = |what: &str| Source::new(&pkg_rel, line_of(&text, what), what.to_string());
-    if has("next") {
+    // A `next` dependency in a monorepo's root manifest is no app: one has pages or a config.
+    let next_app = ["app", "pages", "src/app", "src/pages"]
+        .iter()
+        .any(|d| dir.join(d).is_dir())
+        || next_output(root, dir).is_some();
+    if has("next") && next_app {
         let (standalone, source) =
             next_output(root, dir).unwrap_or((false, at_package("\"next\"")));
         found.runtime = Some(Found::new(Runtime::NextJs { standalone }, source));
@@ -51,6 +55,8 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             None => Found::new(3000, Source::assumed("port 3000 (Next.js default)")),
         });
         found.health = next_health_route(root, dir);
+        // What the page serves itself, so a route to another component leaves it alone.
+        found.routes = next_route_handlers(dir);
     } else if has("vite") || has("react-scripts") {
         let out_dir = if has("vite") { "dist" } else { "build" };
         let what = if has("vite") {
@@ -96,15 +102,23 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             "import.meta.env.",
         ] {
             for (line, name) in identifiers_after(&code, pattern) {
+                // Set by Node, Vite and Next.js themselves, never by the deploy.
                 if matches!(
                     name.as_str(),
-                    "NODE_ENV" | "MODE" | "DEV" | "PROD" | "BASE_URL" | "SSR"
+                    "NODE_ENV"
+                        | "MODE"
+                        | "DEV"
+                        | "PROD"
+                        | "BASE_URL"
+                        | "SSR"
+                        | "NEXT_RUNTIME"
+                        | "NEXT_PHASE"
                 ) {
                     continue;
                 }
-                let build_time = BUILD_TIME_PREFIXES.iter().any(|p| name.starts_with(p));
+                let build_time = crate::values::env_names::is_browser_visible(&name);
                 let use_ = EnvUse {
-                    example: None,
+                    example: code_default(&code, line, &format!("{pattern}{name}")),
                     required: false,
                     build_time,
                 };
@@ -178,25 +192,41 @@ fn next_output(root: &Path, dir: &Path) -> Option<(bool, Source)> {
     None
 }
 
+/// The URL path of a Next.js route handler (`app/**/route.ts`) or API route
+/// (`pages/api/**.ts`), from its file relative to the project (`src/` or not).
+fn next_route_path(rel: &str) -> Option<String> {
+    let rel = rel.strip_prefix("src/").unwrap_or(rel);
+    if let Some(inner) = rel.strip_prefix("app/") {
+        let route = inner
+            .strip_suffix("/route.ts")
+            .or_else(|| inner.strip_suffix("/route.js"))?;
+        // Route groups `(name)` are not part of the URL.
+        let segments: Vec<&str> = route
+            .split('/')
+            .filter(|s| !(s.starts_with('(') && s.ends_with(')')))
+            .collect();
+        Some(format!("/{}", segments.join("/")))
+    } else {
+        let inner = rel.strip_prefix("pages/api/")?;
+        Some(format!(
+            "/api/{}",
+            inner.trim_end_matches(".ts").trim_end_matches(".js")
+        ))
+    }
+}
+
+/// Every route handler's path.
+fn next_route_handlers(dir: &Path) -> Vec<String> {
+    files_with(dir, &["route.ts", "route.js", ".ts", ".js"], 6)
+        .iter()
+        .filter_map(|file| next_route_path(&relative(dir, file)))
+        .collect()
+}
+
 /// A route handler (`app/**/health/route.ts`) or API route (`pages/api/health.ts`).
 fn next_health_route(root: &Path, dir: &Path) -> Option<Found<String>> {
     for file in files_with(dir, &["route.ts", "route.js", ".ts", ".js"], 6) {
-        let rel_in_app = relative(dir, &file);
-        let rel_in_app = rel_in_app.strip_prefix("src/").unwrap_or(&rel_in_app);
-        let path = if let Some(inner) = rel_in_app.strip_prefix("app/") {
-            let Some(route) = inner
-                .strip_suffix("/route.ts")
-                .or_else(|| inner.strip_suffix("/route.js"))
-            else {
-                continue;
-            };
-            format!("/{route}")
-        } else if let Some(inner) = rel_in_app.strip_prefix("pages/api/") {
-            format!(
-                "/api/{}",
-                inner.trim_end_matches(".ts").trim_end_matches(".js")
-            )
-        } else {
+        let Some(path) = next_route_path(&relative(dir, &file)) else {
             continue;
         };
         let last = path.rsplit('/').next().unwrap_or("");
@@ -249,8 +279,69 @@ fn migration(
     None
 }
 
+/// The literal a read falls back to on `line` (1-based): `process.env.X || "http://…"`,
+/// `?? '…'`, or a template literal without substitutions. Code defaults are the development
+/// values the team wrote, safe to show (a secret is never classified from its value).
+fn code_default(code: &str, line: usize, read: &str) -> Option<String> {
+    let text = code.lines().nth(line.checked_sub(1)?)?;
+    let rest = &text[text.find(read)? + read.len()..];
+    let rest = rest.trim_start();
+    let rest = rest
+        .strip_prefix("||")
+        .or_else(|| rest.strip_prefix("??"))?
+        .trim_start();
+    if let Some(body) = rest.strip_prefix('`') {
+        let end = body.find('`')?;
+        let literal = &body[..end];
+        return (!literal.contains("${")).then(|| literal.to_string());
+    }
+    leading_quoted(rest).filter(|v| !v.is_empty())
+}
+
 fn first_number(line: &str, min: u16) -> Option<u16> {
     line.split(|c: char| !c.is_ascii_digit())
         .filter_map(|w| w.parse::<u16>().ok())
         .find(|n| *n >= min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_defaults_and_route_handler_paths() {
+        let code = "const API = process.env.NEXT_PUBLIC_API_URL || \"http://localhost:8000\";\n\
+                    const B = import.meta.env.VITE_API_URL ?? 'http://localhost:8000/api';\n\
+                    const C = process.env.NEXT_PUBLIC_X || `http://${host}`;\n\
+                    const D = process.env.PLAIN;\n";
+        let at = |line: usize, read: &str| code_default(code, line, read);
+        assert_eq!(
+            at(1, "process.env.NEXT_PUBLIC_API_URL").as_deref(),
+            Some("http://localhost:8000")
+        );
+        assert_eq!(
+            at(2, "import.meta.env.VITE_API_URL").as_deref(),
+            Some("http://localhost:8000/api")
+        );
+        assert_eq!(
+            at(3, "process.env.NEXT_PUBLIC_X"),
+            None,
+            "a template with a substitution"
+        );
+        assert_eq!(at(4, "process.env.PLAIN"), None);
+
+        assert_eq!(
+            next_route_path("src/app/api/auth/[...all]/route.ts").as_deref(),
+            Some("/api/auth/[...all]")
+        );
+        assert_eq!(
+            next_route_path("app/(site)/healthz/route.js").as_deref(),
+            Some("/healthz")
+        );
+        assert_eq!(
+            next_route_path("pages/api/health.ts").as_deref(),
+            Some("/api/health")
+        );
+        assert_eq!(next_route_path("src/app/page.tsx"), None);
+    }
 }

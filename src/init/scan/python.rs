@@ -63,6 +63,8 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     }
     let files = files_with(dir, &[".py"], 3);
     let mut mcp_http: Option<Found<Runtime>> = None;
+    // The MCP server's own port: the service's only when the MCP server is what runs.
+    let mut mcp_port: Option<Found<u16>> = None;
     for file in &files {
         let Ok(text) = fs::read_to_string(file) else {
             continue;
@@ -95,6 +97,14 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 }
             }
         }
+        // Every method's paths: a route sent to this service must cover them all.
+        for decorator in [".post(", ".put(", ".patch(", ".delete("] {
+            for (_, path) in quoted_after(&text, decorator) {
+                if path.starts_with('/') && !found.routes.contains(&path) {
+                    found.routes.push(path);
+                }
+            }
+        }
         for (line, prefix) in quoted_after(&text, "prefix=") {
             if prefix.starts_with('/') {
                 found.routes.push(prefix);
@@ -111,7 +121,7 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                     let path = if t == "sse" { "/sse" } else { "/mcp" };
                     let port = quoted_or_number_after(&text, "port=");
                     if let Some(port) = port {
-                        found.port.get_or_insert(Found::new(
+                        mcp_port.get_or_insert(Found::new(
                             port,
                             Source::new(&file_rel, line_of(&text, "port="), "port="),
                         ));
@@ -198,11 +208,12 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     }
     if found.runtime.is_none() {
         found.runtime = mcp_http;
+        if found.port.is_none() {
+            found.port = mcp_port;
+        }
     } else if let Some(mcp) = mcp_http {
-        found.notes.push(Found::new(
-            "an MCP server over HTTP beside the API: give it its own component by hand if it runs as its own process".into(),
-            mcp.source,
-        ));
+        // The scan makes it a component when compose runs it as its own service.
+        found.mcp_beside = Some((mcp, mcp_port));
     }
     found.runtime.as_ref()?;
     if dir.join("alembic.ini").is_file() {
@@ -310,7 +321,10 @@ fn pinned_version(root: &Path, dir: &Path) -> Option<Found<String>> {
     for key in ["requires-python", "python ="] {
         if let Some(line) = line_of(&text, key) {
             let l = text.lines().nth(line - 1)?;
-            if let Some(v) = minor(l) {
+            let range = l.split_once('=').map_or(l, |(_, r)| r);
+            if let Some(v) =
+                version_in_range(range.trim().trim_matches(['"', '\''])).or_else(|| minor(l))
+            {
                 return Some(Found::new(
                     v,
                     Source::new(
@@ -325,7 +339,78 @@ fn pinned_version(root: &Path, dir: &Path) -> Option<Found<String>> {
     None
 }
 
+/// The Python minors the official `python:X.Y-slim-bookworm` bases exist for, oldest first.
+const BASE_MINORS: [u32; 5] = [9, 10, 11, 12, 13];
+
+/// The version a range (`>=3.9`, `>=3.10,<3.13`, Poetry's `^3.11`/`~3.11`, `3.11.*`) allows:
+/// 3.12 (berth's own and the best served by wheels) when it may, else the newest allowed base.
+/// The lower bound is only what the team still supports: a lock resolved for newer Pythons
+/// (`cryptography` 46 has no 3.9 wheel) would not install on it.
+fn version_in_range(range: &str) -> Option<String> {
+    let minor_of = |v: &str| -> Option<u32> {
+        let mut parts = v.trim().trim_end_matches(".*").split('.');
+        (parts.next()? == "3").then_some(())?;
+        parts.next()?.parse().ok()
+    };
+    let mut allowed: Vec<u32> = BASE_MINORS.to_vec();
+    let mut constrained = false;
+    for clause in range.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let (op, version) = ["~=", "==", ">=", "<=", "!=", ">", "<", "^", "~"]
+            .iter()
+            .find_map(|op| clause.strip_prefix(op).map(|v| (*op, v)))
+            .unwrap_or(("==", clause));
+        let Some(m) = minor_of(version) else {
+            continue;
+        };
+        let patch_given = version.trim().split('.').count() > 2 && !version.ends_with(".*");
+        constrained = true;
+        allowed.retain(|a| match op {
+            ">=" | ">" | "^" => *a >= m,
+            "~=" if patch_given => *a == m,
+            "~=" => *a >= m,
+            "<=" => *a <= m,
+            "<" => *a < m,
+            "==" | "~" => *a == m,
+            "!=" => patch_given || *a != m,
+            _ => true,
+        });
+    }
+    if !constrained {
+        return None;
+    }
+    let pick = if allowed.contains(&12) {
+        12
+    } else {
+        *allowed.last()?
+    };
+    Some(format!("3.{pick}"))
+}
+
 /// Python version when nothing pins one (3.12, what berth's own images use).
 fn python_version(_root: &Path, _dir: &Path) -> String {
     "3.12".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_in_range;
+
+    #[test]
+    fn a_range_gives_the_version_the_image_uses_not_its_lower_bound() {
+        for (range, want) in [
+            (">=3.9", Some("3.12")),
+            (">=3.13", Some("3.13")),
+            (">=3.10,<3.12", Some("3.11")),
+            ("^3.11", Some("3.12")),
+            ("~3.10", Some("3.10")),
+            ("3.11.*", Some("3.11")),
+            ("==3.12.4", Some("3.12")),
+            ("~=3.11.2", Some("3.11")),
+            (">=3.9,!=3.12.*", Some("3.13")),
+            ("<3.0", None),
+            ("", None),
+        ] {
+            assert_eq!(version_in_range(range).as_deref(), want, "{range}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::{OperateError, component_of, components, list, selector};
 use crate::apply::readiness::{
     Cause, Rollout, StartedSince, deployment_rollout, event_second, failed_create_message,
-    stateful_set_rollout, workload_failure,
+    stateful_set_rollout, unbound_claim, workload_failure,
 };
 use crate::apply::{Release, wait::previous_log_tail};
 
@@ -48,6 +48,8 @@ struct Snapshot {
     events: Vec<KubeEvent>,
     /// StorageClass name → binds only for a consumer (none when not readable).
     wait_for_consumer: BTreeMap<String, bool>,
+    /// None when not readable (cluster-scoped).
+    classes: Option<Vec<StorageClass>>,
 }
 
 /// Diagnoses the release, or one of its components.
@@ -107,11 +109,15 @@ async fn read(
     )?;
     // Cluster-scoped: a namespace-bound user may not read them; claims are
     // then judged without knowing their binding mode.
-    let classes = Api::<StorageClass>::all(client.clone()).list(&all).await;
+    let classes = Api::<StorageClass>::all(client.clone())
+        .list(&all)
+        .await
+        .ok()
+        .map(|list| list.items);
     let wait_for_consumer = classes
+        .as_ref()
         .map(|list| {
-            list.items
-                .iter()
+            list.iter()
                 .map(|c| {
                     let mode = c.volume_binding_mode.as_deref();
                     (c.name_any(), mode == Some("WaitForFirstConsumer"))
@@ -128,6 +134,7 @@ async fn read(
         slices,
         events,
         wait_for_consumer,
+        classes,
     })
 }
 
@@ -191,7 +198,19 @@ fn analyse(
     }
     for (kind, name, rollout, meta) in &rollouts {
         let failed_create = failed_create_message(&snapshot.events, kind, name, since);
-        if let Some(cause) = workload_failure(rollout, failed_create, &snapshot.pods, &started) {
+        // Asked why, a claim its pod waits for is the reason now, however young.
+        let failure =
+            workload_failure(rollout, failed_create, &snapshot.pods, &started).or_else(|| {
+                unbound_claim(
+                    rollout,
+                    &snapshot.pods,
+                    &snapshot.claims,
+                    snapshot.classes.as_deref(),
+                    now.as_second(),
+                    0,
+                )
+            });
+        if let Some(cause) = failure {
             findings.push(Finding::NotReady {
                 object: format!("{kind} {}/{name}", release.namespace),
                 cause: with_previous_logs(cause, logs),
@@ -216,7 +235,20 @@ fn analyse(
     findings.extend(pending_tasks(&pods, &failing_pods));
     findings.extend(probe_failures(snapshot, &failing_pods));
     let unbound_claims = unbound_claims(snapshot);
-    for claim in &unbound_claims {
+    let explained: BTreeSet<String> = findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::NotReady {
+                cause: Cause::ClaimPending { claim, .. },
+                ..
+            } => Some(claim.clone()),
+            _ => None,
+        })
+        .collect();
+    for claim in unbound_claims
+        .iter()
+        .filter(|c| !explained.contains(&c.name))
+    {
         let consumer_scheduled = claim_users(snapshot, &claim.name)
             .any(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some());
         // A claim that waits for its consumer is fine until that pod is placed.
@@ -287,7 +319,8 @@ fn cause_pod(cause: &Cause) -> Option<String> {
         | Cause::CrashLoop { pod, .. }
         | Cause::ContainerConfig { pod, .. }
         | Cause::NeverReady { pod, .. }
-        | Cause::Unschedulable { pod, .. } => Some(pod.clone()),
+        | Cause::Unschedulable { pod, .. }
+        | Cause::ClaimPending { pod, .. } => Some(pod.clone()),
         Cause::CannotCreate { .. } => None,
     }
 }
@@ -479,6 +512,7 @@ pub(crate) fn example() -> Diagnosis {
             .unwrap(),
         ],
         wait_for_consumer: BTreeMap::from([("fast".to_string(), false)]),
+        classes: None,
     };
     analyse(
         &Release::new("shop", "shop"),

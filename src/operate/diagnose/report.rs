@@ -150,6 +150,7 @@ impl Finding {
             Finding::NotReady { cause, .. } => match cause {
                 Cause::CannotCreate { .. } => 0,
                 Cause::Unschedulable { .. } => 1,
+                Cause::ClaimPending { .. } => 2,
                 Cause::ImagePull { .. } => 3,
                 Cause::ContainerConfig { .. } => 4,
                 Cause::OutOfMemory { .. } => 5,

@@ -27,6 +27,7 @@ use exposure::*;
 mod capacity;
 use capacity::*;
 
+pub mod build_tools;
 mod origin;
 use origin::*;
 
@@ -44,6 +45,8 @@ pub struct DoctorInput {
     /// The host's OS (`std::env::consts::OS`): Minikube's docker driver is
     /// reachable directly only on Linux.
     pub host_os: String,
+    /// The host tools the image specs run, and specs that do not load ([`build_tools::uses`]).
+    pub build_tools: (Vec<build_tools::ToolUse>, Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -115,8 +118,7 @@ where
     Ok(list.items)
 }
 
-/// The first-run advice when there is no cluster at all.
-pub const FIRST_RUN_HINT: &str = "start Minikube with `minikube start --cpus 4 --memory 8g` (docs/MINIKUBE-SETUP.md, scripts/minikube-setup.sh), or run scripts/demo.sh for a local test cluster; then run berth doctor again";
+pub use crate::cluster::FIRST_RUN_HINT;
 
 /// Runs every check.
 pub async fn run(input: &DoctorInput) -> DoctorReport {
@@ -176,6 +178,10 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
             Some(context.clone())
         }
     };
+    checks.push(build_tools::check(
+        &input.build_tools.0,
+        &input.build_tools.1,
+    ));
     DoctorReport {
         release: release.name,
         namespace: release.namespace,
@@ -244,7 +250,7 @@ async fn api_version(client: &Client) -> Check {
 /// Whether an object is this release's (a deploy replaces its pods and Services).
 fn ours<K: ResourceExt>(object: &K, release: &Release) -> bool {
     object.namespace().as_deref() == Some(release.namespace.as_str())
-        && object.labels().get(crate::apply::INSTANCE_LABEL) == Some(&release.name)
+        && crate::apply::Ownership::of(release).selects(object.labels())
 }
 
 fn gib(bytes: f64) -> String {

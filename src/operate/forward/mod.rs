@@ -18,10 +18,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -149,7 +152,9 @@ struct Target {
     /// The Service port's name, to find its port in the EndpointSlices.
     port_name: Option<String>,
     pods: Api<Pod>,
-    slices: Api<EndpointSlice>,
+    /// The Service's EndpointSlices, kept current by a watch: a connection
+    /// reads readiness without a request of its own.
+    slices: Store<EndpointSlice>,
     turn: AtomicUsize,
     events: Events,
 }
@@ -190,12 +195,21 @@ pub async fn serve(
             .and_then(|s| s.ports)
             .and_then(|ports| ports.into_iter().next())
             .and_then(|p| p.name);
+        let (slices, writer) = reflector::store();
+        let selector = format!("kubernetes.io/service-name={}", forward.service);
+        let watch = watcher(
+            Api::<EndpointSlice>::namespaced(client.clone(), namespace),
+            watcher::Config::default().labels(&selector),
+        )
+        .default_backoff();
+        // Errors are retried by the backoff; the store keeps the last state.
+        tasks.spawn(reflector::reflector(writer, watch).for_each(|_| async {}));
         let target = Arc::new(Target {
             name: forward.name.clone(),
             service: forward.service.clone(),
             port_name,
             pods: Api::namespaced(client.clone(), namespace),
-            slices: Api::namespaced(client.clone(), namespace),
+            slices,
             turn: AtomicUsize::new(0),
             events: events.clone(),
         });
@@ -242,7 +256,7 @@ async fn connection(stream: TcpStream, target: Arc<Target>) {
             Ok(found) => choose(&found, &refused, turn).cloned(),
             Err(e) => {
                 return fail(format!(
-                    "cannot list the endpoints of Service {}: {e}",
+                    "cannot read the endpoints of Service {}: {e}",
                     target.service
                 ));
             }
@@ -290,12 +304,23 @@ async fn connection(stream: TcpStream, target: Arc<Target>) {
     fail(format!("{ATTEMPTS} pods refused the connection"))
 }
 
-/// The Service's pods that can take a connection now.
-async fn ready_pods(target: &Target) -> Result<Vec<Candidate>, kube::Error> {
-    let selector = format!("kubernetes.io/service-name={}", target.service);
-    let slices = target
+/// The Service's pods that can take a connection now (once the watch has
+/// listed them).
+async fn ready_pods(target: &Target) -> Result<Vec<Candidate>, String> {
+    tokio::time::timeout(WAIT_FOR_READY, target.slices.wait_until_ready())
+        .await
+        .map_err(|_| {
+            format!(
+                "no answer to the watch of its EndpointSlices in {}s",
+                WAIT_FOR_READY.as_secs()
+            )
+        })?
+        .map_err(|e| e.to_string())?;
+    let slices: Vec<EndpointSlice> = target
         .slices
-        .list(&ListParams::default().labels(&selector))
-        .await?;
-    Ok(candidates(&slices.items, target.port_name.as_deref()))
+        .state()
+        .iter()
+        .map(|s| s.as_ref().clone())
+        .collect();
+    Ok(candidates(&slices, target.port_name.as_deref()))
 }

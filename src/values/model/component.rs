@@ -118,6 +118,14 @@ pub struct Image {
     pub tag: String,
     /// Build spec, relative to the project, e.g. `images/web.toml`.
     pub build: Option<String>,
+    /// Variables the image's *build* reads (`NEXT_PUBLIC_*`, `VITE_*`, `REACT_APP_*`, …),
+    /// passed to every build step of the spec and part of its cache key: a plain string or
+    /// `{externalUrl: /p}`. The image is built for one origin. A secret, `{urlOf}`,
+    /// `{database}` or `{release}` is refused: a bundle is public and the browser cannot
+    /// resolve cluster DNS.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, EnvValueSchema>")]
+    pub build_env: BTreeMap<String, EnvValue>,
 }
 
 impl Image {

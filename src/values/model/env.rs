@@ -29,7 +29,9 @@ impl<'de> Deserialize<'de> for EnvValue {
         let raw = serde_json::Value::deserialize(deserializer)?;
         match raw {
             serde_json::Value::String(s) => Ok(EnvValue::Plain(s)),
-            serde_json::Value::Number(n) => Ok(EnvValue::Plain(n.to_string())),
+            serde_json::Value::Number(n) => number_text(&n)
+                .map(EnvValue::Plain)
+                .map_err(D::Error::custom),
             serde_json::Value::Bool(b) => Ok(EnvValue::Plain(b.to_string())),
             serde_json::Value::Object(_) => serde_json::from_value(raw)
                 .map(EnvValue::Ref)
@@ -43,6 +45,48 @@ impl<'de> Deserialize<'de> for EnvValue {
             ))),
         }
     }
+}
+
+/// Integers beyond ±2^53 do not survive a float64, which is how Helm reads
+/// numbers from values files: the chart would print another number.
+const EXACT_INTEGER_LIMIT: u64 = 1 << 53;
+
+/// A number written in the values as the text the exported chart renders for it
+/// (`berth.text`: a float64 holding an integer prints as that integer, any
+/// other as Go's `%v`), so both tools give pods the same environment:
+/// `1e3` → `1000`, `1.0` → `1`, `0.5` → `0.5`, `1e-7` → `1e-07`.
+pub(crate) fn number_text(n: &serde_json::Number) -> Result<String, String> {
+    let exact = n.as_i64().map(|i| i.unsigned_abs()).or(n.as_u64());
+    if exact.is_some_and(|i| i > EXACT_INTEGER_LIMIT) {
+        return Err(format!(
+            "the number {n} is too large to pass through a chart unchanged; quote it to keep it as written (\"{n}\")"
+        ));
+    }
+    let f = n
+        .as_f64()
+        .ok_or_else(|| format!("the number {n} is not representable"))?;
+    // Go's int64(f) is only defined inside ±2^63; outside the chart prints the float.
+    if f.fract() == 0.0 && f.abs() < (1u64 << 63) as f64 {
+        return Ok((f as i64).to_string());
+    }
+    Ok(go_float_text(f))
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (what `%v` prints): the shortest
+/// digits that round-trip, in exponent form (at least two exponent digits) when
+/// the exponent is below -4 or 6 and above, else positional.
+fn go_float_text(f: f64) -> String {
+    let scientific = format!("{f:e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("Rust's {:e} always has an exponent");
+    let exponent: i32 = exponent.parse().expect("a decimal exponent");
+    if !(-4..6).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exponent.abs());
+    }
+    // Shortest round-trip digits in positional form: Rust's Display gives exactly these.
+    f.to_string()
 }
 
 /// A reference: exactly one of `secret`, `urlOf`, `externalUrl`, `database`, `release`.
@@ -143,4 +187,47 @@ pub enum Driver {
 pub enum ReleasePart {
     Name,
     Namespace,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(yaml_number: &str) -> Result<String, String> {
+        number_text(&serde_json::from_str(yaml_number).unwrap())
+    }
+
+    /// Expected texts are what Go's fmt.Sprint prints for the float64 (checked
+    /// with go 1.26), or the integer when the float64 holds one.
+    #[test]
+    fn numbers_render_as_the_chart_renders_them() {
+        for (written, rendered) in [
+            ("1e3", "1000"),
+            ("1.0", "1"),
+            ("-0.0", "0"),
+            ("1000000", "1000000"),
+            ("1e15", "1000000000000000"),
+            ("1.5", "1.5"),
+            ("0.0001", "0.0001"),
+            ("0.00001", "1e-05"),
+            ("1e-7", "1e-07"),
+            ("-2.5e-5", "-2.5e-05"),
+            ("999999.5", "999999.5"),
+            ("1234567.5", "1.2345675e+06"),
+            ("3.14159", "3.14159"),
+            ("1e21", "1e+21"),
+            ("1.5e300", "1.5e+300"),
+            ("9007199254740992", "9007199254740992"),
+        ] {
+            assert_eq!(text(written).as_deref(), Ok(rendered), "{written}");
+        }
+    }
+
+    #[test]
+    fn integers_a_float64_cannot_hold_are_refused_with_a_hint_to_quote() {
+        let err = text("9007199254740993").unwrap_err();
+        assert!(err.contains("quote it"), "{err}");
+        assert!(text("18446744073709551615").is_err());
+        assert!(text("-9007199254740993").is_err());
+    }
 }

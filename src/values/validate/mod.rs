@@ -29,6 +29,7 @@ pub fn validate(values: &Values) -> Vec<Problem> {
     for (name, c) in &values.components {
         check_component(&mut problems, values, name, c);
     }
+    problems.extend(super::build_env::check_build_envs(values));
     check_secrets(&mut problems, values);
     check_database(&mut problems, values);
     check_expose(&mut problems, values);

@@ -1,0 +1,195 @@
+//! Specs for Python services (an ASGI app or an MCP server over HTTP) on the official
+//! `python:X.Y-slim-bookworm` base: dependencies as wheels for the image's platform in
+//! `/app/deps` (pip `--target`), the code in `/app`.
+//!
+//! `pip --target` writes console scripts (`alembic`, `uvicorn`) to `/app/deps/bin` with the
+//! build machine's interpreter in their `#!` line; the step points them at the base's
+//! `/usr/local/bin/python3` and `PATH` puts them first, so a task's `alembic upgrade head` runs in
+//! the image as it did in the team's.
+
+use std::fmt::Write as _;
+
+use super::{env, port, toml_list, toml_str};
+use crate::init::findings::{PythonTool, Runtime, Service};
+
+/// Where the official Python images have their interpreter.
+pub const IMAGE_PYTHON: &str = "/usr/local/bin/python3";
+
+/// Rewrites the `#!` line of the console scripts in `DEPS/bin` (argv: deps directory,
+/// interpreter) to the image's interpreter. pip writes the interpreter running it, or, for a
+/// long path, a `#!/bin/sh` + `'''exec' …` trampoline; both name the build machine.
+pub const SHEBANGS: &str = r##"import os, sys
+deps, python = sys.argv[1:]
+bindir = os.path.join(deps, "bin")
+for name in sorted(os.listdir(bindir)) if os.path.isdir(bindir) else []:
+    path = os.path.join(bindir, name)
+    if not os.path.isfile(path) or os.path.islink(path):
+        continue
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(b"#!/bin/sh\n'''exec'"):
+        data = data.split(b"\n' '''\n", 1)[-1]
+    elif data.startswith(b"#!") and b"python" in data.split(b"\n", 1)[0]:
+        data = data.split(b"\n", 1)[-1]
+    else:
+        continue
+    with open(path, "wb") as f:
+        f.write(b"#!" + python.encode() + b"\n" + data)
+"##;
+
+pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
+    let port = port(service);
+    let port_text = port.to_string();
+    let (tool, version) = service
+        .python
+        .as_ref()
+        .map_or((PythonTool::Requirements, "3.12"), |(t, v)| {
+            (*t, v.value.as_str())
+        });
+    let _ = writeln!(
+        out,
+        "# Python {version}: {}",
+        service
+            .python
+            .as_ref()
+            .map_or("assumed".into(), |(_, v)| v.source.describe())
+    );
+    let base = format!("docker.io/library/python:{version}-slim-bookworm");
+    let _ = writeln!(out, "base = {}", toml_str(&base));
+    let _ = writeln!(
+        out,
+        "context = {}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
+        toml_str(&service.dir)
+    );
+    match &service.runtime.value {
+        Runtime::Asgi { app } => {
+            let _ = writeln!(
+                out,
+                "entrypoint = {}",
+                toml_list(&["python", "-m", "uvicorn"])
+            );
+            let _ = writeln!(
+                out,
+                "cmd = {}",
+                toml_list(&[app, "--host", "0.0.0.0", "--port", &port_text])
+            );
+        }
+        Runtime::McpHttp { script, .. } => {
+            let _ = writeln!(
+                out,
+                "entrypoint = {}\ncmd = []",
+                toml_list(&["python", script])
+            );
+        }
+        _ => unreachable!("python::spec is for Python runtimes"),
+    }
+    let (tools, tool_name): (&[&str], &str) = match tool {
+        PythonTool::Requirements => (&["pip", "python3"], "pip"),
+        PythonTool::Uv => (&["uv", "pip", "python3"], "uv (export), python3 and pip"),
+        PythonTool::Poetry => (
+            &["poetry", "pip", "python3"],
+            "Poetry with poetry-plugin-export, python3 and pip",
+        ),
+    };
+    let _ = writeln!(out, "ports = [{port}]\ntools = {}\n", toml_list(tools));
+    out.push_str(&env::block(
+        &[
+            ("PYTHONPATH", "/app/deps".into()),
+            ("PATH", "/app/deps/bin:$PATH".into()),
+            ("PYTHONDONTWRITEBYTECODE", "1".into()),
+            ("PYTHONUNBUFFERED", "1".into()),
+            ("PORT", port_text.clone()),
+        ],
+        service,
+        &base,
+        notes,
+    ));
+    out.push('\n');
+    let (inputs, install): (&[&str], String) = match tool {
+        PythonTool::Requirements => (
+            &["requirements.txt"],
+            format!(
+                "pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version} -r \"$1/requirements.txt\""
+            ),
+        ),
+        PythonTool::Uv => (
+            &["pyproject.toml", "uv.lock"],
+            locked_install(
+                version,
+                "uv export --quiet --frozen --no-dev --no-emit-project --no-hashes --project \"$1\" -o \"$2/.requirements.txt\"",
+            ),
+        ),
+        PythonTool::Poetry => (
+            &["pyproject.toml", "poetry.lock"],
+            locked_install(
+                version,
+                "poetry -C \"$1\" export --only main --without-hashes -f requirements.txt -o \"$2/.requirements.txt\"",
+            ),
+        ),
+    };
+    let script = format!("set -eu; {install}; python3 -c \"$5\" \"$2\" {IMAGE_PYTHON}");
+    let run = toml_list(&[
+        "bash",
+        "-c",
+        &script,
+        "deps",
+        "{context}",
+        "{out}",
+        "{uname_arch}",
+        PINS_FOR_TARGET,
+        SHEBANGS,
+    ]);
+    let _ = writeln!(
+        out,
+        "# Locked dependencies as wheels for the image's platform (PIP_PLATFORM), with {tool_name} on this machine;\n# their console scripts in /app/deps/bin, run by the image's Python."
+    );
+    let _ = writeln!(
+        out,
+        "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\nenv = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }}\ndest = \"/app/deps\"\n",
+        toml_list(inputs)
+    );
+    let _ = writeln!(
+        out,
+        "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
+        toml_list(&[
+            ".venv/",
+            "__pycache__/",
+            "tests/",
+            ".env",
+            ".env.*",
+            "Dockerfile"
+        ])
+    );
+}
+
+/// Keeps the lines of an exported requirements file (argv: python version, machine, in, out)
+/// whose environment markers hold for the image's CPython on Linux, without the markers. pip
+/// evaluates markers against the interpreter running it, not `--python-version`, so an export
+/// with `python_version >= "3.12"` on each line installs nothing from a host's 3.11.
+const PINS_FOR_TARGET: &str = r##"import sys
+try:
+    from packaging.markers import Marker
+except ImportError:
+    from pip._vendor.packaging.markers import Marker
+version, machine, src, dst = sys.argv[1:]
+env = dict(python_version=version, python_full_version=version + ".0", platform_machine=machine,
+           sys_platform="linux", platform_system="Linux", os_name="posix",
+           implementation_name="cpython", platform_python_implementation="CPython")
+with open(src) as lines, open(dst, "w") as out:
+    for line in lines:
+        req, _, marker = line.split(" #")[0].strip().partition(";")
+        if req and not req.startswith("#") and (not marker.strip() or Marker(marker).evaluate(env)):
+            out.write(req.strip() + "\n")
+"##;
+
+/// The install of a locked project (shell, `$1` context, `$2` out, `$3` machine, `$4` the
+/// marker filter): `export` writes the complete pinned list to `$2/.requirements.txt`; the pins
+/// that apply to the image are installed as wheels for its platform without resolving again
+/// (`--no-deps`: the export already holds every package).
+fn locked_install(version: &str, export: &str) -> String {
+    format!(
+        "{export}; python3 -c \"$4\" {version} \"$3\" \"$2/.requirements.txt\" \"$2/.pins.txt\"; \
+pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version} --no-deps -r \"$2/.pins.txt\"; \
+rm \"$2/.requirements.txt\" \"$2/.pins.txt\""
+    )
+}
