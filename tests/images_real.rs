@@ -275,7 +275,11 @@ fn after_a_code_change_containerd_gets_only_the_blobs_it_lacks() {
         ))
     };
     // Unique content: the containerd of the test run has seen other builds of this fixture.
-    let nonce = format!("partial {} {:?}\n", std::process::id(), std::time::SystemTime::now());
+    let nonce = format!(
+        "partial {} {:?}\n",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
     fs::write(fx.path("hello/message.txt"), &nonce).unwrap();
     build(&fx, &["hello"], "out", "cache");
     let first = load();
@@ -300,7 +304,16 @@ fn after_a_code_change_containerd_gets_only_the_blobs_it_lacks() {
     let id = format!("berth-partial-{}", std::process::id());
     let output = run(
         "ctr",
-        &["-a", &socket, "-n", "k8s.io", "run", "--rm", &after[0].reference, &id],
+        &[
+            "-a",
+            &socket,
+            "-n",
+            "k8s.io",
+            "run",
+            "--rm",
+            &after[0].reference,
+            &id,
+        ],
     );
     assert!(output.contains(changed.trim_end()), "{output}");
 }

@@ -3,9 +3,9 @@
 
 usage: dev-edits.py FILE OLD_TEXT URL COUNT TIMEOUT_S
 
-Each edit writes FILE with OLD_TEXT replaced by a marker of the edit's number, the way editors
-save: a temporary file in the same directory, then rename(2) over FILE. A poller thread requests
-URL every 50 ms (a new connection each time, as a browser's reload) and records every answer.
+Each edit writes FILE with `"ok"` in OLD_TEXT followed by `"edit": "berth-dev-edit-N"` (a Python
+dict or JSON object literal), the way editors save: a temporary file in the same directory, then
+rename(2) over FILE. A poller thread requests URL every 50 ms (a new connection each time, as a browser's reload) and records every answer.
 After each save the script waits until the answer holds the new marker (or TIMEOUT_S), then
 waits 0.5 s more so the next edit starts from a settled state. Summary: per edit, the seconds from
 the save to the first answer with its marker; every request that failed; the order in which
@@ -70,7 +70,7 @@ latencies = []
 lost = []
 try:
     for n in range(1, count + 1):
-        save(original.replace(old, f"{old}  # {marker_of(n)}\n" if False else old.replace('"ok"', f'"ok", "edit": "{marker_of(n)}"')))
+        save(original.replace(old, old.replace('"ok"', f'"ok", "edit": "{marker_of(n)}"')))
         saved = time.monotonic()
         got = None
         while time.monotonic() - saved < timeout:

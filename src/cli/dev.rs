@@ -82,7 +82,11 @@ pub async fn run(args: DevArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let root = args
         .root
         .clone()
-        .or_else(|| stack_dir.filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf))
+        .or_else(|| {
+            stack_dir
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+        })
         .unwrap_or_else(|| PathBuf::from("."));
     let image_sources = ImageSources {
         root,
@@ -121,7 +125,8 @@ pub async fn run(args: DevArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         .cluster
         .run(printer, |connection| async move {
             let client = connection.client;
-            let release = crate::apply::Release::new(&settings.ctx.release, &settings.ctx.namespace);
+            let release =
+                crate::apply::Release::new(&settings.ctx.release, &settings.ctx.namespace);
             // The entry is the edge proxy when the render has one.
             let plan = open::plan(&values, &release.name, edge_rendered(&values, &settings));
             // Busy ports are refused before anything is built or written.
@@ -135,13 +140,25 @@ pub async fn run(args: DevArgs, printer: &Printer) -> anyhow::Result<Outcome> {
                 .forwards
                 .iter()
                 .map(|f| {
-                    let role = if format!("http://localhost:{}", f.port) == plan.origin { " (the app)" } else { "" };
+                    let role = if format!("http://localhost:{}", f.port) == plan.origin {
+                        " (the app)"
+                    } else {
+                        ""
+                    };
                     format!("http://localhost:{}  {}{role}\n", f.port, f.name)
                 })
                 .collect();
             let sink: dev::Sink = Arc::new(move |event| show(&shown, &urls, event));
-            let stop = async {
+            let stopping = printer.clone();
+            let stop = async move {
                 let _ = tokio::signal::ctrl_c().await;
+                stopping
+                    .status("stopping (Ctrl-C again quits at once, leaving the release as it is)");
+                // Winding up may restore the last good version, which waits for readiness.
+                tokio::spawn(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                    std::process::exit(130);
+                });
             };
             let summary = dev::run(client, settings, values, bound, down, stop, sink).await?;
             printer.status(&format!("stopped: {summary}"));
@@ -197,7 +214,11 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
             }
             let mut rebuild = specs.join(", ");
             if values {
-                rebuild = if rebuild.is_empty() { "values".into() } else { format!("{rebuild} and values") };
+                rebuild = if rebuild.is_empty() {
+                    "values".into()
+                } else {
+                    format!("{rebuild} and values")
+                };
             }
             printer.status(&format!("change: {} → {rebuild}", what.join(", ")));
         }
@@ -205,14 +226,25 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
             "{}: the image is the same; nothing to roll out",
             specs.join(", ")
         )),
+        DevEvent::Loaded { images } => {
+            for (reference, outcome) in images {
+                printer.status(&format!("{reference}: {outcome}"));
+            }
+        }
         DevEvent::Rollout(event) => match event {
-            crate::apply::Event::Changed { object, verb } => printer.detail(&format!("{object} {verb}")),
-            crate::apply::Event::Rollout { object, summary } => printer.detail(&format!("{object}: {summary}")),
+            crate::apply::Event::Changed { object, verb } => {
+                printer.detail(&format!("{object} {verb}"))
+            }
+            crate::apply::Event::Rollout { object, summary } => {
+                printer.detail(&format!("{object}: {summary}"))
+            }
             _ => {}
         },
         DevEvent::Served { revision, phases } => printer.status(&format!(
             "{phases}{}",
-            revision.map(|r| format!(" [revision {r}]")).unwrap_or_default()
+            revision
+                .map(|r| format!(" [revision {r}]"))
+                .unwrap_or_default()
         )),
         DevEvent::Failed { step, error } => {
             printer.failure(&format!("{step} failed: {error}"));
@@ -233,20 +265,23 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
         DevEvent::Log(LogEvent::Following { pod, container }) => {
             printer.detail(&format!("following {pod}/{container}"))
         }
-        DevEvent::Log(LogEvent::Unavailable(u)) => {
-            printer.detail(&format!("{}/{}: no logs ({})", u.pod, u.container, u.reason))
-        }
+        DevEvent::Log(LogEvent::Unavailable(u)) => printer.detail(&format!(
+            "{}/{}: no logs ({})",
+            u.pod, u.container, u.reason
+        )),
         DevEvent::Forward(ForwardEvent::Connected { name, pod }) => {
             printer.detail(&format!("{name}: connection → {pod}"))
         }
-        DevEvent::Forward(ForwardEvent::Retried { name, pod, error }) => {
-            printer.detail(&format!("{name}: {pod} refused ({error}); trying another pod"))
-        }
-        DevEvent::Forward(ForwardEvent::Failed { name, error }) => {
-            printer.status(&format!("{name}: a connection was closed unanswered: {error}"))
-        }
+        DevEvent::Forward(ForwardEvent::Retried { name, pod, error }) => printer.detail(&format!(
+            "{name}: {pod} refused ({error}); trying another pod"
+        )),
+        DevEvent::Forward(ForwardEvent::Failed { name, error }) => printer.status(&format!(
+            "{name}: a connection was closed unanswered: {error}"
+        )),
         DevEvent::Restoring => {
-            printer.status("the last change did not become ready: restoring the last good version")
+            printer.status(
+            "the last change did not become ready (or was interrupted): restoring the last good version",
+        )
         }
         DevEvent::Uninstalled => printer.status("uninstalled (volumes kept)"),
     }
@@ -255,5 +290,8 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
 /// A path relative to the current directory when it is under it.
 fn shorten(path: &Path) -> String {
     let here = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&here).unwrap_or(path).display().to_string()
+    path.strip_prefix(&here)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

@@ -86,7 +86,11 @@ pub struct Inputs {
 
 impl Inputs {
     /// The inputs of `specs` (build specs; mirrors have none), with the stack file.
-    pub fn new(specs: &[ImageSpec], spec_files: &BTreeMap<String, PathBuf>, stack: Option<&Path>) -> Self {
+    pub fn new(
+        specs: &[ImageSpec],
+        spec_files: &BTreeMap<String, PathBuf>,
+        stack: Option<&Path>,
+    ) -> Self {
         let mut components = Vec::new();
         for spec in specs {
             let SpecKind::Build(build) = &spec.kind else {
@@ -185,7 +189,10 @@ impl Inputs {
         let Ok(below) = path.strip_prefix(&root.path) else {
             return false;
         };
-        if below.components().any(|c| NEVER_WATCHED.contains(&&*c.as_os_str().to_string_lossy())) {
+        if below
+            .components()
+            .any(|c| NEVER_WATCHED.contains(&&*c.as_os_str().to_string_lossy()))
+        {
             return false;
         }
         if self.git_ignored(path, is_dir) {
@@ -209,6 +216,8 @@ impl Inputs {
         let is_dir = path.is_dir();
         for component in &self.components {
             if component.spec_file == path {
+                // Its inputs may have changed too: the watch set is computed again.
+                touched.rules = true;
                 touched.specs.insert(component.spec.clone());
                 continue;
             }
@@ -253,12 +262,22 @@ impl Inputs {
         if let Some(parent) = self.stack_file.as_deref().and_then(Path::parent) {
             dirs.insert(parent.to_path_buf());
         }
-        dirs.into_iter().filter(|d| !d.as_os_str().is_empty()).collect()
+        dirs.into_iter()
+            .filter(|d| !d.as_os_str().is_empty())
+            .collect()
     }
 
     /// The directories under `dir` (itself included) that count for `root`.
-    pub fn walk(&self, component: &ComponentInputs, root: &Root, dir: &Path, out: &mut BTreeSet<PathBuf>) {
-        if dir.join("pyvenv.cfg").exists() || !self.counts(component, root, dir, true) && dir != root.path {
+    pub fn walk(
+        &self,
+        component: &ComponentInputs,
+        root: &Root,
+        dir: &Path,
+        out: &mut BTreeSet<PathBuf>,
+    ) {
+        if dir.join("pyvenv.cfg").exists()
+            || !self.counts(component, root, dir, true) && dir != root.path
+        {
             return;
         }
         out.insert(dir.to_path_buf());
@@ -294,8 +313,7 @@ pub fn editor_scratch(name: &str) -> bool {
         || name == "4913"
         || name.starts_with(".#")
         || (name.starts_with('#') && name.ends_with('#'))
-        || (name.starts_with('.')
-            && [".swp", ".swo", ".swx"].iter().any(|s| name.ends_with(s)))
+        || (name.starts_with('.') && [".swp", ".swo", ".swx"].iter().any(|s| name.ends_with(s)))
 }
 
 /// `path` without `.` components, absolute (relative paths are taken from the current
@@ -413,9 +431,18 @@ dest = "/app"
         assert!(at("api/tests/test_x.py").is_empty(), ".dockerignore");
         assert!(at("api/app/__pycache__/x.pyc").is_empty());
         assert!(at("web/node_modules/react/index.js").is_empty());
-        assert!(at("api/app/server.log").is_empty(), ".gitignore above the context");
-        assert!(at("web/src/keep.log").specs.contains("web"), "a nested negation");
-        assert!(at("api/app/.tasks.py.swp").is_empty(), "an editor's swap file");
+        assert!(
+            at("api/app/server.log").is_empty(),
+            ".gitignore above the context"
+        );
+        assert!(
+            at("web/src/keep.log").specs.contains("web"),
+            "a nested negation"
+        );
+        assert!(
+            at("api/app/.tasks.py.swp").is_empty(),
+            "an editor's swap file"
+        );
         assert!(at("api/app/tasks.py~").is_empty());
         let rules = at("api/.dockerignore");
         assert!(rules.rules && specs(&rules) == ["api"]);
@@ -427,7 +454,12 @@ dest = "/app"
         let rel: Vec<String> = inputs
             .directories()
             .iter()
-            .map(|d| d.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned())
+            .map(|d| {
+                d.strip_prefix(dir.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(
             rel,

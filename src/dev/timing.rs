@@ -91,8 +91,8 @@ impl fmt::Display for Summary {
             self.median(|p| p.ready),
             self.median(Phases::total),
         ) {
-            let p95 = percentile(self.served.iter().map(Phases::total).collect(), 95)
-                .unwrap_or(total);
+            let p95 =
+                percentile(self.served.iter().map(Phases::total).collect(), 95).unwrap_or(total);
             write!(
                 f,
                 "; medians: built {}, loaded {}, ready {}, save → serving {} (p95 {})",
@@ -128,8 +128,16 @@ mod tests {
             "change → built 0.31 s → loaded 0.42 s → ready 1.9 s → serving (2.7 s after the save)"
         );
         let mut s = Summary::default();
-        assert_eq!(s.to_string(), "0 changes served, 0 failed, 0 without an image change");
-        s.served = (1..=20).map(|i| Phases { ready: ms(i * 100), ..p }).collect();
+        assert_eq!(
+            s.to_string(),
+            "0 changes served, 0 failed, 0 without an image change"
+        );
+        s.served = (1..=20)
+            .map(|i| Phases {
+                ready: ms(i * 100),
+                ..p
+            })
+            .collect();
         s.failed = 1;
         assert_eq!(s.median(|p| p.ready), Some(ms(1000)));
         assert_eq!(

@@ -28,17 +28,33 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error(
-        "the inotify watch limit is reached (fs.inotify.max_user_watches = {limit}) after {watched} directories\nhint: raise it: sudo sysctl fs.inotify.max_user_watches=524288 (to keep it after a reboot: echo fs.inotify.max_user_watches=524288 | sudo tee /etc/sysctl.d/60-inotify.conf)"
+        "the inotify watch limit is reached (fs.inotify.max_user_watches = {limit}) after {watched} directories"
     )]
     WatchLimit { limit: String, watched: usize },
     #[error(
-        "no inotify instance left for this user (fs.inotify.max_user_instances = {limit}): other programs hold them all\nhint: raise it: sudo sysctl fs.inotify.max_user_instances=512 (to keep it after a reboot: echo fs.inotify.max_user_instances=512 | sudo tee /etc/sysctl.d/60-inotify.conf)"
+        "no inotify instance left for this user (fs.inotify.max_user_instances = {limit}): other programs hold them all"
     )]
     InstanceLimit { limit: String },
     #[error("cannot watch {path}: {message}")]
     Watch { path: String, message: String },
     #[error("the file watcher stopped")]
     Stopped,
+}
+
+impl crate::hint::Hint for WatchError {
+    fn hint(&self) -> Option<String> {
+        let raise = |setting: &str, value: u32| {
+            format!(
+                "raise it: sudo sysctl fs.inotify.{setting}={value} (to keep it after a reboot: echo fs.inotify.{setting}={value} | sudo tee /etc/sysctl.d/60-inotify.conf); or berth dev --poll"
+            )
+        };
+        match self {
+            WatchError::WatchLimit { .. } => Some(raise("max_user_watches", 524_288)),
+            WatchError::InstanceLimit { .. } => Some(raise("max_user_instances", 512)),
+            WatchError::Watch { .. } => Some("berth dev --poll polls instead of watching".into()),
+            WatchError::Stopped => None,
+        }
+    }
 }
 
 /// What changed since the last [`Change`].
@@ -76,7 +92,12 @@ impl Watcher {
             .find_map(|d| fs_kind::polling_reason(d))
             .or_else(|| force_poll.then(|| "polling was asked for (--poll)".to_string()));
         let backend: Box<dyn notify::Watcher + Send> = if polling.is_some() {
-            let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+            // notify's poller compares modification times in whole seconds: two saves within
+            // one second would look like one, so it compares contents too (only the watched
+            // directories' files, never dependency trees).
+            let config = notify::Config::default()
+                .with_poll_interval(POLL_INTERVAL)
+                .with_compare_contents(true);
             Box::new(notify::PollWatcher::new(handler, config).map_err(start_error)?)
         } else {
             Box::new(notify::recommended_watcher(handler).map_err(start_error)?)
@@ -108,7 +129,12 @@ impl Watcher {
     pub fn reload(&mut self, inputs: Inputs) -> Result<(), WatchError> {
         self.inputs = inputs;
         let wanted: BTreeSet<PathBuf> = self.inputs.directories().into_iter().collect();
-        for gone in self.watched.difference(&wanted).cloned().collect::<Vec<_>>() {
+        for gone in self
+            .watched
+            .difference(&wanted)
+            .cloned()
+            .collect::<Vec<_>>()
+        {
             let _ = self.backend.unwatch(&gone);
             self.watched.remove(&gone);
         }
@@ -179,7 +205,11 @@ impl Watcher {
     }
 
     /// Adds what `event` touches to `change`; true when it counted.
-    fn take(&mut self, event: notify::Result<Event>, change: &mut Change) -> Result<bool, WatchError> {
+    fn take(
+        &mut self,
+        event: notify::Result<Event>,
+        change: &mut Change,
+    ) -> Result<bool, WatchError> {
         let event = match event {
             Ok(event) => event,
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
@@ -267,7 +297,7 @@ mod tests {
         fs::write(root.join("api/app/main.py"), "v = 1\n").unwrap();
         fs::write(
             root.join("images/api.toml"),
-            "kind = \"build\"\nrepository = \"localhost/t/api\"\nbase = \"b\"\ncontext = \"api\"\nuser = \"1:1\"\n[[layers]]\nname = \"code\"\ncopy = [\"app\"]\ndest = \"/app\"\n",
+            "kind = \"build\"\nrepository = \"localhost/t/api\"\nbase = \"docker.io/library/busybox:1.35.0\"\ncontext = \"api\"\nuser = \"1:1\"\n[[layers]]\nname = \"code\"\ncopy = [\"app\"]\ndest = \"/app\"\n",
         )
         .unwrap();
         let specs = spec::load_dir(&root.join("images"), root).unwrap();
@@ -295,7 +325,11 @@ mod tests {
         assert_eq!(change.touched.specs.iter().collect::<Vec<_>>(), ["api"]);
         // Nothing else is pending: the save was one change.
         let again = tokio::time::timeout(Duration::from_millis(400), w.next_change()).await;
-        assert!(again.is_err(), "a second change from one save: {:?}", again.unwrap());
+        assert!(
+            again.is_err(),
+            "a second change from one save: {:?}",
+            again.unwrap()
+        );
 
         // A new directory, then a file in it: watched, and the file counts.
         fs::create_dir(dir.path().join("api/app/routes")).unwrap();
@@ -303,7 +337,10 @@ mod tests {
         assert_eq!(w.watch_count(), 3);
         fs::write(dir.path().join("api/app/routes/tasks.py"), "x = 1\n").unwrap();
         let change = next(&mut w).await;
-        assert!(change.paths.iter().any(|p| p.ends_with("routes/tasks.py")), "{change:?}");
+        assert!(
+            change.paths.iter().any(|p| p.ends_with("routes/tasks.py")),
+            "{change:?}"
+        );
 
         // Dependency trees raise nothing.
         fs::write(dir.path().join("api/node_modules/x/index.js"), "1").unwrap();

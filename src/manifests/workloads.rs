@@ -132,7 +132,11 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
     let env_from = pod::env_from(&who.object_name, input.secret.as_deref());
     let non_empty = |mounts: Vec<_>| (!mounts.is_empty()).then_some(mounts);
     let (probes, drain, grace) = if ctx.dev_profile {
-        (dev_probes(probes(c)), DEV_DRAIN_SECONDS, Some(DEV_GRACE_SECONDS))
+        (
+            dev_probes(probes(c)),
+            DEV_DRAIN_SECONDS,
+            Some(DEV_GRACE_SECONDS),
+        )
     } else {
         (probes(c), DRAIN_SECONDS, None)
     };

@@ -73,7 +73,15 @@ pub async fn apply_prepared_holding(
         revision: prepared.revision,
         ..options.clone()
     };
-    Ok(apply::deploy_holding(client, &prepared.release, prepared.objects, &options, lock, progress).await?)
+    Ok(apply::deploy_holding(
+        client,
+        &prepared.release,
+        prepared.objects,
+        &options,
+        lock,
+        progress,
+    )
+    .await?)
 }
 
 /// Applies a prepared render (or a recorded revision) with the engine.

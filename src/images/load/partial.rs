@@ -55,7 +55,11 @@ pub fn write_missing(
     let mut sent = Sent::default();
     for entry in source.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
-        let path = entry.path().map_err(read_err)?.to_string_lossy().into_owned();
+        let path = entry
+            .path()
+            .map_err(read_err)?
+            .to_string_lossy()
+            .into_owned();
         if path == "manifest.json" {
             continue;
         }
