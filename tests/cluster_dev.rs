@@ -103,6 +103,7 @@ fn team_dir(ns: &str) -> tempfile::TempDir {
             "appName: {RELEASE}\nappVersion: 0.1.0\nnamespace: {{name: {ns}, create: true}}\n\
              components:\n  web:\n    image: {{repository: localhost/berth-test/devweb, tag: dev, build: images/web.toml}}\n    port: 8080\n    probes: {{tcp: true}}\n\
              database: {{mode: internal}}\n\
+             secrets:\n  postgresPassword: {{fromEnv: DEVTEST_PG_PASSWORD, generate: {{length: 24}}}}\n\
              expose: {{mode: nodePort, nodePort: {}, routes: {{\"/\": web}}}}\n",
             node_port(ns)
         ),
@@ -110,6 +111,7 @@ fn team_dir(ns: &str) -> tempfile::TempDir {
     write("images/web.toml", WEB_SPEC);
     write("site/index.html", "version 1\n");
     write("site/node_modules/dep/index.js", "module.exports = 1\n");
+    write("site/.dockerignore", "node_modules\n");
     dir
 }
 
