@@ -89,6 +89,17 @@ dev_loop() {
   # Ctrl-C left the release serving.
   k -n "$DEV_NS" rollout status deploy/todo-chatbot-backend --timeout=60s >/dev/null ||
     { echo "the backend is not ready after Ctrl-C"; return 1; }
+  # Where the last rollout's time went: the backend pod's creation, its container's start, Ready.
+  k -n "$DEV_NS" get pods -l app.kubernetes.io/component=backend -o json | python3 -c '
+import json, sys
+from datetime import datetime
+t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
+for p in json.load(sys.stdin)["items"]:
+    created = t(p["metadata"]["creationTimestamp"])
+    started = t(p["status"]["containerStatuses"][0]["state"].get("running", {}).get("startedAt", p["metadata"]["creationTimestamp"]))
+    ready = next((t(c["lastTransitionTime"]) for c in p["status"].get("conditions", []) if c["type"] == "Ready"), created)
+    print("backend pod %s: container started %+.0fs after creation, Ready %+.0fs after the start" % (p["metadata"]["name"], (started - created).total_seconds(), (ready - started).total_seconds()))
+' || true
   return $rc
 }
 
@@ -102,12 +113,17 @@ dev_bench() {
   local out=$work/dev-bench run t sets ref built loaded ready
   mkdir -p "$out"
   : >"$out/phases"
+  # Each run edits the original handler, so each is a new backend image.
+  cp "$DEV_ROOT/app/backend/app/main.py" "$out/main.py.orig"
   # Run 0 rolls every workload out of the dev profile; it is not counted.
   for run in $(seq 0 "$DEV_BENCH_RUNS"); do
-    python3 - "$DEV_ROOT/app/backend/app/main.py" "$DEV_HANDLER" "$run" <<'PY' || return 1
+    python3 - "$DEV_ROOT/app/backend/app/main.py" "$DEV_HANDLER" "$run" "$out/main.py.orig" <<'PY' || return 1
 import os, sys
-path, old, run = sys.argv[1:]
-text = open(path).read().replace(old, old.replace('"ok"', f'"ok", "bench": "{run}"'))
+path, old, run, orig = sys.argv[1:]
+text = open(orig).read()
+if old not in text:
+    sys.exit(f"{old!r} is not in {orig}")
+text = text.replace(old, old.replace('"ok"', f'"ok", "bench": "{run}"'))
 open(path + ".tmp", "w").write(text)
 os.replace(path + ".tmp", path)
 PY
@@ -151,14 +167,14 @@ print(json.dumps({"runs": len(rows), "deploy_images_load": deploy, "berth_dev": 
 PY
   ) || return 1
   record dev_bench "$medians"
-  python3 -c '
+  python3 - "$medians" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
-print(f"per-phase medians ({d[\"runs\"]} runs of build+load+deploy, berth dev from its session):")
-print(f"{\"\":>22} {\"built\":>7} {\"loaded\":>7} {\"ready\":>7} {\"total\":>7}")
+print("per-phase medians (%d runs of build+load+deploy; berth dev from its session summary):" % d["runs"])
+print("%22s %8s %8s %8s %8s" % ("", "built", "loaded", "ready", "total"))
 for name, row in (("build+load+deploy", d["deploy_images_load"]), ("berth dev", d["berth_dev"])):
-    print(f"{name:>22} " + " ".join(f"{row.get(k, float(\"nan\")):>6.2f}s" for k in ("built_s", "loaded_s", "ready_s", "total_s")))
-' "$medians"
+    print("%22s " % name + " ".join("%7.2fs" % row.get(k, float("nan")) for k in ("built_s", "loaded_s", "ready_s", "total_s")))
+PY
 }
 
 dev_cleanup() {
