@@ -17,6 +17,9 @@
 #   4b. `berth open`: the app at http://localhost:<port> and the backend at its own local port
 #      through the API server; a rolling upgrade of the backend and a deleted backend pod during
 #      the session lose zero of >= 200 requests at 10 req/s on each; Ctrl-C ends it
+#   4c. `berth dev` on a copy of the app: 20 atomic saves of a backend handler, each served through
+#      the local origin with zero failed requests (p95 save -> new response recorded), Ctrl-C leaves
+#      it serving; per-phase medians beside build + load + deploy of the same change (node/dev.sh)
 #   5. a crashing image: berth's root cause names CrashLoopBackOff and the container's own log lines
 #   6. an image that is not on the node: ErrImagePull/ImagePullBackOff and the build-and-load hint
 #   7. the stack's memory and CPU, measured from the node's cgroups (the plans ask < 2 GiB)
@@ -33,6 +36,8 @@ BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/debug/berth}
 source scripts/node/app.sh
 # shellcheck source=node/open.sh
 source scripts/node/open.sh
+# shellcheck source=node/dev.sh
+source scripts/node/dev.sh
 state=${BERTH_CLUSTER_DIR:-$repo/.cluster}
 results=${BERTH_NODE_RESULTS:-$state.node/results.json}
 ns=todo
@@ -343,6 +348,9 @@ check "berth open serves the app at localhost and the API at its own port" open_
 OPEN_UPGRADE_TAG=${NEW_BACKEND_TAG:-} check "rolling upgrade of the backend during berth open: 0 of >= 200 requests lost" open_rolling_upgrade
 check "a backend pod deleted during berth open: 0 of >= 200 requests lost" open_pod_deleted
 check "Ctrl-C ends berth open (exit 0, ports released)" open_stop
+check "berth dev: $DEV_EDITS atomic saves of a backend handler served, 0 requests failed" dev_loop
+check "berth dev's per-phase medians beside build + load + deploy" dev_bench
+dev_cleanup
 check "crashing image: root cause CrashLoopBackOff with its real log lines" crash_root_cause
 check "image not on the node: pull failure and the build-and-load hint" missing_image_root_cause
 check "berth diagnose, logs and doctor on the real node: real log lines, every check passes" operate_commands

@@ -18,6 +18,7 @@ pub fn of_chain(err: &anyhow::Error) -> Option<String> {
 fn as_hint<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hint> {
     use crate::apply::{ApplyError, rollback::RollbackError};
     use crate::cli::deploy::NoStackHere;
+    use crate::dev::DevError;
     use crate::mcp::scale::ScaleError;
     use crate::pipeline::{DeployError, images::ImagesError, prepare::PrepareError};
     macro_rules! first_of {
@@ -34,7 +35,8 @@ fn as_hint<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn H
         RollbackError,
         ImagesError,
         ScaleError,
-        NoStackHere
+        NoStackHere,
+        DevError
     );
     None
 }

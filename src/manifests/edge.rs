@@ -33,7 +33,9 @@ use super::network_policy;
 use super::object::Manifest;
 use super::pod::{self, CHECKSUM_ANNOTATION, LIVENESS, READINESS, STARTUP};
 use super::scaling;
-use super::workloads::{HTTP_PORT_NAME, drain_before_stop, metadata, service, service_account};
+use super::workloads::{
+    DRAIN_SECONDS, HTTP_PORT_NAME, drain_before_stop, metadata, service, service_account,
+};
 use crate::values::routes::uses_edge;
 use crate::values::{ExposeMode, Values};
 
@@ -132,7 +134,7 @@ fn deployment(
             port(HEALTH_PORT_NAME, EDGE_HEALTH_PORT),
         ]),
         // As every serving container: requests already routed here still land.
-        lifecycle: Some(drain_before_stop()),
+        lifecycle: Some(drain_before_stop(DRAIN_SECONDS)),
         startup_probe: Some(pod::http_probe(EDGE_HEALTH_PATH, HEALTH_PORT_NAME, STARTUP)),
         liveness_probe: Some(pod::http_probe(
             EDGE_HEALTH_PATH,
