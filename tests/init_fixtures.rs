@@ -63,7 +63,7 @@ const FIXTURES: [Expect; 14] = [
         ],
         env: &[
             ("web", "API_URL", "{urlOf: api}"),
-            ("api", "DATABASE_URL", "{database: url}"),
+            ("api", "DATABASE_URL", "{database: url, driver: psycopg2}"),
             ("api", "LOG_LEVEL", "info"),
         ],
         stderr: &["pgdata"],

@@ -76,19 +76,21 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             Source::new(rel("uv.lock"), None, "lock file"),
         ));
     }
+    // (what the code uses, the distributions that provide it): psycopg2's wheels are
+    // psycopg2-binary, and SQLModel brings SQLAlchemy.
     found.packages = [
-        "fastapi",
-        "asyncpg",
-        "psycopg2",
-        "psycopg",
-        "sqlalchemy",
-        "alembic",
-        "uvicorn",
-        "gunicorn",
+        ("fastapi", &["fastapi"][..]),
+        ("asyncpg", &["asyncpg"]),
+        ("psycopg2", &["psycopg2", "psycopg2-binary"]),
+        ("psycopg", &["psycopg"]),
+        ("sqlalchemy", &["sqlalchemy", "sqlmodel"]),
+        ("alembic", &["alembic"]),
+        ("uvicorn", &["uvicorn"]),
+        ("gunicorn", &["gunicorn"]),
     ]
     .iter()
-    .filter(|p| has_package(&deps_text, p))
-    .map(|p| p.to_string())
+    .filter(|(_, dists)| dists.iter().any(|d| has_package(&deps_text, d)))
+    .map(|(p, _)| p.to_string())
     .collect();
     // The version the image uses: reported with the tool's source unless a pin was found.
     if let Some((_, version)) = &mut found.python {
@@ -432,6 +434,25 @@ fn python_version(_root: &Path, _dir: &Path) -> String {
 mod tests {
     use super::{detect, uv_lock_of_another_project, version_in_range};
     use crate::init::findings::PythonTool;
+
+    #[test]
+    fn binary_wheels_and_sqlmodel_name_the_driver_and_orm_the_code_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("main.py", "from fastapi import FastAPI\napp = FastAPI()\n");
+        write(
+            "requirements.txt",
+            "fastapi\nsqlmodel>=0.0.16\npsycopg2-binary>=2.9.9\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "psycopg2", "sqlalchemy"]);
+        write(
+            "requirements.txt",
+            "fastapi\nsqlalchemy\npsycopg[binary]==3.2.9\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "psycopg", "sqlalchemy"]);
+    }
 
     #[test]
     fn a_uv_lock_of_another_project_gives_way_to_requirements_txt() {
