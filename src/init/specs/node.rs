@@ -393,19 +393,17 @@ mod tests {
     use super::*;
     use crate::init::findings::{Found, Runtime, Source};
 
+    fn node_service() -> Service {
+        let runtime = Runtime::Node {
+            script: "node s.js".into(),
+        };
+        Service::new("web", ".", Found::new(runtime, Source::assumed("x")))
+    }
+
     #[test]
     fn a_lock_npm_ci_would_refuse_is_stale() {
         let root = tempfile::tempdir().unwrap();
-        let service = Service::new(
-            "web",
-            ".",
-            Found::new(
-                Runtime::Node {
-                    script: "node s.js".into(),
-                },
-                Source::assumed("x"),
-            ),
-        );
+        let service = node_service();
         let write = |pkg: &str, lock: Option<&str>| {
             std::fs::write(root.path().join("package.json"), pkg).unwrap();
             match lock {
@@ -434,16 +432,7 @@ mod tests {
     #[test]
     fn a_dockerfile_installing_with_legacy_peer_deps_is_followed() {
         let root = tempfile::tempdir().unwrap();
-        let service = Service::new(
-            "web",
-            ".",
-            Found::new(
-                Runtime::Node {
-                    script: "node s.js".into(),
-                },
-                Source::assumed("x"),
-            ),
-        );
+        let service = node_service();
         let pkg = r#"{"dependencies": {"glob": "^10.5.0"}}"#;
         std::fs::write(root.path().join("package.json"), pkg).unwrap();
         let lock =
