@@ -41,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-registry=$("$repo/scripts/registry.sh" up --python --node --static --arm64 | tail -n 1)
+registry=$("$repo/scripts/registry.sh" up --python --node --static --edge --arm64 | tail -n 1)
 log "registry at $registry"
 socket=$("$repo/scripts/images/containerd.sh" start "$work/containerd" | tail -n 1)
 log "containerd $(containerd --version | awk '{print $3}') at $socket"
@@ -62,6 +62,8 @@ export BERTH_TEST_CONTAINERD_SOCKET=$socket
 build_tools=$("$repo/scripts/build-tools.sh" | tail -n 1)
 export PATH=$build_tools:$PATH
 log "$(uv --version) and $(poetry --version --no-ansi) from $build_tools"
+# berth's edge configuration passes nginx -t of the nginx the seeded edge image runs.
+BERTH_TEST_NGINX=$("$repo/scripts/images/seed-nginx.sh" --binary | tail -n 1) cargo test --test edge_nginx -- --include-ignored
 cargo test --lib images::
 cargo test --test images_cli --test images_real -- --include-ignored
 # The specs `berth init` writes for fixture repositories: requirements.txt and Poetry projects on

@@ -4,8 +4,12 @@
 # Security "restricted"; then, against what really runs:
 #   1. every pod is admitted under restricted and Running/Ready on the real node, and the
 #      namespace really rejects a privileged pod
-#   2. the app answers at the node's URL; the browser end-to-end test (headless Chromium, the
-#      app's own app/frontend/e2e/chat.e2e.mjs) adds a task through the chat and sees it listed
+#   2. the app answers at the node's URL, through the edge proxy (Debian's nginx under the
+#      nginx-unprivileged name) that sends / to the frontend and /api to the backend; the browser
+#      end-to-end test (headless Chromium, the app's own app/frontend/e2e/chat.e2e.mjs) adds a
+#      task through the chat and sees it listed
+#   2b. fixture (d), tests/fixtures/repos/same-origin-vite: from `berth init --yes` to a headless
+#      browser adding a task through the edge at its own NodePort (scripts/browser-check.mjs)
 #   3. data survives: a task added through the API is still there after the backend and
 #      database pods are deleted and recreated
 #   4. a rolling upgrade (a changed backend image) under a steady request loop: zero failures;
@@ -13,6 +17,9 @@
 #   4b. `berth open`: the app at http://localhost:<port> and the backend at its own local port
 #      through the API server; a rolling upgrade of the backend and a deleted backend pod during
 #      the session lose zero of >= 200 requests at 10 req/s on each; Ctrl-C ends it
+#   4c. `berth dev` on a copy of the app: 20 atomic saves of a backend handler, each served through
+#      the local origin with zero failed requests (p95 save -> new response recorded), Ctrl-C leaves
+#      it serving; per-phase medians beside build + load + deploy of the same change (node/dev.sh)
 #   5. a crashing image: berth's root cause names CrashLoopBackOff and the container's own log lines
 #   6. an image that is not on the node: ErrImagePull/ImagePullBackOff and the build-and-load hint
 #   7. the stack's memory and CPU, measured from the node's cgroups (the plans ask < 2 GiB)
@@ -29,6 +36,10 @@ BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/debug/berth}
 source scripts/node/app.sh
 # shellcheck source=node/open.sh
 source scripts/node/open.sh
+# One benchmark run here (the CI step's time); scripts/node/dev.sh alone runs three.
+DEV_BENCH_RUNS=${DEV_BENCH_RUNS:-1}
+# shellcheck source=node/dev.sh
+source scripts/node/dev.sh
 state=${BERTH_CLUSTER_DIR:-$repo/.cluster}
 results=${BERTH_NODE_RESULTS:-$state.node/results.json}
 ns=todo
@@ -100,7 +111,7 @@ pods_run_restricted() {
   pods=$(k -n "$ns" get pods -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.name} {.spec.nodeName} {.status.phase} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')
   echo "$pods"
   ! grep -v " $NODE_NAME Running True$" <<<"$pods" | grep -q . || { echo "a pod is not Running/Ready on $NODE_NAME"; return 1; }
-  for c in frontend backend mcp database; do
+  for c in edge frontend backend mcp database; do
     grep -q "^$c " <<<"$pods" || { echo "no $c pod"; return 1; }
   done
 }
@@ -323,7 +334,9 @@ check "berth builds, side-loads and deploys the app (all ready)" deploy_stack
 check "every pod admitted under restricted, Running and Ready on the node" pods_run_restricted
 check "the restricted namespace rejects a privileged pod" privileged_rejected
 check "the app answers at $APP_URL" app_serves
+check "the edge proxy at the NodePort sends / to the frontend, /api to the backend" app_edge_routes "$ns" "$APP_URL"
 check "browser end-to-end: chat adds a task, the list shows it" browser_e2e
+check "fixture (d): berth init --yes to a browser task through the edge, zero failures" fixture_same_origin same-origin 30081
 check "data survives deleting the backend and database pods" data_survives
 # Serving containers drain 5 s before they stop (preStop sleep), so a rollout loses no
 # request (before the drain: 0-2 of ~200 refused per rollout; with it: 0 of 253 and 0 of
@@ -337,6 +350,9 @@ check "berth open serves the app at localhost and the API at its own port" open_
 OPEN_UPGRADE_TAG=${NEW_BACKEND_TAG:-} check "rolling upgrade of the backend during berth open: 0 of >= 200 requests lost" open_rolling_upgrade
 check "a backend pod deleted during berth open: 0 of >= 200 requests lost" open_pod_deleted
 check "Ctrl-C ends berth open (exit 0, ports released)" open_stop
+check "berth dev: $DEV_EDITS atomic saves of a backend handler served, 0 requests failed" dev_loop
+check "berth dev's per-phase medians beside build + load + deploy" dev_bench
+dev_cleanup
 check "crashing image: root cause CrashLoopBackOff with its real log lines" crash_root_cause
 check "image not on the node: pull failure and the build-and-load hint" missing_image_root_cause
 check "berth diagnose, logs and doctor on the real node: real log lines, every check passes" operate_commands

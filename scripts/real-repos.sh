@@ -8,10 +8,15 @@
 # built, every component Ready, entry answers, page requests ok, minutes, the first failure with its
 # exact message. Each release is uninstalled (its namespace deleted) after its check.
 #
-#   scripts/real-repos.sh DIR [--only NAME]... [--host-only] [--out DIR] [--keep]
-#   scripts/real-repos.sh --fixtures [--only NAME]...    every fixture under tests/fixtures/repos
+#   scripts/real-repos.sh DIR [--only NAME]... [--open NAME]... [--host-only] [--out DIR] [--keep]
+#   scripts/real-repos.sh --fixtures [--only NAME]... [--open NAME]...
+#                                                          every fixture under tests/fixtures/repos
 #   scripts/real-repos.sh --checkout DIR [--only NAME]... checkouts of tests/real-repos.txt into DIR
 #
+# --open NAME: after the checks at the NodePort, the same repository again through `berth open`:
+# built and deployed for the local origin (expose.origin=local), `berth open` on its default
+# ports, the browser check at the app's local URL, and a rolling upgrade of every other component
+# it serves under a 10 req/s loop through that component's local port (>= 200 requests, zero lost).
 # --host-only: init and build only (no real node needed). --keep: leave each release deployed and
 # the scratch copies in place. --fixtures: the same checks on our own fixtures (namespaces
 # corpus-fx-<name>); the browser check runs `--scenario todo` on a page whose source marks tasks
@@ -28,6 +33,7 @@
 #     (the names are reported; the values are never printed); a required database URL (a hosted
 #     PostgreSQL, unreachable here) gets the URL of a stand-in PostgreSQL the script runs in the
 #     namespace (the node's postgres image), as a team would supply its Neon URL;
+#   - the edge proxy's image (nginx-unprivileged) is imported into the node from Debian's nginx;
 #   - bases: the specs' base images come from the local test registry (registry.sh), seeded from this
 #     machine when missing (scripts/images/seed-base.sh), through --registry-mirror docker.io=...;
 #   - the build is given the origin the deploy serves at (--set expose.nodePort/expose.url), since
@@ -47,10 +53,11 @@ BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/debug/berth}
 die() { echo "real-repos: error: $*" >&2; exit 2; }
 log() { echo "real-repos: $*" >&2; }
 
-mode=repos dir='' only=() host_only='' keep='' out=''
+mode=repos dir='' only=() open_names=() host_only='' keep='' out=''
 while (($#)); do
   case $1 in
     --only) only+=("${2:?--only needs a NAME}"); shift 2 ;;
+    --open) open_names+=("${2:?--open needs a NAME}"); shift 2 ;;
     --host-only) host_only=1; shift ;;
     --keep) keep=1; shift ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
@@ -116,6 +123,11 @@ if [[ -z $host_only ]]; then
     die "no real node (BERTH_CLUSTER_DIR=… scripts/node.sh env failed); use --host-only for init and build"
   eval "$(sed 's/^/export /' <<<"$env_lines")"
   k() { "$KUBECTL" --request-timeout=30s "$@"; }
+  # The edge proxy's image (a release routing several components through one NodePort runs it):
+  # a user's node pulls it from Docker Hub, this one cannot reach it.
+  # shellcheck source=node/app.sh
+  source "$repo/scripts/node/app.sh"
+  app_edge_image || die "the edge proxy's image could not be imported into the node"
 fi
 
 registry=$("$repo/scripts/registry.sh" up --python --node | tail -n 1) || die "scripts/registry.sh up failed"
@@ -129,6 +141,7 @@ fi
   echo "bases from the test registry $registry (--registry-mirror docker.io=http://$registry; seeded from this machine)"
   [[ -z ${BERTH_CORPUS_BUILD_TOOLS:-} ]] || echo "uv and Poetry put on PATH (BERTH_CORPUS_BUILD_TOOLS): $tools"
   [[ -z ${BERTH_CORPUS_ROOT:-} ]] || echo "berth images build given --root (BERTH_CORPUS_ROOT): a user runs it without"
+  [[ -n $host_only ]] || echo "the edge proxy's image imported into the node (scripts/images/seed-nginx.sh: Debian's nginx under the pinned nginx-unprivileged name), as the node cannot pull from Docker Hub here"
 } >"$out/assists.txt"
 # The browser check's tools, once (not per repository).
 if [[ -z $host_only ]]; then
@@ -185,6 +198,102 @@ spec:
 YAML
   k -n "$ns" rollout status deployment/corpus-external-db --timeout=180s >/dev/null || return 1
   echo "postgresql://corpus:$password@corpus-external-db.$ns.svc.cluster.local:5432/corpus"
+}
+
+# --- through `berth open` (--open NAME) ---------------------------------------------------------
+
+# The app through `berth open` on localhost, as a team that develops on localhost would use it:
+# images built and the release deployed for the local origin (expose.origin=local: every
+# {externalUrl} is http://localhost:<port>), `berth open` on its default ports (each component's
+# own), the browser check at the app's local URL, then, for every other component it serves, a
+# rolling upgrade (a pod-template change) under a 10 req/s loop through that component's local port
+# at its readiness path: >= 200 requests, zero lost. Records open-build, open-deploy, open,
+# open-browser and open-upgrade. Uses run_one's rdir, sets, scenario, root and record.
+open_leg() { # NAME NS WORK NODEPORT
+  local name=$1 ns=$2 work=$3 nodeport=$4 t=$SECONDS
+  local origin=(--set expose.origin=local --set "expose.nodePort=$nodeport")
+  if ! (cd "$work" && timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
+      "${origin[@]}" --out "$rdir/archives-open" "${root[@]}") >"$rdir/open-build.out" 2>"$rdir/open-build.log"; then
+    record open-build fail $((SECONDS - t)) "$(first_error "$rdir/open-build.log")"
+    return
+  fi
+  if ! (cd "$work" && "$BERTH" images load --out "$rdir/archives-open" --target containerd \
+      --containerd-socket "$CONTAINERD_SOCKET") >>"$rdir/open-build.log" 2>&1; then
+    record open-build fail $((SECONDS - t)) "$(first_error "$rdir/open-build.log")"
+    return
+  fi
+  record open-build ok $((SECONDS - t)) "$(grep -c . "$rdir/open-build.out") images for the local origin"
+  local sets=() set
+  while IFS= read -r set; do
+    sets+=(--set "$set")
+  done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/open-build.out" 2>>"$rdir/open-deploy.log")
+  t=$SECONDS
+  if ! (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \
+      "${origin[@]}" "${sets[@]}" --timeout 10m) >"$rdir/open-deploy.out" 2>>"$rdir/open-deploy.log"; then
+    record open-deploy fail $((SECONDS - t)) "$(first_error "$rdir/open-deploy.log")"
+    return
+  fi
+  record open-deploy ok $((SECONDS - t)) ""
+
+  (cd "$work" && exec "$BERTH" open -n "$ns") >"$rdir/open.out" 2>"$rdir/open.err" &
+  local pid=$! i app=''
+  for i in $(seq 1 60); do
+    app=$(awk '/\(the app\)$/ {print $1; exit}' "$rdir/open.out")
+    [[ -z $app ]] || break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [[ -z $app ]]; then
+    record open fail 0 "berth open printed no app URL: $(first_error "$rdir/open.err")"
+    kill -INT "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return
+  fi
+  record open ok 0 "$(tr '\n' ';' <"$rdir/open.out")"
+
+  t=$SECONDS
+  if node "$repo/scripts/browser-check.mjs" "$app/" --allow-offline-external "${scenario[@]}" \
+      --json "$rdir/open-browser.json" --screenshot "$rdir/open-browser.png" >/dev/null 2>"$rdir/open-browser.log"; then
+    record open-browser ok $((SECONDS - t)) "$app/: $(tail -n 1 "$rdir/open-browser.log")"
+  else
+    record open-browser fail $((SECONDS - t)) "$app/: $(grep -m1 -v ': offline (not counted)' "$rdir/open-browser.log")"
+  fi
+
+  local url comp path stop loops=() summaries=() failed=''
+  t=$SECONDS
+  while read -r url comp _; do
+    path=$(k -n "$ns" get deploy -l "app.kubernetes.io/component=$comp" \
+      -o jsonpath='{.items[0].spec.template.spec.containers[0].readinessProbe.httpGet.path}' 2>/dev/null)
+    stop=$rdir/open-stop-$comp
+    python3 "$repo/scripts/node/request-loop.py" "$url${path:-/}" "" "$stop" 10 900 200 >"$rdir/open-loop-$comp.json" &
+    loops+=("$comp:$!")
+    sets+=(--set "components.$comp.podAnnotations.berth-upgrade-check=r$RANDOM$RANDOM")
+  done < <(grep -v '(the app)$' "$rdir/open.out")
+  if ((${#loops[@]} == 0)); then
+    record open-upgrade skip 0 "berth open serves only the app"
+  else
+    sleep 3
+    (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \
+      "${origin[@]}" "${sets[@]}" --timeout 10m) >"$rdir/open-upgrade.out" 2>"$rdir/open-upgrade.log" ||
+      failed="the upgrade's deploy failed: $(first_error "$rdir/open-upgrade.log")"
+    sleep 3
+    local loop
+    for loop in "${loops[@]}"; do
+      touch "$rdir/open-stop-${loop%%:*}"
+      wait "${loop#*:}"
+      summaries+=("${loop%%:*} $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(str(d["failures"]) + " of " + str(d["requests"]) + " lost")' "$rdir/open-loop-${loop%%:*}.json")")
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["requests"] >= 200 and d["failures"] == 0 else 1)' \
+        "$rdir/open-loop-${loop%%:*}.json" || failed=${failed:-"requests lost during the upgrade"}
+    done
+    kill -0 "$pid" 2>/dev/null || failed=${failed:-"berth open died: $(first_error "$rdir/open.err")"}
+    if [[ -z $failed ]]; then
+      record open-upgrade ok $((SECONDS - t)) "${summaries[*]}"
+    else
+      record open-upgrade fail $((SECONDS - t)) "$failed (${summaries[*]})"
+    fi
+  fi
+  kill -INT "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
 }
 
 # --- one repository -----------------------------------------------------------------------------
@@ -325,8 +434,8 @@ run_one() { # NAME SOURCE NODEPORT
     fi
 
     # 8. the browser check, where the entry serves a page
+    local scenario=()
     if [[ $ctype == text/html* ]]; then
-      local scenario=()
       grep -rqs --include='*.tsx' --include='*.jsx' --include='*.ts' --include='*.js' --include='*.html' \
         --exclude-dir=node_modules --exclude-dir=.next -e 'data-task' "$src" && scenario=(--scenario todo)
       t=$SECONDS
@@ -341,7 +450,14 @@ run_one() { # NAME SOURCE NODEPORT
     fi
   fi
 
-  # 9. uninstall
+  # 9. through `berth open` (--open NAME): built and deployed for the local origin, served by
+  # `berth open` on its default ports, the browser check there, then a rolling upgrade of every
+  # other component it serves under a 10 req/s loop through that component's local port.
+  if [[ " ${open_names[*]} " == *" $name "* && -n $svcport ]]; then
+    open_leg "$name" "$ns" "$work" "$nodeport"
+  fi
+
+  # 10. uninstall
   if [[ -z $keep ]]; then
     (cd "$work" && "$BERTH" uninstall -n "$ns" --delete-data) >"$rdir/uninstall.log" 2>&1
     k delete namespace "$ns" --ignore-not-found --wait=true --timeout=180s >>"$rdir/uninstall.log" 2>&1
@@ -362,7 +478,7 @@ for name in "${names[@]}"; do
   start=$SECONDS
   run_one "$name" "$dir/$name" $((port + i))
   echo $((SECONDS - start)) >"$out/$name/seconds"
-  [[ -n $keep ]] || rm -rf "${out:?}/$name/$name" "$out/$name/archives"
+  [[ -n $keep ]] || rm -rf "${out:?}/$name/$name" "$out/$name/archives" "$out/$name/archives-open"
   i=$((i + 1))
 done
 

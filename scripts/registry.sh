@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A real OCI registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 for berth's image tests.
 #
-#   scripts/registry.sh up [--python] [--node] [--static] [--arm64]
+#   scripts/registry.sh up [--python] [--node] [--static] [--edge] [--arm64]
 #                              start it (or reuse a running one), seed base images, print host:port
 #                              LAST; --python also seeds python:3.12- and 3.13-slim-bookworm (seed-python.sh),
 #                              --node node:22-bookworm-slim (seed-node.sh), --static
 #                              joseluisq/static-web-server:2-debian (seed-static-web-server.sh,
 #                              amd64 only; the first run builds the server with cargo, once per
-#                              version); --arm64 adds linux/arm64 from Debian's arm64 packages
+#                              version); --edge the edge proxy's nginx-unprivileged (seed-nginx.sh:
+#                              Debian's nginx under that name); --arm64 adds linux/arm64 from Debian's arm64 packages
 #                              (busybox:1.35.0-linux-arm64, and the python and node tags become
 #                              image indexes of amd64 and arm64)
 #   scripts/registry.sh down   stop it (the stored blobs stay, so the next `up` reseeds nothing)
@@ -93,8 +94,9 @@ case $cmd in
         --python) seeds+=(seed-python.sh) ;;
         --node) seeds+=(seed-node.sh) ;;
         --static) seeds+=(seed-static-web-server.sh) ;;
+        --edge) seeds+=(seed-nginx.sh) ;;
         --arm64) SEED_ARCHES="amd64 arm64" ;;
-        *) log "unknown flag $flag (use --python, --node, --static, --arm64)"; exit 2 ;;
+        *) log "unknown flag $flag (use --python, --node, --static, --edge, --arm64)"; exit 2 ;;
       esac
     done
     for seed in seed-busybox.sh "${seeds[@]}"; do

@@ -3,8 +3,10 @@
 # the project's own scripts, then runs, in order:
 #   1. cargo fmt --check and cargo clippy -D warnings
 #   2. unit and integration tests that need no cluster (cargo test)
-#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh) and the
-#      Compose files berth writes against the Compose Specification (scripts/validate-compose.sh)
+#   3. OpenAPI validation of every rendered profile (scripts/validate-manifests.sh), the
+#      Compose files berth writes against the Compose Specification (scripts/validate-compose.sh),
+#      and the reference app's Compose file run by Docker Engine and Docker Compose in a network
+#      namespace of its own (scripts/compose-run.sh, needs root)
 #   4. the reference app's tests, including the browser end-to-end test (scripts/app-test.sh)
 #   5. image build/load/push tests against a real registry and containerd (scripts/images-test.sh)
 #   6. the test cluster: scripts/cluster.sh up, its smoke test, the cluster-backed
@@ -124,11 +126,13 @@ node_tests() {
   local t0=$SECONDS
   BERTH_PLAYWRIGHT_DIR=$(scripts/browser-tools.sh | tail -n 1) &&
     BERTH_PLAYWRIGHT_DIR=$BERTH_PLAYWRIGHT_DIR cargo test --quiet --test browser_check -- --include-ignored 2>&1 || ok=1
-  # A fixture that fails init, build, load, deploy, readiness or the entry URL fails the step. The
-  # browser check's failures are in the table but count only with BERTH_BROWSER_GATES=1 until the
-  # edge proxy serves every route on a NodePort (issue 23): without it a page's /api calls reach
-  # the frontend.
-  BERTH=$berth scripts/real-repos.sh --fixtures --out "$BERTH_CLUSTER_DIR.node/fixtures" || ok=1
+  # A fixture that fails any step fails the node step, the browser check at the NodePort origin
+  # (through the edge proxy where several components are routed) included. Three fixtures also go
+  # through `berth open` (issue 23's acceptance: (a) an API URL with a CORS list, (b) a Vite SPA,
+  # (c) Better Auth with localhost origins and a JWKS-verifying backend): built for the local
+  # origin, the browser check at localhost, a rolling upgrade with zero requests lost.
+  BERTH=$berth scripts/real-repos.sh --fixtures \
+    --open next-api-cors --open vite-api-root --open better-auth-jwks --out "$BERTH_CLUSTER_DIR.node/fixtures" || ok=1
   echo "--- fixtures on the real node: $((SECONDS - t0)) s" >&2
   scripts/node.sh down >&2 || ok=1
   return $ok
@@ -140,6 +144,7 @@ validate() {
   local ok=0
   scripts/validate-manifests.sh "$berth" || ok=1
   scripts/validate-compose.sh "$berth" || ok=1
+  scripts/compose-run.sh "$berth" || ok=1
   return $ok
 }
 

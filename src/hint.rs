@@ -1,41 +1,11 @@
 //! Hints: what the user can do about an error, defined on the error types
 //! and passed down through the errors that wrap them, so a new wrapper keeps
 //! the hint of what it wraps (its `match` must say so, or it does not compile).
+//! The list of error types that reach the user is the CLI's
+//! (`cli::hints::of_chain`): this trait names no layer, so every layer can
+//! implement it without a dependency cycle.
 
 /// What the user can do about this error, if anything.
 pub trait Hint {
     fn hint(&self) -> Option<String>;
-}
-
-/// The hint of the first error in `err`'s chain that has one.
-///
-/// The chain holds each wrapper once (a transparent wrapper stands in for
-/// what it wraps), so this knows the error *types* that reach the user, each
-/// of which passes its sources' hints down; a new top-level type belongs here.
-pub fn of_chain(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| as_hint(cause)?.hint())
-}
-
-fn as_hint<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hint> {
-    use crate::apply::{ApplyError, rollback::RollbackError};
-    use crate::cli::deploy::NoStackHere;
-    use crate::mcp::scale::ScaleError;
-    use crate::pipeline::{DeployError, images::ImagesError, prepare::PrepareError};
-    macro_rules! first_of {
-        ($($error:ty),+) => {
-            $(if let Some(err) = cause.downcast_ref::<$error>() {
-                return Some(err);
-            })+
-        };
-    }
-    first_of!(
-        ApplyError,
-        DeployError,
-        PrepareError,
-        RollbackError,
-        ImagesError,
-        ScaleError,
-        NoStackHere
-    );
-    None
 }

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod compose;
+pub mod dev;
 pub mod healthcheck;
 pub mod hint;
 pub mod images;

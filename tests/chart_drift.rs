@@ -28,6 +28,7 @@ const VARIABLES: &[(&str, &[&str])] = &[
     ),
     ("$t.", &["components.*.tasks.*."]),
     ("$r.", &["components.*.env.*."]),
+    ("$route.", &["expose.routes.*."]),
     (
         "$be.",
         &[
@@ -45,7 +46,11 @@ const VARIABLES: &[(&str, &[&str])] = &[
     ),
     (
         "$res.",
-        &["components.*.resources.", "database.internal.resources."],
+        &[
+            "components.*.resources.",
+            "database.internal.resources.",
+            "expose.edge.resources.",
+        ],
     ),
 ];
 

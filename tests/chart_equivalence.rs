@@ -31,8 +31,8 @@ fn objects_of<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
 #[test]
 fn default_values() {
     // Per component ServiceAccount, ConfigMap, Secret, Deployment, Service (3 x 5),
-    // and the database's five objects.
-    assert_eq!(assert_equivalent(&Case::new("default")), 20);
+    // the database's five objects, and the edge proxy's four (its routes name two components).
+    assert_eq!(assert_equivalent(&Case::new("default")), 24);
 }
 
 #[test]
@@ -42,19 +42,21 @@ fn dev_values() {
 
 #[test]
 fn staging_values() {
-    // Default 20, plus default deny + 4 policies and 3 PDBs; no HPA.
+    // Default deny + 5 policies (the edge's too) and 4 PDBs (the edge runs two
+    // proxies) on top of the default 24; no HPA.
     assert_eq!(
         assert_equivalent(&Case::new("staging").file("values/staging.yaml")),
-        28
+        34
     );
 }
 
 #[test]
 fn prod_values() {
-    // Default deny + 4 policies, 3 HPAs and 3 PDBs on top of the default 20.
+    // Default deny + 5 policies (the edge's too), 3 HPAs and 4 PDBs (the edge's
+    // two proxies too) on top of the default 24.
     assert_eq!(
         assert_equivalent(&Case::new("prod").file("values/prod.yaml")),
-        31
+        37
     );
 }
 
@@ -201,6 +203,46 @@ fn routes_are_data() {
         .collect();
     assert_eq!(paths, ["/api/v2", "/api", "/mcp", "/"]);
     assert_equivalent(&case);
+}
+
+#[test]
+fn the_edge_proxy_and_stripped_prefixes() {
+    let cases = [
+        // Several routes, one stripped, in each mode the edge serves.
+        Case::new("edge node port")
+            .file("values/prod.yaml")
+            .set("expose.routes./api.component=backend")
+            .set("expose.routes./api.stripPrefix=true")
+            .set("expose.routes./api/mcp/=mcp")
+            .set("expose.edge.maxBodySize=0")
+            .set("expose.edge.replicas=2"),
+        Case::new("edge none")
+            .file("values/dev.yaml")
+            .set("expose.mode=none")
+            .set("expose.routes./docs=mcp"),
+        // One component with a stripped prefix still needs the edge.
+        Case::new("edge for one stripping component")
+            .set("expose.routes./api.component=frontend")
+            .set("expose.routes./api.stripPrefix=true"),
+        // One routed component: no edge, the NodePort on its own Service.
+        Case::new("no edge").set("expose.routes./api=frontend"),
+        Case::new("gateway strips")
+            .file("values/prod.yaml")
+            .set("expose.mode=gateway")
+            .set("expose.routes./api.component=backend")
+            .set("expose.routes./api.stripPrefix=true"),
+    ];
+    for case in cases {
+        assert_equivalent(&case);
+    }
+    let objects = berth_render(&Case::new("edge").file("values/prod.yaml"));
+    assert_eq!(
+        objects_of(&objects, "ConfigMap")
+            .iter()
+            .filter(|c| c["metadata"]["name"] == "todo-chatbot-edge")
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -440,14 +482,18 @@ fn image_pull_secrets_are_referenced_like_berths_pull_secret() {
         .iter()
         .map(|o| o.to_json())
         .collect();
+    // By name: the two render in their own orders.
     let accounts = |objects: &[Value]| -> Vec<(Value, Value)> {
-        objects_of(objects, "ServiceAccount")
+        let mut found: Vec<(Value, Value)> = objects_of(objects, "ServiceAccount")
             .into_iter()
             .map(|a| (a["metadata"]["name"].clone(), a["imagePullSecrets"].clone()))
-            .collect()
+            .collect();
+        found.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+        found
     };
     let from_berth = accounts(&berth);
-    assert_eq!(from_berth.len(), 4);
+    // Three components', the database's and the edge proxy's.
+    assert_eq!(from_berth.len(), 5);
     assert!(
         from_berth
             .iter()

@@ -251,10 +251,19 @@ fn base64_decode(text: &str) -> Vec<u8> {
 fn notes_say_how_to_reach_the_app_for_each_exposure() {
     let chart = chart_support::exported_chart();
     for (mode, expected) in [
-        ("nodePort", "minikube service demo-frontend -n apps --url"),
+        ("nodePort", "minikube service demo-edge -n apps --url"),
         ("ingress", "http://todo.local"),
         (
             "none",
+            "kubectl port-forward -n apps svc/demo-edge 8080:8080",
+        ),
+        // One routed component: no edge, its own Service.
+        (
+            "nodePort,expose.routes./api=frontend",
+            "minikube service demo-frontend -n apps --url",
+        ),
+        (
+            "none,expose.routes./api=frontend",
             "kubectl port-forward -n apps svc/demo-frontend 3000:3000",
         ),
     ] {
@@ -329,6 +338,21 @@ fn rules_beyond_the_schema_reject_what_berth_rejects() {
             "expose.mode=ingress,components.frontend.paths[0]=/api/auth",
             "expose.routes./api",
         ),
+        (
+            "expose.routes./.component=frontend,expose.routes./.stripPrefix=true",
+            "expose.routes./.stripPrefix",
+        ),
+        (
+            "expose.mode=ingress,expose.routes./api.component=backend,expose.routes./api.stripPrefix=true",
+            "expose.routes./api.stripPrefix",
+        ),
+        (
+            "components.edge.image.repository=a/b,components.edge.image.tag=v1",
+            "components.edge",
+        ),
+        ("expose.edge.replicas=0", "expose.edge.replicas"),
+        ("expose.edge.maxBodySize=10mb", "expose.edge.maxBodySize"),
+        ("expose.edge.image.tag=-bad", "expose.edge.image.tag"),
         ("database.name=1db", "database.name"),
         ("database.passwordSecret=nope", "database.passwordSecret"),
         ("expose.nodePort=8080", "expose.nodePort"),

@@ -453,7 +453,7 @@ fn database_url() -> impl Strategy<Value = String> {
         })
 }
 
-fn expose() -> impl Strategy<Value = (Value, Vec<(String, usize)>)> {
+fn expose() -> impl Strategy<Value = (Value, Vec<(String, usize, bool)>)> {
     (
         prop_oneof![Just("nodePort"), Just("ingress"), Just("gateway"), Just("none")],
         30000i32..=32767,
@@ -462,21 +462,27 @@ fn expose() -> impl Strategy<Value = (Value, Vec<(String, usize)>)> {
         prop_oneof![Just(String::new()), dns_label(10)],
         prop_oneof![Just(String::new()), dns_label(10)],
         (dns_label(8), prop_oneof![Just(String::new()), dns_label(8)], prop_oneof![Just(String::new()), dns_label(6)], hostname(), prop::bool::ANY),
-        (prop::option::weighted(0.8, any::<usize>()), prop::collection::vec((path(), any::<usize>()), 0..4)),
+        (prop::option::weighted(0.8, any::<usize>()), prop::collection::vec((path(), any::<usize>(), prop::bool::weighted(0.3)), 0..4)),
+        // The edge proxy's own settings.
+        // An edge image is pulled, never built: no `build`.
+        (image().prop_map(|mut i| { i.as_object_mut().unwrap().remove("build"); i }), 1i32..4, prop_oneof![Just(json!("10m")), Just(json!(0)), "[0-9]{1,5}[kmg]?".prop_map(|s| json!(s))], resources()),
     )
-        .prop_map(|(mode, node_port, class, host, controller, tls, (gw, gw_ns, section, gw_host, https), (root, others))| {
-            let mut routes: Vec<(String, usize)> = others
+        .prop_map(|(mode, node_port, class, host, controller, tls, (gw, gw_ns, section, gw_host, https), (root, others), (edge_image, edge_replicas, body, edge_resources))| {
+            // A prefix is stripped where it can be: never at `/`, never by an Ingress.
+            let mut routes: Vec<(String, usize, bool)> = others
                 .into_iter()
-                .filter(|(p, _)| p != "/")
+                .filter(|(p, _, _)| p != "/")
+                .map(|(p, t, strip)| (p, t, strip && mode != "ingress"))
                 .collect();
             if let Some(target) = root {
-                routes.push(("/".into(), target));
+                routes.push(("/".into(), target, false));
             }
             (
                 json!({
                     "mode": mode, "nodePort": node_port,
                     "ingress": {"className": class, "host": host, "controllerNamespace": controller, "tlsSecretName": tls},
                     "gateway": {"name": gw, "namespace": gw_ns, "sectionName": section, "host": gw_host, "https": https},
+                    "edge": {"image": edge_image, "replicas": edge_replicas, "maxBodySize": body, "resources": edge_resources},
                 }),
                 routes,
             )
@@ -541,7 +547,7 @@ fn stack() -> impl Strategy<Value = Stack> {
             )| {
                 let names: Vec<String> = drafts
                     .keys()
-                    .filter(|n| !["postgres"].contains(&n.as_str()))
+                    .filter(|n| !["postgres", "default-deny", "edge"].contains(&n.as_str()))
                     .cloned()
                     .collect();
                 let with_port: Vec<&String> = names.iter().filter(|n| !drafts[*n].worker).collect();
@@ -570,14 +576,20 @@ fn stack() -> impl Strategy<Value = Stack> {
                 let secret_names: Vec<&String> = secrets.keys().collect();
 
                 let mut route_map: Map<String, Value> = Map::new();
-                for (path, target) in &routes {
+                for (path, target, strip) in &routes {
                     if with_port.is_empty() {
                         break;
                     }
                     let trimmed = path.trim_end_matches('/');
                     let clash = route_map.keys().any(|p| p.trim_end_matches('/') == trimmed);
                     if !clash {
-                        route_map.insert(path.clone(), json!(with_port[target % with_port.len()]));
+                        let component = with_port[target % with_port.len()];
+                        let route = if *strip && !trimmed.is_empty() {
+                            json!({"component": component, "stripPrefix": true})
+                        } else {
+                            json!(component)
+                        };
+                        route_map.insert(path.clone(), route);
                     }
                 }
                 if expose["mode"] == "nodePort" && !route_map.contains_key("/") {
@@ -636,7 +648,11 @@ fn stack() -> impl Strategy<Value = Stack> {
                     }
                     if !draft.worker && serves_routes[i % serves_routes.len()] {
                         // A path it serves that no more specific route sends elsewhere.
-                        let own: Vec<&String> = route_map.iter().filter(|(_, t)| *t == name).map(|(p, _)| p).collect();
+                        let own: Vec<&String> = route_map
+                            .iter()
+                            .filter(|(_, t)| t.as_str().or(t["component"].as_str()) == Some(name.as_str()))
+                            .map(|(p, _)| p)
+                            .collect();
                         if let Some(p) = own.first() {
                             c.insert("paths".into(), json!([format!("{}/own", p.trim_end_matches('/'))]));
                         }

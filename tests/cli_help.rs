@@ -36,6 +36,7 @@ fn help_texts() {
         ("doctor", &["doctor"][..]),
         ("diagnose", &["diagnose"][..]),
         ("logs", &["logs"][..]),
+        ("dev", &["dev"][..]),
         ("completions", &["completions"][..]),
         ("man", &["man"][..]),
         ("mcp", &["mcp"][..]),
@@ -59,6 +60,7 @@ fn quiet_and_verbose_are_accepted_by_every_command() {
         "doctor",
         "diagnose",
         "logs",
+        "dev",
         "man",
     ] {
         for flag in ["--quiet", "-v", "--no-progress"] {

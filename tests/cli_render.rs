@@ -147,7 +147,8 @@ fn output_dir_writes_numbered_files_per_kind() {
         ]
     );
     let deployments = std::fs::read_to_string(dir.path().join("05-deployments.yaml")).unwrap();
-    assert_eq!(deployments.matches("kind: Deployment").count(), 3);
+    // Three components and the edge proxy.
+    assert_eq!(deployments.matches("kind: Deployment").count(), 4);
 }
 
 #[test]

@@ -16,7 +16,8 @@ async fn fresh_install_is_ready_and_identical_redeploy_writes_nothing() {
     status.assert_code(0);
     let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(json["ready"], true, "{}", status.stdout);
-    assert_eq!(json["workloads"].as_array().unwrap().len(), 4);
+    // Three components, the database and the edge proxy (the routes name two components).
+    assert_eq!(json["workloads"].as_array().unwrap().len(), 5);
     assert!(
         json["urls"][0].as_str().unwrap().starts_with("http://"),
         "{}",
@@ -430,7 +431,8 @@ async fn the_inventory_is_an_applyset_kubectl_can_read() {
     ]);
     assert_eq!(
         String::from_utf8_lossy(&members.stdout).lines().count(),
-        3 + 4 + 4
+        // Deployments: 3 components and the edge; Services and ConfigMaps: those and the database.
+        4 + 5 + 5
     );
     cleanup(&ns);
 }

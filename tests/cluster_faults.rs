@@ -356,6 +356,7 @@ fn content(objects: &[berth::apply::Desired]) -> revision::RevisionContent {
     revision::RevisionContent {
         manifests,
         values: serde_json::json!({"components": objects.len()}),
+        dev: false,
     }
 }
 

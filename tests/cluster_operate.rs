@@ -35,7 +35,8 @@ fn diagnose_a_healthy_and_a_crash_looping_release() {
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["healthy"], true);
     assert_eq!(v["causes"].as_array().unwrap().len(), 0);
-    assert_eq!(v["workloads"].as_array().unwrap().len(), 4);
+    // Three components, the database and the edge proxy.
+    assert_eq!(v["workloads"].as_array().unwrap().len(), 5);
 
     let run = berth(&crash, &["diagnose"]);
     run.assert_code(1);
@@ -92,7 +93,9 @@ fn diagnose_a_healthy_and_a_crash_looping_release() {
     unknown.assert_code(2);
     assert!(
         unknown.stderr.contains("no component `nope`")
-            && unknown.stderr.contains("backend, database, frontend, mcp"),
+            && unknown
+                .stderr
+                .contains("backend, database, edge, frontend, mcp"),
         "{}",
         unknown.stderr
     );

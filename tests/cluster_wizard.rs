@@ -128,7 +128,8 @@ fn pressing_enter_throughout_deploys_the_dev_profile() {
         .expect("the URL again once the release is ready");
     assert_eq!(finish(session), 0);
     let deployments = kubectl_text(&["get", "deployments", "-n", &ns, "-o", "name"]);
-    assert_eq!(deployments.lines().count(), 3, "{deployments}");
+    // Three components and the edge proxy in front of their routes.
+    assert_eq!(deployments.lines().count(), 4, "{deployments}");
     let replicas = kubectl_text(&[
         "get",
         "deployment",

@@ -257,6 +257,69 @@ fn a_one_file_code_change_rebuilds_only_the_code_layer() {
 
 #[test]
 #[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
+fn after_a_code_change_containerd_gets_only_the_blobs_it_lacks() {
+    let fx = Fixture::new();
+    let socket = containerd_socket();
+    let out_dir = fx.path("out").to_string_lossy().into_owned();
+    let load = || {
+        ok(&fx.berth(
+            &["images", "load", "hello"],
+            &[
+                "--target",
+                "containerd",
+                "--containerd-socket",
+                &socket,
+                "--out",
+                &out_dir,
+            ],
+        ))
+    };
+    // Unique content: the containerd of the test run has seen other builds of this fixture.
+    let nonce = format!(
+        "partial {} {:?}\n",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
+    fs::write(fx.path("hello/message.txt"), &nonce).unwrap();
+    build(&fx, &["hello"], "out", "cache");
+    let first = load();
+    let changed = format!("{nonce}changed\n");
+    fs::write(fx.path("hello/message.txt"), &changed).unwrap();
+    let after = build(&fx, &["hello"], "out", "cache");
+    let second = load();
+    // The base and deps layers are on the node: the code layer, config and manifest go.
+    let row = second
+        .lines()
+        .find(|l| l.starts_with(after[0].reference.as_str()))
+        .unwrap_or_else(|| panic!("first: {first}\nsecond: {second}"));
+    assert!(row.contains("(3 of 5 blobs sent"), "{row}");
+    let listing = run("ctr", &["-a", &socket, "-n", "k8s.io", "images", "ls"]);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with(after[0].reference.as_str()) && l.contains(&after[0].digest)),
+        "{listing}"
+    );
+    // It unpacks and runs from the layers the node already had.
+    let id = format!("berth-partial-{}", std::process::id());
+    let output = run(
+        "ctr",
+        &[
+            "-a",
+            &socket,
+            "-n",
+            "k8s.io",
+            "run",
+            "--rm",
+            &after[0].reference,
+            &id,
+        ],
+    );
+    assert!(output.contains(changed.trim_end()), "{output}");
+}
+
+#[test]
+#[ignore = "needs a real registry and containerd: run scripts/images-test.sh"]
 fn containerd_imports_runs_as_non_root_and_skips_present_images() {
     let fx = Fixture::new();
     let built = build(&fx, &["hello", "busybox"], "out", "cache");

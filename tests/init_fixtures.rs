@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 12] = [
+const FIXTURES: [Expect; 14] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -63,7 +63,7 @@ const FIXTURES: [Expect; 12] = [
         ],
         env: &[
             ("web", "API_URL", "{urlOf: api}"),
-            ("api", "DATABASE_URL", "{database: url}"),
+            ("api", "DATABASE_URL", "{database: url, driver: psycopg2}"),
             ("api", "LOG_LEVEL", "info"),
         ],
         stderr: &["pgdata"],
@@ -177,6 +177,16 @@ const FIXTURES: [Expect; 12] = [
         stderr: &["k8s/ingress.yaml does not parse"],
     },
     Expect {
+        // Issue 23 (d): the page calls /api on its own origin; Vite's dev proxy says who serves it.
+        fixture: "same-origin-vite",
+        components: &[("api", 8000), ("web", 8080)],
+        database: DatabaseMode::None,
+        routes: &[("/", "web"), ("/api", "api")],
+        secrets: &[],
+        env: &[],
+        stderr: &[],
+    },
+    Expect {
         // A uv backend whose Dockerfile repeats berth's defaults and sets PATH=…:$PATH, alembic
         // with pip --target, the same app also reachable from a root requirements.txt, an
         // example app under examples/ (not deployed), OAuth and token settings, and a browser
@@ -234,6 +244,21 @@ const FIXTURES: [Expect; 12] = [
             ("web", "NEXT_PUBLIC_API_URL", ""),
         ],
         stderr: &["@neondatabase/serverless", "serves no common path prefix"],
+    },
+    Expect {
+        // The app imports its own directory as a package (`backend.main:app`, `from
+        // backend.db.models import …`, in the migrations too): the code goes to /app/backend.
+        fixture: "package-imports",
+        components: &[("backend", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "backend")],
+        secrets: &[("dbPassword", "PACKAGE_IMPORTS_DB_PASSWORD")],
+        env: &[(
+            "backend",
+            "DATABASE_URL",
+            "{database: url, driver: psycopg}",
+        )],
+        stderr: &[],
     },
     Expect {
         // No package-lock.json: the build resolves with npm install, and says so; compose's
@@ -384,7 +409,7 @@ fn init_writes_the_stack_each_fixture_needs() {
             .expose
             .routes
             .iter()
-            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .map(|(p, c)| (p.as_str(), c.component()))
             .collect();
         let want: BTreeSet<(&str, &str)> = expect.routes.iter().copied().collect();
         check("routes", routes == want, format!("{routes:?}"));
@@ -434,9 +459,11 @@ fn init_writes_the_stack_each_fixture_needs() {
             .iter()
             .filter(|o| o.kind() == Kind::Deployment)
             .count();
+        // Routes to several components add the edge proxy's.
+        let edge = usize::from(berth::values::routes::uses_edge(&values));
         check(
             "deployments",
-            deployments == expect.components.len(),
+            deployments == expect.components.len() + edge,
             format!("{deployments}"),
         );
         let config_maps: String = objects

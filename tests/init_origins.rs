@@ -36,15 +36,12 @@ const FIXTURES: [Expect; 3] = [
     },
     Expect {
         fixture: "vite-api-root",
-        // The API serves at `/`: reaching it under a prefix needs a route that strips it, which
-        // routes cannot do; nothing half-working is written, and the user is told.
-        routes: &[("/", "frontend")],
-        build_env: &[("frontend", "VITE_API_URL", "")],
+        // The API serves at `/`: the browser reaches it under /backend, a route that strips
+        // the prefix (the edge proxy does it in nodePort mode).
+        routes: &[("/", "frontend"), ("/backend", "backend")],
+        build_env: &[("frontend", "VITE_API_URL", "{externalUrl: /backend}")],
         env: &[("backend", "ALLOWED_ORIGINS", "{externalUrl: /}")],
-        stderr: &[
-            "components.frontend.image.buildEnv.VITE_API_URL",
-            "serves no common path prefix",
-        ],
+        stderr: &[],
     },
     Expect {
         fixture: "better-auth-jwks",
@@ -145,7 +142,7 @@ fn browser_urls_become_build_values_and_routes_origins_follow() {
             .expose
             .routes
             .iter()
-            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .map(|(p, r)| (p.as_str(), r.component()))
             .collect();
         let want: BTreeMap<&str, &str> = expect.routes.iter().copied().collect();
         check("routes".into(), routes == want, format!("{routes:?}"));
@@ -221,8 +218,14 @@ fn build_values_and_env_resolve_to_the_same_origin() {
     let backend = component_env(&values, &ctx, &values.components["backend"]);
     assert_eq!(backend.config["FRONTEND_URL"], origin);
 
+    // A stripped prefix needs the edge (nodePort) or a Gateway; an Ingress refuses it.
     let (_tmp, dir, _) = init("vite-api-root");
-    let values = load(&dir, ingress.clone());
+    let values = load(&dir, serde_json::json!({"expose": {"url": origin}}));
+    assert_eq!(
+        build_envs(&values)["frontend"]["VITE_API_URL"],
+        format!("{origin}/backend")
+    );
+    assert!(values.expose.routes["/backend"].strips_prefix());
     let ctx = RenderContext::new(&values, "rel", None);
     let backend = component_env(&values, &ctx, &values.components["backend"]);
     assert_eq!(backend.config["ALLOWED_ORIGINS"], origin);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use berth::manifests::{Kind, Manifest};
 use berth::values::quantity::parse_quantity;
@@ -31,11 +31,12 @@ fn every_container_is_hardened_probed_and_limited() {
     for (profile, values) in common::profiles() {
         let objects = common::render(&values);
         let templates = pod_templates(&objects);
-        let expected = if profile == "external-database" { 3 } else { 4 };
+        // The Ingress profile routes by itself; NodePort ones have the edge proxy.
+        let expected = if profile == "external-database" { 3 } else { 5 };
         assert_eq!(
             templates.len(),
             expected,
-            "{profile}: frontend, backend, mcp (and postgres) workloads"
+            "{profile}: frontend, backend, mcp (and the edge, postgres) workloads"
         );
         for (name, template) in templates {
             let spec = template.spec.as_ref().expect("pod spec");
@@ -157,7 +158,9 @@ fn every_object_carries_the_release_labels() {
                     .get("app.kubernetes.io/component")
                     .map(String::as_str);
                 assert!(
-                    component.is_some_and(|c| c == "database" || values.components.contains_key(c)),
+                    component.is_some_and(|c| c == "database"
+                        || c == "edge"
+                        || values.components.contains_key(c)),
                     "{profile} {}: component label {component:?}",
                     object.display_name()
                 );
@@ -205,14 +208,17 @@ fn prod_scales_and_isolates() {
     let objects = common::render(&values);
     let count = |kind| objects.iter().filter(|o| o.kind() == kind).count();
     assert_eq!(count(Kind::HorizontalPodAutoscaler), 3);
-    assert_eq!(count(Kind::PodDisruptionBudget), 3);
-    // Default deny plus one policy per component.
-    assert_eq!(count(Kind::NetworkPolicy), 5);
+    // One per scaled component and the edge's (two proxies).
+    assert_eq!(count(Kind::PodDisruptionBudget), 4);
+    // Default deny plus one policy per component and the edge's.
+    assert_eq!(count(Kind::NetworkPolicy), 6);
     for object in &objects {
         if let Manifest::Deployment(d) = object {
+            // The edge proxy has no HPA: two replicas, so no single pod is the way in.
+            let expected = (object.name() == "todo-chatbot-edge").then_some(2);
             assert_eq!(
                 d.spec.as_ref().unwrap().replicas,
-                None,
+                expected,
                 "{}: the HPA owns replicas",
                 object.display_name()
             );
@@ -252,16 +258,18 @@ fn disabling_a_component_removes_exactly_its_objects() {
             .iter()
             .map(Manifest::display_name)
             .collect();
+        // Without the frontend or the backend the routes name one component:
+        // the edge proxy goes too.
+        let gone = |label: &str| label == component || (label == "edge" && component != "mcp");
         let expected: BTreeSet<String> = all
             .iter()
             .filter(|o| {
-                o.metadata()
+                !o.metadata()
                     .labels
                     .as_ref()
                     .unwrap()
                     .get("app.kubernetes.io/component")
-                    .map(String::as_str)
-                    != Some(component)
+                    .is_some_and(|l| gone(l))
             })
             .map(Manifest::display_name)
             .collect();
@@ -333,4 +341,194 @@ fn external_database_has_no_statefulset_and_ingress_routes_api_to_backend() {
             ("/".to_string(), "todo-chatbot-frontend".to_string())
         ]
     );
+}
+
+fn service<'a>(objects: &'a [Manifest], name: &str) -> &'a k8s_openapi::api::core::v1::Service {
+    objects
+        .iter()
+        .find_map(|o| match o {
+            Manifest::Service(s) if s.metadata.name.as_deref() == Some(name) => Some(s),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Service {name}"))
+}
+
+fn edge_conf(objects: &[Manifest]) -> Option<String> {
+    objects.iter().find_map(|o| match o {
+        Manifest::ConfigMap(cm) if cm.metadata.name.as_deref() == Some("todo-chatbot-edge") => {
+            cm.data.as_ref()?.get("nginx.conf").cloned()
+        }
+        _ => None,
+    })
+}
+
+fn policy<'a>(
+    objects: &'a [Manifest],
+    name: &str,
+) -> &'a k8s_openapi::api::networking::v1::NetworkPolicySpec {
+    objects
+        .iter()
+        .find_map(|o| match o {
+            Manifest::NetworkPolicy(p) if p.metadata.name.as_deref() == Some(name) => {
+                p.spec.as_ref()
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no NetworkPolicy {name}"))
+}
+
+#[test]
+fn routes_to_several_components_reach_the_nodeport_through_the_edge() {
+    let values = common::load(&["values/prod.yaml"], &[], &common::test_env());
+    let objects = common::render(&values);
+    let edge = service(&objects, "todo-chatbot-edge")
+        .spec
+        .as_ref()
+        .unwrap();
+    assert_eq!(edge.type_.as_deref(), Some("NodePort"));
+    assert_eq!(edge.ports.as_ref().unwrap()[0].node_port, Some(30080));
+    let frontend = service(&objects, "todo-chatbot-frontend")
+        .spec
+        .as_ref()
+        .unwrap();
+    assert_eq!(frontend.type_.as_deref(), Some("ClusterIP"));
+    let conf = edge_conf(&objects).expect("the edge's nginx.conf");
+    let api = conf.find("location = \"/api\"").expect("/api");
+    let root = conf.find("location \"/\"").expect("/");
+    assert!(api < root, "most specific first:\n{conf}");
+    assert!(
+        conf.contains("proxy_pass http://todo-chatbot-backend:8000;"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("proxy_pass http://todo-chatbot-frontend:3000;"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("proxy_buffering off;") && conf.contains("$http_upgrade"),
+        "{conf}"
+    );
+    // NodePort traffic reaches the edge only; the edge reaches the routed components.
+    let edge_policy = policy(&objects, "todo-chatbot-edge");
+    let ingress = edge_policy.ingress.as_ref().unwrap();
+    assert!(
+        ingress.len() == 1 && ingress[0].from.is_none(),
+        "{ingress:?}"
+    );
+    let egress_ports: Vec<String> = edge_policy
+        .egress
+        .as_ref()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.ports.iter().flatten())
+        .map(|p| format!("{:?}", p.port))
+        .collect();
+    assert!(
+        egress_ports.iter().any(|p| p.contains("8000"))
+            && egress_ports.iter().any(|p| p.contains("3000")),
+        "{egress_ports:?}"
+    );
+    for component in ["frontend", "backend"] {
+        let from = policy(&objects, &format!("todo-chatbot-{component}"))
+            .ingress
+            .as_ref()
+            .unwrap();
+        let peers: Vec<String> = from
+            .iter()
+            .flat_map(|r| r.from.as_ref().expect("no rule open to everyone"))
+            .filter_map(|p| {
+                p.pod_selector
+                    .as_ref()?
+                    .match_labels
+                    .as_ref()?
+                    .get("app.kubernetes.io/component")
+                    .cloned()
+            })
+            .collect();
+        assert!(
+            peers.contains(&"edge".to_string()),
+            "{component}: {peers:?}"
+        );
+    }
+}
+
+#[test]
+fn one_routed_component_needs_no_edge_and_a_route_change_rolls_the_edge() {
+    let objects = common::render(&common::load(
+        &[],
+        &["expose.routes./api=frontend"],
+        &common::test_env(),
+    ));
+    assert!(edge_conf(&objects).is_none());
+    let frontend = service(&objects, "todo-chatbot-frontend")
+        .spec
+        .as_ref()
+        .unwrap();
+    assert_eq!(frontend.type_.as_deref(), Some("NodePort"));
+    // Stripping a prefix needs the edge even for one component.
+    let objects = common::render(&common::load(
+        &[],
+        &[
+            "expose.routes./api.component=frontend",
+            "expose.routes./api.stripPrefix=true",
+        ],
+        &common::test_env(),
+    ));
+    let conf = edge_conf(&objects).expect("an edge to strip the prefix");
+    assert!(
+        conf.contains(
+            "location \"/api/\" {\n            proxy_pass http://todo-chatbot-frontend:3000/;"
+        ),
+        "{conf}"
+    );
+    // A new route changes the edge's checksum, and only the edge's.
+    let checksums = |set: &[&str]| -> BTreeMap<String, String> {
+        pod_templates(&common::render(&common::load(
+            &[],
+            set,
+            &common::test_env(),
+        )))
+        .into_iter()
+        .map(|(name, t)| {
+            (
+                name,
+                t.metadata.as_ref().unwrap().annotations.as_ref().unwrap()["checksum/config"]
+                    .clone(),
+            )
+        })
+        .collect()
+    };
+    let before = checksums(&[]);
+    let after = checksums(&["expose.routes./mcp=mcp"]);
+    let changed: Vec<&String> = before.keys().filter(|k| before[*k] != after[*k]).collect();
+    assert_eq!(changed, vec!["Deployment todo/todo-chatbot-edge"]);
+}
+
+#[test]
+fn a_gateway_strips_a_prefix_with_a_url_rewrite() {
+    let values = common::load(
+        &[],
+        &[
+            "expose.mode=gateway",
+            "expose.routes./api.component=backend",
+            "expose.routes./api.stripPrefix=true",
+        ],
+        &common::test_env(),
+    );
+    let objects = common::render(&values);
+    assert!(edge_conf(&objects).is_none(), "a Gateway routes by itself");
+    let route = objects
+        .iter()
+        .find_map(|o| match o {
+            Manifest::HttpRoute(r) => Some(serde_json::to_value(r).unwrap()),
+            _ => None,
+        })
+        .expect("an HTTPRoute");
+    let rules = route["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["matches"][0]["path"]["value"], "/api");
+    assert_eq!(
+        rules[0]["filters"],
+        serde_json::json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}])
+    );
+    assert!(rules[1].get("filters").is_none(), "{rules:?}");
 }

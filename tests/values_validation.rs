@@ -611,6 +611,100 @@ fn conflicting_and_shadowing_routes_are_reported() {
 }
 
 #[test]
+fn routes_and_the_edge_are_checked() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "expose.routes./.component=frontend",
+                "expose.routes./.stripPrefix=true",
+            ],
+            &["expose.routes./.stripPrefix", "`/`", "no prefix to strip"],
+        ),
+        (
+            &[
+                "expose.mode=ingress",
+                "expose.routes./api.component=backend",
+                "expose.routes./api.stripPrefix=true",
+            ],
+            &[
+                "expose.routes./api.stripPrefix",
+                "Ingress",
+                "expose.mode gateway",
+            ],
+        ),
+        (
+            &["expose.routes./x.component=nowhere"],
+            &["expose.routes./x", "`nowhere`", "not a component"],
+        ),
+        (
+            &["expose.routes./x.stripPrefix=true"],
+            &["expose.routes./x", "missing field `component`"],
+        ),
+        (
+            &[
+                "expose.routes./x.component=backend",
+                "expose.routes./x.strip=true",
+            ],
+            &["expose.routes./x.strip", "unknown key", "stripPrefix"],
+        ),
+        (
+            &["expose.routes./a\\\"b=backend"],
+            &["is not a path prefix", "`\\`"],
+        ),
+        (
+            &[
+                "components.edge.image.repository=a/b",
+                "components.edge.image.tag=v1",
+            ],
+            &["components.edge", "berth uses for its own objects"],
+        ),
+        (
+            &["expose.edge.replicas=0"],
+            &["expose.edge.replicas", "0", "1 or more"],
+        ),
+        (
+            &["expose.edge.maxBodySize=10mb"],
+            &["expose.edge.maxBodySize", "`10mb`", "10m"],
+        ),
+        (
+            &["expose.edge.image.tag=-x"],
+            &["expose.edge.image.tag", "`-x`"],
+        ),
+        (
+            &["expose.edge.resources.limits.memory=lots"],
+            &["expose.edge.resources.limits.memory", "`lots`"],
+        ),
+    ];
+    for (set, expected) in cases {
+        let message = set_error(set);
+        for part in *expected {
+            assert!(
+                message.contains(part),
+                "{set:?}: `{part}` missing from:\n{message}"
+            );
+        }
+    }
+    // A worker (no port) cannot be routed to, in either form.
+    let message = set_error(&[
+        "components.mcp.port=null",
+        "expose.routes./mcp.component=mcp",
+        "expose.routes./mcp.stripPrefix=true",
+    ]);
+    assert!(message.contains("a worker without a port"), "{message}");
+    // With the edge, a NodePort needs no route at `/`; without one it does.
+    let mut edge = common::load(&[], &[], &common::test_env());
+    let root = edge.expose.routes.remove("/").unwrap();
+    edge.expose.routes.insert("/app".into(), root);
+    assert_eq!(values::validate::validate(&edge), vec![]);
+    edge.expose.routes.remove("/api");
+    let problems = values::validate::validate(&edge);
+    assert!(
+        problems.len() == 1 && problems[0].message.contains("has no route for `/`"),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn set_file_for_an_undeclared_secret_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("k");

@@ -11,6 +11,11 @@ sock="$dir/containerd.sock"
 
 case $cmd in
   start)
+    # Installed here too, for callers other than images-test.sh (tests/cluster_dev.rs).
+    if ! dpkg -s containerd runc >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends containerd runc >/dev/null
+    fi
     mkdir -p "$dir"
     cat >"$dir/containerd.toml" <<TOML
 version = 2

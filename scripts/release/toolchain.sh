@@ -1,4 +1,5 @@
-# Sourced by scripts/release.sh and scripts/release-smoke.sh: installs the pinned tools a
+# Sourced by scripts/release.sh and scripts/release-smoke.sh (and, for the toolchain and cargo
+# tools, by scripts/coverage.sh and scripts/module-graph.sh): installs the pinned tools a
 # release build and its smoke tests need, each from the registries this machine reaches, and
 # caches them under $BERTH_CACHE_DIR keyed by version.
 #   Rust RUST_VERSION with the three targets (rustup)
@@ -47,16 +48,27 @@ ensure_debian_packages() {
     "${missing[@]}" >&2
 }
 
+# The pinned toolchain.
+ensure_rust_toolchain() {
+  rustup toolchain list | grep -q "^$RUST_VERSION-" \
+    || rustup toolchain install "$RUST_VERSION" --profile minimal >&2
+}
+
 # The pinned toolchain and the targets' standard libraries.
 ensure_rust_targets() {
   local installed
-  rustup toolchain list | grep -q "^$RUST_VERSION-" \
-    || rustup toolchain install "$RUST_VERSION" --profile minimal >&2
+  ensure_rust_toolchain
   installed=$(rustup target list --installed --toolchain "$RUST_VERSION")
   local t
   for t in "$@"; do
     grep -qx "$t" <<<"$installed" || rustup target add --toolchain "$RUST_VERSION" "$t" >&2
   done
+}
+
+# A rustup component of the pinned toolchain (llvm-tools for scripts/coverage.sh).
+ensure_rust_component() {
+  rustup component list --installed --toolchain "$RUST_VERSION" | grep -q "^$1" \
+    || rustup component add --toolchain "$RUST_VERSION" "$1" >&2
 }
 
 # cargo install of a pinned crate into its own root under the cache; prints its bin dir.

@@ -121,11 +121,36 @@ impl Clock {
     }
 }
 
+/// Deploys like [`deploy`] under a lock the caller holds for longer (`berth dev` holds it for
+/// its whole session, so no other deploy slips in between its rollouts).
+pub async fn deploy_holding(
+    client: &Client,
+    release: &Release,
+    mut objects: Vec<Desired>,
+    options: &DeployOptions,
+    lock: &ReleaseLock,
+    progress: &mut (dyn FnMut(Event) + Send),
+) -> Result<DeployReport, ApplyError> {
+    if objects.is_empty() {
+        return Err(ApplyError::EmptyRender);
+    }
+    as_applied(release, &mut objects);
+    let mut clock = Clock::default();
+    let result = deploy_held(
+        client, release, &objects, options, lock, &mut clock, progress,
+    )
+    .await;
+    for (phase, elapsed) in clock.0 {
+        progress(Event::Phase { phase, elapsed });
+    }
+    result
+}
+
 /// Takes the release lock. It lives in the release namespace, so when that
 /// does not exist yet (and the render creates it) an empty namespace is
 /// created first: the one write a deploy refused by the lock can have made,
 /// the same whichever process makes it. The winner then applies the render's.
-async fn hold(
+pub async fn hold(
     client: &Client,
     release: &Release,
     objects: &[Desired],

@@ -34,7 +34,7 @@ pub mod wait;
 pub mod watch;
 
 pub use action::{Action, Change, Verb};
-pub use deploy::{DeployOptions, DeployReport, deploy};
+pub use deploy::{DeployOptions, DeployReport, deploy, deploy_holding, hold};
 pub use error::ApplyError;
 pub use inventory::Inventory;
 pub use object::{Desired, ObjectKey, from_manifests};

@@ -34,6 +34,8 @@ const TIME: &str = "berth.dev/time";
 const VERSION: &str = "berth.dev/version";
 const HOLDER: &str = "berth.dev/holder";
 const EXPIRES: &str = "berth.dev/pending-expires";
+/// Set to `dev` on revisions `berth dev` wrote (rendered with its dev profile).
+const WRITTEN_BY: &str = "berth.dev/written-by";
 /// Labels a part with its release (not [`RELEASE_LABEL`]: parts are not revisions).
 const REVISION_PART_LABEL: &str = "berth.dev/revision-part-of";
 const PARTS: &str = "berth.dev/parts";
@@ -56,6 +58,9 @@ pub struct RevisionContent {
     pub manifests: Value,
     /// The values without secrets.
     pub values: Value,
+    /// Written by `berth dev` (its dev profile: shorter grace, faster probes); bookkeeping,
+    /// not content: a later `berth deploy` of the same values renders without it.
+    pub dev: bool,
 }
 
 impl RevisionContent {
@@ -65,6 +70,7 @@ impl RevisionContent {
         RevisionContent {
             manifests: encode_objects(objects),
             values,
+            dev: false,
         }
     }
 
@@ -114,6 +120,9 @@ pub struct Revision {
     /// Compressed bytes of the content, across parts (0 when unknown).
     #[serde(skip_serializing_if = "is_zero")]
     pub size: u64,
+    /// Written by `berth dev`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dev: bool,
 }
 
 fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
@@ -169,6 +178,7 @@ fn bookkeeping(meta: &ObjectMeta) -> Option<Revision> {
         expires: get(EXPIRES),
         parts: get(PARTS).parse().unwrap_or(0),
         size: get(SIZE).parse().unwrap_or(0),
+        dev: get(WRITTEN_BY) == "dev",
     })
 }
 
@@ -208,6 +218,7 @@ pub async fn load(
         let content = RevisionContent {
             manifests: field("manifests")?,
             values: field("values")?,
+            dev: revision.dev,
         };
         return Ok(Some((revision, content)));
     }
@@ -237,6 +248,7 @@ pub async fn load(
     let content = RevisionContent {
         manifests: whole["manifests"].take(),
         values: whole["values"].take(),
+        dev: revision.dev,
     };
     Ok(Some((revision, content)))
 }
@@ -284,7 +296,7 @@ pub async fn begin(
         (STATUS.to_string(), PENDING.to_string()),
         (INSTANCE_LABEL.to_string(), release.name.clone()),
     ];
-    let annotations = [
+    let mut annotations: BTreeMap<String, String> = [
         (TIME.to_string(), now_seconds().to_string()),
         (VERSION.to_string(), tooling()),
         (HOLDER.to_string(), holder()),
@@ -293,14 +305,18 @@ pub async fn begin(
         (SIZE.to_string(), encoded.size.to_string()),
         (RAW_SIZE.to_string(), encoded.raw_size.to_string()),
         (CHECKSUM.to_string(), encoded.sha256.clone()),
-    ];
+    ]
+    .into();
+    if content.dev {
+        annotations.insert(WRITTEN_BY.to_string(), "dev".to_string());
+    }
     let head = secret_name(release, number);
     write(
         client,
         release,
         &head,
         labels.into(),
-        annotations.into(),
+        annotations,
         &encoded.chunks[0],
     )
     .await?;
@@ -518,6 +534,7 @@ mod tests {
                 expires: String::new(),
                 parts: 1,
                 size: 0,
+                dev: false,
             })
             .collect()
     }

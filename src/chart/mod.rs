@@ -84,6 +84,7 @@ macro_rules! template {
 /// components, secrets and routes: no file is about one component.
 pub const TEMPLATES: &[(&str, &str)] = &[
     template!("NOTES.txt"),
+    template!("_edge.tpl"),
     template!("_env.tpl"),
     template!("_helpers.tpl"),
     template!("_networkpolicy.tpl"),
@@ -94,6 +95,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     template!("_workload.tpl"),
     template!("components.yaml"),
     template!("database.yaml"),
+    template!("edge.yaml"),
     template!("networkpolicy.yaml"),
     template!("routes.yaml"),
     template!("validate.yaml"),

@@ -215,7 +215,9 @@ The templates know kinds, not names: each entry of `components` becomes a
 ServiceAccount, ConfigMap, Secret and Deployment (its `tasks` as init containers),
 a Service when it has a `port` (a worker has none), and the HorizontalPodAutoscaler,
 PodDisruptionBudget and NetworkPolicy its settings ask for; `expose.routes` becomes
-an Ingress or a Gateway API HTTPRoute; `database.mode: internal` a PostgreSQL
+an Ingress or a Gateway API HTTPRoute, or, with `nodePort` and `none` when the routes
+name several components, the nginx edge proxy `<release>-edge` (`expose.edge`);
+`database.mode: internal` a PostgreSQL
 StatefulSet. This chart's components:
 
 {components}

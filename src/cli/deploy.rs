@@ -134,6 +134,7 @@ impl DeploySettings {
             root,
             specs_dir: args.specs_dir.clone(),
             mirrors,
+            ..Default::default()
         };
         // Checked before the wizard asks anything; `execute` checks again with its answers.
         // Not when the user names files: one may be a pipe (`-f <(…)`) that reads only once,

@@ -46,8 +46,10 @@ pub fn table(revisions: &[Revision]) -> String {
         "REVISION", "STATUS", "TIME", "BERTH"
     );
     for r in revisions {
+        // A revision of `berth dev` was rendered with its dev profile.
+        let by = if r.dev { " (berth dev)" } else { "" };
         out.push_str(&format!(
-            "{:<9} {:<11} {:<21} {}\n",
+            "{:<9} {:<11} {:<21} {}{by}\n",
             r.number, r.status, r.time, r.version
         ));
     }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{Outcome, ValuesArgs};
 use crate::images::{
-    self, BuildSettings, LoadOutcome, LoadSettings, Mirror, Platform, PushSettings, TargetKind,
+    self, BuildSettings, LoadSettings, Mirror, Platform, PushSettings, TargetKind,
 };
 use crate::manifests::build_env::build_envs;
 use crate::ui::Printer;
@@ -201,12 +201,7 @@ pub async fn run(command: ImagesCommand, printer: &Printer) -> Result<Outcome> {
             reports
                 .iter()
                 .map(|r| {
-                    let outcome = match r.outcome {
-                        LoadOutcome::Loaded { elapsed } => {
-                            format!("loaded in {:.2}s", elapsed.as_secs_f64())
-                        }
-                        LoadOutcome::AlreadyPresent => "already present".to_owned(),
-                    };
+                    let outcome = &r.outcome;
                     format!("{}\t{}\t{}", r.reference, r.target, outcome)
                 })
                 .collect()

@@ -13,9 +13,11 @@ mod completions;
 mod compose;
 pub(crate) mod deploy;
 mod deploy_wizard;
+mod dev;
 mod diagnose;
 mod diff;
 mod doctor;
+pub(crate) mod error_hints;
 pub(crate) mod hints;
 mod history;
 pub mod images;
@@ -110,6 +112,13 @@ pub enum Command {
     /// Each routed component at its own port (http://localhost:3000, :8000, …); every
     /// connection goes to a pod that is ready then, so rollouts and restarts do not break it.
     Open(open::OpenArgs),
+    /// Watch the components' sources; rebuild, side-load and roll out each edit until Ctrl-C.
+    ///
+    /// Deploys once with the dev profile for the local origin and serves it like `berth open`;
+    /// then every saved change to a component's build inputs is rebuilt, only the layers the node
+    /// lacks are loaded and only that component is rolled out, with its logs streaming. A failed
+    /// build or rollout shows its root cause and the previous version keeps serving.
+    Dev(dev::DevArgs),
     /// List the release's revisions.
     History(history::HistoryArgs),
     /// Re-apply an earlier revision (default: the previous one).
@@ -178,7 +187,7 @@ pub fn run() -> i32 {
         Ok(Outcome::Failed) => 1,
         Err(err) if ui::is_broken_pipe(&err) => 0,
         Err(err) => {
-            printer.error(&err, crate::hint::of_chain(&err).as_deref());
+            printer.error(&err, error_hints::of_chain(&err).as_deref());
             2
         }
     }
@@ -200,6 +209,7 @@ async fn dispatch(command: Command, printer: &Printer) -> anyhow::Result<Outcome
         Command::Diff(args) => diff::run(args, printer).await,
         Command::Status(args) => status::run(args, printer).await,
         Command::Open(args) => open::run(args, printer).await,
+        Command::Dev(args) => dev::run(args, printer).await,
         Command::History(args) => history::run(args, printer).await,
         Command::Rollback(args) => rollback::run(args, printer).await,
         Command::Uninstall(args) => uninstall::run(args, printer).await,

@@ -157,6 +157,7 @@ mod tests {
                 expires: String::new(),
                 parts: 1,
                 size: 0,
+                dev: false,
             }),
             ready: false,
             workloads: vec![

@@ -119,6 +119,8 @@ pub struct Service {
     pub build_fetches: Vec<Found<String>>,
     /// Names of the compose services it depends on.
     pub depends_on: Vec<String>,
+    /// Prefixes its development server passes to another local port (a Vite `server.proxy`).
+    pub dev_proxies: Vec<Found<crate::init::scan::DevProxy>>,
 }
 
 impl Service {
@@ -142,6 +144,7 @@ impl Service {
             untranslated: vec![],
             build_fetches: vec![],
             depends_on: vec![],
+            dev_proxies: vec![],
         }
     }
 }

@@ -254,8 +254,18 @@ pub fn berth_yaml(plan: &Plan) -> String {
         line(&mut out, 2, &format!("nodePort: {port}"), why);
     }
     out.push_str("  routes:\n");
-    for (path, component, why) in &plan.routes {
-        line(&mut out, 4, &format!("{}: {component}", scalar(path)), why);
+    for r in &plan.routes {
+        let target = if r.strip_prefix {
+            format!("{{component: {}, stripPrefix: true}}", r.component)
+        } else {
+            r.component.clone()
+        };
+        line(
+            &mut out,
+            4,
+            &format!("{}: {target}", scalar(&r.prefix)),
+            &r.why,
+        );
     }
     out
 }

@@ -15,6 +15,10 @@ pub struct RenderContext {
     pub app_version: String,
     /// Digest pins and the pull Secret of a deploy through a registry (empty otherwise).
     pub registry: RegistryRender,
+    /// `berth dev`'s profile: workloads drain and stop sooner and are probed every second, so
+    /// an edit is served sooner. A render option, not a value: a later `berth deploy` of the
+    /// same values renders without it.
+    pub dev_profile: bool,
 }
 
 /// Default release name.
@@ -36,6 +40,7 @@ impl RenderContext {
             app_name: values.app_name.clone(),
             app_version: values.app_version.clone(),
             registry: RegistryRender::default(),
+            dev_profile: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The one external entry point: a NodePort on the Service of the component
-//! routed at `/`, or an Ingress or Gateway API HTTPRoute sending each path
+//! routed at `/` (or of the edge proxy, when routes name several components:
+//! see `edge.rs`), or an Ingress or Gateway API HTTPRoute sending each path
 //! prefix in `expose.routes` to its component on the same origin, so the
 //! browser never needs cluster DNS.
 
@@ -11,11 +12,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::context::{Identity, RenderContext};
 use super::http_route::{
-    self, BackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule, HttpRouteSpec, ParentRef, PathMatch,
+    self, BackendRef, HttpRoute, HttpRouteFilter, HttpRouteMatch, HttpRouteRule, HttpRouteSpec,
+    ParentRef, PathMatch,
 };
 use super::labels::component_labels;
 use super::local_ports;
-use crate::values::routes::{entry_component, ordered_routes};
+use crate::values::routes::{entry_component, ordered_routes, routed_paths, uses_edge};
 use crate::values::{ExposeMode, Origin, Values};
 
 /// The origin the browser uses (`scheme://host[:port]`, no trailing slash):
@@ -84,14 +86,37 @@ fn entry_port(values: &Values) -> Option<u16> {
     values.components.get(entry_component(values)?)?.port
 }
 
-/// The routes to render, each with its Service and port; empty when none of
-/// the routed components runs.
-fn routed(values: &Values, ctx: &RenderContext) -> Vec<(String, String, u16)> {
-    ordered_routes(values)
+/// The NodePort of a component's Service: the entry point's, when exposing
+/// through a NodePort and no edge proxy stands in front of it.
+pub fn component_node_port(values: &Values, name: &str) -> Option<i32> {
+    (values.expose.mode == ExposeMode::NodePort
+        && entry_component(values) == Some(name)
+        && !uses_edge(values))
+    .then_some(values.expose.node_port)
+}
+
+/// A route to render: its prefix, the component's Service and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRoute {
+    pub prefix: String,
+    pub service: String,
+    pub port: u16,
+    pub strip_prefix: bool,
+}
+
+/// The routes to render, most specific first, each with its Service and
+/// port; empty when none of the routed components runs.
+pub fn service_routes(values: &Values, ctx: &RenderContext) -> Vec<ServiceRoute> {
+    routed_paths(values)
         .into_iter()
-        .filter_map(|(path, component)| {
-            let port = values.components[component].port?;
-            Some((path.to_string(), ctx.name(component), port))
+        .filter_map(|r| {
+            let port = values.components[r.component].port?;
+            Some(ServiceRoute {
+                prefix: r.prefix.to_string(),
+                service: ctx.name(r.component),
+                port,
+                strip_prefix: r.strip_prefix,
+            })
         })
         .collect()
 }
@@ -121,11 +146,11 @@ pub fn ingress(values: &Values, ctx: &RenderContext) -> Option<Ingress> {
     if expose.mode != ExposeMode::Ingress {
         return None;
     }
-    let routes = routed(values, ctx);
+    let routes = service_routes(values, ctx);
     let who = owner(values, ctx).filter(|_| !routes.is_empty())?;
     let paths = routes
         .iter()
-        .map(|(path, service, port)| prefix_path(path, service, *port))
+        .map(|r| prefix_path(&r.prefix, &r.service, r.port))
         .collect();
     let tls = (!expose.ingress.tls_secret_name.is_empty()).then(|| {
         vec![IngressTLS {
@@ -171,7 +196,7 @@ pub fn http_route(values: &Values, ctx: &RenderContext) -> Option<HttpRoute> {
     if values.expose.mode != ExposeMode::Gateway {
         return None;
     }
-    let routes = routed(values, ctx);
+    let routes = service_routes(values, ctx);
     let who = owner(values, ctx).filter(|_| !routes.is_empty())?;
     let non_empty = |s: &String| (!s.is_empty()).then(|| s.clone());
     Some(HttpRoute {
@@ -187,16 +212,21 @@ pub fn http_route(values: &Values, ctx: &RenderContext) -> Option<HttpRoute> {
             hostnames: vec![gateway.host.clone()],
             rules: routes
                 .into_iter()
-                .map(|(path, service, port)| HttpRouteRule {
+                .map(|r| HttpRouteRule {
                     matches: vec![HttpRouteMatch {
                         path: PathMatch {
                             type_: "PathPrefix".into(),
-                            value: path,
+                            value: r.prefix,
                         },
                     }],
+                    filters: if r.strip_prefix {
+                        vec![HttpRouteFilter::strip_prefix()]
+                    } else {
+                        Vec::new()
+                    },
                     backend_refs: vec![BackendRef {
-                        name: service,
-                        port: port.into(),
+                        name: r.service,
+                        port: r.port.into(),
                     }],
                 })
                 .collect(),

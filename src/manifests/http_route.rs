@@ -39,7 +39,47 @@ pub struct ParentRef {
 #[serde(rename_all = "camelCase")]
 pub struct HttpRouteRule {
     pub matches: Vec<HttpRouteMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub filters: Vec<HttpRouteFilter>,
     pub backend_refs: Vec<BackendRef>,
+}
+
+/// A rule's filter; berth uses only `URLRewrite`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRouteFilter {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub url_rewrite: UrlRewrite,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UrlRewrite {
+    pub path: PathModifier,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathModifier {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub replace_prefix_match: String,
+}
+
+impl HttpRouteFilter {
+    /// Replaces the matched prefix with `/`: `/api/tasks` reaches the backend as `/tasks`.
+    pub fn strip_prefix() -> Self {
+        HttpRouteFilter {
+            type_: "URLRewrite".into(),
+            url_rewrite: UrlRewrite {
+                path: PathModifier {
+                    type_: "ReplacePrefixMatch".into(),
+                    replace_prefix_match: "/".into(),
+                },
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::values::routes::{entry_component, ordered_routes};
-use crate::values::{ExposeMode, Values};
+use crate::values::Values;
+use crate::values::routes::{entry_component, ordered_routes, uses_edge};
 
 /// What a local port leads to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,13 +40,13 @@ impl LocalForward {
 }
 
 /// The suffix of the edge proxy's objects (`<release>-edge`).
-pub const EDGE: &str = "edge";
+pub const EDGE: &str = super::edge::EDGE_NAME;
 
-/// Whether an edge proxy fronts the routes: they send paths to more than one
-/// component and nothing else routes them (NodePort, or no exposure at all).
+/// Whether the edge proxy fronts the routes (it is rendered): the one rule,
+/// [`uses_edge`] (nodePort or none mode, routes to several components or one
+/// that strips its prefix).
 pub fn edge_fronts(values: &Values) -> bool {
-    matches!(values.expose.mode, ExposeMode::NodePort | ExposeMode::None)
-        && routed_components(values).len() > 1
+    uses_edge(values)
 }
 
 /// Routed components that run and listen, each once, in name order.
@@ -137,6 +137,7 @@ pub fn local_origin(values: &Values) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::ExposeMode;
 
     pub(crate) fn default_values() -> Values {
         let tree = crate::values::load::parse_yaml(crate::values::DEFAULT_VALUES_YAML, "defaults")

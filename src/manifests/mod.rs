@@ -5,6 +5,8 @@ pub mod build_env;
 pub mod config;
 pub mod context;
 pub mod database_url;
+pub mod edge;
+pub mod edge_config;
 pub mod exposure;
 pub mod generated;
 pub mod http_route;
@@ -40,6 +42,7 @@ pub fn render(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
     if values.database.mode == DatabaseMode::Internal {
         objects.extend(render_database(values, ctx));
     }
+    objects.extend(edge::render(values, ctx));
     if let Some(ingress) = exposure::ingress(values, ctx) {
         objects.push(Manifest::Ingress(ingress));
     }
@@ -90,9 +93,7 @@ fn render_component(
         },
     )));
     if let Some(port) = c.port {
-        let node_port = (values.expose.mode == crate::values::ExposeMode::NodePort
-            && crate::values::routes::entry_component(values) == Some(name))
-        .then_some(values.expose.node_port);
+        let node_port = exposure::component_node_port(values, name);
         objects.push(Manifest::Service(workloads::service(
             ctx, &who, port, node_port,
         )));

@@ -1,7 +1,8 @@
 //! NetworkPolicies, derived from the data: default deny in the namespace, then
 //! one policy per workload allowing exactly the paths the values declare —
 //! `urlOf` references (who calls whom), `database` references, routes from the
-//! entry point, declared `egress` — and DNS. No per-component code.
+//! entry point (or from the edge proxy to each routed component), declared
+//! `egress` — and DNS. No per-component code.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +15,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::context::{Identity, RenderContext};
 use super::database_url::{POSTGRES_DEFAULT_PORT, external_port};
+use super::edge::edge_identity;
+use super::edge_config::EDGE_PORT;
 use super::labels::{release_labels, selector_labels};
 use super::workloads::metadata;
-use crate::values::routes::entry_component;
+use crate::values::routes::{entry_component, routed_paths, uses_edge};
 use crate::values::validate::egress_port;
 use crate::values::{Component, DatabaseMode, EnvValue, ExposeMode, Reference, Values};
 
@@ -106,6 +109,31 @@ pub fn component_policy(
     policy(ctx, &who, ingress, with_dns(egress))
 }
 
+/// The edge proxy's policy: NodePort traffic in (from addresses we cannot
+/// name; none in `none` mode, where only port-forwards reach it), out only
+/// to the routed components and DNS.
+pub fn edge_policy(values: &Values, ctx: &RenderContext, who: &Identity) -> NetworkPolicy {
+    let ingress = if values.expose.mode == ExposeMode::NodePort {
+        vec![NetworkPolicyIngressRule {
+            from: None,
+            ports: Some(vec![tcp(EDGE_PORT)]),
+        }]
+    } else {
+        Vec::new()
+    };
+    let mut routed: Vec<&str> = routed_paths(values).iter().map(|r| r.component).collect();
+    routed.sort();
+    routed.dedup();
+    let egress = routed
+        .into_iter()
+        .filter_map(|name| {
+            let target = &values.components[name];
+            Some(to_pods(ctx, &ctx.component(name, target), target.port?))
+        })
+        .collect();
+    policy(ctx, who, ingress, with_dns(egress))
+}
+
 /// The in-cluster database's policy: only its clients, no egress at all.
 pub fn database_policy(values: &Values, ctx: &RenderContext) -> NetworkPolicy {
     let who = ctx.database(values);
@@ -139,9 +167,9 @@ fn policy(
 }
 
 /// Who may connect to a component's port: the components that call it; the
-/// Ingress controller's or Gateway's namespace when it is routed; everyone
-/// when it is the exposed entry point (NodePort and controller traffic arrives
-/// from addresses we cannot name).
+/// edge proxy, the Ingress controller's or the Gateway's namespace when it is
+/// routed; everyone when it is the exposed entry point (NodePort and controller
+/// traffic arrives from addresses we cannot name).
 fn component_ingress(
     values: &Values,
     ctx: &RenderContext,
@@ -149,7 +177,8 @@ fn component_ingress(
     port: u16,
 ) -> Vec<NetworkPolicyIngressRule> {
     let expose = &values.expose;
-    if expose.mode != ExposeMode::None && entry_component(values) == Some(name) {
+    let edge = uses_edge(values);
+    if expose.mode != ExposeMode::None && entry_component(values) == Some(name) && !edge {
         return vec![NetworkPolicyIngressRule {
             from: None,
             ports: Some(vec![tcp(port)]),
@@ -161,7 +190,10 @@ fn component_ingress(
         .map(|(n, c)| ctx.component(n, c))
         .collect();
     let mut peers = pod_peers(ctx, &callers);
-    let routed = expose.routes.values().any(|c| c == name);
+    let routed = expose.routes.values().any(|r| r.component() == name);
+    if edge && routed {
+        peers.extend(pod_peers(ctx, &[edge_identity(values, ctx)]));
+    }
     let gateway_anywhere = match expose.mode {
         ExposeMode::Ingress if routed && !expose.ingress.controller_namespace.is_empty() => {
             peers.push(namespace_peer(&expose.ingress.controller_namespace));

@@ -67,17 +67,24 @@ pub fn service_account(ctx: &RenderContext, who: &Identity) -> ServiceAccount {
 /// Seconds a serving container keeps running after it is told to stop.
 pub const DRAIN_SECONDS: i64 = 5;
 
+/// The dev profile's drain: `berth open`'s forwards pick a ready pod per connection, so only
+/// connections already under way need it.
+pub const DEV_DRAIN_SECONDS: i64 = 1;
+/// The dev profile's termination grace (Kubernetes' default is 30 s).
+pub const DEV_GRACE_SECONDS: i64 = 5;
+/// The dev profile's probes check every second (the least Kubernetes allows) so a new pod is
+/// ready a second after it listens; as patient as the standard ones, in checks.
+pub const DEV_PROBE_PERIOD: i32 = 1;
+
 /// A serving pod is removed from its Service's endpoints at the same moment
 /// its containers are told to stop; kube-proxy and ingress controllers learn of
 /// it a little later. Sleeping before the stop signal lets requests already
 /// routed to the pod land, so a rolling upgrade loses none (measured on the
 /// real node: without it, 0–2 of ~200 requests were refused per rollout).
-fn drain_before_stop() -> Lifecycle {
+pub fn drain_before_stop(seconds: i64) -> Lifecycle {
     Lifecycle {
         pre_stop: Some(LifecycleHandler {
-            sleep: Some(SleepAction {
-                seconds: DRAIN_SECONDS,
-            }),
+            sleep: Some(SleepAction { seconds }),
             ..Default::default()
         }),
         ..Default::default()
@@ -99,6 +106,23 @@ pub fn probes(c: &Component) -> [Option<Probe>; 3] {
     .map(|(over, timing)| pick(over).map(|check| pod::probe(&check, HTTP_PORT_NAME, timing)))
 }
 
+/// The dev profile's probes: startup and readiness every second, with as many seconds of
+/// patience as the standard ones (a slow first start is not killed sooner).
+fn dev_probes([startup, readiness, liveness]: [Option<Probe>; 3]) -> [Option<Probe>; 3] {
+    let faster = |probe: Option<Probe>| {
+        probe.map(|p| {
+            let period = p.period_seconds.unwrap_or(DEV_PROBE_PERIOD);
+            let failures = p.failure_threshold.unwrap_or(3);
+            Probe {
+                period_seconds: Some(DEV_PROBE_PERIOD),
+                failure_threshold: Some(failures * period / DEV_PROBE_PERIOD),
+                ..p
+            }
+        })
+    };
+    [faster(startup), faster(readiness), liveness]
+}
+
 pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment {
     let c = input.component;
     let who = input.who;
@@ -107,7 +131,16 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
     let resources = pod::resources(c.resources.as_ref().unwrap_or(&default_resources()));
     let env_from = pod::env_from(&who.object_name, input.secret.as_deref());
     let non_empty = |mounts: Vec<_>| (!mounts.is_empty()).then_some(mounts);
-    let [startup, readiness, liveness] = probes(c);
+    let (probes, drain, grace) = if ctx.dev_profile {
+        (
+            dev_probes(probes(c)),
+            DEV_DRAIN_SECONDS,
+            Some(DEV_GRACE_SECONDS),
+        )
+    } else {
+        (probes(c), DRAIN_SECONDS, None)
+    };
+    let [startup, readiness, liveness] = probes;
     let container = Container {
         name: who.component.clone(),
         image: Some(c.image.reference()),
@@ -123,7 +156,7 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
             }]
         }),
         env_from: Some(env_from.clone()),
-        lifecycle: c.port.map(|_| drain_before_stop()),
+        lifecycle: c.port.map(|_| drain_before_stop(drain)),
         startup_probe: startup,
         liveness_probe: liveness,
         readiness_probe: readiness,
@@ -185,6 +218,7 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
                     security_context: Some(pod::pod_security(c.uid())),
                     init_containers: (!tasks.is_empty()).then_some(tasks),
                     containers: vec![container],
+                    termination_grace_period_seconds: grace,
                     volumes: (!volumes.is_empty()).then_some(volumes),
                     ..Default::default()
                 }),

@@ -477,7 +477,7 @@ fn stderr_reporter() -> Reporter {
 
 fn failed(err: anyhow::Error) -> String {
     let text = crate::ui::error_messages(&err).join(": ");
-    match crate::hint::of_chain(&err) {
+    match crate::cli::error_hints::of_chain(&err) {
         Some(hint) => format!("{text}\nhint: {hint}"),
         None => text,
     }

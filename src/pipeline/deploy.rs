@@ -66,6 +66,29 @@ pub async fn deploy_values(
     apply_prepared(client, prepared, options, progress).await
 }
 
+/// Applies a prepared render under a release lock the caller holds (`berth dev`).
+pub async fn apply_prepared_holding(
+    client: &kube::Client,
+    prepared: Prepared,
+    options: &DeployOptions,
+    lock: &apply::lock::ReleaseLock,
+    progress: &mut (dyn FnMut(Event) + Send),
+) -> Result<DeployReport, DeployError> {
+    let options = DeployOptions {
+        revision: prepared.revision,
+        ..options.clone()
+    };
+    Ok(apply::deploy_holding(
+        client,
+        &prepared.release,
+        prepared.objects,
+        &options,
+        lock,
+        progress,
+    )
+    .await?)
+}
+
 /// Applies a prepared render (or a recorded revision) with the engine.
 pub async fn apply_prepared(
     client: &kube::Client,

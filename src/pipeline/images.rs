@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::hint::Hint;
 use crate::images::{
-    self, BuildSettings, BuiltImage, LoadSettings, Mirror, Platform, Progress, PushReport,
-    PushSettings,
+    self, BuildSettings, BuiltImage, LoadReport, LoadSettings, Mirror, Platform, Progress,
+    PushReport, PushSettings,
 };
 use crate::manifests::build_env::build_envs;
 use crate::manifests::registry::{PULL_SECRET_SUFFIX, RegistryRender};
@@ -39,6 +40,8 @@ pub struct ImageSources {
     pub specs_dir: Option<PathBuf>,
     /// `--registry-mirror` mappings.
     pub mirrors: BTreeMap<String, Mirror>,
+    /// Where side-loaded images go (detected by default).
+    pub load: LoadSettings,
 }
 
 impl Default for ImageSources {
@@ -47,8 +50,66 @@ impl Default for ImageSources {
             root: PathBuf::from("."),
             specs_dir: None,
             mirrors: BTreeMap::new(),
+            load: LoadSettings::default(),
         }
     }
+}
+
+impl ImageSources {
+    /// The build settings for `values`: the specs, the mirrors, and the build environment
+    /// a frontend bakes in (its origin).
+    pub fn build_settings(&self, values: &Values) -> BuildSettings {
+        let mut settings = BuildSettings::new(&self.root);
+        if let Some(dir) = &self.specs_dir {
+            settings.specs_dir = dir.clone();
+        }
+        settings.registry.mirrors = self.mirrors.clone();
+        // What each image's build reads (NEXT_PUBLIC_*, VITE_* …), resolved for this origin.
+        settings.build_env = build_envs(values);
+        settings
+    }
+}
+
+/// What [`build_images`] built, and how long it took.
+pub struct Built {
+    pub images: Vec<BuiltImage>,
+    pub elapsed: Duration,
+}
+
+/// Builds the specs named `only` (every spec when empty) for `values`.
+pub async fn build_images(
+    sources: &ImageSources,
+    values: &Values,
+    only: &[String],
+    progress: &Progress,
+) -> Result<Built, ImagesError> {
+    let started = Instant::now();
+    let mut settings = sources.build_settings(values);
+    settings.only = only.to_vec();
+    let images = images::build(&settings, progress)
+        .await
+        .map_err(|e| ImagesError::Build(e.into()))?;
+    Ok(Built {
+        images,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Side-loads `built` into the cluster's runtime (only the blobs it lacks, where it can say),
+/// then points `values` at them.
+pub fn load_images(
+    sources: &ImageSources,
+    built: &[BuiltImage],
+    values: &mut Values,
+    progress: &Progress,
+) -> Result<Vec<LoadReport>, ImagesError> {
+    // Loading runs the node's runtime tools as processes.
+    let reports = tokio::task::block_in_place(|| images::load(&sources.load, built, progress))
+        .map_err(|e| ImagesError::Load(e.into()))?;
+    for image in built {
+        use_built_image(values, image, image.repository(), image.tag());
+    }
+    Ok(reports)
 }
 
 /// Why the images step failed.
@@ -153,13 +214,7 @@ pub async fn build_for_deploy(
     }
     check_mode(mode, values)?;
     let registry = values.registry.clone();
-    let mut settings = BuildSettings::new(&sources.root);
-    if let Some(dir) = &sources.specs_dir {
-        settings.specs_dir = dir.clone();
-    }
-    settings.registry.mirrors = sources.mirrors.clone();
-    // What each image's build reads (NEXT_PUBLIC_*, VITE_* …), resolved for this deploy's origin.
-    settings.build_env = build_envs(values);
+    let mut settings = sources.build_settings(values);
     if registry.is_some() {
         // A pushed image is pulled by the nodes: build for theirs.
         settings.platforms = node_platforms(client, progress).await;
@@ -169,11 +224,7 @@ pub async fn build_for_deploy(
         .map_err(|e| ImagesError::Build(e.into()))?;
     let Some(registry) = registry else {
         if mode == ImagesMode::Load {
-            // Loading runs the node's runtime tools as processes.
-            tokio::task::block_in_place(|| {
-                images::load(&LoadSettings::default(), &built, progress)
-            })
-            .map_err(|e| ImagesError::Load(e.into()))?;
+            load_images(sources, &built, values, progress)?;
         }
         for image in &built {
             use_built_image(values, image, image.repository(), image.tag());
@@ -297,7 +348,7 @@ async fn node_platforms(client: &kube::Client, progress: &Progress) -> Vec<Platf
 
 /// Points every component whose `image.build` is the spec an image was built
 /// from at `repository:tag` (the content-derived tag).
-fn use_built_image(values: &mut Values, image: &BuiltImage, repository: &str, tag: &str) {
+pub fn use_built_image(values: &mut Values, image: &BuiltImage, repository: &str, tag: &str) {
     let components = values.components.values_mut().map(|c| &mut c.image);
     for target in components.chain([&mut values.database.internal.image]) {
         let built_from_spec = target.build.as_deref().is_some_and(|spec| {

@@ -7,6 +7,6 @@ pub mod images;
 pub mod origin;
 pub mod prepare;
 
-pub use deploy::{DeployError, apply_prepared, deploy_values};
+pub use deploy::{DeployError, apply_prepared, apply_prepared_holding, deploy_values};
 pub use images::{ImageSources, ImagesMode};
 pub use prepare::{Prepared, prepare};

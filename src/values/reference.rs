@@ -245,7 +245,7 @@ mod tests {
             "| `components.<name>.port` |",
             "| `components.<name>.env.<name>.secret` |",
             "| `expose.mode` |",
-            "`nodePort`: The Service",
+            "`nodePort`: A NodePort on the Service",
         ] {
             assert!(text.contains(key), "missing {key}");
         }

@@ -270,7 +270,7 @@ async fn a_forbidden_write_keeps_the_client_error_and_marks_the_revision_failed(
     // A wrapper passes the hint down.
     let wrapped = anyhow::Error::new(crate::pipeline::DeployError::Apply(err));
     assert!(
-        crate::hint::of_chain(&wrapped)
+        crate::cli::error_hints::of_chain(&wrapped)
             .unwrap()
             .contains("kubectl auth can-i")
     );

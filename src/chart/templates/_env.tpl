@@ -174,9 +174,9 @@ berth. Arg: env ({config, secret}).
 {{- sha256sum $lines -}}
 {{- end }}
 
-{{/* The component routed at `/`: the entry point (a NodePort exposes only it). Arg: root. */}}
+{{/* The component routed at `/`: the entry point when there is no edge proxy. Arg: root. */}}
 {{- define "berth.entry" -}}
-{{- index .Values.expose.routes "/" | default "" -}}
+{{- include "berth.routeComponent" (index .Values.expose.routes "/" | default "") -}}
 {{- end }}
 
 {{/*

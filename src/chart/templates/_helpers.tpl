@@ -9,9 +9,11 @@ Convention (tests/chart_drift.rs checks it): values are read as
   $p  its probes           (components.*.probes)
   $k  a probe check        (components.*.probes, and its startup, readiness, liveness)
   $r  an env value         (components.*.env.*)
+  $route a route           (expose.routes.*)
   $a  autoscaling          (autoscaling, components.*.autoscaling)
   $b  disruption budget    (podDisruptionBudget, components.*.podDisruptionBudget)
-  $res resources           (components.*.resources, database.internal.resources)
+  $res resources           (components.*.resources, database.internal.resources,
+                           expose.edge.resources)
   $s  a secret's spec      (secrets.*)         $db .Values.database
   $expose .Values.expose
 So every key of values.schema.json appears in a template literally, and a new

@@ -2,7 +2,8 @@
 NetworkPolicies follow the data: default deny in the namespace, then one
 policy per workload allowing exactly what the values declare — `urlOf`
 references (who calls whom), `database` references, routes from the entry
-point, declared `egress` — and cluster DNS.
+point (or from the edge proxy to each routed component), declared `egress` —
+and cluster DNS.
 */}}
 
 {{/* Components a component calls through `urlOf`, enabled and with a port: a sorted JSON list. Args: root, c. */}}
@@ -94,19 +95,23 @@ spec:
 {{- end }}
 
 {{/*
-Who may connect to a component's port: the components that call it; the
-Ingress controller's or Gateway's namespace when it is routed; everyone when it
-is the exposed entry point (NodePort and controller traffic arrives from
-addresses we cannot name) or routed through a Gateway of unknown namespace.
-Args: root, name, c.
+Who may connect to a component's port: the components that call it; the edge
+proxy, the Ingress controller's or the Gateway's namespace when it is routed;
+everyone when it is the exposed entry point (NodePort and controller traffic
+arrives from addresses we cannot name) or routed through a Gateway of unknown
+namespace. Args: root, name, c.
 */}}
 {{- define "berth.componentIngress" -}}
 {{- $root := .root -}}
 {{- $name := .name -}}
 {{- $expose := .root.Values.expose -}}
 {{- $port := int64 .c.port -}}
-{{- $routed := has $name (values $expose.routes) -}}
-{{- if or (and (ne $expose.mode "none") (eq (include "berth.entry" $root) $name)) (and (eq $expose.mode "gateway") $routed (not $expose.gateway.namespace)) }}
+{{- $routed := false -}}
+{{- range $path, $route := $expose.routes -}}
+  {{- if eq (include "berth.routeComponent" $route) $name }}{{ $routed = true }}{{ end -}}
+{{- end -}}
+{{- $edge := eq (include "berth.usesEdge" $root) "true" -}}
+{{- if or (and (ne $expose.mode "none") (eq (include "berth.entry" $root) $name) (not $edge)) (and (eq $expose.mode "gateway") $routed (not $expose.gateway.namespace)) }}
 ingress:
   - ports:
       - port: {{ $port }}
@@ -117,6 +122,9 @@ ingress:
   {{- if and (eq (include "berth.enabled" $other) "true") (has $name (include "berth.callees" (dict "root" $root "c" $other) | fromJsonArray)) -}}
     {{- $peers = append $peers (include "berth.podPeer" (dict "root" $root "who" (include "berth.identity" (dict "root" $root "name" $caller) | fromJson))) -}}
   {{- end -}}
+{{- end -}}
+{{- if and $edge $routed -}}
+  {{- $peers = append $peers (include "berth.podPeer" (dict "root" $root "who" (include "berth.edgeIdentity" $root | fromJson))) -}}
 {{- end -}}
 {{- if and (eq $expose.mode "ingress") $routed $expose.ingress.controllerNamespace -}}
   {{- $peers = append $peers (include "berth.namespacePeer" $expose.ingress.controllerNamespace) -}}
@@ -166,6 +174,35 @@ ingress:
     {{- end }}
     {{- range $port := $anywhere | uniq }}
     {{- include "berth.egressToAnywhere" $port | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{/*
+The edge proxy's policy: NodePort traffic in (from addresses we cannot name;
+none in none mode, where only port-forwards reach it), out only to the routed
+components and DNS. Arg: root.
+*/}}
+{{- define "berth.edgePolicy" -}}
+{{- $root := . -}}
+{{- $self := dict "root" . "who" (include "berth.edgeIdentity" . | fromJson) -}}
+{{- $routed := list -}}
+{{- range include "berth.orderedRoutes" . | fromJsonArray -}}
+  {{- $routed = append $routed (index . 1) -}}
+{{- end -}}
+{{- include "berth.policyHead" $self }}
+  {{- if eq .Values.expose.mode "nodePort" }}
+  ingress:
+    - ports:
+        - port: 8080
+          protocol: TCP
+  {{- end }}
+  egress:
+    {{- include "berth.egressToDns" . | nindent 4 }}
+    {{- range $name := $routed | uniq | sortAlpha }}
+    {{- $c := index $root.Values.components $name }}
+    {{- if hasKey $c "port" }}
+    {{- include "berth.egressToPods" (dict "root" $root "who" (include "berth.identity" (dict "root" $root "name" $name) | fromJson) "port" $c.port) | nindent 4 }}
+    {{- end }}
     {{- end }}
 {{- end }}
 

@@ -24,7 +24,7 @@ too large for a float64 in env): `berth render` checks a values file fully.
   {{- $at := printf "components.%s" $name -}}
   {{- if not (regexMatch $dns1035 $name) -}}
     {{- $problems = append $problems (printf "%s: `%s` is not a valid component name; allowed: up to 63 lower-case letters, digits and `-`, starting with a letter and not ending with `-` (DNS-1035)" $at $name) -}}
-  {{- else if has $name (list "postgres" "default-deny") -}}
+  {{- else if has $name (list "postgres" "default-deny" "edge") -}}
     {{- $problems = append $problems (printf "%s: `%s` is a name berth uses for its own objects; choose another" $at $name) -}}
   {{- end -}}
   {{- if gt (add (len $root.Release.Name) 1 (len $name)) 63 -}}
@@ -137,8 +137,14 @@ too large for a float64 in env): `berth render` checks a values file fully.
 {{- end -}}
 {{- $expose := .Values.expose -}}
 {{- $normalized := dict -}}
-{{- range $path, $target := $expose.routes -}}
+{{- range $path, $route := $expose.routes -}}
+  {{- $target := include "berth.routeComponent" $route -}}
   {{- $c := index $components $target -}}
+  {{- /* `"` and `\` never appear unescaped in a URL path, and would end the
+         quoted location in the edge's nginx configuration. */ -}}
+  {{- if or (not (hasPrefix "/" $path)) (regexMatch "[?#\"\\\\]" $path) (regexMatch (include "berth.space" .) $path) -}}
+    {{- $problems = append $problems (printf "expose.routes.%s: `%s` is not a path prefix; allowed: starting with `/`, no spaces, `?`, `#`, `\"` or `\\`" $path $path) -}}
+  {{- end -}}
   {{- /* Trailing slashes do not change what a prefix matches. */ -}}
   {{- $same := regexReplaceAll "/+$" $path "" | default "/" -}}
   {{- if hasKey $normalized $same -}}
@@ -146,8 +152,13 @@ too large for a float64 in env): `berth render` checks a values file fully.
   {{- else -}}
     {{- $_ := set $normalized $same $path -}}
   {{- end -}}
-  {{- if or (not (hasPrefix "/" $path)) (regexMatch "[?#]" $path) (regexMatch (include "berth.space" .) $path) -}}
-    {{- $problems = append $problems (printf "expose.routes.%s: `%s` is not a path prefix; allowed: starting with `/`, no spaces, `?` or `#`" $path $path) -}}
+  {{- if eq (include "berth.routeStrips" $route) "true" -}}
+    {{- if eq (regexReplaceAll "/+$" $path "") "" -}}
+      {{- $problems = append $problems (printf "expose.routes.%s.stripPrefix: is true on `/`, which has no prefix to strip" $path) -}}
+    {{- end -}}
+    {{- if eq $expose.mode "ingress" -}}
+      {{- $problems = append $problems (printf "expose.routes.%s.stripPrefix: is true, but an Ingress cannot strip a prefix portably (each controller has its own annotation)" $path) -}}
+    {{- end -}}
   {{- end -}}
   {{- if not $c -}}
     {{- $problems = append $problems (printf "expose.routes.%s: routes to `%s`, which is not a component" $path $target) -}}
@@ -155,8 +166,15 @@ too large for a float64 in env): `berth render` checks a values file fully.
     {{- $problems = append $problems (printf "expose.routes.%s: routes to `%s`, a worker without a port" $path $target) -}}
   {{- end -}}
 {{- end -}}
-{{- if and (eq $expose.mode "nodePort") (not (include "berth.entry" .)) -}}
-  {{- $problems = append $problems "expose.routes: has no route for `/`; a NodePort exposes the component routed at `/`" -}}
+{{- if and (eq $expose.mode "nodePort") (not (include "berth.entry" .)) (ne (include "berth.usesEdge" .) "true") -}}
+  {{- $problems = append $problems "expose.routes: has no route for `/`; a NodePort exposes the component routed at `/` (or the edge proxy, when the routes name several components)" -}}
+{{- end -}}
+{{- $problems = concat $problems (include "berth.validateImage" (dict "path" "expose.edge" "image" $expose.edge.image) | fromJsonArray) -}}
+{{- if lt (int64 $expose.edge.replicas) 1 -}}
+  {{- $problems = append $problems (printf "expose.edge.replicas: %d is below 1; allowed: 1 or more (the edge is the only way in)" (int64 $expose.edge.replicas)) -}}
+{{- end -}}
+{{- if not (regexMatch "^[0-9]{1,12}[kKmMgG]?$" (include "berth.text" $expose.edge.maxBodySize)) -}}
+  {{- $problems = append $problems (printf "expose.edge.maxBodySize: `%s` is not a size; allowed: digits with an optional k, m or g (e.g. 10m, 512k, 0 for no limit)" (include "berth.text" $expose.edge.maxBodySize)) -}}
 {{- end -}}
 {{- $nodePort := int64 $expose.nodePort -}}
 {{- if or (lt $nodePort 30000) (gt $nodePort 32767) -}}

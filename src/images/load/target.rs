@@ -1,6 +1,7 @@
 //! A load target: a container runtime and the transport that reaches it, the commands that
 //! import an archive and inspect an image there, and running them.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -10,6 +11,8 @@ use std::process::{Command, Stdio};
 use crate::images::Progress;
 use crate::images::build::BuiltImage;
 use crate::images::error::ErrorKind;
+
+use super::partial::{self, Sent};
 
 /// The container runtime on the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,6 +136,21 @@ impl Runtime {
         }
     }
 
+    /// The command that lists the blobs of the runtime's content store; only containerd can say
+    /// (see [`partial`]).
+    pub fn content_list_argv(&self) -> Option<Vec<String>> {
+        match self {
+            Runtime::Containerd {
+                socket, namespace, ..
+            } => {
+                let mut argv = Self::ctr_base(socket, namespace);
+                argv.extend(["content", "ls", "-q"].map(str::to_owned));
+                Some(argv)
+            }
+            Runtime::Docker | Runtime::Podman => None,
+        }
+    }
+
     /// Whether the inspect output shows the image with the expected digest.
     pub fn shows_image(&self, inspect_stdout: &str, image: &BuiltImage) -> bool {
         match self {
@@ -218,8 +236,33 @@ impl LoadTarget {
         }
     }
 
-    /// Stream `image`'s archive into the runtime.
-    pub fn import(&self, image: &BuiltImage, progress: &Progress) -> Result<(), ErrorKind> {
+    /// The blobs the runtime holds, when it can tell (containerd).
+    pub fn present_blobs(&self) -> Result<Option<HashSet<String>>, ErrorKind> {
+        let Some(argv) = self.runtime.content_list_argv() else {
+            return Ok(None);
+        };
+        let argv = self.transport.wrap(argv);
+        let output = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| command_err(&argv, format!("could not start: {e}")))?;
+        if !output.status.success() {
+            return Err(command_err(&argv, failure(&output.status, &output.stderr)));
+        }
+        Ok(Some(partial::parse_content_list(&String::from_utf8_lossy(
+            &output.stdout,
+        ))))
+    }
+
+    /// Stream `image`'s archive into the runtime: the whole archive, or with `present` only the
+    /// blobs not in it (containerd; see [`partial`]), which it returns counted.
+    pub fn import(
+        &self,
+        image: &BuiltImage,
+        present: Option<&HashSet<String>>,
+        progress: &Progress,
+    ) -> Result<Option<Sent>, ErrorKind> {
         let argv = self.import_command();
         let file =
             File::open(&image.archive).map_err(|e| ErrorKind::io("open", &image.archive, e))?;
@@ -236,11 +279,26 @@ impl LoadTarget {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        let transfer = progress.transfer(image.archive_size, &format!("{} → {self}", image.name));
         let mut stdin = child.stdin.take().expect("piped");
-        let copied = io::copy(&mut transfer.reading(file), &mut stdin);
+        let mut sent = None;
+        let copied = match present {
+            Some(present) => {
+                drop(file);
+                partial::write_missing(&image.archive, present, &mut stdin).map(|s| {
+                    sent = Some(s);
+                })
+            }
+            None => {
+                let transfer =
+                    progress.transfer(image.archive_size, &format!("{} → {self}", image.name));
+                let copied = io::copy(&mut transfer.reading(file), &mut stdin);
+                drop(transfer);
+                copied
+                    .map(|_| ())
+                    .map_err(|e| command_err(&argv, format!("streaming the archive: {e}")))
+            }
+        };
         drop(stdin);
-        drop(transfer);
         let status = child
             .wait()
             .map_err(|e| command_err(&argv, e.to_string()))?;
@@ -248,8 +306,8 @@ impl LoadTarget {
         if !status.success() {
             return Err(command_err(&argv, failure(&status, stderr_text.as_bytes())));
         }
-        copied.map_err(|e| command_err(&argv, format!("streaming the archive: {e}")))?;
-        Ok(())
+        copied?;
+        Ok(sent)
     }
 }
 

@@ -77,6 +77,16 @@ pub enum Question {
     DatabaseMode { variable: String },
 }
 
+/// A route init writes: `prefix: component`, or `{component, stripPrefix: true}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePlan {
+    pub prefix: String,
+    pub component: String,
+    /// The component serves at `/` what the browser asks under the prefix.
+    pub strip_prefix: bool,
+    pub why: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub app_name: String,
@@ -85,7 +95,7 @@ pub struct Plan {
     pub components: Vec<Component>,
     pub secrets: Vec<SecretPlan>,
     pub database: DatabasePlan,
-    pub routes: Vec<(String, String, String)>,
+    pub routes: Vec<RoutePlan>,
     /// The NodePort an existing manifest gives the entry component, with where.
     pub node_port: Option<(i32, String)>,
     /// Facts the user should know (assumptions, notes, what is left to them).
@@ -152,7 +162,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
         .iter()
         .filter_map(|s| Some((s.name.clone(), s.port.as_ref()?.value)))
         .collect();
-    let entry = services
+    let entry_why = services
         .iter()
         .find(|s| {
             matches!(
@@ -165,14 +175,43 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
                 .iter()
                 .find(|s| matches!(s.runtime.value, Runtime::Node { .. }))
         })
-        .or_else(|| services.first())
-        .map(|s| s.name.clone());
-    if let Some(entry) = &entry {
-        plan.routes.push((
-            "/".into(),
-            entry.clone(),
-            "the frontend is the entry point".into(),
-        ));
+        .map(|s| (s.name.clone(), "the frontend is the entry point"))
+        .or_else(|| {
+            services.first().map(|s| {
+                (
+                    s.name.clone(),
+                    "no frontend: the first HTTP service is the entry point",
+                )
+            })
+        });
+    if let Some((entry, why)) = &entry_why {
+        plan.routes.push(RoutePlan {
+            prefix: "/".into(),
+            component: entry.clone(),
+            strip_prefix: false,
+            why: (*why).into(),
+        });
+    }
+    let entry = entry_why.map(|(name, _)| name);
+    // A page that calls its API relative to itself (a development proxy): the same prefix,
+    // routed on the deployed origin to the component listening on that port.
+    for service in &services {
+        for proxy in &service.dev_proxies {
+            let target = services.iter().find(|s| {
+                s.name != service.name
+                    && s.port.as_ref().is_some_and(|p| p.value == proxy.value.port)
+            });
+            if let Some(target) = target
+                && !plan.routes.iter().any(|r| r.prefix == proxy.value.prefix)
+            {
+                plan.routes.push(RoutePlan {
+                    prefix: proxy.value.prefix.clone(),
+                    component: target.name.clone(),
+                    strip_prefix: false,
+                    why: proxy.source.to_string(),
+                });
+            }
+        }
     }
     let stack = origins::Stack {
         services: &services,
@@ -465,9 +504,10 @@ fn driver(service: &Service, example: Option<&str>) -> Option<&'static str> {
 }
 
 /// The value of a browser-side base URL and the routes it needs. A component serving at `/`
-/// would need a route that strips its prefix, which routes cannot do: no route is written
-/// (a route `/<component>` would reach it as `/<component>/…`), the user is told, and the
-/// value stays empty (`why` says so).
+/// is routed under `/<component>` with the prefix stripped, unless the page serves paths
+/// there or another component has that prefix: then no route is written (it would shadow
+/// the page, or reach the wrong component), the user is told, and the value stays empty
+/// (`why` says so).
 fn browser_value(
     plan: &mut Plan,
     api: origins::BrowserValue,
@@ -476,15 +516,30 @@ fn browser_value(
     component: &str,
     why: &mut String,
 ) -> EnvPlan {
-    if api.routes.iter().any(|need| need.strip_prefix) {
+    let blocked = api
+        .routes
+        .iter()
+        .filter(|need| need.strip_prefix)
+        .find(|need| {
+            service
+                .routes
+                .iter()
+                .any(|p| crate::values::routes::prefix_matches(&need.prefix, p))
+                || plan
+                    .routes
+                    .iter()
+                    .any(|r| r.prefix == need.prefix && r.component != need.component)
+        });
+    if let Some(need) = blocked {
         plan.left_to_user.push(format!(
-            "components.{}.{}.{var}: points the browser at {component}, which serves no common path prefix (it answers at /): no route is written (a route /{component} would reach it as /{component}/…); route it by hand, or give its routes one prefix",
+            "components.{}.{}.{var}: points the browser at {component}, which serves no common path prefix (it answers at /), and {} is taken on the origin: no route is written; route it by hand (expose.routes./PREFIX: {{component: {component}, stripPrefix: true}}), or give its routes one prefix",
             service.name,
             if origins::bakes_at_build(service) {
                 "image.buildEnv"
             } else {
                 "env"
-            }
+            },
+            need.prefix
         ));
         *why = format!("{component} serves at /, see above; {why}");
         return EnvPlan::Plain(String::new());
@@ -497,20 +552,21 @@ fn browser_value(
 
 /// Adds a route a browser-side URL needs, unless its prefix is routed already.
 fn add_route(plan: &mut Plan, need: origins::RouteNeed, var: &str) {
-    if let Some((_, other, _)) = plan.routes.iter().find(|(p, _, _)| *p == need.prefix) {
-        if *other != need.component {
+    if let Some(other) = plan.routes.iter().find(|r| r.prefix == need.prefix) {
+        if other.component != need.component {
             plan.assumptions.push(format!(
-                "{var}: {} already goes to {other}; not routed to {}",
-                need.prefix, need.component
+                "{var}: {} already goes to {}; not routed to {}",
+                need.prefix, other.component, need.component
             ));
         }
         return;
     }
-    plan.routes.push((
-        need.prefix,
-        need.component,
-        format!("{var} points the browser at it"),
-    ));
+    plan.routes.push(RoutePlan {
+        prefix: need.prefix,
+        component: need.component,
+        strip_prefix: need.strip_prefix,
+        why: format!("{var} points the browser at it"),
+    });
 }
 
 fn notes(findings: &Findings, plan: &mut Plan) {

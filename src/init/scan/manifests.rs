@@ -418,6 +418,7 @@ mod tests {
             node_port: None,
             untranslated: Vec::new(),
             build_fetches: Vec::new(),
+            dev_proxies: Vec::new(),
             depends_on: Vec::new(),
         }
     }

@@ -3,6 +3,7 @@
 //! existing Helm chart. Nothing here decides the stack; every fact keeps its source.
 
 mod compose;
+mod dev_proxy;
 mod dockerfile;
 mod envfile;
 mod helm;
@@ -22,6 +23,8 @@ use super::findings::{
 use services::{compose_service_for, mcp_component, one_component_per_app};
 use text::{relative, skipped_dir};
 
+pub use dev_proxy::DevProxy;
+
 /// What one detector found in a directory, before it is merged into a [`Service`].
 #[derive(Debug, Default)]
 pub struct Detected {
@@ -36,6 +39,8 @@ pub struct Detected {
     pub build_fetches: Vec<Found<String>>,
     pub stdio_mcp: Vec<Found<String>>,
     pub notes: Vec<Found<String>>,
+    /// Prefixes its development server passes to another local port.
+    pub dev_proxies: Vec<Found<DevProxy>>,
     /// An MCP server over HTTP in the same project as the detected app, with its own port.
     pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
@@ -302,6 +307,7 @@ fn merge(
         untranslated: docker.untranslated.clone(),
         build_fetches: d.build_fetches,
         depends_on: Vec::new(),
+        dev_proxies: d.dev_proxies,
     }
 }
 

@@ -89,6 +89,9 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     } else {
         return None;
     }
+    if has("vite") {
+        found.dev_proxies = super::dev_proxy::vite_proxies(root, dir);
+    }
     let sources = files_with(dir, &[".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs"], 4);
     for file in &sources {
         let Ok(code) = fs::read_to_string(file) else {

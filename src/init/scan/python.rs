@@ -11,10 +11,39 @@ use super::text::{
 };
 use crate::init::findings::{EnvUse, Found, PythonTool, Runtime, Source};
 
+/// The root project a `uv.lock` in `dir` locks, when it is not the `pyproject.toml`'s (a lock
+/// copied from another project: `uv export --frozen` refuses it). `None` when they agree or
+/// either cannot be read.
+fn uv_lock_of_another_project(dir: &Path) -> Option<String> {
+    let read = |name: &str| -> Option<toml::Table> {
+        fs::read_to_string(dir.join(name)).ok()?.parse().ok()
+    };
+    let normalize = |name: &str| name.to_ascii_lowercase().replace(['_', '.'], "-");
+    let project = read("pyproject.toml")?;
+    let name = normalize(project.get("project")?.get("name")?.as_str()?);
+    let lock = read("uv.lock")?;
+    let roots: Vec<String> = lock
+        .get("package")?
+        .as_array()?
+        .iter()
+        .filter(|p| {
+            p.get("source")
+                .and_then(|s| s.get("virtual").or_else(|| s.get("editable")))
+                .and_then(|s| s.as_str())
+                == Some(".")
+        })
+        .filter_map(|p| p.get("name")?.as_str().map(normalize))
+        .collect();
+    (!roots.is_empty() && !roots.contains(&name)).then(|| roots.join(", "))
+}
+
 /// The Python project in `dir`, if it has one.
 pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     let rel = |name: &str| relative(root, &dir.join(name));
-    let (tool, tool_file) = if dir.join("uv.lock").is_file() {
+    let stale_lock = uv_lock_of_another_project(dir);
+    let (tool, tool_file) = if dir.join("uv.lock").is_file()
+        && (stale_lock.is_none() || !dir.join("requirements.txt").is_file())
+    {
         (PythonTool::Uv, "uv.lock")
     } else if dir.join("poetry.lock").is_file() {
         (PythonTool::Poetry, "poetry.lock")
@@ -39,19 +68,29 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         )),
         ..Detected::default()
     };
+    if let (Some(other), PythonTool::Requirements) = (&stale_lock, tool) {
+        found.notes.push(Found::new(
+            format!(
+                "uv.lock locks another project ({other}), not pyproject.toml's: the image installs requirements.txt (run `uv lock` to use uv)"
+            ),
+            Source::new(rel("uv.lock"), None, "lock file"),
+        ));
+    }
+    // (what the code uses, the distributions that provide it): psycopg2's wheels are
+    // psycopg2-binary, and SQLModel brings SQLAlchemy.
     found.packages = [
-        "fastapi",
-        "asyncpg",
-        "psycopg2",
-        "psycopg",
-        "sqlalchemy",
-        "alembic",
-        "uvicorn",
-        "gunicorn",
+        ("fastapi", &["fastapi"][..]),
+        ("asyncpg", &["asyncpg"]),
+        ("psycopg2", &["psycopg2", "psycopg2-binary"]),
+        ("psycopg", &["psycopg"]),
+        ("sqlalchemy", &["sqlalchemy", "sqlmodel"]),
+        ("alembic", &["alembic"]),
+        ("uvicorn", &["uvicorn"]),
+        ("gunicorn", &["gunicorn"]),
     ]
     .iter()
-    .filter(|p| has_package(&deps_text, p))
-    .map(|p| p.to_string())
+    .filter(|(_, dists)| dists.iter().any(|d| has_package(&deps_text, d)))
+    .map(|(p, _)| p.to_string())
     .collect();
     // The version the image uses: reported with the tool's source unless a pin was found.
     if let Some((_, version)) = &mut found.python {
@@ -393,7 +432,72 @@ fn python_version(_root: &Path, _dir: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::version_in_range;
+    use super::{detect, uv_lock_of_another_project, version_in_range};
+    use crate::init::findings::PythonTool;
+
+    #[test]
+    fn binary_wheels_and_sqlmodel_name_the_driver_and_orm_the_code_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("main.py", "from fastapi import FastAPI\napp = FastAPI()\n");
+        write(
+            "requirements.txt",
+            "fastapi\nsqlmodel>=0.0.16\npsycopg2-binary>=2.9.9\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "psycopg2", "sqlalchemy"]);
+        write(
+            "requirements.txt",
+            "fastapi\nsqlalchemy\npsycopg[binary]==3.2.9\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "psycopg", "sqlalchemy"]);
+    }
+
+    #[test]
+    fn a_uv_lock_of_another_project_gives_way_to_requirements_txt() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "pyproject.toml",
+            "[project]\nname = \"Todo_Chatbot\"\nversion = \"0.1.0\"\n",
+        );
+        write("requirements.txt", "fastapi==0.115.14\n");
+        write("main.py", "from fastapi import FastAPI\napp = FastAPI()\n");
+        let lock = |root: &str| {
+            format!(
+                "version = 1\n\n[[package]]\nname = \"{root}\"\nversion = \"0.1.0\"\nsource = {{ virtual = \".\" }}\n\n[[package]]\nname = \"fastapi\"\nversion = \"0.115.14\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n"
+            )
+        };
+        write("uv.lock", &lock("todo-chatbot"));
+        assert_eq!(uv_lock_of_another_project(dir.path()), None);
+        assert!(matches!(
+            detect(dir.path(), dir.path()).unwrap().python,
+            Some((PythonTool::Uv, _))
+        ));
+
+        write("uv.lock", &lock("memory-python-todo-app"));
+        assert_eq!(
+            uv_lock_of_another_project(dir.path()).as_deref(),
+            Some("memory-python-todo-app")
+        );
+        let found = detect(dir.path(), dir.path()).unwrap();
+        assert!(matches!(found.python, Some((PythonTool::Requirements, _))));
+        assert!(
+            found.notes[0]
+                .value
+                .contains("uv.lock locks another project"),
+            "{:?}",
+            found.notes
+        );
+
+        // Without requirements.txt the lock is all there is: uv, and its own error at build.
+        std::fs::remove_file(dir.path().join("requirements.txt")).unwrap();
+        assert!(matches!(
+            detect(dir.path(), dir.path()).unwrap().python,
+            Some((PythonTool::Uv, _))
+        ));
+    }
 
     #[test]
     fn a_range_gives_the_version_the_image_uses_not_its_lower_bound() {

@@ -100,6 +100,7 @@ pub(super) fn mcp_component(
         node_port: None,
         untranslated: app.untranslated.clone(),
         build_fetches: Vec::new(),
+        dev_proxies: app.dev_proxies.clone(),
         depends_on: runner.depends_on.clone(),
     })
 }

@@ -70,28 +70,84 @@ fn lock_state(root: &Path, service: &Service) -> LockState {
     LockState::InSync
 }
 
-/// The install command of a full (build) install.
-fn install(locked: bool) -> &'static str {
-    if locked {
-        "npm ci --no-audit --no-fund"
-    } else {
-        "npm install --no-audit --no-fund --no-package-lock"
+/// How the build installs packages: from the lock (`npm ci`) or resolving them, and whether
+/// peer dependencies are left to the team (`--legacy-peer-deps`, as their Dockerfile does: a
+/// lock written that way lacks the peers `npm ci` would otherwise want).
+#[derive(Clone, Copy)]
+struct Npm {
+    locked: bool,
+    legacy_peers: bool,
+}
+
+impl Npm {
+    fn flags(self) -> &'static str {
+        if self.legacy_peers {
+            " --legacy-peer-deps"
+        } else {
+            ""
+        }
+    }
+
+    /// The install command of a full (build) install.
+    fn install(self) -> String {
+        let command = if self.locked {
+            "npm ci --no-audit --no-fund"
+        } else {
+            "npm install --no-audit --no-fund --no-package-lock"
+        };
+        format!("{command}{}", self.flags())
     }
 }
 
-fn lock_note(root: &Path, service: &Service, notes: &mut Vec<String>) -> bool {
-    match lock_state(root, service) {
-        LockState::InSync => return true,
-        LockState::Missing => notes.push(format!(
-            "{}: no package-lock.json in {}: the image build resolves dependency versions when it runs (npm install); commit a lock file (`npm install` writes one) for repeatable builds",
-            service.name, service.dir
-        )),
-        LockState::Stale(what) => notes.push(format!(
-            "{}: {}/package-lock.json is out of sync with package.json ({what}), which `npm ci` refuses: the image build resolves with npm install; run `npm install` and commit the lock for repeatable builds",
-            service.name, service.dir
-        )),
+/// Whether a Dockerfile in the service's directory installs with `--legacy-peer-deps`.
+fn legacy_peer_deps(root: &Path, service: &Service) -> Option<String> {
+    let dir = root.join(&service.dir);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n == "Dockerfile" || n.starts_with("Dockerfile."))
+        .collect();
+    names.sort();
+    names.into_iter().find(|n| {
+        std::fs::read_to_string(dir.join(n)).is_ok_and(|text| {
+            text.lines()
+                .any(|l| l.contains("npm") && l.contains("--legacy-peer-deps"))
+        })
+    })
+}
+
+fn lock_note(root: &Path, service: &Service, notes: &mut Vec<String>) -> Npm {
+    let legacy_peers = match legacy_peer_deps(root, service) {
+        Some(dockerfile) => {
+            notes.push(format!(
+                "{}: npm installs with --legacy-peer-deps, as {}/{dockerfile} does",
+                service.name, service.dir
+            ));
+            true
+        }
+        None => false,
+    };
+    let locked = match lock_state(root, service) {
+        LockState::InSync => true,
+        LockState::Missing => {
+            notes.push(format!(
+                "{}: no package-lock.json in {}: the image build resolves dependency versions when it runs (npm install); commit a lock file (`npm install` writes one) for repeatable builds",
+                service.name, service.dir
+            ));
+            false
+        }
+        LockState::Stale(what) => {
+            notes.push(format!(
+                "{}: {}/package-lock.json is out of sync with package.json ({what}), which `npm ci` refuses: the image build resolves with npm install; run `npm install` and commit the lock for repeatable builds",
+                service.name, service.dir
+            ));
+            false
+        }
+    };
+    Npm {
+        locked,
+        legacy_peers,
     }
-    false
 }
 
 pub fn next(
@@ -102,7 +158,7 @@ pub fn next(
     standalone: bool,
 ) {
     let port_text = port(service).to_string();
-    let locked = lock_note(root, service, notes);
+    let npm = lock_note(root, service, notes);
     let _ = writeln!(
         out,
         "base = {}\ncontext = {}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
@@ -167,10 +223,10 @@ pub fn next(
             out,
             "# Production node_modules for the node's platform (npm --os/--cpu), then the build output."
         );
-        out.push_str(&deps_layer(locked));
+        out.push_str(&deps_layer(npm));
         "rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
     };
-    let script = format!("{SCRATCH}{}; npx next build; {copy}", install(locked));
+    let script = format!("{SCRATCH}{}; npx next build; {copy}", npm.install());
     let _ = writeln!(
         out,
         "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
@@ -187,7 +243,7 @@ pub fn static_site(
     out_dir: &str,
 ) {
     let port_text = port(service).to_string();
-    let locked = lock_note(root, service, notes);
+    let npm = lock_note(root, service, notes);
     let _ = writeln!(
         out,
         "# Served by static-web-server: a single static binary, non-root, no writable paths, SPA fallback."
@@ -211,7 +267,7 @@ pub fn static_site(
     out.push('\n');
     let script = format!(
         "{SCRATCH}{}; npm run build; cp -a {out_dir}/. \"$2/\"",
-        install(locked)
+        npm.install()
     );
     let _ = writeln!(
         out,
@@ -246,7 +302,7 @@ pub fn server(
     script: &str,
 ) {
     let port_text = port(service).to_string();
-    let locked = lock_note(root, service, notes);
+    let npm = lock_note(root, service, notes);
     let main = script.strip_prefix("node ").map(str::trim);
     let _ = writeln!(
         out,
@@ -277,7 +333,7 @@ pub fn server(
         notes,
     ));
     out.push('\n');
-    out.push_str(&deps_layer(locked));
+    out.push_str(&deps_layer(npm));
     let _ = writeln!(
         out,
         "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
@@ -287,8 +343,8 @@ pub fn server(
 
 /// Production `node_modules` for the node's platform (npm `--os`/`--cpu`), installed straight
 /// into the step's output from the lock file (or resolved, without one).
-fn deps_layer(locked: bool) -> String {
-    let (files, inputs, command) = if locked {
+fn deps_layer(npm: Npm) -> String {
+    let (files, inputs, command) = if npm.locked {
         (
             "package.json package-lock.json",
             "[\"package.json\", \"package-lock.json\"]",
@@ -304,8 +360,9 @@ fn deps_layer(locked: bool) -> String {
     let copies: Vec<String> = files.split(' ').map(|f| format!("\"$1/{f}\"")).collect();
     let script = format!(
         "set -eu; cp {} \"$2/\"; cd \"$2\"; \
-{command} --omit=dev --no-audit --no-fund --os \"$3\" --cpu \"$4\"; rm {files}",
-        copies.join(" ")
+{command} --omit=dev --no-audit --no-fund{} --os \"$3\" --cpu \"$4\"; rm {files}",
+        copies.join(" "),
+        npm.flags()
     );
     let run = toml_list(&[
         "bash",
@@ -336,19 +393,17 @@ mod tests {
     use super::*;
     use crate::init::findings::{Found, Runtime, Source};
 
+    fn node_service() -> Service {
+        let runtime = Runtime::Node {
+            script: "node s.js".into(),
+        };
+        Service::new("web", ".", Found::new(runtime, Source::assumed("x")))
+    }
+
     #[test]
     fn a_lock_npm_ci_would_refuse_is_stale() {
         let root = tempfile::tempdir().unwrap();
-        let service = Service::new(
-            "web",
-            ".",
-            Found::new(
-                Runtime::Node {
-                    script: "node s.js".into(),
-                },
-                Source::assumed("x"),
-            ),
-        );
+        let service = node_service();
         let write = |pkg: &str, lock: Option<&str>| {
             std::fs::write(root.path().join("package.json"), pkg).unwrap();
             match lock {
@@ -372,5 +427,40 @@ mod tests {
         );
         write(pkg, None);
         assert_eq!(lock_state(root.path(), &service), LockState::Missing);
+    }
+
+    #[test]
+    fn a_dockerfile_installing_with_legacy_peer_deps_is_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let service = node_service();
+        let pkg = r#"{"dependencies": {"glob": "^10.5.0"}}"#;
+        std::fs::write(root.path().join("package.json"), pkg).unwrap();
+        let lock =
+            r#"{"lockfileVersion": 3, "packages": {"": {"dependencies": {"glob": "^10.5.0"}}}}"#;
+        std::fs::write(root.path().join("package-lock.json"), lock).unwrap();
+        let spec = |notes: &mut Vec<String>| {
+            let mut out = String::new();
+            server(&mut out, notes, root.path(), &service, "node s.js");
+            out
+        };
+        let mut notes = Vec::new();
+        let plain = spec(&mut notes);
+        assert!(
+            plain.contains("npm ci --omit=dev --no-audit --no-fund --os"),
+            "{plain}"
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+
+        std::fs::write(
+            root.path().join("Dockerfile"),
+            "FROM node:22\nRUN npm install --legacy-peer-deps\n",
+        )
+        .unwrap();
+        let legacy = spec(&mut notes);
+        assert!(
+            legacy.contains("npm ci --omit=dev --no-audit --no-fund --legacy-peer-deps --os"),
+            "{legacy}"
+        );
+        assert!(notes[0].contains("as ./Dockerfile does"), "{notes:?}");
     }
 }

@@ -1,6 +1,9 @@
 //! Specs for Python services (an ASGI app or an MCP server over HTTP) on the official
 //! `python:X.Y-slim-bookworm` base: dependencies as wheels for the image's platform in
-//! `/app/deps` (pip `--target`), the code in `/app`.
+//! `/app/deps` (pip `--target`), the code in `/app`, or in `/app/<dir>` when the app imports
+//! its own directory as a package (`backend.main:app` for the service in `backend/`, whose
+//! modules say `from backend.db import …`): then `/app` is on `PYTHONPATH` and the work directory
+//! is the code's, so `alembic.ini` and its relative `script_location` are found as in the repo.
 //!
 //! `pip --target` writes console scripts (`alembic`, `uvicorn`) to `/app/deps/bin` with the
 //! build machine's interpreter in their `#!` line; the step points them at the base's
@@ -56,10 +59,19 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     );
     let base = format!("docker.io/library/python:{version}-slim-bookworm");
     let _ = writeln!(out, "base = {}", toml_str(&base));
+    let package = own_package(service);
+    let code_dir = package.map_or("/app".to_string(), |p| format!("/app/{p}"));
+    if let (Some(p), Runtime::Asgi { app }) = (package, &service.runtime.value) {
+        let _ = writeln!(
+            out,
+            "# {app} imports the directory itself as package `{p}`: the code in {code_dir}, /app on PYTHONPATH"
+        );
+    }
     let _ = writeln!(
         out,
-        "context = {}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
-        toml_str(&service.dir)
+        "context = {}\nuser = \"10001:10001\"\nworkdir = {}",
+        toml_str(&service.dir),
+        toml_str(&code_dir)
     );
     match &service.runtime.value {
         Runtime::Asgi { app } => {
@@ -94,7 +106,15 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     let _ = writeln!(out, "ports = [{port}]\ntools = {}\n", toml_list(tools));
     out.push_str(&env::block(
         &[
-            ("PYTHONPATH", "/app/deps".into()),
+            (
+                "PYTHONPATH",
+                if package.is_some() {
+                    "/app/deps:/app"
+                } else {
+                    "/app/deps"
+                }
+                .into(),
+            ),
             ("PATH", "/app/deps/bin:$PATH".into()),
             ("PYTHONDONTWRITEBYTECODE", "1".into()),
             ("PYTHONUNBUFFERED", "1".into()),
@@ -150,7 +170,7 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     );
     let _ = writeln!(
         out,
-        "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
+        "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = {}",
         toml_list(&[
             ".venv/",
             "__pycache__/",
@@ -158,8 +178,21 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
             ".env",
             ".env.*",
             "Dockerfile"
-        ])
+        ]),
+        toml_str(&code_dir)
     );
+}
+
+/// The service directory's own name when the ASGI app's module path starts with it
+/// (`backend.main:app` for `backend/` or `services/backend/`): the code imports its directory
+/// as a package, so the directory must sit under a path entry with that name.
+fn own_package(service: &Service) -> Option<&str> {
+    let Runtime::Asgi { app } = &service.runtime.value else {
+        return None;
+    };
+    let name = std::path::Path::new(&service.dir).file_name()?.to_str()?;
+    let first = app.split(['.', ':']).next()?;
+    (service.dir != "." && first == name).then_some(name)
 }
 
 /// Keeps the lines of an exported requirements file (argv: python version, machine, in, out)
@@ -192,4 +225,44 @@ fn locked_install(version: &str, export: &str) -> String {
 pip install --quiet --no-compile --target \"$2\" --only-binary=:all: --python-version {version} --no-deps -r \"$2/.pins.txt\"; \
 rm \"$2/.requirements.txt\" \"$2/.pins.txt\""
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::findings::{Found, Source};
+
+    fn asgi(dir: &str, app: &str) -> Service {
+        let runtime = Runtime::Asgi { app: app.into() };
+        Service::new("api", dir, Found::new(runtime, Source::assumed("x")))
+    }
+
+    #[test]
+    fn an_app_that_imports_its_own_directory_gets_the_code_under_that_name() {
+        assert_eq!(
+            own_package(&asgi("backend", "backend.main:app")),
+            Some("backend")
+        );
+        assert_eq!(
+            own_package(&asgi("services/api", "api.main:app")),
+            Some("api")
+        );
+        assert_eq!(own_package(&asgi("backend", "main:app")), None);
+        assert_eq!(own_package(&asgi("backend", "backend_x.main:app")), None);
+        assert_eq!(own_package(&asgi(".", "main:app")), None);
+
+        let (mut out, mut notes) = (String::new(), Vec::new());
+        spec(&mut out, &mut notes, &asgi("backend", "backend.main:app"));
+        assert!(out.contains("workdir = \"/app/backend\""), "{out}");
+        assert!(out.contains("PYTHONPATH = \"/app/deps:/app\""), "{out}");
+        assert!(
+            out.contains("copy = [\".\"]") && out.contains("dest = \"/app/backend\""),
+            "{out}"
+        );
+
+        let (mut out, mut notes) = (String::new(), Vec::new());
+        spec(&mut out, &mut notes, &asgi("backend", "main:app"));
+        assert!(out.contains("workdir = \"/app\"\n"), "{out}");
+        assert!(out.contains("PYTHONPATH = \"/app/deps\""), "{out}");
+    }
 }

@@ -2,6 +2,7 @@
 //! the offending value and what is allowed; all problems are collected at once.
 
 mod database;
+mod edge;
 mod formats;
 mod origin;
 
@@ -33,6 +34,7 @@ pub fn validate(values: &Values) -> Vec<Problem> {
     check_secrets(&mut problems, values);
     check_database(&mut problems, values);
     check_expose(&mut problems, values);
+    edge::check_edge(&mut problems, &values.expose.edge);
     check_origin(&mut problems, values);
     problems.extend(super::routes::check_routes(values));
     check_scaling(&mut problems, values);
@@ -59,7 +61,7 @@ pub fn check_names_fit(values: &Values, release: &str) -> Vec<Problem> {
 }
 
 /// Names berth gives its own objects beside the components'.
-const RESERVED_NAMES: [&str; 2] = ["postgres", "default-deny"];
+const RESERVED_NAMES: [&str; 3] = ["postgres", "default-deny", "edge"];
 
 fn check_component(problems: &mut Vec<Problem>, values: &Values, name: &str, c: &Component) {
     let at = |key: &str| format!("components.{name}.{key}");

@@ -43,22 +43,24 @@ pub fn check_origin(problems: &mut Vec<Problem>, values: &Values) {
             .with_hint("put paths in {externalUrl: /path}, not in the origin"),
         );
     }
-    let routed: Vec<&String> = values
+    let routed: Vec<String> = values
         .expose
         .routes
         .values()
+        .map(|r| r.component())
         .filter(|c| values.components.get(*c).is_some_and(|c| c.port.is_some()))
+        .map(str::to_string)
         .collect();
     let mut seen: BTreeMap<u16, &str> = BTreeMap::new();
     for (name, port) in &expose.local_ports {
         let at = format!("expose.localPorts.{name}");
-        if !routed.contains(&name) {
+        if !routed.contains(name) {
             problems.push(
                 Problem::new(
                     at.clone(),
                     format!("`{name}` is not a routed component with a port; `berth open` serves only what expose.routes routes"),
                 )
-                .with_hint(suggest(name, routed.iter().copied(), "routed components")),
+                .with_hint(suggest(name, routed.iter(), "routed components")),
             );
         }
         if *port == 0 {

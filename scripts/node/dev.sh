@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# `berth dev` on the real node. Sourced by scripts/node-test.sh (needs $BERTH, $repo, $work, k(),
+# record(), app.sh's app_registry and open.sh's free_port); run directly, it runs the checks below
+# against the node `scripts/node.sh env` names and prints their results:
+#
+#   dev_loop    berth dev on a copy of the reference app (namespace $DEV_NS, NodePort
+#               $DEV_NODE_PORT, one replica each), watching the backend; 20 atomic saves of a
+#               backend handler (scripts/node/dev-edits.py) while a client polls it through the
+#               backend's local origin every 50 ms: every edit served, in order, zero failed
+#               requests; p50/p95 from save to the new response; the session's per-phase medians
+#               (its summary on Ctrl-C); after Ctrl-C the release still serves, its Deployment ready
+#   dev_bench   the same one-line change the way `berth deploy --images load` makes it -- build
+#               every image, load them (whole archives), deploy, wait -- as three commands, since
+#               deploy cannot be pointed at this node's containerd socket: per-phase medians of
+#               DEV_BENCH_RUNS runs beside berth dev's
+#   dev_cleanup uninstalls the release and deletes its namespace (volume claims included)
+#
+# Environment: DEV_NS (default dev), DEV_NODE_PORT (default 31580), DEV_EDITS (default 20),
+# DEV_BENCH_RUNS (default 3). Cost on the CI node: about 3 minutes.
+# shellcheck disable=SC2154 # repo, work, BERTH, APP_REGISTRY, CONTAINERD_SOCKET: set by the caller
+DEV_NS=${DEV_NS:-dev}
+DEV_NODE_PORT=${DEV_NODE_PORT:-31580}
+DEV_EDITS=${DEV_EDITS:-20}
+DEV_BENCH_RUNS=${DEV_BENCH_RUNS:-3}
+DEV_HANDLER='return {"status": "ok"}'
+
+# A copy of the app's sources and its three specs (postgres is the node's own image, so its mirror
+# spec is left out: `berth dev` builds every spec it finds, as `berth deploy --images load` does).
+dev_tree() {
+  DEV_ROOT=$work/dev-root
+  rm -rf "$DEV_ROOT"
+  mkdir -p "$DEV_ROOT/images"
+  tar -C "$repo" --exclude=node_modules --exclude=.venv --exclude=.next --exclude=__pycache__ \
+    --exclude=.pytest_cache -cf - app | tar -C "$DEV_ROOT" -xf - || return 1
+  cp "$repo"/images/{frontend,backend,mcp}.toml "$DEV_ROOT/images/"
+}
+
+dev_common() {
+  DEV_VALUES=(-n "$DEV_NS" --set "expose.nodePort=$DEV_NODE_PORT" --set components.frontend.replicas=1
+    --set components.backend.replicas=1 --set components.mcp.replicas=1)
+}
+
+dev_start() {
+  dev_tree || return 1
+  app_registry || return 1
+  dev_common
+  DEV_APP_PORT=$(free_port) DEV_API_PORT=$(free_port)
+  "$BERTH" dev backend "${DEV_VALUES[@]}" --root "$DEV_ROOT" --specs-dir "$DEV_ROOT/images" \
+    --registry-mirror "docker.io=http://$APP_REGISTRY" --load-target containerd \
+    --containerd-socket "$CONTAINERD_SOCKET" --port "frontend=$DEV_APP_PORT" \
+    --port "backend=$DEV_API_PORT" --timeout 5m >"$work/dev.out" 2>"$work/dev.err" &
+  DEV_PID=$!
+  local t0=$SECONDS
+  until grep -q '^watching ' "$work/dev.err"; do
+    kill -0 "$DEV_PID" 2>/dev/null || { echo "berth dev exited:"; tail -n 30 "$work/dev.err"; return 1; }
+    ((SECONDS - t0 < 400)) || { echo "berth dev not watching after 400 s:"; tail -n 30 "$work/dev.err"; return 1; }
+    sleep 0.5
+  done
+  DEV_STARTUP_S=$((SECONDS - t0))
+  grep -E '^(deployed|watching)' "$work/dev.err"
+}
+
+# Lines of dev.err saying a change was served.
+dev_served() { grep -c -- '→ serving' "$work/dev.err"; }
+
+dev_loop() {
+  dev_start || return 1
+  local out rc=0 served
+  out=$(python3 "$repo/scripts/node/dev-edits.py" "$DEV_ROOT/app/backend/app/main.py" "$DEV_HANDLER" \
+    "http://localhost:$DEV_API_PORT/health" "$DEV_EDITS" 30) || rc=$?
+  echo "$out"
+  record dev_edits "$out"
+  # dev-edits.py puts the original back at the end: one more change, served before Ctrl-C.
+  for _ in $(seq 1 120); do
+    served=$(dev_served)
+    ((served >= DEV_EDITS + 1)) && break
+    sleep 0.5
+  done
+  kill -INT "$DEV_PID"
+  local code=0
+  wait "$DEV_PID" || code=$?
+  local summary
+  summary=$(grep '^stopped: ' "$work/dev.err")
+  echo "berth dev (startup ${DEV_STARTUP_S}s): ${summary:-no summary}"
+  grep -c '^change: ' "$work/dev.err" | sed 's/^/changes seen: /'
+  record dev_session "$(python3 -c 'import json,sys; print(json.dumps({"startup_s": int(sys.argv[1]), "summary": sys.argv[2], "exit": int(sys.argv[3])}))' "$DEV_STARTUP_S" "$summary" "$code")"
+  ((code == 0)) || { echo "berth dev exited $code after Ctrl-C:"; tail -n 20 "$work/dev.err"; return 1; }
+  [[ -n $summary ]] || { echo "no summary on exit"; return 1; }
+  # Ctrl-C left the release serving.
+  k -n "$DEV_NS" rollout status deploy/todo-chatbot-backend --timeout=60s >/dev/null ||
+    { echo "the backend is not ready after Ctrl-C"; return 1; }
+  # Where the last rollout's time went: the backend pod's creation, its container's start, Ready.
+  k -n "$DEV_NS" get pods -l app.kubernetes.io/component=backend -o json | python3 -c '
+import json, sys
+from datetime import datetime
+t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
+for p in json.load(sys.stdin)["items"]:
+    created = t(p["metadata"]["creationTimestamp"])
+    started = t(p["status"]["containerStatuses"][0]["state"].get("running", {}).get("startedAt", p["metadata"]["creationTimestamp"]))
+    ready = next((t(c["lastTransitionTime"]) for c in p["status"].get("conditions", []) if c["type"] == "Ready"), created)
+    print("backend pod %s: container started %+.0fs after creation, Ready %+.0fs after the start" % (p["metadata"]["name"], (started - created).total_seconds(), (ready - started).total_seconds()))
+' || true
+  return $rc
+}
+
+# Seconds since $1 (a date +%s.%N), to 2 decimals.
+dev_since() { python3 -c 'import sys,time; print(f"{time.time() - float(sys.argv[1]):.2f}")' "$1"; }
+
+dev_bench() {
+  [[ -n ${DEV_ROOT:-} ]] || dev_tree || return 1
+  app_registry || return 1
+  dev_common
+  local out=$work/dev-bench run t sets ref built loaded ready
+  mkdir -p "$out"
+  : >"$out/phases"
+  # Each run edits the original handler, so each is a new backend image.
+  cp "$DEV_ROOT/app/backend/app/main.py" "$out/main.py.orig"
+  # Run 0 rolls every workload out of the dev profile; it is not counted.
+  for run in $(seq 0 "$DEV_BENCH_RUNS"); do
+    python3 - "$DEV_ROOT/app/backend/app/main.py" "$DEV_HANDLER" "$run" "$out/main.py.orig" <<'PY' || return 1
+import os, sys
+path, old, run, orig = sys.argv[1:]
+text = open(orig).read()
+if old not in text:
+    sys.exit(f"{old!r} is not in {orig}")
+text = text.replace(old, old.replace('"ok"', f'"ok", "bench": "{run}"'))
+open(path + ".tmp", "w").write(text)
+os.replace(path + ".tmp", path)
+PY
+    t=$(date +%s.%N)
+    "$BERTH" images build frontend backend mcp --root "$DEV_ROOT" --specs-dir "$DEV_ROOT/images" \
+      --out "$out/archives" --quiet --registry-mirror "docker.io=http://$APP_REGISTRY" >"$out/built" ||
+      { echo "build failed"; return 1; }
+    built=$(dev_since "$t")
+    t=$(date +%s.%N)
+    "$BERTH" images load frontend backend mcp --root "$DEV_ROOT" --specs-dir "$DEV_ROOT/images" \
+      --out "$out/archives" --target containerd --containerd-socket "$CONTAINERD_SOCKET" >"$out/loaded" 2>&1 ||
+      { echo "load failed"; cat "$out/loaded"; return 1; }
+    loaded=$(dev_since "$t")
+    sets=()
+    while IFS=$'\t' read -r ref _; do
+      local name=${ref%:*}
+      sets+=(--set "components.${name##*/}.image.tag=${ref##*:}")
+    done <"$out/built"
+    t=$(date +%s.%N)
+    "$BERTH" deploy --yes --images skip "${DEV_VALUES[@]}" "${sets[@]}" --timeout 5m >"$out/deploy.log" 2>&1 ||
+      { echo "deploy failed"; tail -n 20 "$out/deploy.log"; return 1; }
+    ready=$(dev_since "$t")
+    echo "run $run: built ${built}s, loaded ${loaded}s, ready ${ready}s"
+    ((run == 0)) || echo "$built $loaded $ready" >>"$out/phases"
+  done
+  local medians
+  medians=$(python3 - "$out/phases" "$work/dev.err" <<'PY'
+import json, re, statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+cols = list(zip(*rows))
+deploy = {k: round(statistics.median(c), 2) for k, c in zip(["built_s", "loaded_s", "ready_s"], cols)}
+deploy["total_s"] = round(statistics.median([sum(r) for r in rows]), 2)
+dev = {}
+try:
+    line = next(l for l in open(sys.argv[2]) if l.startswith("stopped: "))
+    for key, value in re.findall(r"(built|loaded|ready|save → serving) ([0-9.]+) s", line):
+        dev[{"save → serving": "total_s"}.get(key, key + "_s")] = float(value)
+except (StopIteration, FileNotFoundError):
+    pass
+print(json.dumps({"runs": len(rows), "deploy_images_load": deploy, "berth_dev": dev}))
+PY
+  ) || return 1
+  record dev_bench "$medians"
+  python3 - "$medians" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+print("per-phase medians (%d runs of build+load+deploy; berth dev from its session summary):" % d["runs"])
+print("%22s %8s %8s %8s %8s" % ("", "built", "loaded", "ready", "total"))
+for name, row in (("build+load+deploy", d["deploy_images_load"]), ("berth dev", d["berth_dev"])):
+    print("%22s " % name + " ".join("%7.2fs" % row.get(k, float("nan")) for k in ("built_s", "loaded_s", "ready_s", "total_s")))
+PY
+}
+
+dev_cleanup() {
+  "$BERTH" uninstall --yes -n "$DEV_NS" >/dev/null 2>&1 || true
+  k delete namespace "$DEV_NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
+}
+
+# Run directly: the checks against the node of `scripts/node.sh env`.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  set -uo pipefail
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  cd "$repo" || exit 2
+  env_lines=$(scripts/node.sh env) || { echo "dev.sh: error: no real node" >&2; exit 2; }
+  eval "$(sed 's/^/export /' <<<"$env_lines")"
+  BERTH=${BERTH:-${CARGO_TARGET_DIR:-$repo/target}/debug/berth}
+  work=$(mktemp -d)
+  results=${BERTH_NODE_RESULTS:-$work/results.json}
+  trap 'dev_cleanup; rm -rf "$work"' EXIT
+  k() { "$KUBECTL" --request-timeout=30s "$@"; }
+  record() {
+    python3 - "$results" "$1" "$2" <<'PY'
+import json, os, sys
+path, key, value = sys.argv[1:]
+data = json.load(open(path)) if os.path.exists(path) else {}
+data[key] = json.loads(value)
+json.dump(data, open(path, "w"), indent=1)
+PY
+  }
+  # shellcheck source=app.sh
+  source scripts/node/app.sh
+  # shellcheck source=open.sh
+  source scripts/node/open.sh
+  rc=0
+  dev_loop || rc=1
+  dev_bench || rc=1
+  echo "results:" && cat "$results"
+  exit $rc
+fi
