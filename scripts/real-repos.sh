@@ -424,7 +424,17 @@ run_one() { # NAME SOURCE NODEPORT
     record entry fail 0 "no NodePort Service in $ns"
   else
     url=http://$NODE_IP:$svcport
-    read -r code ctype < <(curl -sS -L -o "$rdir/entry.body" -w '%{http_code} %{content_type}\n' --max-time 30 "$url/" 2>"$rdir/entry.err" || echo "000 -")
+    # kube-proxy programs a new Service's NodePort on its own schedule (iptables-restore after the
+    # endpoints turn ready; seconds on a loaded node, as on Minikube), so a refused connection is
+    # retried for up to 30 s; any HTTP answer is final.
+    local tries=0
+    while :; do
+      read -r code ctype < <(curl -sS -L -o "$rdir/entry.body" -w '%{http_code} %{content_type}\n' --max-time 30 "$url/" 2>"$rdir/entry.err" || echo "000 -")
+      [[ $code == 000 && $tries -lt 30 ]] || break
+      tries=$((tries + 1))
+      sleep 1
+    done
+    [[ $tries -eq 0 ]] || echo "refused for ${tries} s before the first answer" >>"$rdir/entry.err"
     echo "$url $code $ctype" >"$rdir/entry.txt"
     # A page must load; an API without a route at / answers with its own 4xx, which is an answer.
     if [[ $code =~ ^[23] ]] || [[ $code =~ ^4 && $ctype != text/html* ]]; then

@@ -2,7 +2,6 @@
 //! readiness. Never prompts with `--yes` or without a terminal; otherwise the
 //! wizard (`deploy_wizard`) asks first.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -12,7 +11,6 @@ use super::cluster_args::{ClusterArgs, TargetArgs};
 use super::report::{self, DeployProgress};
 use super::{Outcome, ReleaseArgs, ValuesArgs, diff, settings};
 use crate::apply::DeployOptions;
-use crate::images::Mirror;
 use crate::manifests::{self, RenderContext, output};
 use crate::pipeline::origin::OriginNote;
 use crate::pipeline::{self, ImageSources, ImagesMode};
@@ -108,22 +106,8 @@ impl DeploySettings {
             let layer = serde_json::json!({"expose": {"origin": "local", "url": ""}});
             sources.layers.push(("--open".into(), layer));
         }
-        let mut mirrors = BTreeMap::new();
-        for mapping in &args.registry_mirrors {
-            let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
-            mirrors.insert(registry, mirror);
-        }
-        // Specs live in images/ beside the team's berth.yaml.
-        let stack_dir = sources.stack.as_deref().and_then(Path::parent);
-        let root = args
-            .root
-            .clone()
-            .or_else(|| {
-                stack_dir
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .map(Path::to_path_buf)
-            })
-            .unwrap_or_else(|| PathBuf::from("."));
+        let mirrors = settings::registry_mirrors(&args.registry_mirrors)?;
+        let root = settings::specs_root(args.root.as_deref(), sources.stack.as_deref());
         let images = match args.images {
             Images::Auto => ImagesMode::Auto,
             Images::Build => ImagesMode::Build,

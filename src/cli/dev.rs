@@ -2,7 +2,6 @@
 //! open`, and roll out every edit of a component's build inputs until Ctrl-C. The loop is
 //! `dev`'s; this resolves the flags, binds the local ports and prints what the session reports.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use super::cluster_args::TargetArgs;
 use super::images::TargetArg;
 use super::{Outcome, ValuesArgs, hints, settings};
 use crate::dev::{self, DevEvent, DevSettings};
-use crate::images::{LoadSettings, Mirror, TargetKind};
+use crate::images::{LoadSettings, TargetKind};
 use crate::manifests::local_ports::EDGE;
 use crate::operate::forward::{self, ForwardEvent};
 use crate::operate::logs::LogEvent;
@@ -73,21 +72,8 @@ pub async fn run(args: DevArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Err(ValuesError::invalid(vec![problem]).into());
     }
     dev::watched_specs(&values, &args.components)?;
-    let mut mirrors = BTreeMap::new();
-    for mapping in &args.registry_mirrors {
-        let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
-        mirrors.insert(registry, mirror);
-    }
-    let stack_dir = sources.stack.as_deref().and_then(Path::parent);
-    let root = args
-        .root
-        .clone()
-        .or_else(|| {
-            stack_dir
-                .filter(|d| !d.as_os_str().is_empty())
-                .map(Path::to_path_buf)
-        })
-        .unwrap_or_else(|| PathBuf::from("."));
+    let mirrors = settings::registry_mirrors(&args.registry_mirrors)?;
+    let root = settings::specs_root(args.root.as_deref(), sources.stack.as_deref());
     let image_sources = ImageSources {
         root,
         specs_dir: args.specs_dir.clone(),

@@ -9,9 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{Outcome, ValuesArgs};
-use crate::images::{
-    self, BuildSettings, LoadSettings, Mirror, Platform, PushSettings, TargetKind,
-};
+use crate::images::{self, BuildSettings, LoadSettings, Platform, PushSettings, TargetKind};
 use crate::manifests::build_env::build_envs;
 use crate::ui::Printer;
 use crate::values::{self, ProcessEnv};
@@ -267,10 +265,10 @@ pub fn build_settings(
 
 fn apply_build_flags(settings: &mut BuildSettings, build: &BuildFlags) -> Result<()> {
     settings.platforms = Platform::parse_list(&build.platform).map_err(anyhow::Error::msg)?;
-    for mapping in &build.registry_mirrors {
-        let (registry, mirror) = Mirror::parse_mapping(mapping).map_err(anyhow::Error::msg)?;
-        settings.registry.mirrors.insert(registry, mirror);
-    }
+    settings
+        .registry
+        .mirrors
+        .extend(super::settings::registry_mirrors(&build.registry_mirrors)?);
     settings.source_date_epoch = build.source_date_epoch;
     settings.revision = match &build.revision {
         Some(r) if r.is_empty() => None,

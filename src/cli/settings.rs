@@ -98,3 +98,29 @@ pub fn deploy_options(apply: &ApplyArgs, delete_data: bool) -> DeployOptions {
         also_owned: vec![],
     }
 }
+
+/// `--registry-mirror REGISTRY=URL` flags, by registry.
+pub fn registry_mirrors(
+    mappings: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, crate::images::Mirror>> {
+    mappings
+        .iter()
+        .map(|m| crate::images::Mirror::parse_mapping(m).map_err(anyhow::Error::msg))
+        .collect()
+}
+
+/// Where image specs' contexts are resolved: `--root`, else the directory of the team's
+/// berth.yaml (specs live in images/ beside it), else the working directory.
+pub fn specs_root(
+    root: Option<&std::path::Path>,
+    stack: Option<&std::path::Path>,
+) -> std::path::PathBuf {
+    root.map(std::path::Path::to_path_buf)
+        .or_else(|| {
+            stack
+                .and_then(std::path::Path::parent)
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}

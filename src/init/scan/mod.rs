@@ -45,6 +45,21 @@ pub struct Detected {
     pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
 
+/// berth's images run as a user, who cannot bind a port below 1024 (`EXPOSE 80` of an nginx
+/// image the team ran as root): the component listens on the same port plus 8000 instead (80 →
+/// 8080), its Service and probes follow, and the source says why.
+fn unprivileged_port(service: &mut Service) {
+    let Some(port) = service.port.as_mut().filter(|p| p.value < 1024) else {
+        return;
+    };
+    let was = port.value;
+    port.value = was + 8000;
+    port.source.what = format!(
+        "{}; {was} needs root and berth's images run as a user: {} instead",
+        port.source.what, port.value
+    );
+}
+
 /// Scan the repository at `root`.
 pub fn scan(root: &Path) -> Findings {
     let mut findings = Findings::default();
@@ -153,6 +168,9 @@ pub fn scan(root: &Path) -> Findings {
     findings.env_files = env_files(root);
     helm::read(root, &mut findings);
     manifests::read(root, &mut findings);
+    for service in &mut findings.services {
+        unprivileged_port(service);
+    }
     let (name, version) = identity(root);
     findings.app_name = name;
     findings.version = version;
@@ -415,4 +433,30 @@ fn identity(root: &Path) -> (Option<Found<String>>, Option<Found<String>>) {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .map(|n| Found::new(n, Source::assumed("the directory's name")));
     (dir_name, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_only_root_may_bind_moves_above_1024_and_says_why() {
+        let runtime = Runtime::Node {
+            script: "node s.js".into(),
+        };
+        let mut service = Service::new("web", "web", Found::new(runtime, Source::assumed("x")));
+        service.port = Some(Found::new(80, Source::new("values.yaml", Some(24), "port")));
+        unprivileged_port(&mut service);
+        let port = service.port.as_ref().unwrap();
+        assert_eq!(port.value, 8080);
+        assert!(
+            port.source.what.contains("80 needs root"),
+            "{}",
+            port.source.what
+        );
+
+        service.port = Some(Found::new(3000, Source::assumed("x")));
+        unprivileged_port(&mut service);
+        assert_eq!(service.port.unwrap().value, 3000);
+    }
 }
