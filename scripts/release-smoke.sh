@@ -65,12 +65,11 @@ need=(file)
 for t in "${targets[@]}"; do
   case $t in
     aarch64-*) need+=(qemu-user) ;;
-    *windows*) need+=(wine wine64 binutils-mingw-w64-x86-64) ;;
+    *windows*) need+=(wine wine64 binutils-mingw-w64-x86-64 gcc-mingw-w64-x86-64) ;;
   esac
 done
 ensure_debian_packages "${need[@]}"
-export WINEPREFIX=${WINEPREFIX:-$release_cache/wine-prefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-mkdir -p "$WINEPREFIX"
+case " ${targets[*]} " in *windows*) ensure_wine_prefix ;; esac
 
 work=$(mktemp -d)
 cluster_started=

@@ -94,10 +94,6 @@ runner() {
   esac
 }
 
-wine_env() {
-  export WINEPREFIX=${WINEPREFIX:-$release_cache/wine-prefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-  mkdir -p "$WINEPREFIX"
-}
 
 build_target() {
   local target=$1 start=$SECONDS
@@ -224,7 +220,7 @@ if [[ " $targets " == *" aarch64-unknown-linux-musl "* ]]; then
   zig_bin=$(ensure_zig)
 fi
 [[ ${BERTH_RELEASE_SBOM:-1} == 0 ]] || cyclonedx_bin=$(ensure_cargo_tool cargo-cyclonedx "$CYCLONEDX_VERSION")
-case " $targets " in *windows*) wine_env ;; esac
+case " $targets " in *windows*) ensure_wine_prefix ;; esac
 
 rm -f "$out/build-times.txt"
 for target in $targets; do

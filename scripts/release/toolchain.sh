@@ -110,3 +110,17 @@ ensure_go_tool() {
   fi
   echo "$dir/$name"
 }
+
+# A Wine prefix in the cache that runs Rust-built .exe files: Wine 8.0 (Debian 12) lacks
+# bcryptprimitives.dll (Rust's std imports ProcessPrng from it; Windows 10+ ships it), so a shim
+# built from wine-bcryptprimitives.c goes into the prefix's system32. Never part of a release.
+ensure_wine_prefix() {
+  export WINEPREFIX=${WINEPREFIX:-$release_cache/wine-prefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+  mkdir -p "$WINEPREFIX"
+  local system32=$WINEPREFIX/drive_c/windows/system32
+  [[ -f $system32/bcryptprimitives.dll ]] && return 0
+  [[ -d $system32 ]] || wineboot --init >/dev/null 2>&1 || true
+  [[ -d $system32 ]] || { rel_say "wine: no prefix at $WINEPREFIX after wineboot --init"; return 1; }
+  x86_64-w64-mingw32-gcc -O2 -shared -s -o "$system32/bcryptprimitives.dll" \
+    "$(dirname "${BASH_SOURCE[0]}")/wine-bcryptprimitives.c" -ladvapi32
+}
