@@ -5,7 +5,9 @@
 # binaries of arm64 builds; the pinned uv and Poetry of scripts/build-tools.sh on PATH for the
 # specs `berth init` writes for uv and Poetry projects. Needs root for containerd. No TTY needed.
 #
-#   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests,
+#   scripts/images-test.sh            unit tests of src/images, CLI error tests, real-parts tests
+#                                     (images_wheels: sdist-only Python requirements, with pip and
+#                                     the pinned setuptools from PyPI, cached under BERTH_CACHE_DIR),
 #                                     and the app's backend image when app/ and images/ are present
 #
 # Environment: BERTH_CACHE_DIR (registry data lives under it), CARGO_TARGET_DIR as usual.
@@ -65,7 +67,7 @@ log "$(uv --version) and $(poetry --version --no-ansi) from $build_tools"
 # berth's edge configuration passes nginx -t of the nginx the seeded edge image runs.
 BERTH_TEST_NGINX=$("$repo/scripts/images/seed-nginx.sh" --binary | tail -n 1) cargo test --test edge_nginx -- --include-ignored
 cargo test --lib images::
-cargo test --test images_cli --test images_real -- --include-ignored
+cargo test --test images_cli --test images_real --test images_wheels -- --include-ignored
 # The specs `berth init` writes for fixture repositories: requirements.txt and Poetry projects on
 # the Python 3.12 base, a uv project on 3.13 and a uv + alembic backend on 3.12 built in the team's
 # directory without uv on PATH (wheels from PyPI), and berth's own install of the pinned uv and

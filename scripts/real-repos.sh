@@ -28,7 +28,10 @@
 # Generic only: nothing here knows a repository. What it does beyond what a user would do, every
 # time printed in the report:
 #   - network-only patches (scripts/corpus/offline-patches.py): next/font/google, which downloads
-#     fonts during `next build`, is pointed at a system font;
+#     fonts during `next build`, is pointed at a system font; and (scripts/corpus/npm-registry.py)
+#     a package-lock.json whose `resolved` URLs name a mirror registry (not registry.npmjs.org)
+#     gets npm_config_replace_registry_host=always for the build, so npm fetches those tarballs
+#     from its configured registry;
 #   - secrets: berth.env.example's required secrets get generated dummy values in a per-run env file
 #     (the names are reported; the values are never printed); a required database URL (a hosted
 #     PostgreSQL, unreachable here) gets the URL of a stand-in PostgreSQL the script runs in the
@@ -208,11 +211,11 @@ YAML
 # own), the browser check at the app's local URL, then, for every other component it serves, a
 # rolling upgrade (a pod-template change) under a 10 req/s loop through that component's local port
 # at its readiness path: >= 200 requests, zero lost. Records open-build, open-deploy, open,
-# open-browser and open-upgrade. Uses run_one's rdir, sets, scenario, root and record.
+# open-browser and open-upgrade. Uses run_one's rdir, sets, scenario, root, npm_env and record.
 open_leg() { # NAME NS WORK NODEPORT
   local name=$1 ns=$2 work=$3 nodeport=$4 t=$SECONDS
   local origin=(--set expose.origin=local --set "expose.nodePort=$nodeport")
-  if ! (cd "$work" && timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
+  if ! (cd "$work" && env "${npm_env[@]}" timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
       "${origin[@]}" --out "$rdir/archives-open" "${root[@]}") >"$rdir/open-build.out" 2>"$rdir/open-build.log"; then
     record open-build fail $((SECONDS - t)) "$(first_error "$rdir/open-build.log")"
     return
@@ -307,8 +310,10 @@ run_one() { # NAME SOURCE NODEPORT
   cp -a "$src" "$work"
   log "=== $name ($src) -> $work"
 
-  # Network-only patches.
+  # Network-only patches (files changed in the copy; npm told to fetch from its own registry).
   python3 "$repo/scripts/corpus/offline-patches.py" "$work" >"$rdir/patches.txt" 2>&1 || true
+  python3 "$repo/scripts/corpus/npm-registry.py" "$work" >"$rdir/npm-registry.txt" 2>>"$rdir/patches.txt" || true
+  cat "$rdir/npm-registry.txt" >>"$rdir/patches.txt"
 
   # 1. init
   t=$SECONDS
@@ -338,12 +343,20 @@ run_one() { # NAME SOURCE NODEPORT
   # build is told it, as a user building ahead of a deploy would (--host-only: the node's
   # address is still the one the deploy would have).
   local origin=(--set "expose.nodePort=$nodeport" --set "expose.url=http://${NODE_IP:-127.0.0.1}:$nodeport")
-  if (cd "$work" && timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
+  # Network-only: npm fetches what a lock file's `resolved` URLs name; a lock written against a
+  # mirror registry (not registry.npmjs.org) is fetched from the configured registry instead.
+  local npm_env=()
+  if [[ -s $rdir/npm-registry.txt ]]; then
+    npm_env=(npm_config_replace_registry_host=always)
+  fi
+  if (cd "$work" && env "${npm_env[@]}" timeout 45m "$BERTH" images build --registry-mirror "docker.io=http://$registry" \
       "${origin[@]}" --out "$rdir/archives" "${root[@]}") >"$rdir/build.out" 2>"$rdir/build.log"; then
     built=$(grep -c . "$rdir/build.out")
     record build ok $((SECONDS - t)) "$built of $specs images"
   else
-    built=$(grep -c . "$rdir/build.out")
+    # build.out lists images only when every one was built; each built image leaves its record
+    # (<name>.json) in --out as it finishes.
+    built=$(find "$rdir/archives" -maxdepth 1 -name '*.json' 2>/dev/null | grep -c .)
     record build fail $((SECONDS - t)) "$built of $specs images built; $(first_error "$rdir/build.log")"
     return
   fi

@@ -10,6 +10,9 @@ import re
 import sys
 
 VERDICT = re.compile(r"\s*(ERROR:|error:|Error:|npm error code|fatal:)")
+# A line that names the cause itself (a bundler's, compiler's or Python's), before any verdict:
+# `next build` ends with "Build failed because of webpack errors" after "Module not found: …".
+CAUSE = re.compile(r"Module not found|Can't resolve|Cannot find module|ModuleNotFoundError|ImportError:|Type error:|SyntaxError")
 ERROR = re.compile(r"(^|[^a-z])(error|Error|ERROR|ERR!|failed|FAILED|fatal|Traceback|not found|refused)([^a-z]|$)")
 
 
@@ -39,7 +42,11 @@ def main() -> int:
         output = lines[lines.index("--- output ---") + 1 :]
         # pip and tools like it say the verdict last ("ERROR: No matching distribution …").
         verdicts = [l for l in output if VERDICT.match(l)]
-        hit = verdicts[-1] if verdicts else next((l for l in output if ERROR.search(l)), output[-1] if output else "")
+        causes = [l for l in output if CAUSE.search(l)]
+        if causes:
+            hit = causes[0]
+        else:
+            hit = verdicts[-1] if verdicts else next((l for l in output if ERROR.search(l)), output[-1] if output else "")
         at = output.index(hit) if hit in output else -1
         if hit.startswith("npm error code") and 0 <= at < len(output) - 1:
             hit = f"{hit.strip()}: {output[at + 1].removeprefix('npm error').strip()}"  # the code's explanation

@@ -280,8 +280,12 @@ impl Builder<'_> {
                         }
                     ),
                 );
-                let out =
-                    steps::run_step(&step, &self.tools.settings.cache_dir.join("steps"), epoch)?;
+                let out = steps::run_step(
+                    &step,
+                    &self.tools.settings.cache_dir.join("steps"),
+                    epoch,
+                    &|message| self.tools.progress.step(image, message),
+                )?;
                 let mut tree = LayerTree::new();
                 tree.add_dir_contents(&out, &layer.dest)?;
                 check_architecture(&tree, self.platform)?;
@@ -300,11 +304,12 @@ impl Builder<'_> {
                 self.tools.progress.step(
                     image,
                     &format!(
-                        "layer {}: {} entries, {} ({})",
+                        "layer {}: {} entries, {} ({}){}",
                         layer.name,
                         tree.len(),
                         human(blob.size),
-                        short(&blob.digest)
+                        short(&blob.digest),
+                        left_out_note(tree.left_out())
                     ),
                 );
                 Ok(blob)
@@ -484,6 +489,27 @@ fn check_architecture(tree: &LayerTree, platform: &Platform) -> Result<(), Error
             found: elf::machine_name(*machine),
         }),
     }
+}
+
+/// What a copy left out as the host's environments, for the layer's progress line: said, not
+/// silent, since a team may wonder where its committed `venv/` went.
+fn left_out_note(left: &[(String, &'static str)]) -> String {
+    if left.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = left
+        .iter()
+        .take(5)
+        .map(|(path, what)| format!("{path}/ ({what})"))
+        .collect();
+    let more = match left.len() {
+        n if n > 5 => format!(" and {} more", n - 5),
+        _ => String::new(),
+    };
+    format!(
+        "; left out the host's environments: {}{more}",
+        shown.join(", ")
+    )
 }
 
 fn read_ignore(context: &Path, extra: &[String]) -> Result<IgnoreRules, ErrorKind> {

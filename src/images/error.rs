@@ -91,6 +91,17 @@ pub enum ErrorKind {
         /// Combined stdout and stderr (tail).
         output: String,
     },
+    /// A Python requirement has no wheel for the image's platform and berth cannot make one
+    /// here (its source builds a platform wheel, or does not build).
+    #[error("{requirement} has no wheel for {target} and {reason}")]
+    NoWheel {
+        /// The requirement (`neon 0.1.2`).
+        requirement: String,
+        /// The image's platform and Python (`linux x86_64 cp312`).
+        target: String,
+        /// Why none can be built here, with a hint.
+        reason: String,
+    },
     /// An external program (ctr, minikube, docker …) could not be run or failed.
     #[error("`{command}` failed: {message}")]
     Command {

@@ -2,6 +2,8 @@
 //! component, `**` across components, `!` re-includes, the last matching pattern wins, and a
 //! pattern that matches a directory excludes everything below it.
 
+use std::path::Path;
+
 use globset::{Glob, GlobBuilder, GlobMatcher};
 
 use super::error::ErrorKind;
@@ -61,6 +63,21 @@ impl IgnoreRules {
     /// Whether some `!` rule exists: then an excluded directory must still be walked.
     pub fn has_exceptions(&self) -> bool {
         self.rules.iter().any(|r| r.negated)
+    }
+}
+
+/// What a directory is when it holds a machine's installed environment rather than a project's
+/// code: a Python virtualenv (any directory with a `pyvenv.cfg`, whatever its name or depth) or
+/// `node_modules`. Their content belongs to the host (its interpreter's paths, its platform's
+/// native modules) and the image installs its own, so a copy never takes one, whatever the
+/// ignore rules say.
+pub fn host_environment(dir: &Path) -> Option<&'static str> {
+    if dir.file_name().is_some_and(|n| n == "node_modules") {
+        Some("node_modules")
+    } else if dir.join("pyvenv.cfg").is_file() {
+        Some("a virtualenv")
+    } else {
+        None
     }
 }
 
@@ -128,6 +145,20 @@ mod tests {
         assert!(r.is_excluded(".env"));
         assert!(!r.is_excluded("main.py"));
         assert!(r.has_exceptions());
+    }
+
+    #[test]
+    fn virtualenvs_and_node_modules_are_host_environments() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("backend/env-3.12");
+        std::fs::create_dir_all(venv.join("lib")).unwrap();
+        std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        let modules = dir.path().join("web/node_modules");
+        std::fs::create_dir_all(&modules).unwrap();
+        assert_eq!(host_environment(&venv), Some("a virtualenv"));
+        assert_eq!(host_environment(&modules), Some("node_modules"));
+        assert_eq!(host_environment(&venv.join("lib")), None);
+        assert_eq!(host_environment(&dir.path().join("backend")), None);
     }
 
     #[test]

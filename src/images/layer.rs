@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::elf;
 use super::error::ErrorKind;
-use super::ignore::IgnoreRules;
+use super::ignore::{IgnoreRules, host_environment};
 use super::spec::Owner;
 use super::store::{BlobStore, HashingWriter};
 
@@ -34,6 +34,9 @@ pub struct LayerBlob {
 #[derive(Debug, Default)]
 pub struct LayerTree {
     entries: BTreeMap<String, Entry>,
+    /// Directories a copy left out as the host's environments (see [`host_environment`]):
+    /// context-relative path and what it is.
+    left_out: Vec<(String, &'static str)>,
 }
 
 #[derive(Debug)]
@@ -63,9 +66,16 @@ impl LayerTree {
         self.entries.is_empty()
     }
 
+    /// Directories copies left out because they hold the host's environment (a virtualenv,
+    /// `node_modules`), with what each is, in the order met.
+    pub fn left_out(&self) -> &[(String, &'static str)] {
+        &self.left_out
+    }
+
     /// Copy `rel` (a path under `context`) into `dest`, keeping its path relative to the context:
     /// `"."` puts the context's content in `dest`, `"app"` lands at `dest/app`, `"src/x.py"` at
-    /// `dest/src/x.py`. Paths excluded by `ignore` (evaluated relative to the context) are left out.
+    /// `dest/src/x.py`. Paths excluded by `ignore` (evaluated relative to the context) are left out,
+    /// and so is every virtualenv and `node_modules` (see [`LayerTree::left_out`]).
     pub fn add_copy(
         &mut self,
         context: &Path,
@@ -80,6 +90,10 @@ impl LayerTree {
         let target = join(&image_path(dest), &rel);
         self.add_parents(&target);
         if meta.is_dir() {
+            if let Some(what) = host_environment(&source) {
+                self.left_out.push((rel, what));
+                return Ok(());
+            }
             self.add_dir(&target);
             self.walk(&source, &rel, &target, Some(ignore))
         } else if ignore.is_excluded(&rel) {
@@ -118,6 +132,14 @@ impl LayerTree {
             let excluded = ignore.is_some_and(|r| r.is_excluded(&child_rel));
             let child_dest = join(dest, &name);
             if meta.is_dir() {
+                // Only copies (which have rules) leave environments out: a step's output is
+                // what the step installed for the image.
+                if ignore.is_some()
+                    && let Some(what) = host_environment(&path)
+                {
+                    self.left_out.push((child_rel, what));
+                    continue;
+                }
                 // An excluded directory is still walked when `!` rules might re-include its content.
                 if excluded && !ignore.is_some_and(IgnoreRules::has_exceptions) {
                     continue;
@@ -431,6 +453,59 @@ mod tests {
                 "app/src/pkg/b.py"
             ]
         );
+    }
+
+    /// A committed virtualenv (found by its `pyvenv.cfg`, whatever it is named, at any depth)
+    /// and `node_modules` never reach a copy, even when a `!` rule re-includes part of them;
+    /// the tree says what it left out. A step's output keeps its own.
+    #[test]
+    fn copies_leave_out_virtualenvs_and_node_modules() {
+        let ctx = tempfile::tempdir().unwrap();
+        fixture(ctx.path());
+        for venv in ["venv", "src/pkg/.python-env"] {
+            let dir = ctx.path().join(venv);
+            fs::create_dir_all(dir.join("lib/site-packages")).unwrap();
+            fs::write(dir.join("pyvenv.cfg"), "home = C:\\Python312\n").unwrap();
+            fs::write(dir.join("lib/site-packages/x.py"), "").unwrap();
+        }
+        fs::create_dir_all(ctx.path().join("src/node_modules/left-pad")).unwrap();
+        fs::write(ctx.path().join("src/node_modules/left-pad/index.js"), "").unwrap();
+        let rules = IgnoreRules::new("!venv/lib\n", &[]).unwrap();
+        let mut tree = LayerTree::new();
+        tree.add_copy(ctx.path(), ".", "/app", &rules).unwrap();
+        let names: Vec<&str> = tree.entries.keys().map(String::as_str).collect();
+        assert!(
+            names.iter().all(|n| !n.contains("venv")
+                && !n.contains("python-env")
+                && !n.contains("node_modules")),
+            "{names:?}"
+        );
+        assert!(names.contains(&"app/src/pkg/b.py"), "{names:?}");
+        let mut left: Vec<_> = tree.left_out().to_vec();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ("src/node_modules".to_owned(), "node_modules"),
+                ("src/pkg/.python-env".to_owned(), "a virtualenv"),
+                ("venv".to_owned(), "a virtualenv"),
+            ]
+        );
+        let mut named = LayerTree::new();
+        named
+            .add_copy(ctx.path(), "venv", "/app", &IgnoreRules::default())
+            .unwrap();
+        assert_eq!(named.left_out(), [("venv".to_owned(), "a virtualenv")]);
+        assert!(named.entries.keys().all(|n| !n.contains("site-packages")));
+
+        let mut output = LayerTree::new();
+        output.add_dir_contents(ctx.path(), "/app").unwrap();
+        assert!(
+            output
+                .entries
+                .contains_key("app/src/node_modules/left-pad/index.js")
+        );
+        assert!(output.left_out().is_empty());
     }
 
     #[test]

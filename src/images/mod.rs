@@ -31,6 +31,7 @@ pub mod credentials;
 pub mod elf;
 pub mod env_refs;
 pub mod error;
+mod excerpt;
 pub mod ignore;
 pub mod image_config;
 mod image_index;
@@ -44,6 +45,7 @@ pub mod spec;
 pub mod steps;
 pub mod store;
 pub mod tools;
+pub mod wheels;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

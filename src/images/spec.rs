@@ -36,7 +36,9 @@
 //! name = "code"
 //! copy = ["."]                           # paths under context, kept relative to it: "." puts the
 //!                                        # context's content in dest, "app" lands at dest/app;
-//!                                        # .dockerignore in context applies
+//!                                        # .dockerignore in context applies; a virtualenv
+//!                                        # (a directory with pyvenv.cfg) or node_modules
+//!                                        # is never copied (the host's, not the image's)
 //! ignore = ["tests/"]                    # optional extra ignore patterns (same syntax)
 //! dest = "/app"
 //! ```
@@ -50,6 +52,11 @@
 //! the text `{out}`, never the output directory). The step runs with the context as working directory and
 //! `SOURCE_DATE_EPOCH` set; its output is cached under a key made of the command, its
 //! environment, the platform and the content of `inputs`.
+//!
+//! A step that installs Python packages for the image's platform (`PIP_PLATFORM` in its `env`)
+//! and fails with pip's "No matching distribution found" for a requirement published only as
+//! source runs again with a wheel of it built here: a pure-Python (`py3-none-any`) one is used,
+//! a platform wheel is refused naming the package (see `wheels`).
 //!
 //! Every layer is checked before it is written: an ELF file built for another machine than the
 //! target's fails the build (naming the file and the placeholders to use) instead of producing

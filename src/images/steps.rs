@@ -11,8 +11,10 @@ use std::process::Command;
 use serde_json::json;
 
 use super::error::ErrorKind;
+use super::excerpt;
 use super::platform::Platform;
 use super::store::{Digest, hash_file};
+use super::wheels;
 
 /// A `run` layer whose placeholders are checked; `{out}` is resolved by [`run_step`], once the
 /// output directory exists.
@@ -175,57 +177,102 @@ fn hash_input(path: &Path, rel: &str, out: &mut Vec<(String, String)>) -> Result
 /// Run `step` unless its output is cached under `steps_dir`; returns the output directory.
 ///
 /// The command writes into a fresh temporary directory that is renamed to `steps_dir/<key>` only
-/// when it succeeds, so a failed or interrupted step is never reused.
-pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, ErrorKind> {
+/// when it succeeds, so a failed or interrupted step is never reused. A step that installs Python
+/// packages for the image's platform and fails for want of a wheel runs again with a pure-Python
+/// wheel built here from the requirement's source (see [`super::wheels`]; kept in
+/// `steps_dir/wheels`); `report` hears about each.
+pub fn run_step(
+    step: &Step,
+    steps_dir: &Path,
+    epoch: u64,
+    report: &dyn Fn(&str),
+) -> Result<PathBuf, ErrorKind> {
     let done = steps_dir.join(step.key.hex());
     if done.is_dir() {
         return Ok(done);
     }
     fs::create_dir_all(steps_dir).map_err(|e| ErrorKind::io("create directory", steps_dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".running-")
-        .tempdir_in(steps_dir)
-        .map_err(|e| ErrorKind::io("create directory in", steps_dir, e))?;
-    let out = tmp.path().to_string_lossy().into_owned();
-    let (argv, env) = expand(
-        &step.run,
-        &step.env_templates,
-        &step.context,
-        &out,
-        &step.values,
-    )?;
-    let command_line = shell_words(&argv);
-    let mut command = Command::new(&argv[0]);
-    if !step.path_prefix.is_empty() && !env.contains_key("PATH") {
-        let mut dirs = step.path_prefix.clone();
-        dirs.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        if let Ok(path) = std::env::join_paths(dirs) {
-            command.env("PATH", path);
+    let mut find_links: Vec<PathBuf> = Vec::new();
+    let mut tried: Vec<String> = Vec::new();
+    let tmp = loop {
+        let tmp = tempfile::Builder::new()
+            .prefix(".running-")
+            .tempdir_in(steps_dir)
+            .map_err(|e| ErrorKind::io("create directory in", steps_dir, e))?;
+        let out = tmp.path().to_string_lossy().into_owned();
+        let (argv, env) = expand(
+            &step.run,
+            &step.env_templates,
+            &step.context,
+            &out,
+            &step.values,
+        )?;
+        let command_line = shell_words(&argv);
+        let mut command = step.command(&argv[0], &env, epoch);
+        if !find_links.is_empty() {
+            command.env("PIP_FIND_LINKS", with_find_links(&env, step, &find_links));
         }
-    }
-    let output = command
-        .args(&argv[1..])
-        .current_dir(&step.context)
-        .envs(&env)
-        .envs(&step.build_env)
-        .env("SOURCE_DATE_EPOCH", epoch.to_string())
-        .output()
-        .map_err(|e| ErrorKind::StepFailed {
-            command: command_line.clone(),
-            status: format!("could not start: {e}"),
-            output: String::new(),
-        })?;
-    if !output.status.success() {
+        let output = command
+            .args(&argv[1..])
+            .output()
+            .map_err(|e| ErrorKind::StepFailed {
+                command: command_line.clone(),
+                status: format!("could not start: {e}"),
+                output: String::new(),
+            })?;
+        if output.status.success() {
+            break tmp;
+        }
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
+        let mut pip_env = env.clone();
+        pip_env.extend(step.build_env.clone());
+        if wheels::targets_a_platform(&pip_env)
+            && let Some(requirement) = wheels::missing_requirement(&text)
+            && !tried.contains(&requirement)
+            && tried.len() < MAX_SOURCE_WHEELS
+        {
+            let target = wheels::target_description(
+                &argv,
+                &pip_env,
+                step.values.get("os").map_or("linux", String::as_str),
+                step.values
+                    .get("uname_arch")
+                    .map_or(std::env::consts::ARCH, String::as_str),
+            );
+            let index = ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"]
+                .into_iter()
+                .filter_map(|name| {
+                    let value = pip_env
+                        .get(name)
+                        .cloned()
+                        .or_else(|| std::env::var(name).ok())?;
+                    Some((name.to_owned(), value))
+                })
+                .collect();
+            let dir = wheels::pure_wheel(
+                &requirement,
+                wheels::WheelBuild {
+                    pip: step.command("pip", &env, epoch),
+                    wheels_dir: &steps_dir.join("wheels"),
+                    target: &target,
+                    index,
+                },
+            )?;
+            report(&format!(
+                "{} has no wheel for {target}: using a pure-Python wheel built here from its source, running the step again",
+                wheels::describe(&requirement)
+            ));
+            tried.push(requirement);
+            find_links.push(dir);
+            continue;
+        }
         return Err(ErrorKind::StepFailed {
             command: command_line,
             status: output.status.to_string(),
-            output: excerpt(&text, 20, 40),
+            output: excerpt::excerpt(&text),
         });
-    }
+    };
     let kept = tmp.keep();
     if let Err(e) = fs::rename(&kept, &done) {
         // Another build finished the same step first: its output is as good as ours.
@@ -235,6 +282,50 @@ pub fn run_step(step: &Step, steps_dir: &Path, epoch: u64) -> Result<PathBuf, Er
         }
     }
     Ok(done)
+}
+
+/// How many source-only requirements one step may have built (each costs a run of the step).
+const MAX_SOURCE_WHEELS: usize = 32;
+
+/// `PIP_FIND_LINKS` for a step's run: what the step or this machine already sets, then berth's
+/// wheel directories (pip takes a space-separated list).
+fn with_find_links(env: &BTreeMap<String, String>, step: &Step, dirs: &[PathBuf]) -> String {
+    let existing = step
+        .build_env
+        .get("PIP_FIND_LINKS")
+        .or_else(|| env.get("PIP_FIND_LINKS"))
+        .cloned()
+        .or_else(|| std::env::var("PIP_FIND_LINKS").ok());
+    existing
+        .into_iter()
+        .filter(|v| !v.trim().is_empty())
+        .chain(dirs.iter().map(|d| d.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Step {
+    /// `program` as the step runs: berth's tools first on `PATH`, the context as working
+    /// directory, the step's environment (expanded, `env`) under the stack's build environment,
+    /// and `SOURCE_DATE_EPOCH`.
+    fn command(&self, program: &str, env: &BTreeMap<String, String>, epoch: u64) -> Command {
+        let mut command = Command::new(program);
+        if !self.path_prefix.is_empty() && !env.contains_key("PATH") {
+            let mut dirs = self.path_prefix.clone();
+            dirs.extend(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            ));
+            if let Ok(path) = std::env::join_paths(dirs) {
+                command.env("PATH", path);
+            }
+        }
+        command
+            .current_dir(&self.context)
+            .envs(env)
+            .envs(&self.build_env)
+            .env("SOURCE_DATE_EPOCH", epoch.to_string());
+        command
+    }
 }
 
 fn shell_words(argv: &[String]) -> String {
@@ -250,21 +341,6 @@ fn shell_words(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The first `head` and last `tail` lines of a failed step's output: npm and pip print the
-/// cause first and pages of usage or progress after it.
-fn excerpt(text: &str, head: usize, tail: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    if all.len() <= head + tail {
-        return all.join("\n");
-    }
-    let skipped = all.len() - head - tail;
-    format!(
-        "{}\n… ({skipped} lines)\n{}",
-        all[..head].join("\n"),
-        all[all.len() - tail..].join("\n")
-    )
 }
 
 #[cfg(test)]
@@ -327,7 +403,7 @@ mod tests {
             "printf %s '{out}' > {out}/literal; printf %s \"$DEST\" > {out}/env"
         );
         let steps = tempfile::tempdir().unwrap();
-        let out = run_step(&step, steps.path(), 0).unwrap();
+        let out = run_step(&step, steps.path(), 0, &|_| {}).unwrap();
         assert_eq!(fs::read_to_string(out.join("literal")).unwrap(), "{out}");
         let dest = fs::read_to_string(out.join("env")).unwrap();
         assert!(
@@ -405,14 +481,14 @@ mod tests {
         };
         let steps = tempfile::tempdir().unwrap();
         let ran = || fs::read_to_string(&log).unwrap().lines().count();
-        let first = run_step(&prep("http://a.example/api"), steps.path(), 0).unwrap();
+        let first = run_step(&prep("http://a.example/api"), steps.path(), 0, &|_| {}).unwrap();
         assert_eq!(
             fs::read_to_string(first.join("env")).unwrap(),
             "http://a.example/api|{not-a-placeholder}"
         );
-        let again = run_step(&prep("http://a.example/api"), steps.path(), 0).unwrap();
+        let again = run_step(&prep("http://a.example/api"), steps.path(), 0, &|_| {}).unwrap();
         assert_eq!((again, ran()), (first.clone(), 1), "same origin: cached");
-        let other = run_step(&prep("http://b.example/api"), steps.path(), 0).unwrap();
+        let other = run_step(&prep("http://b.example/api"), steps.path(), 0, &|_| {}).unwrap();
         assert_ne!(other, first);
         assert_eq!(ran(), 2, "new origin: the step runs again");
         assert_eq!(
@@ -454,10 +530,10 @@ mod tests {
         };
         let steps = tempfile::tempdir().unwrap();
         let first = prep();
-        let out = run_step(&first, steps.path(), 0).unwrap();
+        let out = run_step(&first, steps.path(), 0, &|_| {}).unwrap();
         assert_eq!(fs::read_to_string(out.join("copied")).unwrap(), "a==1\n");
         assert_eq!(prep().key, first.key);
-        run_step(&prep(), steps.path(), 0).unwrap();
+        run_step(&prep(), steps.path(), 0, &|_| {}).unwrap();
         assert_eq!(
             fs::read_to_string(&log).unwrap().lines().count(),
             1,
@@ -465,18 +541,6 @@ mod tests {
         );
         fs::write(ctx.path().join("req.txt"), "a==2\n").unwrap();
         assert_ne!(prep().key, first.key);
-    }
-
-    #[test]
-    fn a_long_output_keeps_its_first_and_last_lines() {
-        let text: String = (1..=100).map(|n| format!("line {n}\n")).collect();
-        let shown = excerpt(&text, 20, 40);
-        assert!(
-            shown.starts_with("line 1\n") && shown.ends_with("line 100"),
-            "{shown}"
-        );
-        assert!(shown.contains("line 20\n… (40 lines)\nline 61"), "{shown}");
-        assert_eq!(excerpt("a\nb", 20, 40), "a\nb");
     }
 
     #[test]
@@ -498,7 +562,9 @@ mod tests {
             &Platform::default(),
         )
         .unwrap();
-        let err = run_step(&step, steps.path(), 0).unwrap_err().to_string();
+        let err = run_step(&step, steps.path(), 0, &|_| {})
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("no matching distribution") && err.contains("exit status: 3"),
             "{err}"
