@@ -97,6 +97,7 @@ images_tests() {
 release_tests() {
   local out kc version ok=0
   scripts/release-lint.sh || ok=1
+  scripts/release-check.sh || ok=1
   cargo build --quiet --bin berth || return 1
   version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
   out=$(mktemp -d)

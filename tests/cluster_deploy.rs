@@ -49,8 +49,133 @@ async fn fresh_install_is_ready_and_identical_redeploy_writes_nothing() {
             ["create", "replace", "apply", "patch", "delete"].contains(&verb)
         })
         .collect();
-    assert!(summary.contains(" dry-run apply deployments"), "{summary}");
+    // Nothing changed since berth applied it: one list per kind, no dry-run.
+    assert!(summary.contains(" list deployments"), "{summary}");
+    assert!(!summary.contains("dry-run"), "{summary}");
     assert!(writes.is_empty(), "a diff wrote: {writes:?}");
+    cleanup(&ns);
+}
+
+/// The request summary of a `-v` run.
+fn request_summary(run: &cluster::Run) -> String {
+    run.stderr
+        .lines()
+        .find_map(|line| line.split_once(" API requests: "))
+        .unwrap_or_else(|| panic!("no request summary:\n{}", run.stderr))
+        .1
+        .to_string()
+}
+
+fn jsonpath(ns: &str, object: &str, path: &str) -> String {
+    let out = kubectl(&["get", "-n", ns, object, "-o", &format!("jsonpath={path}")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run_kubectl(args: &[&str]) {
+    let out = kubectl(args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The no-op deploy decides from one list per kind, so drift must show in
+/// what it lists: `kubectl edit` and `kubectl label` of a field berth set are
+/// found (the API server then refuses berth's apply as a conflict naming the
+/// manager, and `--force-conflicts` reverts them), a label removed is put
+/// back, and an annotation berth never set is no drift at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_by_edit_and_label_is_found_from_the_lists_and_reverted() {
+    let ns = cluster::namespace("drift");
+    deploy(&ns, &["--no-wait"]).assert_code(0);
+    let backend = "deployment/todo-chatbot-backend";
+    let config = "configmap/todo-chatbot-backend";
+    let label = "{.metadata.labels.app\\.kubernetes\\.io/component}";
+    let component = jsonpath(&ns, backend, label);
+    assert!(!component.is_empty(), "the render labels its component");
+    let port = "{.data.PORT}";
+    let rendered_port = jsonpath(&ns, config, port);
+
+    // An annotation berth never set: still a no-op, decided from the lists.
+    run_kubectl(&["annotate", "-n", &ns, backend, "team=payments"]);
+    let before = resource_versions(&ns).await;
+    let noop = deploy(&ns, &["--no-wait", "-v"]);
+    noop.assert_code(0);
+    let summary = request_summary(&noop);
+    assert!(!summary.contains("dry-run"), "{summary}");
+    assert!(!summary.contains("get deployments"), "{summary}");
+    assert_eq!(resource_versions(&ns).await, before, "a no-op deploy wrote");
+
+    // kubectl label --overwrite of a label berth set.
+    run_kubectl(&[
+        "label",
+        "--overwrite",
+        "-n",
+        &ns,
+        backend,
+        "app.kubernetes.io/component=edited",
+    ]);
+    let refused = deploy(&ns, &["--no-wait"]);
+    refused.assert_code(2);
+    assert!(
+        refused.stderr.contains("kubectl-label"),
+        "{}",
+        refused.stderr
+    );
+    deploy(&ns, &["--no-wait", "--force-conflicts"]).assert_code(0);
+    assert_eq!(jsonpath(&ns, backend, label), component);
+
+    // kubectl label NAME- : the label berth set, removed; put back.
+    run_kubectl(&["label", "-n", &ns, backend, "app.kubernetes.io/component-"]);
+    let restored = deploy(&ns, &["--no-wait", "-v"]);
+    restored.assert_code(0);
+    assert_eq!(jsonpath(&ns, backend, label), component);
+    assert!(
+        request_summary(&restored).contains("1 dry-run apply deployments"),
+        "{}",
+        restored.stderr
+    );
+
+    // kubectl edit of a value berth set (the editor is a sed).
+    let out =
+        std::process::Command::new(std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into()))
+            .args(["edit", "-n", &ns, config])
+            .env("KUBECONFIG", cluster::kubeconfig())
+            .env("KUBE_EDITOR", "sed -i -e 's/^  PORT: .*/  PORT: \"9999\"/'")
+            .output()
+            .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(jsonpath(&ns, config, port), "9999");
+    let refused = deploy(&ns, &["--no-wait"]);
+    refused.assert_code(2);
+    assert!(
+        refused.stderr.contains("kubectl-edit"),
+        "{}",
+        refused.stderr
+    );
+    deploy(&ns, &["--no-wait", "--force-conflicts"]).assert_code(0);
+    assert_eq!(jsonpath(&ns, config, port), rendered_port);
+
+    // Reverted and recorded: the next deploy is a no-op from the lists again.
+    let before = resource_versions(&ns).await;
+    let noop = deploy(&ns, &["--no-wait", "-v"]);
+    noop.assert_code(0);
+    assert!(
+        !request_summary(&noop).contains("dry-run"),
+        "{}",
+        noop.stderr
+    );
+    assert_eq!(resource_versions(&ns).await, before, "a no-op deploy wrote");
     cleanup(&ns);
 }
 
@@ -179,6 +304,19 @@ async fn a_kubectl_scale_conflict_is_reported_and_forced_on_request() {
         refused.stderr
     );
     deploy(&ns, &["--force-conflicts"]).assert_code(0);
+    assert_eq!(
+        jsonpath(&ns, "deployment/todo-chatbot-backend", "{.spec.replicas}"),
+        "2",
+        "scaled back"
+    );
+    // Taken back and recorded: the next deploy is decided from the lists.
+    let noop = deploy(&ns, &["-v"]);
+    noop.assert_code(0);
+    assert!(
+        !request_summary(&noop).contains("dry-run"),
+        "{}",
+        noop.stderr
+    );
     cleanup(&ns);
 }
 

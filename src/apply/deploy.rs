@@ -4,25 +4,28 @@
 //! wait, and close the revision.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PostParams};
 
+use super::applied::{self, Record};
 use super::error::status_code;
+use super::listed::{Listed, list_members};
 use super::lock::{self, ReleaseLock};
 use super::ownership::{Ownership, apply_params};
 use super::parallel::in_parallel;
+use super::plan::as_applied;
 use super::plan::plan_objects;
 use super::prune::{Pruned, prune, prune_candidates};
 use super::revision::{self, RevisionContent};
 use super::volumes;
 use super::watch;
 use super::{
-    Action, ApplyError, Change, Desired, Event, FIELD_MANAGER, Inventory, ObjectKey, Planned,
-    Readiness, Release, Verb, wait_ready,
+    Action, ApplyError, Change, Desired, Event, FIELD_MANAGER, Inventory, ObjectKey, Phase,
+    Planned, Readiness, Release, Verb, wait_ready,
 };
 
 /// How to deploy.
@@ -90,11 +93,32 @@ pub async fn deploy(
     if objects.is_empty() {
         return Err(ApplyError::EmptyRender);
     }
-    Ownership::of(release).mark(&mut objects);
+    as_applied(release, &mut objects);
+    let mut clock = Clock::default();
+    let started = Instant::now();
     let lock = hold(client, release, &objects).await?;
-    let result = deploy_held(client, release, &objects, options, &lock, progress).await;
+    clock.add(Phase::Lock, started);
+    let result = deploy_held(
+        client, release, &objects, options, &lock, &mut clock, progress,
+    )
+    .await;
+    let started = Instant::now();
     lock.release().await;
+    clock.add(Phase::Lock, started);
+    for (phase, elapsed) in clock.0 {
+        progress(Event::Phase { phase, elapsed });
+    }
     result
+}
+
+/// Time spent per phase.
+#[derive(Default)]
+struct Clock(BTreeMap<Phase, Duration>);
+
+impl Clock {
+    fn add(&mut self, phase: Phase, since: Instant) {
+        *self.0.entry(phase).or_default() += since.elapsed();
+    }
 }
 
 /// Deploys like [`deploy`] under a lock the caller holds for longer (`berth dev` holds it for
@@ -110,8 +134,16 @@ pub async fn deploy_holding(
     if objects.is_empty() {
         return Err(ApplyError::EmptyRender);
     }
-    Ownership::of(release).mark(&mut objects);
-    deploy_held(client, release, &objects, options, lock, progress).await
+    as_applied(release, &mut objects);
+    let mut clock = Clock::default();
+    let result = deploy_held(
+        client, release, &objects, options, lock, &mut clock, progress,
+    )
+    .await;
+    for (phase, elapsed) in clock.0 {
+        progress(Event::Phase { phase, elapsed });
+    }
+    result
 }
 
 /// Takes the release lock. It lives in the release namespace, so when that
@@ -163,17 +195,25 @@ async fn deploy_held(
     objects: &[Desired],
     options: &DeployOptions,
     lock: &ReleaseLock,
+    clock: &mut Clock,
     progress: &mut (dyn FnMut(Event) + Send),
 ) -> Result<DeployReport, ApplyError> {
+    let started = Instant::now();
+    let ownership = Ownership::of(release);
+    let (inventory, revisions, listed) = futures::join!(
+        Inventory::read(client, release),
+        revision::list(client, release),
+        list_members(client, objects, &ownership),
+    );
+    let inventory = inventory?.unwrap_or_default();
+    clock.add(Phase::Compare, started);
     let mut run = Run {
         client,
         release,
         options,
         lock,
-        recorded: Inventory::read(client, release)
-            .await?
-            .unwrap_or_default()
-            .objects,
+        clock,
+        recorded: inventory.objects,
         owned: objects
             .iter()
             .map(|d| d.key.clone())
@@ -181,10 +221,9 @@ async fn deploy_held(
             .collect(),
         // A deploy killed after its last write leaves a pending revision; even a
         // run with nothing left to apply must then record the converged state.
-        interrupted: revision::list(client, release)
-            .await?
-            .iter()
-            .any(|r| r.status == revision::PENDING),
+        interrupted: revisions?.iter().any(|r| r.status == revision::PENDING),
+        applied_before: inventory.applied,
+        applied: Record::new(),
         revision: None,
         report: DeployReport {
             changes: vec![],
@@ -194,7 +233,7 @@ async fn deploy_held(
             readiness: Readiness::Ready,
         },
     };
-    match run.execute(objects, progress).await {
+    match run.execute(objects, listed, progress).await {
         Ok(()) => Ok(run.report),
         Err(err) => {
             // A process that lost the lock writes nothing more.
@@ -214,8 +253,14 @@ struct Run<'a> {
     release: &'a Release,
     options: &'a DeployOptions,
     lock: &'a ReleaseLock,
+    clock: &'a mut Clock,
     /// The inventory as found.
     recorded: BTreeSet<ObjectKey>,
+    /// What the inventory recorded berth left each object as.
+    applied_before: Record,
+    /// What this deploy leaves each object as (known for the objects it
+    /// applied or proved unchanged).
+    applied: Record,
     /// What the release owns after this deploy.
     owned: BTreeSet<ObjectKey>,
     /// An earlier deploy of this release stopped with its revision pending.
@@ -228,16 +273,37 @@ impl Run<'_> {
     async fn execute(
         &mut self,
         objects: &[Desired],
+        listed: Listed,
         progress: &mut (dyn FnMut(Event) + Send),
     ) -> Result<(), ApplyError> {
-        // Every stage is dry-run before anything is written, so a conflict or an
-        // immutable change stops the deploy with the cluster untouched. Objects
-        // whose namespace does not exist yet plan as creates.
-        let planned = plan_objects(self.client, objects, self.options.force_conflicts).await?;
+        // Every stage is planned before anything is written, so a conflict or
+        // an immutable change stops the deploy with the cluster untouched.
+        // Objects whose namespace does not exist yet plan as creates.
+        let started = Instant::now();
+        let planned = plan_objects(
+            self.client,
+            objects,
+            listed,
+            &self.applied_before,
+            self.options.force_conflicts,
+        )
+        .await?;
+        self.clock.add(Phase::Compare, started);
         check_blockers(&planned, self.options.recreate)?;
         let mut stages: BTreeMap<u8, Vec<&Planned>> = BTreeMap::new();
         for p in &planned {
             stages.entry(p.desired.key.stage).or_default().push(p);
+            if p.action == Action::Unchanged {
+                let key = &p.desired.key;
+                // Proved from the list: as recorded. Dry-run: as it returned.
+                let entry = match &p.after {
+                    None => self.applied_before.get(key).cloned(),
+                    Some(after) => applied::entry(after),
+                };
+                if let Some(entry) = entry {
+                    self.applied.insert(key.clone(), entry);
+                }
+            }
         }
         for items in stages.values() {
             let changes: Vec<&Planned> = items
@@ -253,6 +319,7 @@ impl Run<'_> {
             // The namespace exists (the lock lives in it): the revision and
             // the inventory are recorded before the first write.
             self.begin().await?;
+            let started = Instant::now();
             let results = in_parallel(
                 changes
                     .iter()
@@ -260,7 +327,10 @@ impl Run<'_> {
             )
             .await;
             for (planned, result) in changes.iter().zip(results) {
-                result?;
+                let written = result?;
+                if let Some(entry) = applied::entry(&written) {
+                    self.applied.insert(planned.desired.key.clone(), entry);
+                }
                 if let Action::Expand { claims } = &planned.action {
                     for c in claims {
                         progress(Event::Expanded {
@@ -276,7 +346,9 @@ impl Run<'_> {
                 let key = &planned.desired.key;
                 watch::until_namespace_active(self.client, key, watch::NAMESPACE_ACTIVE).await?;
             }
+            self.clock.add(Phase::Apply, started);
         }
+        drop(planned);
         let candidates: Vec<ObjectKey> = prune_candidates(&self.recorded, objects)
             .into_iter()
             .filter(|k| !self.owned.contains(k))
@@ -285,6 +357,7 @@ impl Run<'_> {
             self.lock.ensure_held().await?;
             self.begin().await?;
         }
+        let started = Instant::now();
         for (key, outcome) in prune(
             self.client,
             self.release,
@@ -299,19 +372,30 @@ impl Run<'_> {
                 Pruned::Kept(why) => self.report.kept.push(format!("{key}: {why}")),
             }
         }
-        if self.revision.is_some() && self.recorded != self.owned {
+        self.clock.add(Phase::Prune, started);
+        // The shrunk inventory and what this deploy left each object as; only
+        // with a revision: a no-op deploy writes nothing.
+        if self.revision.is_some()
+            && (self.recorded != self.owned || self.applied != self.applied_before)
+        {
+            let started = Instant::now();
             Inventory {
                 objects: self.owned.clone(),
+                applied: std::mem::take(&mut self.applied),
             }
             .write(self.client, self.release)
             .await?;
+            self.clock.add(Phase::Record, started);
         }
         if let Some(timeout) = self.options.wait {
+            let started = Instant::now();
             let keys: Vec<ObjectKey> = objects.iter().map(|d| d.key.clone()).collect();
             self.report.readiness =
                 wait_ready(self.client, self.release, &keys, timeout, progress).await?;
+            self.clock.add(Phase::Wait, started);
         }
         if let Some(number) = self.revision {
+            let started = Instant::now();
             self.lock.ensure_held().await?;
             let status = match self.report.readiness {
                 Readiness::Ready => revision::DEPLOYED,
@@ -330,6 +414,7 @@ impl Run<'_> {
                     error: e.to_string(),
                 }),
             }
+            self.clock.add(Phase::Record, started);
         }
         Ok(())
     }
@@ -356,6 +441,7 @@ impl Run<'_> {
         if self.revision.is_some() {
             return Ok(());
         }
+        let started = Instant::now();
         let ttl = self.options.wait.unwrap_or_default() + Duration::from_secs(120);
         let number =
             revision::begin(self.client, self.release, &self.options.revision, ttl).await?;
@@ -363,10 +449,16 @@ impl Run<'_> {
         self.report.revision = Some(number);
         let superset: BTreeSet<ObjectKey> = self.recorded.union(&self.owned).cloned().collect();
         if superset != self.recorded {
-            Inventory { objects: superset }
-                .write(self.client, self.release)
-                .await?;
+            // What the objects were left as so far still holds; an entry an
+            // apply makes stale no longer matches the object's new stamp.
+            Inventory {
+                objects: superset,
+                applied: self.applied_before.clone(),
+            }
+            .write(self.client, self.release)
+            .await?;
         }
+        self.clock.add(Phase::Record, started);
         Ok(())
     }
 }
@@ -404,8 +496,13 @@ pub fn holds_volumes(key: &ObjectKey, reason: &str) -> bool {
 
 /// Writes one object with server-side apply. Recreating deletes it first
 /// (with its dependents); expanding raises its claims' requests and deletes
-/// only the object, orphaning its pods for the new object to adopt.
-async fn apply_one(client: &Client, planned: &Planned, force: bool) -> Result<(), ApplyError> {
+/// only the object, orphaning its pods for the new object to adopt. Returns
+/// the object as written.
+async fn apply_one(
+    client: &Client,
+    planned: &Planned,
+    force: bool,
+) -> Result<serde_json::Value, ApplyError> {
     let key = &planned.desired.key;
     let api = key.api(client);
     let delete = match &planned.action {
@@ -432,12 +529,13 @@ async fn apply_one(client: &Client, planned: &Planned, force: bool) -> Result<()
             .and_then(|l| l["metadata"]["uid"].as_str());
         watch::until_deleted(client, key, uid, watch::DELETION).await?;
     }
-    api.patch(
-        &key.name,
-        &apply_params(force),
-        &Patch::Apply(&planned.desired.object),
-    )
-    .await
-    .map_err(|e| ApplyError::api("apply", key.to_string(), e))?;
-    Ok(())
+    let written = api
+        .patch(
+            &key.name,
+            &apply_params(force),
+            &Patch::Apply(&planned.desired.object),
+        )
+        .await
+        .map_err(|e| ApplyError::api("apply", key.to_string(), e))?;
+    Ok(serde_json::to_value(written).expect("objects serialize"))
 }

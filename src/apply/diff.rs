@@ -3,6 +3,7 @@
 use serde_json::Value;
 use similar::TextDiff;
 
+use super::applied::APPLIED_ANNOTATION;
 use super::normalize::normalize;
 use super::{Action, Planned};
 
@@ -43,6 +44,9 @@ pub fn object_diff(planned: &Planned) -> Option<String> {
             header
         }
         Action::Conflict { message } => format!("{key} conflict: {message}"),
+        Action::Update if before == after => {
+            format!("{key} would update (berth's record of what it applied, only)")
+        }
         Action::Create | Action::Update | Action::Unchanged => {
             format!("{key} would {}", planned.action.verb())
         }
@@ -55,10 +59,20 @@ pub fn object_diff(planned: &Planned) -> Option<String> {
     Some(format!("{header}\n{body}"))
 }
 
-/// Pretty JSON without noise; Secret values masked (equal values stay equal,
-/// changed ones show as changed).
+/// Pretty JSON without noise (nor berth's stamp of the applied payload,
+/// which changes with any content); Secret values masked (equal values stay
+/// equal, changed ones show as changed).
 fn show(object: &Value, kind: &str) -> String {
     let mut object = normalize(object);
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta.get_mut("annotations").and_then(Value::as_object_mut);
+        if let Some(annotations) = annotations {
+            annotations.remove(APPLIED_ANNOTATION);
+            if annotations.is_empty() {
+                meta.remove("annotations");
+            }
+        }
+    }
     if kind == "Secret" {
         for field in ["data", "stringData"] {
             if let Some(map) = object.get_mut(field).and_then(Value::as_object_mut) {

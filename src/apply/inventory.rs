@@ -10,17 +10,23 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch};
 
+use super::applied::{self, Record};
 use super::ownership::{Ownership, apply_params, parent_name};
 use super::{ApplyError, ObjectKey, Release, tooling};
 
 const TOOLING: &str = "applyset.kubernetes.io/tooling";
 const GROUP_KINDS: &str = "applyset.kubernetes.io/contains-group-kinds";
 const OBJECTS_KEY: &str = "objects";
+/// What berth left each object as ([`applied`]), gzip-compressed JSON.
+const APPLIED_KEY: &str = "applied";
 
 /// The objects a release owns, as last recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
     pub objects: BTreeSet<ObjectKey>,
+    /// What the last deploy left each applied object as: the proof a
+    /// no-op deploy rests on. An object missing here is dry-run.
+    pub applied: Record,
 }
 
 fn display(release: &Release) -> String {
@@ -46,7 +52,11 @@ impl Inventory {
             })?,
             None => BTreeSet::new(),
         };
-        Ok(Some(Inventory { objects }))
+        let applied = data
+            .get(APPLIED_KEY)
+            .map(|bytes| applied::decode(&bytes.0))
+            .unwrap_or_default();
+        Ok(Some(Inventory { objects, applied }))
     }
 
     /// Records the inventory (an SSA write of the parent Secret).
@@ -95,10 +105,13 @@ impl Inventory {
                 ..Default::default()
             },
             type_: Some("berth.dev/inventory".to_string()),
-            data: Some(BTreeMap::from([(
-                OBJECTS_KEY.to_string(),
-                ByteString(json),
-            )])),
+            data: Some(BTreeMap::from([
+                (OBJECTS_KEY.to_string(), ByteString(json)),
+                (
+                    APPLIED_KEY.to_string(),
+                    ByteString(applied::encode(&self.applied)),
+                ),
+            ])),
             ..Default::default()
         }
     }

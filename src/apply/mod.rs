@@ -7,12 +7,14 @@
 //! nothing of the application they make up.
 
 pub mod action;
+pub mod applied;
 pub mod deploy;
 pub mod diff;
 #[cfg(test)]
 mod engine_tests;
 pub mod error;
 pub mod inventory;
+mod listed;
 pub mod lock;
 pub mod normalize;
 pub mod object;
@@ -45,6 +47,8 @@ pub use secrets::{existing_secrets, read_secret_keys};
 pub use status::{ReleaseStatus, Workload, status};
 pub use uninstall::{UninstallReport, uninstall};
 pub use wait::{Readiness, wait_ready};
+
+use std::time::Duration;
 
 /// A release: a named set of objects in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +85,41 @@ pub enum Event {
     HistoryKept { error: String },
     /// A watch broke (the API server restarted); the wait resumes from a fresh list.
     WatchInterrupted { why: String },
+    /// Time a part of the deploy took (one event per phase, at the end).
+    Phase { phase: Phase, elapsed: Duration },
+}
+
+/// The parts of a deploy [`Event::Phase`] times, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Values to objects (the caller's part, before the engine).
+    Render,
+    /// Taking and giving back the release lock.
+    Lock,
+    /// Reading the inventory, revisions and live objects, dry-runs.
+    Compare,
+    /// Writing the objects (and waiting for new namespaces to be active).
+    Apply,
+    /// Deleting what the release no longer renders.
+    Prune,
+    /// Waiting for readiness.
+    Wait,
+    /// The revision and the inventory: begun, recorded, trimmed.
+    Record,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Render => "render",
+            Phase::Lock => "lock",
+            Phase::Compare => "compare",
+            Phase::Apply => "apply",
+            Phase::Prune => "prune",
+            Phase::Wait => "wait",
+            Phase::Record => "record",
+        }
+    }
 }
 
 /// `berth/<version>`, the ApplySet tooling annotation and revision stamp.

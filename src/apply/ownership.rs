@@ -70,6 +70,12 @@ impl Ownership {
         &self.id
     }
 
+    /// `applyset.kubernetes.io/part-of=<id>`: selects the objects berth
+    /// applied as the release's members.
+    pub fn member_selector(&self) -> String {
+        format!("{PART_OF_LABEL}={}", self.id)
+    }
+
     /// Marks objects as members of the release's ApplySet (before they are
     /// dry-run or applied, so plans compare what deploy writes).
     pub fn mark(&self, objects: &mut [Desired]) {

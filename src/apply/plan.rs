@@ -5,7 +5,9 @@ use kube::Client;
 use kube::api::{DynamicObject, Patch};
 use serde_json::Value;
 
+use super::applied::{self, Record};
 use super::error::status_code;
+use super::listed::{Listed, list_members};
 use super::normalize::same_content;
 use super::ownership::{Ownership, apply_params};
 use super::parallel::in_parallel;
@@ -45,20 +47,26 @@ impl Plan {
     }
 }
 
-/// Plans one object: reads it and dry-runs the apply, concurrently.
+/// Plans one object: dry-runs the apply and, unless a list already read it,
+/// reads the live object at the same time.
 pub async fn plan_object(
     client: &Client,
     desired: &Desired,
+    listed: Option<Value>,
     force: bool,
 ) -> Result<Planned, ApplyError> {
     let api = desired.key.api(client);
     let name = &desired.key.name;
     let params = apply_params(force).dry_run();
     let patch = Patch::Apply(&desired.object);
-    let (live, dry) = futures::join!(api.get_opt(name), api.patch(name, &params, &patch));
-    let live = live
-        .map_err(|e| ApplyError::api("get", desired.key.to_string(), e))?
-        .map(to_json);
+    let read = async {
+        match listed {
+            Some(live) => Ok(Some(live)),
+            None => api.get_opt(name).await.map(|o| o.map(to_json)),
+        }
+    };
+    let (live, dry) = futures::join!(read, api.patch(name, &params, &patch));
+    let live = live.map_err(|e| ApplyError::api("get", desired.key.to_string(), e))?;
     let planned = |action, after| Planned {
         desired: desired.clone(),
         action,
@@ -119,20 +127,58 @@ pub async fn plan_object(
     Ok(planned(action, Some(dry)))
 }
 
-/// Plans a set of objects concurrently, keeping their order.
+/// Plans a set of objects (already marked and stamped, see [`as_applied`]),
+/// keeping their order: an object the list shows as berth left it with this
+/// payload is unchanged without a request of its own ([`applied::unchanged`]);
+/// the others are dry-run concurrently.
 pub async fn plan_objects(
     client: &Client,
     objects: &[Desired],
+    mut listed: Listed,
+    record: &Record,
     force: bool,
 ) -> Result<Vec<Planned>, ApplyError> {
-    in_parallel(objects.iter().map(|d| plan_object(client, d, force)))
-        .await
+    let mut planned: Vec<Option<Planned>> = Vec::with_capacity(objects.len());
+    let mut pending = Vec::new();
+    for (i, desired) in objects.iter().enumerate() {
+        let live = listed.take(&desired.key);
+        match live {
+            Some(live) if applied::unchanged(desired, &live, record.get(&desired.key)) => {
+                planned.push(Some(Planned {
+                    desired: desired.clone(),
+                    action: Action::Unchanged,
+                    live: Some(live),
+                    after: None,
+                }));
+            }
+            live => {
+                planned.push(None);
+                pending.push((i, desired, live));
+            }
+        }
+    }
+    let (places, futures): (Vec<usize>, Vec<_>) = pending
         .into_iter()
-        .collect()
+        .map(|(i, desired, live)| (i, plan_object(client, desired, live, force)))
+        .unzip();
+    for (i, result) in places.into_iter().zip(in_parallel(futures).await) {
+        planned[i] = Some(result?);
+    }
+    Ok(planned
+        .into_iter()
+        .map(|p| p.expect("every object planned"))
+        .collect())
 }
 
-/// The whole plan: every object dry-run as deploy would apply it (with the
-/// ApplySet member label), and the prunes the inventory implies. Read-only:
+/// The payloads as deploy applies them: marked as the release's members,
+/// then stamped with their hash.
+pub fn as_applied(release: &Release, objects: &mut [Desired]) {
+    Ownership::of(release).mark(objects);
+    applied::stamp(objects);
+}
+
+/// The whole plan: every object compared as deploy would apply it (with the
+/// ApplySet member label and the payload's hash), and the prunes the inventory implies. Read-only:
 /// the wizard and `berth diff` show it before anything is written.
 ///
 /// ```no_run
@@ -151,16 +197,17 @@ pub async fn plan(
     force: bool,
 ) -> Result<Plan, ApplyError> {
     let mut objects = objects.to_vec();
-    Ownership::of(release).mark(&mut objects);
+    as_applied(release, &mut objects);
     let objects = objects.as_slice();
-    let (planned, inventory) = futures::join!(
-        plan_objects(client, objects, force),
-        Inventory::read(client, release)
+    let ownership = Ownership::of(release);
+    let (inventory, listed) = futures::join!(
+        Inventory::read(client, release),
+        list_members(client, objects, &ownership)
     );
-    let recorded = inventory?.unwrap_or_default().objects;
+    let inventory = inventory?.unwrap_or_default();
     Ok(Plan {
-        objects: planned?,
-        prune: prune_candidates(&recorded, objects),
+        objects: plan_objects(client, objects, listed, &inventory.applied, force).await?,
+        prune: prune_candidates(&inventory.objects, objects),
     })
 }
 

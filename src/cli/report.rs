@@ -1,21 +1,28 @@
 //! The output of every deploy (scripted, wizard, rollback): live progress
 //! from the engine's events, then the outcome in words with a hint.
 
-use crate::apply::{DeployReport, Event, Readiness, Release, Verb};
+use std::time::Duration;
+
+use crate::apply::{DeployReport, Event, Phase, Readiness, Release, Verb};
 use crate::ui::{LiveLines, Printer};
 
 use super::Outcome;
 use super::hints;
 
-/// Shows the engine's events: a live line per workload, a line per write.
+/// Shows the engine's events: a live line per workload, a line per write;
+/// with `-v`, the time each phase took.
 pub struct DeployProgress {
     lines: LiveLines,
+    printer: Printer,
+    phases: Vec<(Phase, Duration)>,
 }
 
 impl DeployProgress {
     pub fn new(printer: &Printer) -> Self {
         DeployProgress {
             lines: printer.live_lines(),
+            printer: printer.clone(),
+            phases: vec![],
         }
     }
 
@@ -41,12 +48,26 @@ impl DeployProgress {
             Event::WatchInterrupted { why } => self.lines.line(&format!(
                 "watch interrupted ({why}); resuming from a fresh list"
             )),
+            Event::Phase { phase, elapsed } => self.phases.push((phase, elapsed)),
         }
     }
 
     pub fn finish(mut self) {
         self.lines.finish();
+        if !self.phases.is_empty() {
+            self.printer.detail(&timings_line(&mut self.phases));
+        }
     }
+}
+
+/// `timings: render 0.004 s, lock 0.011 s, …`, in the order phases run.
+pub fn timings_line(phases: &mut [(Phase, Duration)]) -> String {
+    phases.sort_by_key(|(phase, _)| *phase);
+    let parts: Vec<String> = phases
+        .iter()
+        .map(|(phase, elapsed)| format!("{} {:.3} s", phase.name(), elapsed.as_secs_f64()))
+        .collect();
+    format!("timings: {}", parts.join(", "))
 }
 
 /// One line of a deploy's outcome.

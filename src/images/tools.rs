@@ -183,7 +183,7 @@ pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, ErrorKind> {
     }
     let venv = dir.join("venv");
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args([
+    run(Command::new(venv_exe(&venv, "pip")).args([
         "install",
         "--quiet",
         "--disable-pip-version-check",
@@ -192,9 +192,9 @@ pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, ErrorKind> {
     ]))?;
     let requirements = dir.join("requirements-build-tools.txt");
     fs::write(&requirements, REQUIREMENTS).map_err(|e| ErrorKind::io("write", &requirements, e))?;
-    run(Command::new(venv.join("bin/uv"))
+    run(Command::new(venv_exe(&venv, "uv"))
         .args(["pip", "install", "--quiet", "--python"])
-        .arg(venv.join("bin/python"))
+        .arg(venv_exe(&venv, "python"))
         .arg("-r")
         .arg(&requirements)
         .env("UV_PYTHON_DOWNLOADS", "never")
@@ -203,17 +203,17 @@ pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, ErrorKind> {
     fs::create_dir_all(&bin).map_err(|e| ErrorKind::io("create directory", &bin, e))?;
     for tool in ["uv", "poetry"] {
         let link = bin.join(tool);
-        std::os::unix::fs::symlink(Path::new("../venv/bin").join(tool), &link)
-            .map_err(|e| ErrorKind::io("link", &link, e))?;
+        expose(&venv, tool, &link).map_err(|e| ErrorKind::io("link", &link, e))?;
     }
     for (tool, want) in [
         ("uv", format!("uv {UV_VERSION}")),
         ("poetry", format!("version {POETRY_VERSION})")),
     ] {
-        let out = Command::new(bin.join(tool))
+        let exe = bin.join(format!("{tool}{}", std::env::consts::EXE_SUFFIX));
+        let out = Command::new(&exe)
             .arg("--version")
             .output()
-            .map_err(|e| ErrorKind::io("run", bin.join(tool), e))?;
+            .map_err(|e| ErrorKind::io("run", &exe, e))?;
         let got = String::from_utf8_lossy(&out.stdout);
         if !got.contains(&want) {
             return Err(ErrorKind::Missing(format!(
@@ -246,13 +246,49 @@ fn run(command: &mut Command) -> Result<(), ErrorKind> {
     })
 }
 
-/// The executable `name` on `PATH`.
+/// A venv's executable: `bin/NAME`, or `Scripts\NAME.exe` on Windows.
+fn venv_exe(venv: &Path, name: &str) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts")
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    } else {
+        venv.join("bin").join(name)
+    }
+}
+
+/// The venv's `tool` at `link`, in a directory of its own: only uv and Poetry go on the
+/// build's `PATH`, not the venv's python and pip.
+#[cfg(unix)]
+fn expose(_venv: &Path, tool: &str, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(Path::new("../venv/bin").join(tool), link)
+}
+
+/// Windows keeps a venv's launchers in `Scripts\` as `.exe` files that name their python by
+/// absolute path, so a copy works where a symlink would need privileges.
+#[cfg(not(unix))]
+fn expose(venv: &Path, tool: &str, link: &Path) -> std::io::Result<()> {
+    let exe = venv_exe(venv, tool);
+    fs::copy(&exe, link.with_file_name(exe.file_name().expect("a file"))).map(drop)
+}
+
+/// The executable `name` on `PATH` (with the platform's `.exe` suffix where it has one).
 pub fn on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
     let path = std::env::var_os("PATH")?;
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .map(|dir| dir.join(&file))
+        .find(|p| executable(p))
+}
+
+#[cfg(unix)]
+fn executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! revision. Ctrl-C stops between API calls: the pending revision and the
 //! inventory superset are already recorded, so re-running converges.
 
-use crate::apply::{self, ApplyError, DeployOptions, DeployReport, Event, Release};
+use crate::apply::{self, ApplyError, DeployOptions, DeployReport, Event, Phase, Release};
 use crate::hint::Hint;
 use crate::images::Progress;
 use crate::manifests::RenderContext;
@@ -57,7 +57,12 @@ pub async fn deploy_values(
         registry,
         ..ctx.clone()
     };
+    let started = std::time::Instant::now();
     let prepared = prepare(client, values, &ctx).await?;
+    progress(Event::Phase {
+        phase: Phase::Render,
+        elapsed: started.elapsed(),
+    });
     apply_prepared(client, prepared, options, progress).await
 }
 

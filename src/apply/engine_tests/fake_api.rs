@@ -8,8 +8,10 @@
 //! real API server proves (SSA field ownership, defaulting, controllers) stays
 //! in the cluster tests.
 //!
-//! Not modelled: field managers (apply merges the patch into the object),
-//! pagination, resource versions per collection (one counter for all).
+//! Field managers are modelled coarsely ([`managed_fields`]): apply merges
+//! the patch into the object (no conflicts, nothing removed).
+//! Not modelled: pagination, resource versions per collection (one counter
+//! for all).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -22,6 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tower::Layer;
 
+use super::managed_fields;
 use crate::cluster::requests::{CountLayer, RequestCounts};
 
 /// A scripted answer: requests of `method` whose path ends with `path`
@@ -212,16 +215,17 @@ impl FakeApi {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let manager = query.get("fieldManager").map_or("unknown", String::as_str);
         let mut state = self.lock();
         let answer = match (parts.method.as_str(), target.name.as_deref()) {
             ("GET", None) => Ok(state.list(&target.collection, &query)),
             ("GET", Some(name)) => state.read(&target, name),
             ("POST", None) => state.create(&target, body, dry_run),
-            ("PUT", Some(name)) => state.replace(&target, name, body),
+            ("PUT", Some(name)) => state.replace(&target, name, body, manager),
             ("PATCH", Some(name)) if content_type.contains("apply-patch") => {
-                state.apply(&target, name, body, dry_run)
+                state.apply(&target, name, body, dry_run, manager)
             }
-            ("PATCH", Some(name)) => state.merge(&target, name, &body),
+            ("PATCH", Some(name)) => state.merge(&target, name, &body, manager),
             ("DELETE", Some(name)) => state.delete(&target, name, &body),
             _ => Err((405, format!("{} {path} is not served", parts.method))),
         };
@@ -335,6 +339,7 @@ impl State {
         target: &Target,
         name: &str,
         body: Value,
+        manager: &str,
     ) -> Result<Value, (u16, String)> {
         let live = self.read(target, name)?;
         let expected = body["metadata"]["resourceVersion"].as_str();
@@ -343,6 +348,10 @@ impl State {
         }
         let mut object = body;
         object["metadata"]["uid"] = live["metadata"]["uid"].clone();
+        if !object["metadata"]["managedFields"].is_array() {
+            object["metadata"]["managedFields"] = live["metadata"]["managedFields"].clone();
+        }
+        managed_fields::updated(&live, &mut object, manager);
         let object = self.stamp(object, target.namespace.as_deref());
         self.store(&target.collection, name, object.clone(), "MODIFIED");
         Ok(object)
@@ -355,6 +364,7 @@ impl State {
         name: &str,
         patch: Value,
         dry_run: bool,
+        manager: &str,
     ) -> Result<Value, (u16, String)> {
         if !self.namespace_exists(target) {
             return Err(namespace_missing(target));
@@ -367,6 +377,7 @@ impl State {
         let exists = live.is_some();
         let mut object = live.unwrap_or_else(|| json!({}));
         merge(&mut object, &patch);
+        managed_fields::applied(&mut object, manager, &patch);
         if !exists && object["kind"] == "Namespace" {
             object["status"] = json!({"phase": "Active"});
         }
@@ -389,9 +400,12 @@ impl State {
         target: &Target,
         name: &str,
         patch: &Value,
+        manager: &str,
     ) -> Result<Value, (u16, String)> {
-        let mut object = self.read(target, name)?;
+        let live = self.read(target, name)?;
+        let mut object = live.clone();
         merge(&mut object, patch);
+        managed_fields::updated(&live, &mut object, manager);
         let object = self.stamp(object, target.namespace.as_deref());
         self.store(&target.collection, name, object.clone(), "MODIFIED");
         Ok(object)

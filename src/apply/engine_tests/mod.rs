@@ -4,7 +4,9 @@
 
 mod deploy;
 mod fake_api;
+mod managed_fields;
 mod messages;
+mod noop;
 mod prune;
 mod waits;
 
