@@ -416,4 +416,43 @@ mod tests {
         );
         assert!(notes[0].contains("as ./Dockerfile does"), "{notes:?}");
     }
+
+    #[test]
+    fn a_server_importing_outside_its_directory_keeps_the_layout_under_app() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("api")).unwrap();
+        std::fs::write(root.path().join("api/package.json"), "{}").unwrap();
+        let runtime = Runtime::Node {
+            script: "node src/index.js".into(),
+        };
+        let mut service = Service::new("api", "api", Found::new(runtime, Source::assumed("x")));
+        service.imports_outside = vec![Found::new(
+            "lib/shared".to_string(),
+            Source::new("api/src/index.js", Some(1), "imports '../../lib/shared/x'"),
+        )];
+        let (mut out, mut notes) = (String::new(), Vec::new());
+        server(
+            &mut out,
+            &mut notes,
+            root.path(),
+            &service,
+            "node src/index.js",
+        );
+        for want in [
+            "context = \".\"\n",
+            "workdir = \"/app/api\"\n",
+            "cp \"$1/api/package.json\" \"$2/\"",
+            "inputs = [\"api/package.json\"]",
+            "dest = \"/app/api\"\n",
+            "copy = [\"api\", \"lib/shared\"]\n",
+        ] {
+            assert!(out.contains(want), "{want}:\n{out}");
+        }
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("build context widened to .")),
+            "{notes:?}"
+        );
+    }
 }
