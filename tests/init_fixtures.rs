@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 14] = [
+const FIXTURES: [Expect; 16] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -270,6 +270,34 @@ const FIXTURES: [Expect; 14] = [
         secrets: &[("sessionSecret", "SESSION_SECRET")],
         env: &[("app", "SESSION_SECRET", "{secret: sessionSecret}")],
         stderr: &["no package-lock.json", "runs MySQL (mysql:8.0)"],
+    },
+    Expect {
+        // An `overrides` entry the lock's nested packages do not follow (npm ci refuses it,
+        // although the lock's root entry matches package.json); manifests asking 2 × 1.5 CPU.
+        fixture: "node-overrides-k8s",
+        components: &[("server", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "server")],
+        secrets: &[],
+        env: &[],
+        stderr: &[
+            "ms@2.0.0 in the lock does not satisfy 2.1.3",
+            "requests.cpu 1500m scaled to",
+        ],
+    },
+    Expect {
+        // web/ imports ../shared (a relative import and a tsconfig path); its database module
+        // throws without DATABASE_URL when `next build` loads it.
+        fixture: "next-shared-db-check",
+        components: &[("web", 3000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "web")],
+        secrets: &[("dbPassword", "NEXT_SHARED_DB_CHECK_DB_PASSWORD")],
+        env: &[("web", "DATABASE_URL", "{database: url}")],
+        stderr: &[
+            "build context widened to .",
+            "throw without DATABASE_URL (web/src/lib/db.ts:3",
+        ],
     },
 ];
 
@@ -526,6 +554,66 @@ fn existing_manifests_and_a_cra_build_feed_the_stack() {
     assert!(
         !written.contains(secret_value),
         "a Secret's value was copied"
+    );
+}
+
+#[test]
+fn stale_locks_outside_imports_load_checks_and_production_requests_are_handled() {
+    // An override the lock's nested entries do not follow: npm ci would refuse the lock.
+    let (_tmp, dir) = fixture_copy("node-overrides-k8s");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let spec = std::fs::read_to_string(dir.join("images/server.toml")).unwrap();
+    assert!(
+        spec.contains("npm install --no-package-lock") && !spec.contains("npm ci"),
+        "{spec}"
+    );
+    // 2 replicas × 1.5 CPU requested: scaled to fit a 2-CPU Minikube, the limit kept.
+    let values = load(&dir);
+    let server = &values.components["server"];
+    assert_eq!(server.replicas, Some(2));
+    let resources = server.resources.as_ref().expect("resources from k8s/");
+    let millis = |q: &str| {
+        q.strip_suffix('m')
+            .map_or_else(|| q.parse::<u32>().unwrap() * 1000, |m| m.parse().unwrap())
+    };
+    let request = millis(&resources.requests.cpu);
+    assert!(
+        request * 3 <= 1000 && request >= 10,
+        "{}",
+        resources.requests.cpu
+    );
+    assert_eq!(resources.limits.cpu, "2");
+    let yaml = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+    assert!(yaml.contains("requests.cpu 1500m scaled to"), "{yaml}");
+
+    // Imports from ../shared widen the context; the app still builds in web/.
+    let (_tmp, dir) = fixture_copy("next-shared-db-check");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let spec = std::fs::read_to_string(dir.join("images/web.toml")).unwrap();
+    assert!(spec.contains("context = \".\"\n"), "{spec}");
+    assert!(
+        spec.contains("-cf - 'web' 'shared/contracts' 'shared/types' |")
+            && spec.contains("cd \"$w\"/'web';"),
+        "{spec}"
+    );
+    assert!(
+        spec.contains("\"web/package-lock.json\"")
+            && spec.contains("\"shared/contracts\", \"shared/types\"]"),
+        "{spec}"
+    );
+    // The database module's load check gets a placeholder at build time only.
+    let placeholder = "postgresql://build:placeholder@127.0.0.1:9/build";
+    assert!(
+        spec.contains(&format!("env = {{ DATABASE_URL = \"{placeholder}\" }}")),
+        "{spec}"
+    );
+    let yaml = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+    assert!(!yaml.contains(placeholder), "{yaml}");
+    assert_eq!(
+        env_yaml(&load(&dir).components["web"].env["DATABASE_URL"]),
+        "{database: url}"
     );
 }
 

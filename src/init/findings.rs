@@ -115,6 +115,11 @@ pub struct Service {
     pub node_port: Option<Found<i32>>,
     /// Dockerfile steps berth cannot translate, for the user.
     pub untranslated: Vec<Found<String>>,
+    /// Directories outside `dir` (relative to the repository root) its code imports: the
+    /// build context must hold them.
+    pub imports_outside: Vec<Found<String>>,
+    /// Variables a module throws without when it is loaded (`if (!process.env.X) throw`).
+    pub load_checks: Vec<Found<String>>,
     /// Build-time network fetches (`next/font/google`).
     pub build_fetches: Vec<Found<String>>,
     /// Names of the compose services it depends on.
@@ -142,6 +147,8 @@ impl Service {
             resources: None,
             node_port: None,
             untranslated: vec![],
+            imports_outside: vec![],
+            load_checks: vec![],
             build_fetches: vec![],
             depends_on: vec![],
             dev_proxies: vec![],

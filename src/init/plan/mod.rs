@@ -10,6 +10,7 @@ use super::scan::component_name;
 
 mod database;
 mod origins;
+mod resources;
 use database::database;
 
 /// An env entry's value in berth.yaml.
@@ -335,6 +336,7 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
     }
     plan.secrets = secrets.into_values().collect();
     plan.node_port = node_port(&services, entry.as_deref(), &mut plan.assumptions);
+    resources::fit_laptop(&mut plan.components, &mut plan.assumptions);
     notes(findings, &mut plan);
     plan
 }

@@ -417,6 +417,8 @@ mod tests {
             resources: None,
             node_port: None,
             untranslated: Vec::new(),
+            imports_outside: Vec::new(),
+            load_checks: Vec::new(),
             build_fetches: Vec::new(),
             dev_proxies: Vec::new(),
             depends_on: Vec::new(),

@@ -7,6 +7,8 @@ mod dev_proxy;
 mod dockerfile;
 mod envfile;
 mod helm;
+mod imports;
+mod load_checks;
 mod manifests;
 mod node;
 mod pysettings;
@@ -37,6 +39,7 @@ pub struct Detected {
     pub packages: Vec<String>,
     pub migration: Option<Found<Vec<String>>>,
     pub build_fetches: Vec<Found<String>>,
+    pub load_checks: Vec<Found<String>>,
     pub stdio_mcp: Vec<Found<String>>,
     pub notes: Vec<Found<String>>,
     /// Prefixes its development server passes to another local port.
@@ -96,6 +99,12 @@ pub fn scan(root: &Path) -> Findings {
             .unwrap_or_default();
         let mcp_beside = detected.mcp_beside.clone();
         let mut service = merge(name, rel.clone(), detected, &docker, &mut findings);
+        if matches!(
+            service.runtime.value,
+            Runtime::NextJs { .. } | Runtime::StaticSite { .. } | Runtime::Node { .. }
+        ) {
+            service.imports_outside = imports::outside_dirs(root, &dir);
+        }
         if let Some(c) = compose_service {
             if let Some(port) = &c.port
                 && !matches!(service.runtime.value, Runtime::StaticSite { .. })
@@ -323,6 +332,8 @@ fn merge(
         resources: None,
         node_port: None,
         untranslated: docker.untranslated.clone(),
+        imports_outside: Vec::new(),
+        load_checks: d.load_checks,
         build_fetches: d.build_fetches,
         depends_on: Vec::new(),
         dev_proxies: d.dev_proxies,

@@ -98,6 +98,12 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             continue;
         };
         let file_rel = relative(root, file);
+        for (line, name) in super::load_checks::presence_checks(&code) {
+            let what = format!("throws when {name} is unset, as the module loads");
+            found
+                .load_checks
+                .push(Found::new(name, Source::new(&file_rel, Some(line), what)));
+        }
         for pattern in [
             "process.env.",
             "process.env[\"",

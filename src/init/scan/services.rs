@@ -99,6 +99,8 @@ pub(super) fn mcp_component(
         resources: None,
         node_port: None,
         untranslated: app.untranslated.clone(),
+        imports_outside: Vec::new(),
+        load_checks: Vec::new(),
         build_fetches: Vec::new(),
         dev_proxies: app.dev_proxies.clone(),
         depends_on: runner.depends_on.clone(),

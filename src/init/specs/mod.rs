@@ -9,8 +9,11 @@
 //! writable paths, and serves single-page apps with its fallback page — smaller and simpler to
 //! run non-root than nginx, which needs writable cache and pid paths.
 
+mod build_context;
 mod env;
 mod node;
+mod npm_lock;
+mod placeholders;
 mod python;
 
 use std::fmt::Write as _;

@@ -6,6 +6,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::build_context::BuildContext;
+use super::npm_lock::{LockState, lock_state};
+use super::placeholders::load_placeholders;
 use super::{env, port, toml_list, toml_str};
 use crate::init::findings::Service;
 use crate::init::write::scalar;
@@ -13,61 +16,10 @@ use crate::init::write::scalar;
 const STATIC_SERVER: &str = "docker.io/joseluisq/static-web-server:2-debian";
 const NODE_BASE: &str = "docker.io/library/node:22-bookworm-slim";
 
-/// Copy the context (without dependencies and build output) to a scratch directory and `cd`
-/// there: the step then installs and builds without touching the team's tree.
-const SCRATCH: &str = "set -eu; w=$(mktemp -d); trap 'rm -rf \"$w\"' EXIT; \
-tar -C \"$1\" --exclude=./node_modules --exclude=./.next --exclude=./dist --exclude=./build --exclude=./.git -cf - . | tar -C \"$w\" -xf -; cd \"$w\"; ";
-
 /// Whether the service's directory has an npm lock file `npm ci` accepts.
 pub fn has_lock(root: &Path, service: &Service) -> bool {
-    lock_state(root, service) == LockState::InSync
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum LockState {
-    Missing,
-    /// The first dependency whose range differs between package.json and the lock.
-    Stale(String),
-    InSync,
-}
-
-/// `npm ci` refuses a lock whose root entry declares other ranges than package.json (the team
-/// ran `npm install` after editing package.json and did not commit the new lock).
-fn lock_state(root: &Path, service: &Service) -> LockState {
-    let dir = root.join(&service.dir);
-    let read = |f: &str| -> Option<serde_json::Value> {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(f)).ok()?).ok()
-    };
-    let Some(lock) = read("package-lock.json") else {
-        return LockState::Missing;
-    };
-    let Some(package) = read("package.json") else {
-        return LockState::InSync;
-    };
-    // Lock files before v2 have no root entry to compare.
-    let Some(locked) = lock.pointer("/packages/") else {
-        return LockState::InSync;
-    };
-    for field in ["dependencies", "devDependencies", "optionalDependencies"] {
-        let want = package.get(field).and_then(|d| d.as_object());
-        let have = locked.get(field).and_then(|d| d.as_object());
-        let empty = serde_json::Map::new();
-        let (want, have) = (want.unwrap_or(&empty), have.unwrap_or(&empty));
-        for (name, range) in want {
-            if have.get(name) != Some(range) {
-                return LockState::Stale(format!(
-                    "{name}: {} in package.json, {} in the lock",
-                    range,
-                    have.get(name)
-                        .map_or("absent".to_string(), |r| r.to_string())
-                ));
-            }
-        }
-        if let Some(extra) = have.keys().find(|k| !want.contains_key(*k)) {
-            return LockState::Stale(format!("{extra}: in the lock, not in package.json"));
-        }
-    }
-    LockState::InSync
+    let legacy_peers = legacy_peer_deps(root, service).is_some();
+    lock_state(&root.join(&service.dir), legacy_peers) == LockState::InSync
 }
 
 /// How the build installs packages: from the lock (`npm ci`) or resolving them, and whether
@@ -127,7 +79,7 @@ fn lock_note(root: &Path, service: &Service, notes: &mut Vec<String>) -> Npm {
         }
         None => false,
     };
-    let locked = match lock_state(root, service) {
+    let locked = match lock_state(&root.join(&service.dir), legacy_peers) {
         LockState::InSync => true,
         LockState::Missing => {
             notes.push(format!(
@@ -159,11 +111,12 @@ pub fn next(
 ) {
     let port_text = port(service).to_string();
     let npm = lock_note(root, service, notes);
+    let ctx = BuildContext::of(service, notes);
     let _ = writeln!(
         out,
         "base = {}\ncontext = {}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
         toml_str(NODE_BASE),
-        toml_str(&service.dir)
+        toml_str(&ctx.dir)
     );
     if standalone {
         let _ = writeln!(out, "entrypoint = [\"node\", \"server.js\"]\ncmd = []");
@@ -198,7 +151,7 @@ pub fn next(
     out.push('\n');
     let inputs = existing_inputs(
         root,
-        service,
+        &ctx,
         &[
             "package.json",
             "package-lock.json",
@@ -223,16 +176,30 @@ pub fn next(
             out,
             "# Production node_modules for the node's platform (npm --os/--cpu), then the build output."
         );
-        out.push_str(&deps_layer(npm));
+        out.push_str(&deps_layer(npm, &ctx, "/app"));
         "rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
     };
-    let script = format!("{SCRATCH}{}; npx next build; {copy}", npm.install());
+    let script = format!("{}{}; npx next build; {copy}", ctx.scratch(), npm.install());
+    let placeholders = load_placeholders(service, notes);
+    if !placeholders.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Placeholders for what the app's modules check as they load (next build loads them):\n# never the real values, which the pods get at run time."
+        );
+    }
     let _ = writeln!(
         out,
         "[[layers]]\nname = \"app\"\ninputs = {}\nrun = {}\ndest = \"/app\"",
         inputs,
         toml_list(&["bash", "-c", &script, "app", "{context}", "{out}"])
     );
+    if !placeholders.is_empty() {
+        let table: Vec<String> = placeholders
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", toml_str(v)))
+            .collect();
+        let _ = writeln!(out, "env = {{ {} }}", table.join(", "));
+    }
 }
 
 pub fn static_site(
@@ -244,6 +211,7 @@ pub fn static_site(
 ) {
     let port_text = port(service).to_string();
     let npm = lock_note(root, service, notes);
+    let ctx = BuildContext::of(service, notes);
     let _ = writeln!(
         out,
         "# Served by static-web-server: a single static binary, non-root, no writable paths, SPA fallback."
@@ -252,7 +220,7 @@ pub fn static_site(
         out,
         "base = {}\ncontext = {}\nuser = \"10001:10001\"\nentrypoint = [\"static-web-server\"]\ncmd = []\nports = [{port_text}]\ntools = [\"npm\", \"bash\", \"tar\"]\n",
         toml_str(STATIC_SERVER),
-        toml_str(&service.dir)
+        toml_str(&ctx.dir)
     );
     out.push_str(&env::block(
         &[
@@ -266,7 +234,8 @@ pub fn static_site(
     ));
     out.push('\n');
     let script = format!(
-        "{SCRATCH}{}; npm run build; cp -a {out_dir}/. \"$2/\"",
+        "{}{}; npm run build; cp -a {out_dir}/. \"$2/\"",
+        ctx.scratch(),
         npm.install()
     );
     let _ = writeln!(
@@ -279,7 +248,7 @@ pub fn static_site(
         "[[layers]]\nname = \"site\"\ninputs = {}\nrun = {}\ndest = \"/public\"",
         existing_inputs(
             root,
-            service,
+            &ctx,
             &[
                 "package.json",
                 "package-lock.json",
@@ -304,11 +273,18 @@ pub fn server(
     let port_text = port(service).to_string();
     let npm = lock_note(root, service, notes);
     let main = script.strip_prefix("node ").map(str::trim);
+    let ctx = BuildContext::of(service, notes);
+    // Widened, the app and what it imports keep their places relative to each other under /app.
+    let app_dir = match ctx.app_path("") {
+        p if p.is_empty() => "/app".to_string(),
+        p => format!("/app/{}", p.trim_end_matches('/')),
+    };
     let _ = writeln!(
         out,
-        "base = {}\ncontext = {}\nuser = \"10001:10001\"\nworkdir = \"/app\"",
+        "base = {}\ncontext = {}\nuser = \"10001:10001\"\nworkdir = {}",
         toml_str(NODE_BASE),
-        toml_str(&service.dir)
+        toml_str(&ctx.dir),
+        toml_str(&app_dir)
     );
     match main {
         Some(main) => {
@@ -333,36 +309,34 @@ pub fn server(
         notes,
     ));
     out.push('\n');
-    out.push_str(&deps_layer(npm));
+    out.push_str(&deps_layer(npm, &ctx, &app_dir));
+    let members: Vec<&str> = std::iter::once(ctx.app.as_str())
+        .chain(ctx.extra.iter().map(String::as_str))
+        .collect();
     let _ = writeln!(
         out,
-        "[[layers]]\nname = \"code\"\ncopy = [\".\"]\nignore = {}\ndest = \"/app\"",
+        "[[layers]]\nname = \"code\"\ncopy = {}\nignore = {}\ndest = \"/app\"",
+        toml_list(&members),
         toml_list(&["node_modules/", ".env", ".env.*", "Dockerfile"])
     );
 }
 
 /// Production `node_modules` for the node's platform (npm `--os`/`--cpu`), installed straight
 /// into the step's output from the lock file (or resolved, without one).
-fn deps_layer(npm: Npm) -> String {
-    let (files, inputs, command) = if npm.locked {
-        (
-            "package.json package-lock.json",
-            "[\"package.json\", \"package-lock.json\"]",
-            "npm ci",
-        )
+fn deps_layer(npm: Npm, ctx: &BuildContext, dest: &str) -> String {
+    let (files, command): (&[&str], &str) = if npm.locked {
+        (&["package.json", "package-lock.json"], "npm ci")
     } else {
-        (
-            "package.json",
-            "[\"package.json\"]",
-            "npm install --no-package-lock",
-        )
+        (&["package.json"], "npm install --no-package-lock")
     };
-    let copies: Vec<String> = files.split(' ').map(|f| format!("\"$1/{f}\"")).collect();
+    let paths: Vec<String> = files.iter().map(|f| ctx.app_path(f)).collect();
+    let copies: Vec<String> = paths.iter().map(|p| format!("\"$1/{p}\"")).collect();
     let script = format!(
         "set -eu; cp {} \"$2/\"; cd \"$2\"; \
-{command} --omit=dev --no-audit --no-fund{} --os \"$3\" --cpu \"$4\"; rm {files}",
+{command} --omit=dev --no-audit --no-fund{} --os \"$3\" --cpu \"$4\"; rm {}",
         copies.join(" "),
-        npm.flags()
+        npm.flags(),
+        files.join(" ")
     );
     let run = toml_list(&[
         "bash",
@@ -374,17 +348,26 @@ fn deps_layer(npm: Npm) -> String {
         "{npm_os}",
         "{npm_cpu}",
     ]);
-    format!("[[layers]]\nname = \"deps\"\ninputs = {inputs}\nrun = {run}\ndest = \"/app\"\n\n")
+    let inputs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    format!(
+        "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\ndest = {}\n\n",
+        toml_list(&inputs),
+        toml_str(dest)
+    )
 }
 
-/// Keep only the inputs that exist (the cache key hashes each one; a missing one is an error).
-fn existing_inputs(root: &Path, service: &Service, candidates: &[&str]) -> String {
-    let dir = root.join(&service.dir);
-    let present: Vec<&str> = candidates
+/// Keep only the inputs that exist (the cache key hashes each one; a missing one is an error),
+/// relative to the context.
+fn existing_inputs(root: &Path, ctx: &BuildContext, candidates: &[&str]) -> String {
+    let dir = root.join(&ctx.dir);
+    let mut present: Vec<String> = candidates
         .iter()
-        .copied()
+        .map(|c| ctx.app_path(c))
         .filter(|c| dir.join(c).exists())
         .collect();
+    // What the app imports from outside its directory changes the build as much as its own code.
+    present.extend(ctx.extra.iter().cloned());
+    let present: Vec<&str> = present.iter().map(String::as_str).collect();
     toml_list(&present)
 }
 
@@ -401,42 +384,12 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_npm_ci_would_refuse_is_stale() {
-        let root = tempfile::tempdir().unwrap();
-        let service = node_service();
-        let write = |pkg: &str, lock: Option<&str>| {
-            std::fs::write(root.path().join("package.json"), pkg).unwrap();
-            match lock {
-                Some(l) => std::fs::write(root.path().join("package-lock.json"), l).unwrap(),
-                None => {
-                    let _ = std::fs::remove_file(root.path().join("package-lock.json"));
-                }
-            }
-        };
-        let pkg = r#"{"dependencies": {"glob": "^10.5.0"}, "devDependencies": {"vite": "6.3.5"}}"#;
-        let lock = |glob: &str| {
-            format!(
-                r#"{{"lockfileVersion": 3, "packages": {{"": {{"dependencies": {{"glob": "{glob}"}}, "devDependencies": {{"vite": "6.3.5"}}}}}}}}"#
-            )
-        };
-        write(pkg, Some(&lock("^10.5.0")));
-        assert_eq!(lock_state(root.path(), &service), LockState::InSync);
-        write(pkg, Some(&lock("^10.3.10")));
-        assert!(
-            matches!(lock_state(root.path(), &service), LockState::Stale(w) if w.contains("glob")),
-        );
-        write(pkg, None);
-        assert_eq!(lock_state(root.path(), &service), LockState::Missing);
-    }
-
-    #[test]
     fn a_dockerfile_installing_with_legacy_peer_deps_is_followed() {
         let root = tempfile::tempdir().unwrap();
         let service = node_service();
         let pkg = r#"{"dependencies": {"glob": "^10.5.0"}}"#;
         std::fs::write(root.path().join("package.json"), pkg).unwrap();
-        let lock =
-            r#"{"lockfileVersion": 3, "packages": {"": {"dependencies": {"glob": "^10.5.0"}}}}"#;
+        let lock = r#"{"lockfileVersion": 3, "packages": {"": {"dependencies": {"glob": "^10.5.0"}}, "node_modules/glob": {"version": "10.5.0"}}}"#;
         std::fs::write(root.path().join("package-lock.json"), lock).unwrap();
         let spec = |notes: &mut Vec<String>| {
             let mut out = String::new();
@@ -462,5 +415,44 @@ mod tests {
             "{legacy}"
         );
         assert!(notes[0].contains("as ./Dockerfile does"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_server_importing_outside_its_directory_keeps_the_layout_under_app() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("api")).unwrap();
+        std::fs::write(root.path().join("api/package.json"), "{}").unwrap();
+        let runtime = Runtime::Node {
+            script: "node src/index.js".into(),
+        };
+        let mut service = Service::new("api", "api", Found::new(runtime, Source::assumed("x")));
+        service.imports_outside = vec![Found::new(
+            "lib/shared".to_string(),
+            Source::new("api/src/index.js", Some(1), "imports '../../lib/shared/x'"),
+        )];
+        let (mut out, mut notes) = (String::new(), Vec::new());
+        server(
+            &mut out,
+            &mut notes,
+            root.path(),
+            &service,
+            "node src/index.js",
+        );
+        for want in [
+            "context = \".\"\n",
+            "workdir = \"/app/api\"\n",
+            "cp \"$1/api/package.json\" \"$2/\"",
+            "inputs = [\"api/package.json\"]",
+            "dest = \"/app/api\"\n",
+            "copy = [\"api\", \"lib/shared\"]\n",
+        ] {
+            assert!(out.contains(want), "{want}:\n{out}");
+        }
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("build context widened to .")),
+            "{notes:?}"
+        );
     }
 }
