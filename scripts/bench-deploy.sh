@@ -175,12 +175,12 @@ for run in $(seq "$runs"); do
   record "noop cluster" 0
 
   tag="0.1.$((run + 1))"
-  timed_berth upgrade berth "$b" --set "components.backend.image.tag=$tag"
-  timed_berth upgrade berth-dev "$d" --set "components.backend.image.tag=$tag"
-  render "$k" "$work/k2.yaml" --set "components.backend.image.tag=$tag"
+  timed_berth upgrade berth "$b" --set-string "components.backend.image.tag=$tag"
+  timed_berth upgrade berth-dev "$d" --set-string "components.backend.image.tag=$tag"
+  render "$k" "$work/k2.yaml" --set-string "components.backend.image.tag=$tag"
   t=$(now); kubectl_apply "$k" "$work/k2.yaml"; record "upgrade kubectl" "$(elapsed "$t")"
-  t=$(now); helm_deploy "$h" --set "components.backend.image.tag=$tag"; record "upgrade helm" "$(elapsed "$t")"
-  render "$f" "$work/f2.yaml" --set "components.backend.image.tag=$tag"
+  t=$(now); helm_deploy "$h" --set-string "components.backend.image.tag=$tag"; record "upgrade helm" "$(elapsed "$t")"
+  render "$f" "$work/f2.yaml" --set-string "components.backend.image.tag=$tag"
   floor_apply upgrade "$work/f2.yaml"
   cleanup "$b" "$d" "$k" "$h" "$f"
 

@@ -60,7 +60,7 @@ loop "$stop" 600 >"$stop.json" &
 pid=$!
 sleep 3
 t0=$SECONDS
-APP_SETS=("${base_sets[@]}" --set "components.backend.image.tag=$new_backend")
+APP_SETS=("${base_sets[@]}" --set-string "components.backend.image.tag=$new_backend")
 app_deploy --timeout 5m >/dev/null 2>&1
 say "rolling upgrade of the backend (berth deploy to ready)" "$((SECONDS - t0)) s"
 sleep 3

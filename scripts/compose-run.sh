@@ -244,7 +244,7 @@ registry=$("$repo/scripts/registry.sh" up --python --node | tail -n 1)
 sets=()
 while IFS=$'\t' read -r ref _; do
   name=${ref%:*}; name=${name##*/}
-  sets+=(--set "components.$name.image.tag=${ref##*:}")
+  sets+=(--set-string "components.$name.image.tag=${ref##*:}")
 done <"$work/built"
 ((${#sets[@]} == 6)) || die "berth images build reported $((${#sets[@]} / 2)) images, want 3: $(cat "$work/built")"
 POSTGRES_IMAGE=$(cd "$work" && "$berth" compose export --out "$work/probe" >/dev/null 2>&1 &&

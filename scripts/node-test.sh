@@ -187,7 +187,7 @@ rolling_upgrade() {
   app_images "node-test-upgrade-$RANDOM" >/dev/null 2>&1 || { echo "building the changed images failed"; return 1; }
   NEW_BACKEND_TAG=$(printf '%s\n' "${APP_SETS[@]}" | sed -n 's/^components.backend.image.tag=//p')
   [[ -n $NEW_BACKEND_TAG && $old != *":$NEW_BACKEND_TAG" ]] || { echo "the backend image did not change ($old)"; return 1; }
-  APP_SETS=("${OLD_SETS[@]}" --set "components.backend.image.tag=$NEW_BACKEND_TAG")
+  APP_SETS=("${OLD_SETS[@]}" --set-string "components.backend.image.tag=$NEW_BACKEND_TAG")
   local rc=0
   under_load upgrade app_deploy --timeout 5m || rc=$?
   ((rc != 1)) || return 1

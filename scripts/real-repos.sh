@@ -228,7 +228,7 @@ open_leg() { # NAME NS WORK NODEPORT
   record open-build ok $((SECONDS - t)) "$(grep -c . "$rdir/open-build.out") images for the local origin"
   local sets=() set
   while IFS= read -r set; do
-    sets+=(--set "$set")
+    sets+=(--set-string "$set") # repositories and tags: a hex tag of digits only is not a number
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/open-build.out" 2>>"$rdir/open-deploy.log")
   t=$SECONDS
   if ! (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \
@@ -406,7 +406,7 @@ run_one() { # NAME SOURCE NODEPORT
   # 5. deploy (the tags the build printed, on the keys whose image.build names their spec)
   local sets=() set
   while IFS= read -r set; do
-    sets+=(--set "$set")
+    sets+=(--set-string "$set") # repositories and tags: a hex tag of digits only is not a number
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/build.out" 2>>"$rdir/deploy.log")
   t=$SECONDS
   if (cd "$work" && "$BERTH" deploy --yes --images skip -n "$ns" --env-file "$rdir/secrets.env" \

@@ -35,7 +35,7 @@ app_images() {
   APP_SETS=()
   while IFS=$'\t' read -r ref _; do
     name=${ref%:*}; name=${name##*/}
-    APP_SETS+=(--set "components.$name.image.tag=${ref##*:}")
+    APP_SETS+=(--set-string "components.$name.image.tag=${ref##*:}")
     line+=" $ref"
   done <"$out/built"
   rm -rf "$out"
@@ -110,7 +110,7 @@ fixture_same_origin() { # namespace nodePort
   app_edge_image || return 1
   while IFS=$'\t' read -r ref _; do
     name=${ref%:*}; name=${name##*/}
-    sets+=(--set "components.$name.image.tag=${ref##*:}")
+    sets+=(--set-string "components.$name.image.tag=${ref##*:}")
   done <"$dir/built"
   (cd "$dir/repo" && "$BERTH" deploy --yes --images skip -n "$ns" --release same-origin \
     --set expose.mode=nodePort --set "expose.nodePort=$port" "${sets[@]}" --timeout 5m) || rc=1

@@ -140,7 +140,7 @@ PY
     sets=()
     while IFS=$'\t' read -r ref _; do
       local name=${ref%:*}
-      sets+=(--set "components.${name##*/}.image.tag=${ref##*:}")
+      sets+=(--set-string "components.${name##*/}.image.tag=${ref##*:}")
     done <"$out/built"
     t=$(date +%s.%N)
     "$BERTH" deploy --yes --images skip "${DEV_VALUES[@]}" "${sets[@]}" --timeout 5m >"$out/deploy.log" 2>&1 ||

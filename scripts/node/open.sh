@@ -77,7 +77,7 @@ open_rolling_upgrade() {
   local before after change
   before=$(backend_pods)
   if [[ -n ${OPEN_UPGRADE_TAG:-} ]]; then
-    change=(--set "components.backend.image.tag=$OPEN_UPGRADE_TAG")
+    change=(--set-string "components.backend.image.tag=$OPEN_UPGRADE_TAG")
   else
     change=(--set "components.backend.podAnnotations.rollout=r$RANDOM$RANDOM")
   fi
