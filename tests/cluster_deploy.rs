@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use cluster::{berth, cleanup, deploy, kubectl, names, resource_versions};
+use cluster::{berth, berth_writes, cleanup, deploy, kubectl, names, resource_versions};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 
@@ -104,13 +104,13 @@ async fn drift_by_edit_and_label_is_found_from_the_lists_and_reverted() {
 
     // An annotation berth never set: still a no-op, decided from the lists.
     run_kubectl(&["annotate", "-n", &ns, backend, "team=payments"]);
-    let before = resource_versions(&ns).await;
+    let before = berth_writes(&ns).await;
     let noop = deploy(&ns, &["--no-wait", "-v"]);
     noop.assert_code(0);
     let summary = request_summary(&noop);
     assert!(!summary.contains("dry-run"), "{summary}");
     assert!(!summary.contains("get deployments"), "{summary}");
-    assert_eq!(resource_versions(&ns).await, before, "a no-op deploy wrote");
+    assert_eq!(berth_writes(&ns).await, before, "a no-op deploy wrote");
 
     // kubectl label --overwrite of a label berth set.
     run_kubectl(&[
@@ -167,7 +167,7 @@ async fn drift_by_edit_and_label_is_found_from_the_lists_and_reverted() {
     assert_eq!(jsonpath(&ns, config, port), rendered_port);
 
     // Reverted and recorded: the next deploy is a no-op from the lists again.
-    let before = resource_versions(&ns).await;
+    let before = berth_writes(&ns).await;
     let noop = deploy(&ns, &["--no-wait", "-v"]);
     noop.assert_code(0);
     assert!(
@@ -175,7 +175,7 @@ async fn drift_by_edit_and_label_is_found_from_the_lists_and_reverted() {
         "{}",
         noop.stderr
     );
-    assert_eq!(resource_versions(&ns).await, before, "a no-op deploy wrote");
+    assert_eq!(berth_writes(&ns).await, before, "a no-op deploy wrote");
     cleanup(&ns);
 }
 

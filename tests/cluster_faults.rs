@@ -1038,7 +1038,11 @@ async fn an_interrupted_uninstall_finishes_when_run_again() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     restart_api_server();
     let run = finish(child);
-    tally.record("uninstall after a kill, through a restart", &run);
+    // The killed uninstall may have got as far as the release's record: then this one finds
+    // nothing to uninstall ("release … not found", exit 1), which is the outcome wanted.
+    if !(run.code == 1 && run.stderr.contains("not found in namespace")) {
+        tally.record("uninstall after a kill, through a restart", &run);
+    }
     if run.code != 0 {
         let again = berth(&ns, &["uninstall"]);
         tally.record("uninstall again", &again);

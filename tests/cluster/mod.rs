@@ -141,6 +141,30 @@ pub async fn client() -> kube::Client {
 
 /// `Kind/name` → resourceVersion of every object labelled with the release in `ns`.
 pub async fn resource_versions(ns: &str) -> BTreeMap<String, String> {
+    metadata_of(ns, |m| m.resource_version.clone().unwrap()).await
+}
+
+/// What berth itself last wrote to each of the release's objects in `ns` (its managedFields
+/// entries: operation, time, fields): unlike resourceVersions, untouched by the controllers'
+/// status writes, so a comparison around a deploy sees only berth's writes.
+pub async fn berth_writes(ns: &str) -> BTreeMap<String, String> {
+    metadata_of(ns, |m| {
+        let entries: Vec<_> = m
+            .managed_fields
+            .iter()
+            .flatten()
+            .filter(|e| e.manager.as_deref() == Some("berth"))
+            .collect();
+        serde_json::to_string(&entries).unwrap()
+    })
+    .await
+}
+
+/// One value per object of the release in `ns` (and the namespace), from its metadata.
+async fn metadata_of(
+    ns: &str,
+    value: impl Fn(&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String,
+) -> BTreeMap<String, String> {
     use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
     use kube::api::{Api, ListParams};
@@ -156,8 +180,8 @@ pub async fn resource_versions(ns: &str) -> BTreeMap<String, String> {
                 .items
             {
                 out.insert(
-                    format!("{}/{}", $name, o.metadata.name.unwrap()),
-                    o.metadata.resource_version.unwrap(),
+                    format!("{}/{}", $name, o.metadata.name.clone().unwrap()),
+                    value(&o.metadata),
                 );
             }
         };
@@ -169,10 +193,7 @@ pub async fn resource_versions(ns: &str) -> BTreeMap<String, String> {
     collect!(Service, "Service");
     collect!(ServiceAccount, "ServiceAccount");
     let namespace = Api::<Namespace>::all(client.clone()).get(ns).await.unwrap();
-    out.insert(
-        format!("Namespace/{ns}"),
-        namespace.metadata.resource_version.unwrap(),
-    );
+    out.insert(format!("Namespace/{ns}"), value(&namespace.metadata));
     out
 }
 
