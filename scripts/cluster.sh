@@ -444,6 +444,7 @@ EOF
     cat "$src/kwok/config.yaml"
     echo "---"; cat "$src/kwok/stages-upstream.yaml"
     echo "---"; cat "$src/kwok/stages-failures.yaml"
+    echo "---"; cat "$src/kwok/stages-resync.yaml"
     echo "---"; cat "$src/kwok/stages-volume.yaml"
     echo "---"; cat "$src/kwok/port-forward.yaml"
   } >"$state/kwok.yaml"

@@ -208,6 +208,9 @@ PY
   # shellcheck source=open.sh
   source scripts/node/open.sh
   rc=0
+  # node-test.sh imports the edge proxy's image before its checks; run alone, do the same, or
+  # the edge cannot start and every change is reported failed while the backend serves it.
+  app_edge_image || exit 1
   dev_loop || rc=1
   dev_bench || rc=1
   echo "results:" && cat "$results"
