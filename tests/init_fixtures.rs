@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 16] = [
+const FIXTURES: [Expect; 17] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -298,6 +298,17 @@ const FIXTURES: [Expect; 16] = [
             "build context widened to .",
             "throw without DATABASE_URL (web/src/lib/db.ts:3",
         ],
+    },
+    Expect {
+        // Next.js 16 under `next start` with a TypeScript config and typescript a development
+        // dependency: the image keeps typescript, which `next start` loads the config with.
+        fixture: "next-ts-config",
+        components: &[("web", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "web")],
+        secrets: &[],
+        env: &[],
+        stderr: &["web/next.config.ts is TypeScript"],
     },
 ];
 

@@ -179,6 +179,7 @@ fn next_output(root: &Path, dir: &Path) -> Option<(bool, Source)> {
         "next.config.js",
         "next.config.mjs",
         "next.config.ts",
+        "next.config.mts",
         "next.config.cjs",
     ] {
         let Ok(text) = fs::read_to_string(dir.join(name)) else {
