@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 17] = [
+const FIXTURES: [Expect; 18] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -309,6 +309,17 @@ const FIXTURES: [Expect; 17] = [
         secrets: &[],
         env: &[],
         stderr: &["web/next.config.ts is TypeScript"],
+    },
+    Expect {
+        // A TypeScript Express API whose start runs `dist/`, which only `npm run build` (tsc,
+        // a development dependency) writes: the image build runs it.
+        fixture: "express-tsc-dist",
+        components: &[("api", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "api")],
+        secrets: &[],
+        env: &[],
+        stderr: &["its start runs dist/index.js, which `npm run build` writes"],
     },
 ];
 

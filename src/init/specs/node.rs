@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::build_context::BuildContext;
+use super::node_build::ServerBuild;
 use super::npm_lock::{LockState, lock_state};
 use super::placeholders::load_placeholders;
 use super::{env, port, toml_list, toml_str};
@@ -324,12 +325,51 @@ pub fn server(
     let members: Vec<&str> = std::iter::once(ctx.app.as_str())
         .chain(ctx.extra.iter().map(String::as_str))
         .collect();
+    let build = ServerBuild::of(root, service, main);
+    let mut ignore = vec!["node_modules/", ".env", ".env.*", "Dockerfile"];
+    // A build output committed with the sources is stale: the build step writes it afresh.
+    let out_dir = build
+        .as_ref()
+        .and_then(|b| b.out_dir.as_ref())
+        .map(|d| format!("{}/", ctx.app_path(d)));
+    ignore.extend(out_dir.as_deref());
     let _ = writeln!(
         out,
         "[[layers]]\nname = \"code\"\ncopy = {}\nignore = {}\ndest = \"/app\"",
         toml_list(&members),
-        toml_list(&["node_modules/", ".env", ".env.*", "Dockerfile"])
+        toml_list(&ignore)
     );
+    let Some(build) = build else {
+        return;
+    };
+    notes.extend(build.notes(service, main));
+    let script = format!("{}{}; {}", ctx.scratch(), npm.install(), build.script());
+    let _ = writeln!(
+        out,
+        "\n# What the start needs built, from a scratch copy with the development dependencies.\n[[layers]]\nname = \"build\"\ninputs = {}\nrun = {}\ndest = {}",
+        build_inputs(root, &ctx, build.out_dir.as_deref()),
+        toml_list(&["bash", "-c", &script, "build", "{context}", "{out}"]),
+        toml_str(&app_dir)
+    );
+}
+
+/// Every top-level entry of the app's directory but installed packages, the build's output and
+/// env files (a build may read any of its sources), and the directories the app imports.
+fn build_inputs(root: &Path, ctx: &BuildContext, out_dir: Option<&str>) -> String {
+    let dir = root.join(&ctx.dir).join(&ctx.app);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| {
+            !matches!(n.as_str(), "node_modules" | ".git" | ".next")
+                && !n.starts_with(".env")
+                && Some(n.as_str()) != out_dir
+        })
+        .collect();
+    names.sort();
+    let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+    existing_inputs(root, ctx, &candidates)
 }
 
 /// A TypeScript Next.js config (`next.config.ts` / `.mts`) in a project whose production
