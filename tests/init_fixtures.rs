@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 16] = [
+const FIXTURES: [Expect; 18] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -298,6 +298,28 @@ const FIXTURES: [Expect; 16] = [
             "build context widened to .",
             "throw without DATABASE_URL (web/src/lib/db.ts:3",
         ],
+    },
+    Expect {
+        // Next.js 16 under `next start` with a TypeScript config and typescript a development
+        // dependency: the image keeps typescript, which `next start` loads the config with.
+        fixture: "next-ts-config",
+        components: &[("web", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "web")],
+        secrets: &[],
+        env: &[],
+        stderr: &["web/next.config.ts is TypeScript"],
+    },
+    Expect {
+        // A TypeScript Express API whose start runs `dist/`, which only `npm run build` (tsc,
+        // a development dependency) writes: the image build runs it.
+        fixture: "express-tsc-dist",
+        components: &[("api", 3000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "api")],
+        secrets: &[],
+        env: &[],
+        stderr: &["its start runs dist/index.js, which `npm run build` writes"],
     },
 ];
 

@@ -55,6 +55,31 @@ pub fn presence_checks(code: &str) -> Vec<(usize, String)> {
     found
 }
 
+/// `(1-based line, names)` of an error the code raises unless one of several variables it
+/// reads is set (`raise ValueError("Either A or B must be set")`, `throw new Error("A or B
+/// is required")`): each is optional alone, but the app does not start with none.
+pub fn either_checks(code: &str, reads: &[&str]) -> Vec<(usize, Vec<String>)> {
+    let mut found = Vec::new();
+    for (n, line) in code.lines().enumerate() {
+        if !(line.contains("raise ") || line.contains("throw ")) || !line.contains(" or ") {
+            continue;
+        }
+        let words: Vec<&str> = line
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        let mut names: Vec<String> = reads
+            .iter()
+            .filter(|r| words.contains(r))
+            .map(|r| r.to_string())
+            .collect();
+        names.sort();
+        if names.len() >= 2 {
+            found.push((n + 1, names));
+        }
+    }
+    found
+}
+
 fn env_name(rest: Option<&str>) -> Option<String> {
     let name: String = rest?
         .chars()
@@ -66,6 +91,17 @@ fn env_name(rest: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_unless_one_of_several_variables_is_set() {
+        let code = "if settings.a_key:\n    pass\nelse:\n    raise ValueError(\"Either A_KEY or B_KEY must be set in environment\")\n\
+log(\"A_KEY or B_KEY\")\nthrow new Error('A_KEY or C_KEY is required');\n";
+        assert_eq!(
+            either_checks(code, &["A_KEY", "B_KEY", "D"]),
+            [(4, vec!["A_KEY".to_string(), "B_KEY".to_string()])]
+        );
+        assert!(either_checks(code, &["A_KEY"]).is_empty(), "one name only");
+    }
 
     #[test]
     fn only_top_level_checks_that_throw_count() {

@@ -99,6 +99,7 @@ pub fn scan(root: &Path) -> Findings {
             .unwrap_or_default();
         let mcp_beside = detected.mcp_beside.clone();
         let mut service = merge(name, rel.clone(), detected, &docker, &mut findings);
+        findings.notes.extend(either_notes(root, &dir, &service));
         if matches!(
             service.runtime.value,
             Runtime::NextJs { .. } | Runtime::StaticSite { .. } | Runtime::Node { .. }
@@ -263,6 +264,33 @@ pub fn component_name(raw: &str) -> String {
     }
     name.truncate(40);
     name.trim_end_matches('-').to_string()
+}
+
+/// Errors the service's code raises unless one of several variables it reads is set: berth
+/// keeps each optional (the user has one of them), and says that one is needed.
+fn either_notes(root: &Path, dir: &Path, service: &Service) -> Vec<Found<String>> {
+    let reads: Vec<&str> = service.env.keys().map(String::as_str).collect();
+    if reads.len() < 2 {
+        return Vec::new();
+    }
+    let exts = [".py", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs"];
+    let mut notes = Vec::new();
+    for file in text::files_with(dir, &exts, 4) {
+        let Ok(code) = fs::read_to_string(&file) else {
+            continue;
+        };
+        for (line, names) in load_checks::either_checks(&code, &reads) {
+            notes.push(Found::new(
+                format!(
+                    "{}: one of {} must be set (its code raises with none): each is an optional secret or setting; supply at least one",
+                    service.name,
+                    names.join(", ")
+                ),
+                Source::new(relative(root, &file), Some(line), "raises unless one is set"),
+            ));
+        }
+    }
+    notes
 }
 
 /// A service from a detector's facts and its Dockerfile's (the Dockerfile says how it is run in

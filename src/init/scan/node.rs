@@ -92,6 +92,8 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     if has("vite") {
         found.dev_proxies = super::dev_proxy::vite_proxies(root, dir);
     }
+    // One note on a literal local URL is enough to send the user to the code.
+    let mut literal_noted = false;
     let sources = files_with(dir, &[".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs"], 4);
     for file in &sources {
         let Ok(code) = fs::read_to_string(file) else {
@@ -152,6 +154,26 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 Source::new(&file_rel, Some(line), "listen(…)"),
             ));
         }
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let in_browser = match found.runtime.as_ref().map(|r| &r.value) {
+            Some(Runtime::StaticSite { .. }) => true,
+            Some(Runtime::NextJs { .. }) => code.contains("\"use client\""),
+            _ => false,
+        } && ![".config.", ".test.", ".spec."]
+            .iter()
+            .any(|m| name.contains(m));
+        if in_browser
+            && !literal_noted
+            && let Some((line, url)) = literal_local_url(&code)
+        {
+            literal_noted = true;
+            found.notes.push(Found::new(
+                format!(
+                    "the page calls {url}, written in its code (no variable): a browser reaches it only where that port of localhost is forwarded (`berth open`), not through the cluster's origin; read it from a build-time variable (VITE_*, NEXT_PUBLIC_*) with that default for berth init to route it"
+                ),
+                Source::new(&file_rel, Some(line), "a literal URL"),
+            ));
+        }
         if code.contains("next/font/google") {
             found.build_fetches.push(Found::new(
                 "next/font/google downloads fonts during `next build`".into(),
@@ -179,6 +201,7 @@ fn next_output(root: &Path, dir: &Path) -> Option<(bool, Source)> {
         "next.config.js",
         "next.config.mjs",
         "next.config.ts",
+        "next.config.mts",
         "next.config.cjs",
     ] {
         let Ok(text) = fs::read_to_string(dir.join(name)) else {
@@ -307,6 +330,34 @@ fn code_default(code: &str, line: usize, read: &str) -> Option<String> {
     leading_quoted(rest).filter(|v| !v.is_empty())
 }
 
+/// The first quoted `http://localhost:PORT…` (or 127.0.0.1) in `code` that no env read falls
+/// back to (those are code defaults, routed by init), with its 1-based line. Config files of
+/// the development server (a proxy target) run on the build machine, not in the browser.
+fn literal_local_url(code: &str) -> Option<(usize, String)> {
+    code.lines().enumerate().find_map(|(n, line)| {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("//")
+            || trimmed.starts_with('*')
+            || line.contains("process.env")
+            || line.contains("import.meta.env")
+        {
+            return None;
+        }
+        ["\"", "'", "`"].iter().find_map(|quote| {
+            ["http://localhost:", "http://127.0.0.1:"]
+                .iter()
+                .find_map(|host| {
+                    let at = line.find(&format!("{quote}{host}"))? + quote.len();
+                    let url: String = line[at..]
+                        .chars()
+                        .take_while(|c| !matches!(c, '"' | '\'' | '`' | '$' | ' '))
+                        .collect();
+                    Some((n + 1, url))
+                })
+        })
+    })
+}
+
 fn first_number(line: &str, min: u16) -> Option<u16> {
     line.split(|c: char| !c.is_ascii_digit())
         .filter_map(|w| w.parse::<u16>().ok())
@@ -316,6 +367,26 @@ fn first_number(line: &str, min: u16) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_local_urls_but_not_code_defaults_or_comments() {
+        let code = "// the API runs on http://localhost:2000 in development\n\
+                    const A = process.env.VITE_API || \"http://localhost:8000\";\n\
+                    const baseURL = \"http://localhost:2000/api/v1/todo\";\n";
+        assert_eq!(
+            literal_local_url(code),
+            Some((3, "http://localhost:2000/api/v1/todo".to_string()))
+        );
+        assert_eq!(
+            literal_local_url("fetch(`http://127.0.0.1:8000/api/${id}`)"),
+            Some((1, "http://127.0.0.1:8000/api/".to_string()))
+        );
+        assert_eq!(
+            literal_local_url("const A = import.meta.env.VITE_API ?? 'http://localhost:8000';"),
+            None
+        );
+        assert_eq!(literal_local_url("fetch('/api/tasks')"), None);
+    }
 
     #[test]
     fn code_defaults_and_route_handler_paths() {

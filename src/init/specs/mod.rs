@@ -12,6 +12,7 @@
 mod build_context;
 mod env;
 mod node;
+mod node_build;
 mod npm_lock;
 mod placeholders;
 mod python;

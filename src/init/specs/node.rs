@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::build_context::BuildContext;
+use super::node_build::ServerBuild;
 use super::npm_lock::{LockState, lock_state};
 use super::placeholders::load_placeholders;
 use super::{env, port, toml_list, toml_str};
@@ -158,6 +159,8 @@ pub fn next(
             "next.config.js",
             "next.config.mjs",
             "next.config.ts",
+            "next.config.mts",
+            "next.config.cjs",
             "tsconfig.json",
             "src",
             "app",
@@ -170,14 +173,23 @@ pub fn next(
             out,
             "# One scratch build: the standalone server with its traced node_modules, static assets and public/.\n# Traced native packages follow the build machine: build on (or for) the node's platform."
         );
-        "cp -a .next/standalone/. \"$2/\"; mkdir -p \"$2/.next\"; cp -a .next/static \"$2/.next/static\"; if [ -d public ]; then cp -a public \"$2/public\"; fi"
+        "cp -a .next/standalone/. \"$2/\"; mkdir -p \"$2/.next\"; cp -a .next/static \"$2/.next/static\"; if [ -d public ]; then cp -a public \"$2/public\"; fi".to_string()
     } else {
         let _ = writeln!(
             out,
             "# Production node_modules for the node's platform (npm --os/--cpu), then the build output."
         );
         out.push_str(&deps_layer(npm, &ctx, "/app"));
-        "rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done"
+        let mut copy = "rm -rf .next/cache; cp -a .next package.json \"$2/\"; for f in next.config.* public; do if [ -e \"$f\" ]; then cp -a \"$f\" \"$2/\"; fi; done".to_string();
+        if let Some(config) = typescript_config_without_runtime_typescript(root, service) {
+            notes.push(format!(
+                "{}: {}/{config} is TypeScript, which `next start` loads with the typescript package (Next.js 16 installs it at start when missing, which needs network): the image keeps node_modules/typescript from the build",
+                service.name, service.dir
+            ));
+            // typescript has no dependencies and no native code: the build's copy runs anywhere.
+            copy.push_str("; mkdir -p \"$2/node_modules\"; cp -a node_modules/typescript \"$2/node_modules/\"");
+        }
+        copy
     };
     let script = format!("{}{}; npx next build; {copy}", ctx.scratch(), npm.install());
     let placeholders = load_placeholders(service, notes);
@@ -313,12 +325,69 @@ pub fn server(
     let members: Vec<&str> = std::iter::once(ctx.app.as_str())
         .chain(ctx.extra.iter().map(String::as_str))
         .collect();
+    let build = ServerBuild::of(root, service, main);
+    let mut ignore = vec!["node_modules/", ".env", ".env.*", "Dockerfile"];
+    // A build output committed with the sources is stale: the build step writes it afresh.
+    let out_dir = build
+        .as_ref()
+        .and_then(|b| b.out_dir.as_ref())
+        .map(|d| format!("{}/", ctx.app_path(d)));
+    ignore.extend(out_dir.as_deref());
     let _ = writeln!(
         out,
         "[[layers]]\nname = \"code\"\ncopy = {}\nignore = {}\ndest = \"/app\"",
         toml_list(&members),
-        toml_list(&["node_modules/", ".env", ".env.*", "Dockerfile"])
+        toml_list(&ignore)
     );
+    let Some(build) = build else {
+        return;
+    };
+    notes.extend(build.notes(service, main));
+    let script = format!("{}{}; {}", ctx.scratch(), npm.install(), build.script());
+    let _ = writeln!(
+        out,
+        "\n# What the start needs built, from a scratch copy with the development dependencies.\n[[layers]]\nname = \"build\"\ninputs = {}\nrun = {}\ndest = {}",
+        build_inputs(root, &ctx, build.out_dir.as_deref()),
+        toml_list(&["bash", "-c", &script, "build", "{context}", "{out}"]),
+        toml_str(&app_dir)
+    );
+}
+
+/// Every top-level entry of the app's directory but installed packages, the build's output and
+/// env files (a build may read any of its sources), and the directories the app imports.
+fn build_inputs(root: &Path, ctx: &BuildContext, out_dir: Option<&str>) -> String {
+    let dir = root.join(&ctx.dir).join(&ctx.app);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| {
+            !matches!(n.as_str(), "node_modules" | ".git" | ".next")
+                && !n.starts_with(".env")
+                && Some(n.as_str()) != out_dir
+        })
+        .collect();
+    names.sort();
+    let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+    existing_inputs(root, ctx, &candidates)
+}
+
+/// A TypeScript Next.js config (`next.config.ts` / `.mts`) in a project whose production
+/// dependencies lack `typescript`: `next start` (Next.js 16) loads such a config only with the
+/// typescript package, and installs it from the network when it is missing. The standalone
+/// server has its config built in and loads no file.
+fn typescript_config_without_runtime_typescript(root: &Path, service: &Service) -> Option<String> {
+    let dir = root.join(&service.dir);
+    let config = ["next.config.ts", "next.config.mts"]
+        .into_iter()
+        .find(|name| dir.join(name).is_file())?;
+    let package: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()?;
+    let runtime = package
+        .get("dependencies")
+        .and_then(|d| d.get("typescript"))
+        .is_some();
+    (!runtime).then(|| config.to_string())
 }
 
 /// Production `node_modules` for the node's platform (npm `--os`/`--cpu`), installed straight
@@ -415,6 +484,61 @@ mod tests {
             "{legacy}"
         );
         assert!(notes[0].contains("as ./Dockerfile does"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_typescript_next_config_keeps_typescript_in_a_next_start_image() {
+        let root = tempfile::tempdir().unwrap();
+        let runtime = Runtime::NextJs { standalone: false };
+        let service = Service::new("web", ".", Found::new(runtime, Source::assumed("x")));
+        let write = |name: &str, text: &str| std::fs::write(root.path().join(name), text).unwrap();
+        let spec = |standalone: bool| {
+            let (mut out, mut notes) = (String::new(), Vec::new());
+            next(&mut out, &mut notes, root.path(), &service, standalone);
+            (out, notes)
+        };
+        let keeps = "cp -a node_modules/typescript";
+        write(
+            "package.json",
+            r#"{"dependencies": {"next": "16.0.0"}, "devDependencies": {"typescript": "5.9.3"}}"#,
+        );
+        write("next.config.mjs", "export default {};\n");
+        let (out, notes) = spec(false);
+        assert!(
+            !out.contains(keeps),
+            "a JavaScript config needs no typescript:\n{out}"
+        );
+        assert!(notes.iter().all(|n| !n.contains("typescript")), "{notes:?}");
+
+        std::fs::remove_file(root.path().join("next.config.mjs")).unwrap();
+        write("next.config.mts", "export default {};\n");
+        let (out, notes) = spec(false);
+        assert!(out.contains(keeps), "{out}");
+        assert!(
+            out.contains("\"next.config.mts\""),
+            "an input of the build:\n{out}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("./next.config.mts is TypeScript")),
+            "{notes:?}"
+        );
+        let (out, _) = spec(true);
+        assert!(
+            !out.contains(keeps),
+            "standalone loads no config file:\n{out}"
+        );
+
+        write(
+            "package.json",
+            r#"{"dependencies": {"next": "16.0.0", "typescript": "5.9.3"}}"#,
+        );
+        let (out, _) = spec(false);
+        assert!(
+            !out.contains(keeps),
+            "already a production dependency:\n{out}"
+        );
     }
 
     #[test]
