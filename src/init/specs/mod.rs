@@ -14,7 +14,7 @@ mod env;
 mod node;
 mod npm_lock;
 mod placeholders;
-mod python;
+pub(crate) mod python;
 
 use std::fmt::Write as _;
 use std::path::Path;
