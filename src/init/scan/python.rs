@@ -10,7 +10,6 @@ use super::pyroutes;
 use super::text::{
     files_with, identifiers_after, line_of, port_after_flag, quoted_after, relative,
 };
-use crate::init::classify;
 use crate::init::findings::{EnvUse, Found, PythonTool, Runtime, Source};
 
 /// The root project a `uv.lock` in `dir` locks, when it is not the `pyproject.toml`'s (a lock
@@ -245,7 +244,27 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         }
         texts.push((module_path, file_rel, text));
     }
-    sqlite_plan(&mut found, sqlite_mention, sqlite_file);
+    super::sqlite::plan(&mut found, sqlite_mention, sqlite_file);
+    // asyncpg beside a synchronous driver, and no code that is async with the database: the
+    // engine is SQLAlchemy's synchronous one, which cannot take an asyncpg URL.
+    let async_db = texts.iter().any(|(_, _, t)| {
+        [
+            "create_async_engine",
+            "AsyncEngine",
+            "AsyncSession",
+            "import asyncpg",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
+    });
+    if !async_db
+        && found
+            .packages
+            .iter()
+            .any(|p| p == "psycopg2" || p == "psycopg")
+    {
+        found.packages.retain(|p| p != "asyncpg");
+    }
     if found.runtime.is_none() {
         found.runtime = mcp_http;
         if found.port.is_none() {
@@ -320,37 +339,6 @@ fn installed_requirements(dir: &Path, tool: PythonTool) -> String {
         lines.extend(poetry.keys().cloned());
     }
     lines.join("\n")
-}
-
-/// SQLite in the code: a fallback when the service reads a database URL (the plan gives it
-/// PostgreSQL's), else the database itself, whose file must be writable.
-fn sqlite_plan(found: &mut Detected, mention: Option<Source>, file: Option<Found<String>>) {
-    let Some(mention) = mention else {
-        return;
-    };
-    let reads_url = found.env.iter().any(|(var, f)| {
-        classify::classify(var, f.value.example.as_deref()) == classify::Class::DatabaseUrl
-    });
-    if reads_url {
-        found.notes.push(Found::new(
-            "SQLite fallback in code: berth deploys PostgreSQL; the fallback is not used in the cluster".to_string(),
-            mention,
-        ));
-    } else if let Some(file) = file {
-        found.notes.push(Found::new(
-            format!(
-                "SQLite database {}: the root filesystem is read-only, so its directory is a writable emptyDir, per pod and lost when the pod is replaced; keep one replica, or move to PostgreSQL to keep the data",
-                file.value
-            ),
-            file.source.clone(),
-        ));
-        found.sqlite = Some(file);
-    } else {
-        found.notes.push(Found::new(
-            "SQLite in code, but not where its database file is: the root filesystem is read-only; add the file's directory to writablePaths".to_string(),
-            mention,
-        ));
-    }
 }
 
 fn has_package(deps: &str, name: &str) -> bool {
@@ -567,6 +555,28 @@ mod tests {
             detect(dir.path(), dir.path()).unwrap().python,
             Some((PythonTool::Uv, _))
         ));
+    }
+
+    #[test]
+    fn a_synchronous_engine_gets_the_synchronous_driver_beside_asyncpg() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "requirements.txt",
+            "fastapi\nsqlmodel\nasyncpg\npsycopg2-binary\n",
+        );
+        write(
+            "main.py",
+            "from fastapi import FastAPI\nfrom sqlmodel import create_engine\napp = FastAPI()\nengine = create_engine(URL)\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "psycopg2", "sqlalchemy"]);
+        write(
+            "main.py",
+            "from fastapi import FastAPI\nfrom sqlalchemy.ext.asyncio import create_async_engine\napp = FastAPI()\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "asyncpg", "psycopg2", "sqlalchemy"]);
     }
 
     #[test]

@@ -7,7 +7,41 @@
 
 use std::path::Path;
 
+use super::Detected;
 use super::text::leading_quoted;
+use crate::init::classify;
+use crate::init::findings::{Found, Source};
+
+/// SQLite in the code: a fallback when the service reads a database URL (the plan gives it
+/// PostgreSQL's), else the database itself, whose file must be writable.
+pub fn plan(found: &mut Detected, mention: Option<Source>, file: Option<Found<String>>) {
+    let Some(mention) = mention else {
+        return;
+    };
+    let reads_url = found.env.iter().any(|(var, f)| {
+        classify::classify(var, f.value.example.as_deref()) == classify::Class::DatabaseUrl
+    });
+    if reads_url {
+        found.notes.push(Found::new(
+            "SQLite fallback in code: berth deploys PostgreSQL; the fallback is not used in the cluster".to_string(),
+            mention,
+        ));
+    } else if let Some(file) = file {
+        found.notes.push(Found::new(
+            format!(
+                "SQLite database {}: the root filesystem is read-only, so its directory is a writable emptyDir, per pod and lost when the pod is replaced; keep one replica, or move to PostgreSQL to keep the data",
+                file.value
+            ),
+            file.source.clone(),
+        ));
+        found.sqlite = Some(file);
+    } else {
+        found.notes.push(Found::new(
+            "SQLite in code, but not where its database file is: the root filesystem is read-only; add the file's directory to writablePaths".to_string(),
+            mention,
+        ));
+    }
+}
 
 /// Where a file of the service (`module_path`, relative to the service) puts its SQLite
 /// database: (path relative to the service or absolute, 1-based line).
