@@ -41,9 +41,16 @@ pub fn health(files: &[File], app_module: &str, app_var: &str) -> Option<Health>
             best = Some((score, health));
         }
     };
-    for (object, path, line) in gets(app.text) {
-        if object == app_var && path.starts_with('/') {
-            offer(0, path, app.file_rel, line);
+    // The app's own routes: in its module, or in one that imports the app object to decorate it.
+    let imports_app = format!("import {app_var}");
+    for file in files
+        .iter()
+        .filter(|f| f.module_path == app_module || f.text.contains(&imports_app))
+    {
+        for (object, path, line) in gets(file.text) {
+            if object == app_var && path.starts_with('/') {
+                offer(0, path, file.file_rel, line);
+            }
         }
     }
     for file in files {
@@ -250,6 +257,18 @@ mod tests {
             ),
         ];
         assert_eq!(health(&files, "src/main.py", "app"), None);
+        // A module that imports the app object and declares a route on it.
+        let files = [
+            file(
+                "src/routes.py",
+                "from .main import app\n@app.get(\"/healthz\")\ndef z(): ...\n",
+            ),
+            file("src/main.py", "app = FastAPI()\n"),
+        ];
+        assert_eq!(
+            health(&files, "src/main.py", "app").unwrap().path,
+            "/healthz"
+        );
         // A module import: `items.router` under `/api` + `/items`.
         let files = [file("src/api/items.py", items), file("src/main.py", main)];
         assert_eq!(
