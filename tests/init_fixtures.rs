@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 18] = [
+const FIXTURES: [Expect; 19] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -321,6 +321,20 @@ const FIXTURES: [Expect; 18] = [
         env: &[],
         stderr: &["its start runs dist/index.js, which `npm run build` writes"],
     },
+    Expect {
+        // requirements.txt is what the image installs; pyproject.toml's alembic is not in it.
+        // The notes live in a SQLite file beside the code; a health route on an included router.
+        fixture: "fastapi-sqlite-routers",
+        components: &[("app", 8000)],
+        database: DatabaseMode::None,
+        routes: &[("/", "app")],
+        secrets: &[],
+        env: &[],
+        stderr: &[
+            "alembic is not in ./requirements.txt",
+            "SQLite database notes.db",
+        ],
+    },
 ];
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -531,6 +545,30 @@ fn init_writes_the_stack_each_fixture_needs() {
         failures.is_empty(),
         "wrong detections:\n{}",
         failures.join("\n")
+    );
+}
+
+/// A probe path the app serves (an included router's, under its prefix; never a templated
+/// one), a writable place for the SQLite file beside the code, and no task the image cannot run.
+#[test]
+fn a_sqlite_file_beside_the_code_and_a_router_health_route() {
+    let (_tmp, dir) = fixture_copy("fastapi-sqlite-routers");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let values = load(&dir);
+    let app = &values.components["app"];
+    assert_eq!(app.probes.http.as_deref(), Some("/health"));
+    assert_eq!(app.writable_paths, ["/tmp", "/data"]);
+    assert!(app.tasks.is_empty(), "{:?}", app.tasks);
+    let spec = std::fs::read_to_string(dir.join("images/app.toml")).unwrap();
+    assert!(
+        spec.contains("name = \"sqlite\"")
+            && spec.contains("\"{out}/notes.db\", \"/data/notes.db\""),
+        "{spec}"
+    );
+    assert!(
+        !spec.contains("alembic"),
+        "requirements.txt has no alembic:\n{spec}"
     );
 }
 

@@ -88,6 +88,17 @@ pub enum PythonTool {
     Poetry,
 }
 
+impl PythonTool {
+    /// The file whose dependencies the image's spec installs (a lock pins what
+    /// pyproject.toml names).
+    pub fn installed_file(self) -> &'static str {
+        match self {
+            PythonTool::Requirements => "requirements.txt",
+            PythonTool::Uv | PythonTool::Poetry => "pyproject.toml",
+        }
+    }
+}
+
 /// A service: one directory with something that runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
@@ -126,6 +137,8 @@ pub struct Service {
     pub depends_on: Vec<String>,
     /// Prefixes its development server passes to another local port (a Vite `server.proxy`).
     pub dev_proxies: Vec<Found<crate::init::scan::DevProxy>>,
+    /// The SQLite database file its code writes (relative to `dir`, or absolute).
+    pub sqlite: Option<Found<String>>,
 }
 
 impl Service {
@@ -152,6 +165,7 @@ impl Service {
             build_fetches: vec![],
             depends_on: vec![],
             dev_proxies: vec![],
+            sqlite: None,
         }
     }
 }

@@ -57,9 +57,14 @@ fn python(service: &Service, program: &str, command: &[String]) -> Result<Vec<St
         // A console script of a dependency: /app/deps/bin is on PATH.
         return Ok(command.to_vec());
     }
+    let installed = service
+        .python
+        .as_ref()
+        .map_or("requirements.txt", |(tool, _)| tool.installed_file());
     Err(format!(
-        "`{}`: {program} is not among {}'s dependencies, so the image has no such command; add it to the project's dependencies",
+        "`{}`: {program} is not in {}/{installed}, the dependencies {}'s image installs, so the image has no such command; add it there",
         command.join(" "),
+        service.dir,
         service.name
     ))
 }
@@ -158,7 +163,7 @@ mod tests {
             words("python manage.py migrate")
         );
         let err = resolve(root, &api, &words("prisma migrate deploy")).unwrap_err();
-        assert!(err.contains("not among"), "{err}");
+        assert!(err.contains("not in web/requirements.txt"), "{err}");
     }
 
     #[test]

@@ -159,15 +159,25 @@ pub fn berth_yaml(plan: &Plan) -> String {
                 &user.source.describe(),
             );
         }
-        let writable = match s.runtime.value {
-            super::findings::Runtime::NextJs { .. } => "[/tmp, /app/.next/cache]",
-            _ => "[/tmp]",
-        };
+        let mut writable = vec!["/tmp".to_string()];
+        if let super::findings::Runtime::NextJs { .. } = s.runtime.value {
+            writable.push("/app/.next/cache".into());
+        }
+        let mut why = "read-only root filesystem; these stay writable".to_string();
+        if let Some(dir) = super::specs::python::sqlite_writable(s) {
+            if let Some(db) = &s.sqlite {
+                why.push_str(&format!(
+                    "; {dir}: SQLite's {} ({}; an emptyDir: per pod, lost when the pod is replaced)",
+                    db.value, db.source
+                ));
+            }
+            writable.push(dir);
+        }
         line(
             &mut out,
             4,
-            &format!("writablePaths: {writable}"),
-            "read-only root filesystem; these stay writable",
+            &format!("writablePaths: [{}]", writable.join(", ")),
+            &why,
         );
         if c.env.iter().any(|e| !e.build) {
             out.push_str("    env:\n");

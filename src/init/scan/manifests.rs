@@ -422,6 +422,7 @@ mod tests {
             build_fetches: Vec::new(),
             dev_proxies: Vec::new(),
             depends_on: Vec::new(),
+            sqlite: None,
         }
     }
 

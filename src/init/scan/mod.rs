@@ -11,9 +11,11 @@ mod imports;
 mod load_checks;
 mod manifests;
 mod node;
+mod pyroutes;
 mod pysettings;
 mod python;
 mod services;
+mod sqlite;
 pub mod text;
 
 use std::fs;
@@ -44,6 +46,8 @@ pub struct Detected {
     pub notes: Vec<Found<String>>,
     /// Prefixes its development server passes to another local port.
     pub dev_proxies: Vec<Found<DevProxy>>,
+    /// The SQLite database file the code writes (relative to the service, or absolute).
+    pub sqlite: Option<Found<String>>,
     /// An MCP server over HTTP in the same project as the detected app, with its own port.
     pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
@@ -365,6 +369,7 @@ fn merge(
         build_fetches: d.build_fetches,
         depends_on: Vec::new(),
         dev_proxies: d.dev_proxies,
+        sqlite: d.sqlite,
     }
 }
 

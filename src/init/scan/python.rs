@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::Detected;
+use super::pyroutes;
 use super::text::{
     files_with, identifiers_after, line_of, port_after_flag, quoted_after, relative,
 };
@@ -52,12 +53,9 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
     } else {
         return None;
     };
-    let deps_text = ["requirements.txt", "pyproject.toml"]
-        .iter()
-        .filter_map(|f| fs::read_to_string(dir.join(f)).ok())
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_ascii_lowercase();
+    // What the image installs, not every file that lists dependencies: a pyproject.toml beside
+    // the requirements.txt the image installs may name packages (alembic) the image lacks.
+    let deps_text = installed_requirements(dir, tool).to_ascii_lowercase();
     let mut found = Detected {
         python: Some((
             tool,
@@ -101,6 +99,9 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         }
     }
     let files = files_with(dir, &[".py"], 3);
+    // (path in the service, path in the repository, text) of each file, for the health route.
+    let mut texts: Vec<(String, String, String)> = Vec::new();
+    let (mut sqlite_mention, mut sqlite_file) = (None, None);
     let mut mcp_http: Option<Found<Runtime>> = None;
     // The MCP server's own port: the service's only when the MCP server is what runs.
     let mut mcp_port: Option<Found<u16>> = None;
@@ -123,16 +124,9 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             ));
         }
         for decorator in [".get(", ".api_route("] {
-            for (line, path) in quoted_after(&text, decorator) {
+            for (_, path) in quoted_after(&text, decorator) {
                 if path.starts_with('/') {
-                    found.routes.push(path.clone());
-                    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-                    if found.health.is_none() && is_health_name(last) {
-                        found.health = Some(Found::new(
-                            path,
-                            Source::new(&file_rel, Some(line), "GET route"),
-                        ));
-                    }
+                    found.routes.push(path);
                 }
             }
         }
@@ -237,13 +231,39 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 ),
             ));
         }
-        if text.contains("sqlite") && !found.notes.iter().any(|n| n.value.starts_with("SQLite")) {
-            let line = line_of(&text, "sqlite");
-            found.notes.push(Found::new(
-                "SQLite fallback in code: berth deploys PostgreSQL; the fallback is not used in the cluster".to_string(),
-                Source::new(&file_rel, line, "sqlite"),
+        if sqlite_mention.is_none() && text.contains("sqlite") {
+            sqlite_mention = Some(Source::new(&file_rel, line_of(&text, "sqlite"), "sqlite"));
+        }
+        if sqlite_file.is_none()
+            && let Some((path, line)) = super::sqlite::database_file(&text, &module_path)
+        {
+            sqlite_file = Some(Found::new(
+                path,
+                Source::new(&file_rel, Some(line), "SQLite database"),
             ));
         }
+        texts.push((module_path, file_rel, text));
+    }
+    super::sqlite::plan(&mut found, sqlite_mention, sqlite_file);
+    // asyncpg beside a synchronous driver, and no code that is async with the database: the
+    // engine is SQLAlchemy's synchronous one, which cannot take an asyncpg URL.
+    let async_db = texts.iter().any(|(_, _, t)| {
+        [
+            "create_async_engine",
+            "AsyncEngine",
+            "AsyncSession",
+            "import asyncpg",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
+    });
+    if !async_db
+        && found
+            .packages
+            .iter()
+            .any(|p| p == "psycopg2" || p == "psycopg")
+    {
+        found.packages.retain(|p| p != "asyncpg");
     }
     if found.runtime.is_none() {
         found.runtime = mcp_http;
@@ -255,6 +275,21 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         found.mcp_beside = Some((mcp, mcp_port));
     }
     found.runtime.as_ref()?;
+    if let Some(Runtime::Asgi { app }) = found.runtime.as_ref().map(|r| &r.value)
+        && let Some((module, var)) = app.split_once(':')
+    {
+        let files: Vec<pyroutes::File> = texts
+            .iter()
+            .map(|(module_path, file_rel, text)| pyroutes::File {
+                module_path,
+                file_rel,
+                text,
+            })
+            .collect();
+        let module_path = format!("{}.py", module.replace('.', "/"));
+        found.health = pyroutes::health(&files, &module_path, var)
+            .map(|h| Found::new(h.path, Source::new(&h.file, Some(h.line), "GET route")));
+    }
     if dir.join("alembic.ini").is_file() {
         found.migration = Some(Found::new(
             vec!["alembic".into(), "upgrade".into(), "head".into()],
@@ -274,6 +309,36 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         }
     }
     Some(found)
+}
+
+/// The requirements the image installs, one a line: requirements.txt as it is; pyproject.toml's
+/// main dependencies (`[project] dependencies`, Poetry's `[tool.poetry.dependencies]` names),
+/// not its development groups, which the export leaves out.
+fn installed_requirements(dir: &Path, tool: PythonTool) -> String {
+    let text = fs::read_to_string(dir.join(tool.installed_file())).unwrap_or_default();
+    if tool == PythonTool::Requirements {
+        return text;
+    }
+    let Ok(project) = text.parse::<toml::Table>() else {
+        return text;
+    };
+    let mut lines: Vec<String> = project
+        .get("project")
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().map(String::from))
+        .collect();
+    if let Some(poetry) = project
+        .get("tool")
+        .and_then(|t| t.get("poetry"))
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_table())
+    {
+        lines.extend(poetry.keys().cloned());
+    }
+    lines.join("\n")
 }
 
 fn has_package(deps: &str, name: &str) -> bool {
@@ -324,13 +389,6 @@ fn default_after(text: &str, line: usize, name: &str) -> Option<String> {
     let after = l[start + name.len() + 2..].trim_start();
     let after = after.strip_prefix(',')?;
     super::text::leading_quoted(after)
-}
-
-fn is_health_name(segment: &str) -> bool {
-    matches!(
-        segment,
-        "health" | "healthz" | "healthcheck" | "ready" | "readyz" | "livez" | "ping" | "status"
-    )
 }
 
 /// A pinned `3.x` from `.python-version`, `requires-python` or Poetry's `python = "^3.x"`.
@@ -497,6 +555,57 @@ mod tests {
             detect(dir.path(), dir.path()).unwrap().python,
             Some((PythonTool::Uv, _))
         ));
+    }
+
+    #[test]
+    fn a_synchronous_engine_gets_the_synchronous_driver_beside_asyncpg() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "requirements.txt",
+            "fastapi\nsqlmodel\nasyncpg\npsycopg2-binary\n",
+        );
+        write(
+            "main.py",
+            "from fastapi import FastAPI\nfrom sqlmodel import create_engine\napp = FastAPI()\nengine = create_engine(URL)\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "psycopg2", "sqlalchemy"]);
+        write(
+            "main.py",
+            "from fastapi import FastAPI\nfrom sqlalchemy.ext.asyncio import create_async_engine\napp = FastAPI()\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "asyncpg", "psycopg2", "sqlalchemy"]);
+    }
+
+    #[test]
+    fn packages_are_those_of_the_file_the_image_installs() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("main.py", "from fastapi import FastAPI\napp = FastAPI()\n");
+        write("requirements.txt", "fastapi\nuvicorn\n");
+        write(
+            "pyproject.toml",
+            "[project]\nname = \"x\"\ndependencies = [\"fastapi\", \"alembic>=1.13\"]\n",
+        );
+        // requirements.txt is installed: pyproject.toml's alembic is not in the image.
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "uvicorn"]);
+        // With a lock of this project, pyproject.toml is what is installed.
+        write(
+            "uv.lock",
+            "version = 1\n\n[[package]]\nname = \"x\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi", "alembic"]);
+        // A development group is not exported into the image.
+        write(
+            "pyproject.toml",
+            "[project]\nname = \"x\"\ndependencies = [\"fastapi\"]\n\n[dependency-groups]\ndev = [\"alembic\"]\n",
+        );
+        let packages = detect(dir.path(), dir.path()).unwrap().packages;
+        assert_eq!(packages, ["fastapi"]);
     }
 
     #[test]

@@ -104,6 +104,7 @@ pub(super) fn mcp_component(
         build_fetches: Vec::new(),
         dev_proxies: app.dev_proxies.clone(),
         depends_on: runner.depends_on.clone(),
+        sqlite: app.sqlite.clone(),
     })
 }
 

@@ -15,7 +15,7 @@ mod node;
 mod node_build;
 mod npm_lock;
 mod placeholders;
-mod python;
+pub(crate) mod python;
 
 use std::fmt::Write as _;
 use std::path::Path;

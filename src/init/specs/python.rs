@@ -181,6 +181,55 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
         ]),
         toml_str(&code_dir)
     );
+    sqlite_link(out, service, &code_dir);
+}
+
+/// Where an image keeps the SQLite database its code writes beside itself: a writable volume
+/// (the root filesystem is read-only), the file in the code a link to it.
+pub const SQLITE_DIR: &str = "/data";
+
+/// The directory that must be writable for the service's SQLite database: [`SQLITE_DIR`] for a
+/// file among the code, else the absolute path's own directory (none for `/tmp`, always
+/// writable).
+pub fn sqlite_writable(service: &Service) -> Option<String> {
+    let file = &service.sqlite.as_ref()?.value;
+    if !file.starts_with('/') {
+        return Some(SQLITE_DIR.to_string());
+    }
+    let parent = std::path::Path::new(file)
+        .parent()?
+        .to_string_lossy()
+        .into_owned();
+    (parent != "/" && parent != "/tmp").then_some(parent)
+}
+
+/// A layer that makes the SQLite file among the code a link into [`SQLITE_DIR`] (SQLite follows
+/// it and keeps its journal beside the real file). Laid over the code, after it.
+fn sqlite_link(out: &mut String, service: &Service, code_dir: &str) {
+    let Some(found) = service
+        .sqlite
+        .as_ref()
+        .filter(|f| !f.value.starts_with('/'))
+    else {
+        return;
+    };
+    let file = &found.value;
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let target = format!("{SQLITE_DIR}/{name}");
+    let run = toml_list(&[
+        "bash",
+        "-c",
+        "set -eu; mkdir -p \"$(dirname \"$1\")\"; ln -s \"$2\" \"$1\"",
+        "sqlite",
+        &format!("{{out}}/{file}"),
+        &target,
+    ]);
+    let _ = writeln!(
+        out,
+        "\n# SQLite's {file} ({}): {code_dir}/{file} links to {target}, a writable volume.\n[[layers]]\nname = \"sqlite\"\nrun = {run}\ndest = {}",
+        found.source,
+        toml_str(code_dir)
+    );
 }
 
 /// The service directory's own name when the ASGI app's module path starts with it
