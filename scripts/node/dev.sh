@@ -17,12 +17,20 @@
 #
 # Environment: DEV_NS (default dev), DEV_NODE_PORT (default 31580), DEV_EDITS (default 20),
 # DEV_BENCH_RUNS (default 3). Cost on the CI node: about 3 minutes.
+# DEV_COMPONENT=frontend (run alone, not in CI: each change is a `next build`, about a minute
+# here) watches the frontend instead and edits its /healthz route, polled through its local origin.
 # shellcheck disable=SC2154 # repo, work, BERTH, APP_REGISTRY, CONTAINERD_SOCKET: set by the caller
 DEV_NS=${DEV_NS:-dev}
 DEV_NODE_PORT=${DEV_NODE_PORT:-31580}
 DEV_EDITS=${DEV_EDITS:-20}
 DEV_BENCH_RUNS=${DEV_BENCH_RUNS:-3}
-DEV_HANDLER='return {"status": "ok"}'
+DEV_COMPONENT=${DEV_COMPONENT:-backend}
+if [[ $DEV_COMPONENT == frontend ]]; then
+  DEV_FILE=app/frontend/src/app/healthz/route.ts DEV_HANDLER='Response.json({ status: "ok" })'
+  DEV_PATH=/healthz DEV_TIMEOUT_S=300
+else
+  DEV_FILE=app/backend/app/main.py DEV_HANDLER='return {"status": "ok"}' DEV_PATH=/health DEV_TIMEOUT_S=30
+fi
 
 # A copy of the app's sources and its three specs (postgres is the node's own image, so its mirror
 # spec is left out: `berth dev` builds every spec it finds, as `berth deploy --images load` does).
@@ -33,6 +41,9 @@ dev_tree() {
   tar -C "$repo" --exclude=node_modules --exclude=.venv --exclude=.next --exclude=__pycache__ \
     --exclude=.pytest_cache -cf - app | tar -C "$DEV_ROOT" -xf - || return 1
   cp "$repo"/images/{frontend,backend,mcp}.toml "$DEV_ROOT/images/"
+  # The frontend's deps step runs scripts/images/npm-retarget.mjs from the repository's root.
+  mkdir -p "$DEV_ROOT/scripts/images"
+  cp "$repo/scripts/images/npm-retarget.mjs" "$DEV_ROOT/scripts/images/"
 }
 
 dev_common() {
@@ -45,7 +56,7 @@ dev_start() {
   app_registry || return 1
   dev_common
   DEV_APP_PORT=$(free_port) DEV_API_PORT=$(free_port)
-  "$BERTH" dev backend "${DEV_VALUES[@]}" --root "$DEV_ROOT" --specs-dir "$DEV_ROOT/images" \
+  "$BERTH" dev "$DEV_COMPONENT" "${DEV_VALUES[@]}" --root "$DEV_ROOT" --specs-dir "$DEV_ROOT/images" \
     --registry-mirror "docker.io=http://$APP_REGISTRY" --load-target containerd \
     --containerd-socket "$CONTAINERD_SOCKET" --port "frontend=$DEV_APP_PORT" \
     --port "backend=$DEV_API_PORT" --timeout 5m >"$work/dev.out" 2>"$work/dev.err" &
@@ -66,10 +77,14 @@ dev_served() { grep -c -- '→ serving' "$work/dev.err"; }
 dev_loop() {
   dev_start || return 1
   local out rc=0 served
-  out=$(python3 "$repo/scripts/node/dev-edits.py" "$DEV_ROOT/app/backend/app/main.py" "$DEV_HANDLER" \
-    "http://localhost:$DEV_API_PORT/health" "$DEV_EDITS" 30) || rc=$?
+  local port=$DEV_API_PORT
+  [[ $DEV_COMPONENT == frontend ]] && port=$DEV_APP_PORT
+  out=$(python3 "$repo/scripts/node/dev-edits.py" "$DEV_ROOT/$DEV_FILE" "$DEV_HANDLER" \
+    "http://localhost:$port$DEV_PATH" "$DEV_EDITS" "$DEV_TIMEOUT_S") || rc=$?
   echo "$out"
   record dev_edits "$out"
+  # A change berth dev reported failed: its own words (the work directory goes with the run).
+  grep -E -A3 '^error' "$work/dev.err" | grep -v ' | ' | head -n 20
   # dev-edits.py puts the original back at the end: one more change, served before Ctrl-C.
   for _ in $(seq 1 120); do
     served=$(dev_served)
@@ -87,10 +102,10 @@ dev_loop() {
   ((code == 0)) || { echo "berth dev exited $code after Ctrl-C:"; tail -n 20 "$work/dev.err"; return 1; }
   [[ -n $summary ]] || { echo "no summary on exit"; return 1; }
   # Ctrl-C left the release serving.
-  k -n "$DEV_NS" rollout status deploy/todo-chatbot-backend --timeout=60s >/dev/null ||
-    { echo "the backend is not ready after Ctrl-C"; return 1; }
-  # Where the last rollout's time went: the backend pod's creation, its container's start, Ready.
-  k -n "$DEV_NS" get pods -l app.kubernetes.io/component=backend -o json | python3 -c '
+  k -n "$DEV_NS" rollout status "deploy/todo-chatbot-$DEV_COMPONENT" --timeout=60s >/dev/null ||
+    { echo "the $DEV_COMPONENT is not ready after Ctrl-C"; return 1; }
+  # Where the last rollout's time went: the pod's creation, its container's start, Ready.
+  k -n "$DEV_NS" get pods -l "app.kubernetes.io/component=$DEV_COMPONENT" -o json | python3 -c '
 import json, sys
 from datetime import datetime
 t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
@@ -98,7 +113,7 @@ for p in json.load(sys.stdin)["items"]:
     created = t(p["metadata"]["creationTimestamp"])
     started = t(p["status"]["containerStatuses"][0]["state"].get("running", {}).get("startedAt", p["metadata"]["creationTimestamp"]))
     ready = next((t(c["lastTransitionTime"]) for c in p["status"].get("conditions", []) if c["type"] == "Ready"), created)
-    print("backend pod %s: container started %+.0fs after creation, Ready %+.0fs after the start" % (p["metadata"]["name"], (started - created).total_seconds(), (ready - started).total_seconds()))
+    print("pod %s: container started %+.0fs after creation, Ready %+.0fs after the start" % (p["metadata"]["name"], (started - created).total_seconds(), (ready - started).total_seconds()))
 ' || true
   return $rc
 }
@@ -212,7 +227,7 @@ PY
   # the edge cannot start and every change is reported failed while the backend serves it.
   app_edge_image || exit 1
   dev_loop || rc=1
-  dev_bench || rc=1
+  [[ $DEV_COMPONENT == frontend ]] || dev_bench || rc=1
   echo "results:" && cat "$results"
   exit $rc
 fi
