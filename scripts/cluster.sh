@@ -7,6 +7,7 @@
 #   scripts/cluster.sh build   only build (or find) the binaries; last stdout line = their directory
 #   scripts/cluster.sh apiserver-stop|apiserver-start    stop the API server alone / start it again
 #   scripts/cluster.sh apiserver-pause|apiserver-resume  SIGSTOP / SIGCONT it (fault tests)
+#   scripts/cluster.sh settle        wait until a canary claim is bound again (after a fault)
 #
 # Components: etcd v3.6 (embedded in the multi-call binary), kube-apiserver,
 # kube-controller-manager, kube-scheduler (Kubernetes v1.35, built from the Go modules in
@@ -563,6 +564,37 @@ cmd_apiserver_signal() { # STOP|CONT what-it-did
   log "kube-apiserver $2 (pid $pid)"
 }
 
+# After a fault test stopped or paused the API server: wait until the simulated cluster answers
+# and provisions again -- a canary claim is bound. kwok and the controller manager re-list with
+# back-off after an outage; a test that deploys a database meanwhile measures their recovery (a
+# claim Pending for minutes), not berth's. Nodes are not waited for: after a restart their leases
+# can lapse for a minute or two, pods keep running (stages-resync.yaml gives their readiness back)
+# and berth's own wait covers new pods.
+cmd_settle() {
+  load_state || die "not running (no state in $state)"
+  real_node && die "settle is for the simulated cluster"
+  local kc=("$KUBECTL" --kubeconfig "$state/admin.kubeconfig" --request-timeout=10s)
+  local ns=berth-settle-$$ t0=$SECONDS deadline=$((SECONDS + timeout))
+  local canary="apiVersion: v1
+kind: Namespace
+metadata: {name: $ns}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: canary, namespace: $ns}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}"
+  until "${kc[@]}" apply --server-side --field-manager=berth-cluster -f - <<<"$canary" >/dev/null 2>&1 &&
+    [[ $("${kc[@]}" -n "$ns" get pvc canary -o jsonpath='{.status.phase}' 2>/dev/null) == Bound ]]; do
+    if ((SECONDS >= deadline)); then
+      "${kc[@]}" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+      die "the cluster did not settle within ${timeout}s (a canary claim not bound)"
+    fi
+    sleep 0.5
+  done
+  "${kc[@]}" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  log "settled after $((SECONDS - t0))s: a canary claim bound"
+}
+
 # up and down of the same state directory never run at the same time.
 lock_state() {
   command -v flock >/dev/null || die "flock (util-linux) is needed"
@@ -583,5 +615,6 @@ case ${1:-} in
   apiserver-start) lock_state; cmd_apiserver_start ;;
   apiserver-pause) cmd_apiserver_signal STOP paused ;;
   apiserver-resume) cmd_apiserver_signal CONT resumed ;;
-  *) echo "usage: $0 up|down|status|build|apiserver-stop|apiserver-start|apiserver-pause|apiserver-resume" >&2; exit 2 ;;
+  settle) cmd_settle ;;
+  *) echo "usage: $0 up|down|status|build|apiserver-stop|apiserver-start|apiserver-pause|apiserver-resume|settle" >&2; exit 2 ;;
 esac
