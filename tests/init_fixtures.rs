@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 19] = [
+const FIXTURES: [Expect; 20] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -335,6 +335,17 @@ const FIXTURES: [Expect; 19] = [
             "SQLite database notes.db",
         ],
     },
+    Expect {
+        // Written for Neon: the engine asks for TLS (connect_args sslmode=require); the URL has
+        // no example, so the database is berth's, which must then serve TLS.
+        fixture: "fastapi-neon-sslmode",
+        components: &[("app", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "app")],
+        secrets: &[("dbPassword", "FASTAPI_NEON_SSLMODE_DB_PASSWORD")],
+        env: &[("app", "DATABASE_URL", "{database: url, driver: psycopg2}")],
+        stderr: &["DATABASE_URL has no example value"],
+    },
 ];
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -550,6 +561,24 @@ fn init_writes_the_stack_each_fixture_needs() {
 
 /// A probe path the app serves (an included router's, under its prefix; never a templated
 /// one), a writable place for the SQLite file beside the code, and no task the image cannot run.
+#[test]
+fn code_that_requires_tls_gets_a_database_that_serves_it() {
+    let (_tmp, dir) = fixture_copy("fastapi-neon-sslmode");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(load(&dir).database.internal.tls);
+    let yaml = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+    assert!(
+        yaml.contains("app asks for it at app/db.py:10 sslmode=require"),
+        "{yaml}"
+    );
+    // Without the requirement in the code, no TLS.
+    let (_tmp, plain) = fixture_copy("compose-only");
+    let run = berth(&["init", "--yes", "."], &plain);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!load(&plain).database.internal.tls);
+}
+
 #[test]
 fn a_sqlite_file_beside_the_code_and_a_router_health_route() {
     let (_tmp, dir) = fixture_copy("fastapi-sqlite-routers");

@@ -3,6 +3,7 @@
 //! existing Helm chart. Nothing here decides the stack; every fact keeps its source.
 
 mod compose;
+pub mod database_tls;
 mod dev_proxy;
 mod dockerfile;
 mod envfile;
@@ -48,6 +49,8 @@ pub struct Detected {
     pub dev_proxies: Vec<Found<DevProxy>>,
     /// The SQLite database file the code writes (relative to the service, or absolute).
     pub sqlite: Option<Found<String>>,
+    /// What in its code asks PostgreSQL for TLS (`sslmode=require`).
+    pub database_tls: Option<Found<String>>,
     /// An MCP server over HTTP in the same project as the detected app, with its own port.
     pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
@@ -370,6 +373,7 @@ fn merge(
         depends_on: Vec::new(),
         dev_proxies: d.dev_proxies,
         sqlite: d.sqlite,
+        database_tls: d.database_tls,
     }
 }
 
