@@ -98,9 +98,16 @@ const FIXTURES: [Expect; 20] = [
         components: &[("backend", 8000), ("frontend", 8080)],
         database: DatabaseMode::None,
         routes: &[("/", "frontend"), ("/api", "backend")],
-        secrets: &[("openaiApiKey", "OPENAI_API_KEY")],
+        // One of the two keys is needed: the first the code names is required (the snapshot).
+        secrets: &[
+            ("groqApiKey", "GROQ_API_KEY"),
+            ("openaiApiKey", "OPENAI_API_KEY"),
+        ],
         env: &[("frontend", "VITE_API_BASE", "{externalUrl: /api}")],
-        stderr: &["stdio"],
+        stderr: &[
+            "stdio",
+            "OPENAI_API_KEY is required; to use GROQ_API_KEY instead",
+        ],
     },
     Expect {
         fixture: "mcp-service",
