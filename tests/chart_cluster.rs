@@ -2,7 +2,7 @@
 //! of the packaged chart in one namespace and berth's render applied in another
 //! (`kubectl apply --server-side`; `berth deploy` replaces it once it exists) yield
 //! objects whose specs match, and both become ready; `helm upgrade` with a changed
-//! value rolls the backend, generated secrets survive an upgrade, and
+//! value rolls the backend, generated secrets and the database's TLS pair survive an upgrade, and
 //! `helm rollback` restores the first revision.
 //!
 //! ```sh
@@ -358,7 +358,8 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
     let history: Value = serde_json::from_str(&history).unwrap();
     assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
 
-    // Generated secrets: made on install, read back from the live Secrets on upgrade.
+    // Generated secrets and the database's TLS pair: made on install, read back from the
+    // live Secrets on upgrade.
     let mut generated = helm_cmd();
     generated.args(["install", RELEASE]).arg(&package);
     generated
@@ -369,10 +370,15 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
             "--wait",
             "--timeout",
             "3m",
+            "--set",
+            "database.internal.tls=true",
             "-f",
         ])
         .arg(&dev);
     run_ok(&mut generated);
+    let tls_secret = format!("{RELEASE}-postgres-tls");
+    let first_tls = secret_data(&ns_generated, &tls_secret);
+    assert!(first_tls["tls.key"].is_string(), "{first_tls}");
     let first = (
         secret_data(&ns_generated, &format!("{RELEASE}-postgres")),
         secret_data(&ns_generated, &format!("{RELEASE}-backend")),
@@ -398,6 +404,11 @@ fn helm_install_matches_berth_and_upgrades_and_rolls_back() {
     assert_eq!(
         first.1["AUTH_SECRET"], second.1["AUTH_SECRET"],
         "AUTH_SECRET changed on upgrade"
+    );
+    assert_eq!(
+        secret_data(&ns_generated, &tls_secret),
+        first_tls,
+        "the database's TLS pair changed on upgrade"
     );
 
     cleanup(&all);

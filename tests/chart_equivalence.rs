@@ -124,6 +124,44 @@ fn internal_database_parts_and_drivers() {
     assert_equivalent(&case);
 }
 
+/// The database's TLS pair is made once per release by each tool (rcgen in
+/// berth, `genSelfSignedCert` in the chart), so its bytes differ by design:
+/// each must be a PEM certificate and key, and everything else is compared.
+#[test]
+fn internal_database_tls() {
+    use base64::Engine;
+    let case = Case::new("database tls").set("database.internal.tls=true");
+    let work = chart_support::scratch("cases");
+    let mut ours = berth_render(&case);
+    let mut theirs = chart_support::helm_template(&case.chart(&work), &case, &work);
+    for (tool, objects) in [("berth", &mut ours), ("helm", &mut theirs)] {
+        let secret = objects
+            .iter_mut()
+            .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == "todo-chatbot-postgres-tls")
+            .unwrap_or_else(|| panic!("{tool} renders the TLS Secret"));
+        assert_eq!(secret["type"], "kubernetes.io/tls", "{tool}");
+        for (key, header) in [
+            ("tls.crt", "-----BEGIN CERTIFICATE-----"),
+            ("tls.key", " PRIVATE KEY-----"),
+        ] {
+            let encoded = secret["data"][key].as_str().unwrap_or_default();
+            let pem = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap_or_else(|e| panic!("{tool} {key}: {e}"));
+            let pem = String::from_utf8(pem).unwrap();
+            assert!(
+                pem.lines().next().unwrap_or("").contains(header),
+                "{tool} {key}: {pem}"
+            );
+            secret["data"][key] = Value::String("<generated>".into());
+        }
+    }
+    let count = chart_support::compare(&ours, &theirs)
+        .unwrap_or_else(|differences| panic!("berth and helm differ:\n{differences}"));
+    // The default 24 and the TLS Secret.
+    assert_eq!(count, 25);
+}
+
 #[test]
 fn each_exposure() {
     let cases = [

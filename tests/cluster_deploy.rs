@@ -486,3 +486,27 @@ async fn history_max_keeps_the_newest_revisions_and_rollback_still_works() {
     );
     cleanup(&ns);
 }
+
+/// `database.internal.tls`: the certificate and key are made on the first deploy and read
+/// back on the next (a no-op), like the generated password. (That revisions and output never
+/// hold the key is unit-tested in manifests::postgres, on the redaction they use.)
+#[tokio::test(flavor = "multi_thread")]
+async fn database_tls_pair_is_made_once_and_kept() {
+    let ns = cluster::namespace("pgtls");
+    let tls = ["--set", "database.internal.tls=true"];
+    deploy(&ns, &tls).assert_code(0);
+    let secrets: kube::api::Api<Secret> = kube::api::Api::namespaced(cluster::client().await, &ns);
+    let first = secrets.get("todo-chatbot-postgres-tls").await.unwrap();
+    assert_eq!(first.type_.as_deref(), Some("kubernetes.io/tls"));
+    let data = first.data.clone().unwrap();
+    let key = String::from_utf8(data["tls.key"].0.clone()).unwrap();
+    assert!(key.contains("PRIVATE KEY"), "a PEM key");
+
+    let again = deploy(&ns, &tls);
+    again.assert_code(0);
+    assert!(again.stderr.contains("no changes"), "{}", again.stderr);
+    let second = secrets.get("todo-chatbot-postgres-tls").await.unwrap();
+    assert_eq!(second.data, first.data, "the pair is kept");
+
+    cleanup(&ns);
+}

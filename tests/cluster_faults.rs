@@ -686,9 +686,8 @@ async fn orphans(ns: &str) -> Vec<String> {
 /// After a faulted deploy of `version`, the same deploy converges: exit 0,
 /// no pending revision, the last one deployed, nothing orphaned.
 async fn converges(ns: &str, version: usize, tally: &mut Tally) {
-    // Once the simulated controllers and nodes work again (after an outage they re-list with
-    // back-off): what is claimed is that berth converges, not how fast kwok recovers.
-    cluster_sh("settle");
+    // No settle here: the release's claim was bound by its first deploy, and berth's own wait
+    // covers the simulated nodes coming back (settling before each of these cost ~14 min a run).
     let again = finish(spawn_berth(ns, &deploy_args(version)));
     again.assert_code(0);
     assert_eq!(namespace_version(ns), format!("0.0.{version}"));

@@ -325,9 +325,13 @@ fn in_image(reference: &str, component: &str, command: &[&str]) -> String {
 #[ignore = "needs the app, a registry with the Python base and containerd: run scripts/images-test.sh"]
 fn backend_image_imports_its_dependencies_and_serves_as_the_app_user() {
     let reference = build_and_load("backend");
-    let script = "import os, pydantic_core, fastapi, sqlmodel, app.main; print('ok', os.getuid(), os.getcwd())";
+    // The deps layer has `bytecode = true`: its modules come with hash-based pycs that the
+    // interpreter does not check against the sources (flags 1), compiled at build time.
+    let script = "import os, pydantic_core, fastapi, sqlmodel, app.main; \
+        flags = open(fastapi.__cached__, 'rb').read(8)[4:8]; \
+        print('ok', os.getuid(), os.getcwd(), int.from_bytes(flags, 'little'))";
     let printed = in_image(&reference, "backend", &["python", "-c", script]);
-    assert_eq!(printed.trim(), "ok 10001 /app");
+    assert_eq!(printed.trim(), "ok 10001 /app 1");
     let body = serve_and_get(
         &reference,
         "backend",

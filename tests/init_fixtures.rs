@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 20] = [
+const FIXTURES: [Expect; 21] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -98,9 +98,16 @@ const FIXTURES: [Expect; 20] = [
         components: &[("backend", 8000), ("frontend", 8080)],
         database: DatabaseMode::None,
         routes: &[("/", "frontend"), ("/api", "backend")],
-        secrets: &[("openaiApiKey", "OPENAI_API_KEY")],
+        // One of the two keys is needed: the first the code names is required (the snapshot).
+        secrets: &[
+            ("groqApiKey", "GROQ_API_KEY"),
+            ("openaiApiKey", "OPENAI_API_KEY"),
+        ],
         env: &[("frontend", "VITE_API_BASE", "{externalUrl: /api}")],
-        stderr: &["stdio"],
+        stderr: &[
+            "stdio",
+            "OPENAI_API_KEY is required; to use GROQ_API_KEY instead",
+        ],
     },
     Expect {
         fixture: "mcp-service",
@@ -336,6 +343,17 @@ const FIXTURES: [Expect; 20] = [
         ],
     },
     Expect {
+        // Written for Neon: the engine asks for TLS (connect_args sslmode=require); the URL has
+        // no example, so the database is berth's, which must then serve TLS.
+        fixture: "fastapi-neon-sslmode",
+        components: &[("app", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "app")],
+        secrets: &[("dbPassword", "FASTAPI_NEON_SSLMODE_DB_PASSWORD")],
+        env: &[("app", "DATABASE_URL", "{database: url, driver: psycopg2}")],
+        stderr: &["DATABASE_URL has no example value"],
+    },
+    Expect {
         // The app makes its tables with create_all at start; its alembic migration adds a table
         // with a foreign key to one of them (no migration creates it): no task before the rollout.
         fixture: "alembic-app-tables",
@@ -564,6 +582,24 @@ fn init_writes_the_stack_each_fixture_needs() {
 
 /// A probe path the app serves (an included router's, under its prefix; never a templated
 /// one), a writable place for the SQLite file beside the code, and no task the image cannot run.
+#[test]
+fn code_that_requires_tls_gets_a_database_that_serves_it() {
+    let (_tmp, dir) = fixture_copy("fastapi-neon-sslmode");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(load(&dir).database.internal.tls);
+    let yaml = std::fs::read_to_string(dir.join("berth.yaml")).unwrap();
+    assert!(
+        yaml.contains("app asks for it at app/db.py:10 sslmode=require"),
+        "{yaml}"
+    );
+    // Without the requirement in the code, no TLS.
+    let (_tmp, plain) = fixture_copy("compose-only");
+    let run = berth(&["init", "--yes", "."], &plain);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!load(&plain).database.internal.tls);
+}
+
 #[test]
 fn a_sqlite_file_beside_the_code_and_a_router_health_route() {
     let (_tmp, dir) = fixture_copy("fastapi-sqlite-routers");

@@ -67,6 +67,11 @@ pub fn run(args: ComposeArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     std::fs::write(&compose_path, text)
         .with_context(|| format!("cannot write {}", compose_path.display()))?;
     printer.status(&format!("wrote {}", compose_path.display()));
+    if values.database_tls_used() {
+        printer.status(
+            "note: database.internal.tls is not carried over: the Compose database serves no TLS (its key would have to live in a file); an app that requires sslmode=require needs a hosted database there",
+        );
+    }
     let env_path = args.out.join(".env");
     if env_path.exists() && !args.force_env {
         printer.status(&format!(

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::archive::{ArchiveImage, write_archive};
+use super::bytecode;
 use super::elf;
 use super::error::{Error, ErrorKind};
 use super::ignore::IgnoreRules;
@@ -184,7 +185,7 @@ impl Builder<'_> {
         for layer in &spec.layers {
             let step = format!("layer {}", layer.name);
             let blob = self
-                .app_layer(name, spec, layer)
+                .app_layer(name, spec, layer, &base)
                 .map_err(|k| k.at(name, &step))?;
             app_layers.push((layer.name.clone(), blob));
         }
@@ -224,6 +225,7 @@ impl Builder<'_> {
         image: &str,
         spec: &BuildSpec,
         layer: &LayerSpec,
+        base: &PulledImage,
     ) -> Result<LayerBlob, ErrorKind> {
         let epoch = self.tools.settings.source_date_epoch;
         match &layer.source {
@@ -244,8 +246,10 @@ impl Builder<'_> {
                     build_env,
                     self.platform,
                 )?;
+                // Bytecode depends on the interpreter, which is the base's.
+                let bytecode = layer.bytecode.then(|| base.manifest_digest.as_str());
                 let layer_key = Digest::of(
-                    json!({"step": step.key.as_str(), "dest": layer.dest, "owner": layer.owner.to_string(), "mtime": epoch})
+                    json!({"step": step.key.as_str(), "dest": layer.dest, "owner": layer.owner.to_string(), "mtime": epoch, "bytecode": bytecode})
                         .to_string()
                         .as_bytes(),
                 );
@@ -286,8 +290,14 @@ impl Builder<'_> {
                     epoch,
                     &|message| self.tools.progress.step(image, message),
                 )?;
+                let compiled = if layer.bytecode {
+                    self.with_bytecode(image, layer, base, &out)?
+                } else {
+                    None
+                };
+                let dir = compiled.as_ref().map_or(out.as_path(), |d| d.path());
                 let mut tree = LayerTree::new();
-                tree.add_dir_contents(&out, &layer.dest)?;
+                tree.add_dir_contents(dir, &layer.dest)?;
                 check_architecture(&tree, self.platform)?;
                 let blob = write_layer(self.tools.store, &tree, layer.owner, epoch)?;
                 self.remember_layer(&layer_key, &blob)?;
@@ -313,6 +323,50 @@ impl Builder<'_> {
                     ),
                 );
                 Ok(blob)
+            }
+        }
+    }
+
+    /// A linked copy of the step output `out` with its Python sources compiled by the base's
+    /// interpreter, or `None` (reported) when this machine cannot run that interpreter.
+    fn with_bytecode(
+        &self,
+        image: &str,
+        layer: &LayerSpec,
+        base: &PulledImage,
+        out: &Path,
+    ) -> Result<Option<tempfile::TempDir>, ErrorKind> {
+        let layers = layer_digests(&base.manifest)?;
+        let cache = &self.tools.settings.cache_dir;
+        let interpreter = match bytecode::base_interpreter(
+            self.tools.store,
+            &base.manifest_digest,
+            &layers,
+            self.platform,
+            cache,
+        )? {
+            Ok(interpreter) => interpreter,
+            Err(why) => {
+                self.tools
+                    .progress
+                    .step(image, &format!("layer {}: no bytecode: {why}", layer.name));
+                return Ok(None);
+            }
+        };
+        let tmp = self.tools.store.tmp_dir();
+        fs::create_dir_all(&tmp).map_err(|e| ErrorKind::io("create directory", &tmp, e))?;
+        let copy = tempfile::Builder::new()
+            .prefix("bytecode-")
+            .tempdir_in(&tmp)
+            .map_err(|e| ErrorKind::io("create directory in", &tmp, e))?;
+        bytecode::link_tree(out, copy.path())?;
+        match bytecode::compile(&interpreter, copy.path(), &layer.dest) {
+            bytecode::Outcome::Compiled => Ok(Some(copy)),
+            bytecode::Outcome::Skipped(why) => {
+                self.tools
+                    .progress
+                    .step(image, &format!("layer {}: no bytecode: {why}", layer.name));
+                Ok(None)
             }
         }
     }

@@ -26,6 +26,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod bytecode;
 pub mod check;
 pub mod credentials;
 pub mod elf;

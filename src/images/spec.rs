@@ -190,6 +190,9 @@ pub struct LayerSpec {
     pub owner: Owner,
     /// Where the content comes from.
     pub source: LayerSource,
+    /// Compile the layer's Python sources to bytecode with the base's interpreter (`run`
+    /// layers only), so pods do not compile them on every start.
+    pub bytecode: bool,
 }
 
 /// Where a layer's content comes from.
@@ -264,6 +267,8 @@ struct RawLayer {
     copy: Option<Vec<String>>,
     #[serde(default)]
     ignore: Vec<String>,
+    #[serde(default)]
+    bytecode: bool,
 }
 
 /// Load every `*.toml` spec in `dir`, sorted by name; `root` resolves `context`.
@@ -421,8 +426,10 @@ fn validate_layer(l: RawLayer) -> Result<LayerSpec, ErrorKind> {
             }
         }
         (None, Some(paths)) if !paths.is_empty() => {
-            if !l.inputs.is_empty() || !l.env.is_empty() {
-                return Err(what("`inputs` and `env` apply to `run` layers only"));
+            if !l.inputs.is_empty() || !l.env.is_empty() || l.bytecode {
+                return Err(what(
+                    "`inputs`, `env` and `bytecode` apply to `run` layers only",
+                ));
             }
             if let Some(bad) = paths
                 .iter()
@@ -444,6 +451,7 @@ fn validate_layer(l: RawLayer) -> Result<LayerSpec, ErrorKind> {
         dest: l.dest,
         owner,
         source,
+        bytecode: l.bytecode,
     })
 }
 

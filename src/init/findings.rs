@@ -139,6 +139,8 @@ pub struct Service {
     pub dev_proxies: Vec<Found<crate::init::scan::DevProxy>>,
     /// The SQLite database file its code writes (relative to `dir`, or absolute).
     pub sqlite: Option<Found<String>>,
+    /// What in its code asks PostgreSQL for TLS without verifying it (`sslmode=require`).
+    pub database_tls: Option<Found<String>>,
 }
 
 impl Service {
@@ -166,6 +168,7 @@ impl Service {
             depends_on: vec![],
             dev_proxies: vec![],
             sqlite: None,
+            database_tls: None,
         }
     }
 }

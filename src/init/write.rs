@@ -229,22 +229,34 @@ pub fn berth_yaml(plan: &Plan) -> String {
             user,
             image,
             why,
+            tls,
         } => {
             out.push_str("database:\n");
             line(&mut out, 2, "mode: internal", &format!("from {why}"));
             line(&mut out, 2, &format!("name: {}", scalar(name)), "");
             line(&mut out, 2, &format!("user: {}", scalar(user)), "");
             line(&mut out, 2, "passwordSecret: dbPassword", "");
+            let mut internal = Vec::new();
             if let Some((repository, tag)) = image {
+                internal.push(format!(
+                    "image: {{repository: {}, tag: {}, build: images/postgres.toml}}",
+                    scalar(repository),
+                    scalar(tag)
+                ));
+            }
+            if tls.is_some() {
+                internal.push("tls: true".to_string());
+            }
+            if !internal.is_empty() {
+                let why = tls
+                    .as_ref()
+                    .map(|t| format!("TLS: {t} (self-signed: encrypted, not verified)"))
+                    .unwrap_or_default();
                 line(
                     &mut out,
                     2,
-                    &format!(
-                        "internal: {{image: {{repository: {}, tag: {}, build: images/postgres.toml}}}}",
-                        scalar(repository),
-                        scalar(tag)
-                    ),
-                    "",
+                    &format!("internal: {{{}}}", internal.join(", ")),
+                    &why,
                 );
             }
         }

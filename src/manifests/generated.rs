@@ -57,3 +57,16 @@ pub fn generated_secret_places(values: &Values, ctx: &RenderContext) -> Vec<Gene
         .filter(|g| !g.places.is_empty())
         .collect()
 }
+
+/// Keys of the certificate and private key in the database's TLS Secret
+/// (a `kubernetes.io/tls` Secret's own keys).
+pub const TLS_CERT_KEY: &str = "tls.crt";
+pub const TLS_KEY_KEY: &str = "tls.key";
+
+/// The Secret that holds the in-cluster database's TLS certificate and key,
+/// when it serves TLS.
+pub fn database_tls_secret(values: &Values, ctx: &RenderContext) -> Option<String> {
+    values
+        .database_tls_used()
+        .then(|| format!("{}-tls", ctx.database_name()))
+}

@@ -130,6 +130,7 @@ fn render_database(values: &Values, ctx: &RenderContext) -> Vec<Manifest> {
         Manifest::ConfigMap(config::config_map(ctx, &who, &env)),
         Manifest::Secret(config::secret(ctx, &who, &env)),
     ];
+    objects.extend(postgres::tls_secret(values, ctx).map(Manifest::Secret));
     objects.push(Manifest::StatefulSet(postgres::stateful_set(
         values,
         ctx,

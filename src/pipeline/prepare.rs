@@ -4,7 +4,9 @@
 
 use crate::apply::{self, ApplyError, Desired, Release, RevisionContent};
 use crate::hint::Hint;
-use crate::manifests::generated::generated_secret_places;
+use crate::manifests::generated::{
+    TLS_CERT_KEY, TLS_KEY_KEY, database_tls_secret, generated_secret_places,
+};
 use crate::manifests::{self, Manifest, RenderContext};
 use crate::values::{self, Values};
 
@@ -44,6 +46,7 @@ pub async fn prepare(
 ) -> Result<Prepared, PrepareError> {
     check_existing_secrets(client, &values, ctx).await?;
     reuse_generated_secrets(client, &mut values, ctx).await?;
+    reuse_database_tls(client, &mut values, ctx).await?;
     values.fill_generated();
     let manifests = manifests::render(&values, ctx);
     Ok(Prepared {
@@ -86,6 +89,31 @@ async fn reuse_generated_secrets(
         if let Some(value) = generated.places.iter().find_map(|place| live.get(place)) {
             values.secret_values.set(&generated.secret, value.clone());
         }
+    }
+    Ok(())
+}
+
+/// Takes the database's TLS certificate and key from the release's live Secret
+/// when it has both, so a redeploy keeps them (a new pair would roll the database).
+async fn reuse_database_tls(
+    client: &kube::Client,
+    values: &mut Values,
+    ctx: &RenderContext,
+) -> Result<(), ApplyError> {
+    let Some(secret) = database_tls_secret(values, ctx) else {
+        return Ok(());
+    };
+    if values.database_tls.is_some() {
+        return Ok(());
+    }
+    let place = |key: &str| (secret.clone(), key.to_string());
+    let wanted = [place(TLS_CERT_KEY), place(TLS_KEY_KEY)];
+    let live = apply::read_secret_keys(client, &ctx.namespace, &wanted).await?;
+    if let (Some(cert), Some(key)) = (live.get(&wanted[0]), live.get(&wanted[1])) {
+        values.database_tls = Some(values::tls::TlsPair {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
     }
     Ok(())
 }

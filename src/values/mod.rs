@@ -15,6 +15,7 @@ pub mod routes;
 pub mod schema;
 pub mod secrets;
 pub mod set_args;
+pub mod tls;
 pub mod validate;
 
 pub use error::{Problem, Problems, ValuesError};

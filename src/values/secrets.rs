@@ -52,6 +52,14 @@ impl Values {
         for (name, length) in wanted {
             self.secret_values.set(&name, random_token(length.into()));
         }
+        if self.database_tls_used() && self.database_tls.is_none() {
+            self.database_tls = Some(super::tls::TlsPair::self_signed());
+        }
+    }
+
+    /// Whether the in-cluster database serves TLS (and so needs a certificate).
+    pub fn database_tls_used(&self) -> bool {
+        self.database.mode == DatabaseMode::Internal && self.database.internal.tls
     }
 }
 

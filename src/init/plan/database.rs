@@ -64,6 +64,24 @@ pub(super) fn database(
     answers: &Answers,
     plan: &mut Plan,
 ) -> DatabasePlan {
+    let mut database = placement(findings, services, answers, plan);
+    if let DatabasePlan::Internal { tls, .. } = &mut database {
+        // Code that insists on TLS (written for Neon) cannot connect to a database without it.
+        *tls = services.iter().find_map(|s| {
+            let found = s.database_tls.as_ref()?;
+            Some(format!("{} asks for it at {}", s.name, found.source))
+        });
+    }
+    database
+}
+
+/// Where the database runs: in the cluster, external or none.
+fn placement(
+    findings: &Findings,
+    services: &[Service],
+    answers: &Answers,
+    plan: &mut Plan,
+) -> DatabasePlan {
     // A database URL variable, preferring one with an example value (it says where the database is).
     let url_vars: Vec<(&String, &Found<EnvUse>)> = services
         .iter()
@@ -97,6 +115,7 @@ pub(super) fn database(
                 user: user.clone().unwrap_or(fallback),
                 image,
                 why: source.to_string(),
+                tls: None,
             }
         }
         Some(Found {
@@ -149,6 +168,7 @@ pub(super) fn database(
                     user: name,
                     image: None,
                     why: format!("{} reads a database URL", found.source),
+                    tls: None,
                 }
             }
         }

@@ -63,6 +63,8 @@ pub enum DatabasePlan {
         user: String,
         image: Option<(String, String)>,
         why: String,
+        /// Why it serves TLS: code that asks for it (`database.internal.tls`).
+        tls: Option<String>,
     },
     External {
         secret: String,

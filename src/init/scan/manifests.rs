@@ -423,6 +423,7 @@ mod tests {
             dev_proxies: Vec::new(),
             depends_on: Vec::new(),
             sqlite: None,
+            database_tls: None,
         }
     }
 

@@ -242,6 +242,14 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 Source::new(&file_rel, Some(line), "SQLite database"),
             ));
         }
+        if found.database_tls.is_none()
+            && let Some((line, what)) = super::database_tls::requirement(&text)
+        {
+            found.database_tls = Some(Found::new(
+                what.to_string(),
+                Source::new(&file_rel, Some(line), what),
+            ));
+        }
         texts.push((module_path, file_rel, text));
     }
     super::sqlite::plan(&mut found, sqlite_mention, sqlite_file);

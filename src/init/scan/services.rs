@@ -105,6 +105,7 @@ pub(super) fn mcp_component(
         dev_proxies: app.dev_proxies.clone(),
         depends_on: runner.depends_on.clone(),
         sqlite: app.sqlite.clone(),
+        database_tls: app.database_tls.clone(),
     })
 }
 

@@ -161,11 +161,11 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     ]);
     let _ = writeln!(
         out,
-        "# Locked dependencies as wheels for the image's platform (PIP_PLATFORM), with {tool_name} on this machine;\n# their console scripts in /app/deps/bin, run by the image's Python."
+        "# Locked dependencies as wheels for the image's platform (PIP_PLATFORM), with {tool_name} on this machine;\n# their console scripts in /app/deps/bin, run by the image's Python, which also compiles them\n# (bytecode: pods do not compile every module they import on each start)."
     );
     let _ = writeln!(
         out,
-        "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\nenv = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }}\ndest = \"/app/deps\"\n",
+        "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\nenv = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }}\ndest = \"/app/deps\"\nbytecode = true\n",
         toml_list(inputs)
     );
     let _ = writeln!(

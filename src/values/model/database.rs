@@ -44,6 +44,12 @@ pub struct InternalDatabase {
     pub storage_class: String,
     pub run_as_user: i64,
     pub resources: Resources,
+    /// Serve TLS (for clients that ask `sslmode=require`, as code written for
+    /// Neon does) with a self-signed certificate generated once per release and
+    /// kept in the Secret `<release>-postgres-tls`. Encryption in transit inside
+    /// the cluster, not server authentication: nothing can verify that certificate.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

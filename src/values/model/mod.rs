@@ -61,6 +61,11 @@ pub struct Values {
     #[serde(skip)]
     #[schemars(skip)]
     pub secret_values: SecretValues,
+    /// The in-cluster database's TLS certificate and key (`database.internal.tls`):
+    /// generated, or read back from the release's Secret. Never serialized.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub database_tls: Option<super::tls::TlsPair>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -106,6 +111,7 @@ impl Values {
     pub fn without_secrets(&self) -> Values {
         Values {
             secret_values: SecretValues::default(),
+            database_tls: None,
             ..self.clone()
         }
     }
