@@ -106,21 +106,25 @@ pub fn probes(c: &Component) -> [Option<Probe>; 3] {
     .map(|(over, timing)| pick(over).map(|check| pod::probe(&check, HTTP_PORT_NAME, timing)))
 }
 
-/// The dev profile's probes: startup and readiness every second, with as many seconds of
-/// patience as the standard ones (a slow first start is not killed sooner).
+/// The dev profile's probes: the startup probe every second, with as many seconds of patience
+/// as the standard one, and no readiness probe, so a container is ready the moment its startup
+/// probe passes (with both, the readiness probe's own one-second tick came after the startup
+/// probe's: up to two seconds from listening to ready). Liveness as in the standard profile.
 fn dev_probes([startup, readiness, liveness]: [Option<Probe>; 3]) -> [Option<Probe>; 3] {
-    let faster = |probe: Option<Probe>| {
-        probe.map(|p| {
-            let period = p.period_seconds.unwrap_or(DEV_PROBE_PERIOD);
-            let failures = p.failure_threshold.unwrap_or(3);
-            Probe {
-                period_seconds: Some(DEV_PROBE_PERIOD),
-                failure_threshold: Some(failures * period / DEV_PROBE_PERIOD),
-                ..p
-            }
-        })
+    let faster = |p: Probe| {
+        let period = p.period_seconds.unwrap_or(DEV_PROBE_PERIOD);
+        let failures = p.failure_threshold.unwrap_or(3);
+        Probe {
+            period_seconds: Some(DEV_PROBE_PERIOD),
+            failure_threshold: Some(failures * period / DEV_PROBE_PERIOD),
+            ..p
+        }
     };
-    [faster(startup), faster(readiness), liveness]
+    match startup {
+        Some(startup) => [Some(faster(startup)), None, liveness],
+        // Without a startup probe the readiness probe is what says a pod is ready.
+        None => [None, readiness.map(faster), liveness],
+    }
 }
 
 /// The dev profile's resources: no CPU limit (requests and the memory limit kept). Each change
@@ -284,6 +288,21 @@ pub fn metadata(ctx: &RenderContext, who: &Identity) -> ObjectMeta {
 mod tests {
     use super::*;
     use crate::values::{Image, Probes};
+
+    #[test]
+    fn the_dev_profile_is_ready_when_its_startup_probe_passes() {
+        let c = component(Some(8000), Probes::default());
+        let [startup, readiness, liveness] = dev_probes(probes(&c));
+        let startup = startup.unwrap();
+        assert_eq!(startup.period_seconds, Some(1));
+        assert_eq!(
+            startup.failure_threshold,
+            Some(STARTUP.failures * STARTUP.period),
+            "as patient as the standard startup probe"
+        );
+        assert!(readiness.is_none());
+        assert_eq!(liveness.unwrap().period_seconds, Some(LIVENESS.period));
+    }
 
     #[test]
     fn the_dev_profile_lifts_only_the_cpu_limit() {
