@@ -5,6 +5,7 @@
 mod compose;
 pub mod database_tls;
 mod dev_proxy;
+mod django;
 mod dockerfile;
 mod envfile;
 mod helm;

@@ -1,0 +1,211 @@
+//! Django projects: `manage.py` (the one that calls `execute_from_command_line`), the settings
+//! module it names in `DJANGO_SETTINGS_MODULE`, the `application` of the settings package's
+//! `wsgi.py`/`asgi.py`, and the settings the project reads through django-environ (`env("X")`,
+//! `env.str("X")`, `env.db()`), python-decouple (`config("X")`) or dj-database-url
+//! (`dj_database_url.config()`), beside the `os.environ` reads every Python file gets.
+
+use super::text::{leading_quoted, line_of};
+use crate::init::findings::{EnvUse, Found, Runtime, Source};
+
+/// One Python file of the service: its path in the service, in the repository, and its text.
+pub struct File<'a> {
+    pub module_path: &'a str,
+    pub file_rel: &'a str,
+    pub text: &'a str,
+}
+
+/// The Django project among `files`, if there is one.
+pub fn detect(files: &[File]) -> Option<Found<Runtime>> {
+    let manage = files.iter().find(|f| {
+        (f.module_path == "manage.py" || f.module_path.ends_with("/manage.py"))
+            && f.text.contains("execute_from_command_line")
+    })?;
+    let project = match manage.module_path.rsplit_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => ".".to_string(),
+    };
+    let settings = settings_module(manage.text).or_else(|| {
+        // manage.py without a default: the wsgi.py beside a settings.py says it.
+        files
+            .iter()
+            .filter(|f| f.module_path.ends_with("/wsgi.py"))
+            .find_map(|f| settings_module(f.text))
+    })?;
+    let package = settings.rsplit_once('.').map_or("", |(p, _)| p);
+    // `core.wsgi:application` when `core/wsgi.py` (beside manage.py) defines it.
+    let callable = |kind: &str| {
+        let file = format!("{}/{kind}.py", package.replace('.', "/"));
+        let path = if project == "." {
+            file
+        } else {
+            format!("{project}/{file}")
+        };
+        files
+            .iter()
+            .find(|f| f.module_path == path && f.text.contains("application"))
+            .map(|_| format!("{package}.{kind}:application"))
+    };
+    let (wsgi, asgi) = (callable("wsgi"), callable("asgi"));
+    Some(Found::new(
+        Runtime::Django {
+            project,
+            wsgi,
+            asgi,
+            settings,
+        },
+        Source::new(
+            manage.file_rel,
+            line_of(manage.text, "execute_from_command_line"),
+            "Django manage.py",
+        ),
+    ))
+}
+
+/// `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")` → `core.settings`.
+fn settings_module(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let at = l.find("DJANGO_SETTINGS_MODULE")?;
+        let rest = l[at + "DJANGO_SETTINGS_MODULE".len()..].trim_start_matches(['"', '\'']);
+        let rest = rest.trim_start().strip_prefix(',')?;
+        leading_quoted(rest).filter(|m| {
+            !m.is_empty()
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+    })
+}
+
+/// Settings read through django-environ, python-decouple and dj-database-url in `text`:
+/// (variable, how it is used, line, what was read).
+pub fn env_reads(text: &str) -> Vec<(String, EnvUse, usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line_no = n + 1;
+        for call in ENV_CALLS {
+            for (i, _) in line.match_indices(call) {
+                // `env(` but not `getenv(` or `os.environ(`: the call stands on its own.
+                let before = line[..i].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let args = &line[i + call.len()..];
+                let Some(name) = leading_quoted(args).filter(|n| is_env_name(n)) else {
+                    continue;
+                };
+                let after = &args.trim_start()[name.len() + 2..];
+                let default = default_argument(after);
+                out.push((
+                    name.clone(),
+                    EnvUse {
+                        required: default.is_none() && !after.contains("default="),
+                        example: default,
+                        build_time: false,
+                    },
+                    line_no,
+                    format!("{}\"{name}\")", call.trim_end_matches('(')),
+                ));
+            }
+        }
+        // Both read DATABASE_URL when given no name.
+        for call in ["dj_database_url.config(", "env.db("] {
+            if line.contains(call) && !line.contains(&format!("{call}\"")) {
+                out.push((
+                    "DATABASE_URL".to_string(),
+                    EnvUse {
+                        example: None,
+                        required: !line.contains("default="),
+                        build_time: false,
+                    },
+                    line_no,
+                    format!("{call}) reads DATABASE_URL"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// django-environ's and python-decouple's readers.
+const ENV_CALLS: [&str; 9] = [
+    "env(",
+    "env.str(",
+    "env.bool(",
+    "env.int(",
+    "env.list(",
+    "env.url(",
+    "env.db_url(",
+    "config(",
+    "env.db(",
+];
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The default of `env("X", "d")`/`env("X", default="d")`/`config("X", default="d")`, when a
+/// string.
+fn default_argument(after: &str) -> Option<String> {
+    let after = after.trim_start().strip_prefix(',')?.trim_start();
+    let value = after.strip_prefix("default=").unwrap_or(after);
+    leading_quoted(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file<'a>(module_path: &'a str, text: &'a str) -> File<'a> {
+        File {
+            module_path,
+            file_rel: module_path,
+            text,
+        }
+    }
+
+    #[test]
+    fn manage_py_names_the_settings_and_the_package_its_callables() {
+        let manage = "import os\nimport sys\n\ndef main():\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'core.settings')\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n";
+        let wsgi = "import os\nfrom django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n";
+        let files = [
+            file("server/manage.py", manage),
+            file("server/core/wsgi.py", wsgi),
+            file("server/core/settings.py", "DEBUG = False\n"),
+        ];
+        let found = detect(&files).unwrap();
+        assert_eq!(
+            found.value,
+            Runtime::Django {
+                project: "server".into(),
+                settings: "core.settings".into(),
+                wsgi: Some("core.wsgi:application".into()),
+                asgi: None,
+            }
+        );
+        assert_eq!(found.source.line, Some(6));
+        // A manage.py that does not run Django's commands is not a Django project.
+        assert!(detect(&[file("manage.py", "print('hi')\n")]).is_none());
+    }
+
+    #[test]
+    fn environ_decouple_and_dj_database_url_reads_are_settings() {
+        let text = "env = environ.Env()\nSECRET_KEY = env(\"DJANGO_SECRET_KEY\")\nDEBUG = env.bool('DEBUG', default=False)\nHOSTS = env.list(\"ALLOWED_HOSTS\", default=\"localhost\")\nX = os.getenv(\"NOT_HERE\")\nY = config('API_BASE', default='http://api:8000')\nDATABASES = {'default': dj_database_url.config(conn_max_age=600)}\n";
+        let reads = env_reads(text);
+        let names: Vec<(&str, bool, Option<&str>)> = reads
+            .iter()
+            .map(|(n, u, _, _)| (n.as_str(), u.required, u.example.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("DJANGO_SECRET_KEY", true, None),
+                ("DEBUG", false, None),
+                ("ALLOWED_HOSTS", false, Some("localhost")),
+                ("API_BASE", false, Some("http://api:8000")),
+                ("DATABASE_URL", true, None),
+            ]
+        );
+    }
+}
