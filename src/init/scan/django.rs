@@ -102,7 +102,7 @@ pub fn env_reads(text: &str) -> Vec<(String, EnvUse, usize, String)> {
                         build_time: false,
                     },
                     line_no,
-                    format!("{}\"{name}\")", call.trim_end_matches('(')),
+                    format!("{call}\"{name}\")"),
                 ));
             }
         }
@@ -145,12 +145,21 @@ fn is_env_name(name: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The default of `env("X", "d")`/`env("X", default="d")`/`config("X", default="d")`, when a
-/// string.
+/// The default of `env("X", "d")`/`env("X", default="d")`/`config("X", default="d")`: a string,
+/// or a number or boolean literal as the environment would spell it (`env.int("X", default=20)`
+/// is "20": an empty value would not parse).
 fn default_argument(after: &str) -> Option<String> {
     let after = after.trim_start().strip_prefix(',')?.trim_start();
     let value = after.strip_prefix("default=").unwrap_or(after);
-    leading_quoted(value)
+    if let Some(text) = leading_quoted(value) {
+        return Some(text);
+    }
+    let literal: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect();
+    (matches!(literal.as_str(), "True" | "False") || literal.parse::<f64>().is_ok())
+        .then_some(literal)
 }
 
 #[cfg(test)]
@@ -201,7 +210,7 @@ mod tests {
             names,
             [
                 ("DJANGO_SECRET_KEY", true, None),
-                ("DEBUG", false, None),
+                ("DEBUG", false, Some("False")),
                 ("ALLOWED_HOSTS", false, Some("localhost")),
                 ("API_BASE", false, Some("http://api:8000")),
                 ("DATABASE_URL", true, None),
