@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 20] = [
+const FIXTURES: [Expect; 21] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -345,6 +345,24 @@ const FIXTURES: [Expect; 20] = [
         secrets: &[("dbPassword", "FASTAPI_NEON_SSLMODE_DB_PASSWORD")],
         env: &[("app", "DATABASE_URL", "{database: url, driver: psycopg2}")],
         stderr: &["DATABASE_URL has no example value"],
+    },
+    Expect {
+        fixture: "django-environ-gunicorn",
+        components: &[("backend", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "backend")],
+        secrets: &[
+            ("dbPassword", "DJANGO_ENVIRON_GUNICORN_DB_PASSWORD"),
+            ("djangoSecretKey", "DJANGO_SECRET_KEY"),
+            ("notesApiToken", "NOTES_API_TOKEN"),
+        ],
+        env: &[
+            ("backend", "DATABASE_URL", "{database: url}"),
+            ("backend", "DJANGO_ALLOWED_HOSTS", "*"),
+            ("backend", "DJANGO_DEBUG", "False"),
+            ("backend", "NOTES_PAGE_SIZE", "20"),
+        ],
+        stderr: &["supply NOTES_API_TOKEN"],
     },
 ];
 

@@ -61,6 +61,128 @@ pub fn detect(files: &[File]) -> Option<Found<Runtime>> {
     ))
 }
 
+/// A route of the project's URLconf a probe can call: a concrete path (no `<param>`) named like
+/// a health check ([`super::pyroutes::health_rank`]), served by a view that asks for no login
+/// or permission (a DRF view under a default `IsAuthenticated` answers 401/403), when the probe's
+/// Host (the pod's IP) is accepted: `ALLOWED_HOSTS` read from the environment (berth sets it)
+/// or `*`. Else `None`, and the probe is a TCP check.
+pub fn health(files: &[File], project: &str, settings: &str) -> Option<Found<String>> {
+    let in_project = |module: &str| {
+        let file = format!("{}.py", module.replace('.', "/"));
+        let path = if project == "." {
+            file
+        } else {
+            format!("{project}/{file}")
+        };
+        files.iter().find(|f| f.module_path == path)
+    };
+    let settings_file = in_project(settings)?;
+    let hosts_line = settings_file
+        .text
+        .lines()
+        .find(|l| l.trim_start().starts_with("ALLOWED_HOSTS"))?;
+    let host_accepted = ["env", "config(", "'*'", "\"*\""]
+        .iter()
+        .any(|w| hosts_line.contains(w));
+    if !host_accepted {
+        return None;
+    }
+    let default_protected = settings_file.text.contains("DEFAULT_PERMISSION_CLASSES")
+        && settings_file.text.contains("IsAuthenticated");
+    let root = assigned_string(settings_file.text, "ROOT_URLCONF")?;
+    let mut best: Option<(usize, Found<String>)> = None;
+    let mut pending = vec![(root, String::from("/"), 0)];
+    while let Some((module, prefix, depth)) = pending.pop() {
+        let Some(file) = in_project(&module) else {
+            continue;
+        };
+        for (n, line) in file.text.lines().enumerate() {
+            let Some(at) = line.find("path(").filter(|i| !line[..*i].ends_with("re_")) else {
+                continue;
+            };
+            let args = &line[at + "path(".len()..];
+            let Some(route) = leading_quoted(args) else {
+                continue;
+            };
+            let rest = args.trim_start()[route.len() + 2..]
+                .trim_start()
+                .trim_start_matches(',')
+                .trim_start();
+            let full = format!("{prefix}{route}");
+            if let Some(included) = rest.strip_prefix("include(") {
+                if let (Some(m), true) = (leading_quoted(included), depth < 3) {
+                    pending.push((m, full, depth + 1));
+                }
+                continue;
+            }
+            let last = full.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            let (Some(rank), false) = (super::pyroutes::health_rank(last), full.contains('<'))
+            else {
+                continue;
+            };
+            let view: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                .collect();
+            let view = view.rsplit('.').find(|w| *w != "as_view").unwrap_or("");
+            if best.as_ref().is_some_and(|(r, _)| *r <= rank)
+                || !open_view(files, view, default_protected)
+            {
+                continue;
+            }
+            let source = Source::new(file.file_rel, Some(n + 1), "GET route (Django URLconf)");
+            best = Some((rank, Found::new(full, source)));
+        }
+    }
+    best.map(|(_, found)| found)
+}
+
+/// Whether the view `name` (a function or a class) is defined among `files` and asks for no
+/// login or permission.
+fn open_view(files: &[File], name: &str, default_protected: bool) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    for file in files {
+        let lines: Vec<&str> = file.text.lines().collect();
+        let Some(at) = lines.iter().position(|l| {
+            let l = l.trim_start();
+            l.starts_with(&format!("def {name}(")) || l.starts_with(&format!("class {name}("))
+        }) else {
+            continue;
+        };
+        // Its decorators, and a class's body up to the next top-level statement.
+        let decorators = lines[..at]
+            .iter()
+            .rev()
+            .take_while(|l| l.trim_start().starts_with('@'));
+        let body = lines[at + 1..]
+            .iter()
+            .take_while(|l| l.is_empty() || l.starts_with([' ', '\t']));
+        let text: Vec<&str> = decorators.chain(body).copied().chain([lines[at]]).collect();
+        let text = text.join("\n");
+        if ["login_required", "permission_required", "LoginRequired", "IsAuthenticated"]
+            .iter()
+            .any(|w| text.contains(w))
+        {
+            return false;
+        }
+        let drf = ["api_view", "APIView", "ViewSet", "GenericAPIView"]
+            .iter()
+            .any(|w| text.contains(w));
+        return !drf || !default_protected || text.contains("AllowAny");
+    }
+    false
+}
+
+/// `NAME = "value"` at the start of a line.
+fn assigned_string(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (lhs, rhs) = l.split_once('=')?;
+        (lhs.trim() == name).then(|| leading_quoted(rhs))?
+    })
+}
+
 /// `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")` → `core.settings`.
 fn settings_module(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
@@ -196,6 +318,30 @@ mod tests {
         assert_eq!(found.source.line, Some(6));
         // A manage.py that does not run Django's commands is not a Django project.
         assert!(detect(&[file("manage.py", "print('hi')\n")]).is_none());
+    }
+
+    #[test]
+    fn a_probe_path_is_an_open_health_view_of_the_urlconf() {
+        let settings = "ALLOWED_HOSTS = env.list(\"ALLOWED_HOSTS\")\nROOT_URLCONF = 'site.urls'\nREST_FRAMEWORK = {'DEFAULT_PERMISSION_CLASSES': ['rest_framework.permissions.IsAuthenticated']}\n";
+        let urls = "urlpatterns = [\n    path('admin/', admin.site.urls),\n    path('api/', include('app.urls')),\n]\n";
+        let app_urls = "urlpatterns = [\n    path('items/<int:pk>/status', views.item_status),\n    path('health/', views.HealthView.as_view()),\n    path('ping', views.ping),\n]\n";
+        let views = "class HealthView(APIView):\n    def get(self, request):\n        return Response()\n\n@login_required\ndef ping(request):\n    return HttpResponse()\n";
+        let mut files = vec![
+            file("site/settings.py", settings),
+            file("site/urls.py", urls),
+            file("app/urls.py", app_urls),
+            file("app/views.py", views),
+        ];
+        // DRF's default permission covers the class, and ping needs a login: no probe path.
+        assert_eq!(health(&files, ".", "site.settings"), None);
+        let open = "class HealthView(APIView):\n    permission_classes = [AllowAny]\n\n@login_required\ndef ping(request):\n    pass\n";
+        files[3] = file("app/views.py", open);
+        let found = health(&files, ".", "site.settings").unwrap();
+        assert_eq!(found.value, "/api/health/");
+        assert_eq!((found.source.file.as_str(), found.source.line), ("app/urls.py", Some(3)));
+        // Hosts fixed in the settings (not `*`): the probe's Host would get a 400.
+        files[0] = file("site/settings.py", "ALLOWED_HOSTS = ['localhost']\nROOT_URLCONF = 'site.urls'\n");
+        assert_eq!(health(&files, ".", "site.settings"), None);
     }
 
     #[test]

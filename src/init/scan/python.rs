@@ -295,7 +295,11 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             })
             .collect();
         found.runtime = super::django::detect(&files);
-        if let Some(Runtime::Django { project, .. }) = found.runtime.as_ref().map(|r| &r.value) {
+        if let Some(Runtime::Django {
+            project, settings, ..
+        }) = found.runtime.as_ref().map(|r| &r.value)
+        {
+            found.health = super::django::health(&files, project, settings);
             // Django's own migrations, run where manage.py is (the image's work directory).
             let manage = if project == "." {
                 "manage.py".to_string()
