@@ -161,9 +161,14 @@ fn open_view(files: &[File], name: &str, default_protected: bool) -> bool {
             .take_while(|l| l.is_empty() || l.starts_with([' ', '\t']));
         let text: Vec<&str> = decorators.chain(body).copied().chain([lines[at]]).collect();
         let text = text.join("\n");
-        if ["login_required", "permission_required", "LoginRequired", "IsAuthenticated"]
-            .iter()
-            .any(|w| text.contains(w))
+        if [
+            "login_required",
+            "permission_required",
+            "LoginRequired",
+            "IsAuthenticated",
+        ]
+        .iter()
+        .any(|w| text.contains(w))
         {
             return false;
         }
@@ -338,9 +343,15 @@ mod tests {
         files[3] = file("app/views.py", open);
         let found = health(&files, ".", "site.settings").unwrap();
         assert_eq!(found.value, "/api/health/");
-        assert_eq!((found.source.file.as_str(), found.source.line), ("app/urls.py", Some(3)));
+        assert_eq!(
+            (found.source.file.as_str(), found.source.line),
+            ("app/urls.py", Some(3))
+        );
         // Hosts fixed in the settings (not `*`): the probe's Host would get a 400.
-        files[0] = file("site/settings.py", "ALLOWED_HOSTS = ['localhost']\nROOT_URLCONF = 'site.urls'\n");
+        files[0] = file(
+            "site/settings.py",
+            "ALLOWED_HOSTS = ['localhost']\nROOT_URLCONF = 'site.urls'\n",
+        );
         assert_eq!(health(&files, ".", "site.settings"), None);
     }
 
