@@ -373,4 +373,62 @@ mod tests {
         assert!(out.contains("workdir = \"/app\"\n"), "{out}");
         assert!(out.contains("PYTHONPATH = \"/app/deps\""), "{out}");
     }
+
+    #[test]
+    fn django_runs_where_manage_py_is_under_the_server_its_image_installs() {
+        let django = |packages: &[&str], asgi: Option<&str>| {
+            let runtime = Runtime::Django {
+                project: "server".into(),
+                settings: "core.settings".into(),
+                wsgi: Some("core.wsgi:application".into()),
+                asgi: asgi.map(String::from),
+            };
+            Service {
+                packages: packages.iter().map(|p| p.to_string()).collect(),
+                ..Service::new("api", "backend", Found::new(runtime, Source::assumed("x")))
+            }
+        };
+        let table = |service: &Service, notes: &mut Vec<String>| {
+            let mut out = String::new();
+            spec(&mut out, notes, service);
+            out.parse::<toml::Table>()
+                .unwrap_or_else(|e| panic!("{e}\n{out}"))
+        };
+        let words = |v: &toml::Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut notes = Vec::new();
+        let t = table(&django(&["django", "gunicorn"], None), &mut notes);
+        assert_eq!(t["workdir"].as_str(), Some("/app/server"));
+        assert_eq!(
+            t["env"]["PYTHONPATH"].as_str(),
+            Some("/app/deps:/app/server")
+        );
+        assert_eq!(words(&t["entrypoint"]), ["python", "-m", "gunicorn"]);
+        assert_eq!(
+            words(&t["cmd"]),
+            ["core.wsgi:application", "--bind", "0.0.0.0:8000"]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+
+        let t = table(
+            &django(&["django", "uvicorn"], Some("core.asgi:application")),
+            &mut notes,
+        );
+        assert_eq!(words(&t["entrypoint"]), ["python", "-m", "uvicorn"]);
+        assert_eq!(words(&t["cmd"])[0], "core.asgi:application");
+
+        // No production server installed: Django's own, and the user is told.
+        let t = table(&django(&["django"], None), &mut notes);
+        assert_eq!(words(&t["entrypoint"]), ["python", "manage.py"]);
+        assert_eq!(
+            words(&t["cmd"]),
+            ["runserver", "0.0.0.0:8000", "--noreload"]
+        );
+        assert!(notes[0].contains("development server"), "{notes:?}");
+    }
 }
