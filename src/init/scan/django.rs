@@ -31,19 +31,38 @@ pub fn detect(files: &[File]) -> Option<Found<Runtime>> {
             .filter(|f| f.module_path.ends_with("/wsgi.py"))
             .find_map(|f| settings_module(f.text))
     })?;
-    let package = settings.rsplit_once('.').map_or("", |(p, _)| p);
-    // `core.wsgi:application` when `core/wsgi.py` (beside manage.py) defines it.
-    let callable = |kind: &str| {
-        let file = format!("{}/{kind}.py", package.replace('.', "/"));
+    let in_project = |module: &str| {
+        let file = format!("{}.py", module.replace('.', "/"));
         let path = if project == "." {
             file
         } else {
             format!("{project}/{file}")
         };
-        files
-            .iter()
-            .find(|f| f.module_path == path && f.text.contains("application"))
-            .map(|_| format!("{package}.{kind}:application"))
+        files.iter().find(|f| f.module_path == path)
+    };
+    let settings_text = in_project(&settings).map_or("", |f| f.text);
+    // The settings' own `WSGI_APPLICATION = "core.wsgi.application"`, else `core/wsgi.py` in
+    // the settings' package or one above it (`config/settings/production.py`).
+    let callable = |kind: &str| {
+        let named = assigned_string(
+            settings_text,
+            &format!("{}_APPLICATION", kind.to_uppercase()),
+        )
+        .and_then(|dotted| {
+            let (module, var) = dotted.rsplit_once('.')?;
+            in_project(module).map(|_| format!("{module}:{var}"))
+        });
+        named.or_else(|| {
+            let mut package = settings.rsplit_once('.').map(|(p, _)| p.to_string());
+            while let Some(p) = package {
+                let module = format!("{p}.{kind}");
+                if in_project(&module).is_some_and(|f| f.text.contains("application")) {
+                    return Some(format!("{module}:application"));
+                }
+                package = p.rsplit_once('.').map(|(up, _)| up.to_string());
+            }
+            None
+        })
     };
     let (wsgi, asgi) = (callable("wsgi"), callable("asgi"));
     Some(Found::new(
@@ -192,8 +211,10 @@ fn assigned_string(text: &str, name: &str) -> Option<String> {
 fn settings_module(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let at = l.find("DJANGO_SETTINGS_MODULE")?;
-        let rest = l[at + "DJANGO_SETTINGS_MODULE".len()..].trim_start_matches(['"', '\'']);
-        let rest = rest.trim_start().strip_prefix(',')?;
+        // `setdefault("DJANGO_SETTINGS_MODULE", "x")` or `os.environ["DJANGO_SETTINGS_MODULE"] = "x"`.
+        let rest = l[at + "DJANGO_SETTINGS_MODULE".len()..].trim_start_matches(['"', '\'', ']']);
+        let rest = rest.trim_start();
+        let rest = rest.strip_prefix(',').or_else(|| rest.strip_prefix('='))?;
         leading_quoted(rest).filter(|m| {
             !m.is_empty()
                 && m.chars()
@@ -321,6 +342,27 @@ mod tests {
             }
         );
         assert_eq!(found.source.line, Some(6));
+        // Settings in a package of their own, naming their WSGI application; manage.py at
+        // the service's root setting the variable outright.
+        let manage = "import os, sys\nos.environ[\"DJANGO_SETTINGS_MODULE\"] = \"config.settings.production\"\nfrom django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n";
+        let files = [
+            file("manage.py", manage),
+            file(
+                "config/settings/production.py",
+                "WSGI_APPLICATION = 'config.wsgi.application'\n",
+            ),
+            file("config/wsgi.py", wsgi),
+            file("config/asgi.py", "application = get_asgi_application()\n"),
+        ];
+        assert_eq!(
+            detect(&files).unwrap().value,
+            Runtime::Django {
+                project: ".".into(),
+                settings: "config.settings.production".into(),
+                wsgi: Some("config.wsgi:application".into()),
+                asgi: Some("config.asgi:application".into()),
+            }
+        );
         // A manage.py that does not run Django's commands is not a Django project.
         assert!(detect(&[file("manage.py", "print('hi')\n")]).is_none());
     }
