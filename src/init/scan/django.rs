@@ -4,6 +4,7 @@
 //! `env.str("X")`, `env.db()`), python-decouple (`config("X")`) or dj-database-url
 //! (`dj_database_url.config()`), beside the `os.environ` reads every Python file gets.
 
+use super::Detected;
 use super::text::{leading_quoted, line_of};
 use crate::init::findings::{EnvUse, Found, Runtime, Source};
 
@@ -12,6 +13,40 @@ pub struct File<'a> {
     pub module_path: &'a str,
     pub file_rel: &'a str,
     pub text: &'a str,
+}
+
+/// A Django project among a service's files (path in the service, in the repository, text),
+/// into `found`: its runtime, probe path and migrations (run where manage.py is, the image's
+/// work directory). `service_rel` is the service directory relative to the repository.
+pub fn find(found: &mut Detected, texts: &[(String, String, String)], service_rel: &str) {
+    let files: Vec<File> = texts
+        .iter()
+        .map(|(module_path, file_rel, text)| File {
+            module_path,
+            file_rel,
+            text,
+        })
+        .collect();
+    found.runtime = detect(&files);
+    let Some(Runtime::Django {
+        project, settings, ..
+    }) = found.runtime.as_ref().map(|r| &r.value)
+    else {
+        return;
+    };
+    found.health = health(&files, project, settings);
+    let manage = [service_rel, project, "manage.py"]
+        .iter()
+        .filter(|p| !p.is_empty() && **p != ".")
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/");
+    found.migration = Some(Found::new(
+        ["python", "manage.py", "migrate", "--noinput"]
+            .map(String::from)
+            .to_vec(),
+        Source::new(manage, None, "Django migrations"),
+    ));
 }
 
 /// The Django project among `files`, if there is one.

@@ -286,33 +286,7 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         found.packages.retain(|p| p != "asyncpg");
     }
     if found.runtime.is_none() {
-        let files: Vec<super::django::File> = texts
-            .iter()
-            .map(|(module_path, file_rel, text)| super::django::File {
-                module_path,
-                file_rel,
-                text,
-            })
-            .collect();
-        found.runtime = super::django::detect(&files);
-        if let Some(Runtime::Django {
-            project, settings, ..
-        }) = found.runtime.as_ref().map(|r| &r.value)
-        {
-            found.health = super::django::health(&files, project, settings);
-            // Django's own migrations, run where manage.py is (the image's work directory).
-            let manage = if project == "." {
-                "manage.py".to_string()
-            } else {
-                format!("{project}/manage.py")
-            };
-            found.migration = Some(Found::new(
-                ["python", "manage.py", "migrate", "--noinput"]
-                    .map(String::from)
-                    .to_vec(),
-                Source::new(rel(&manage), None, "Django migrations"),
-            ));
-        }
+        super::django::find(&mut found, &texts, &relative(root, dir));
     }
     if found.runtime.is_none() {
         found.runtime = mcp_http;
