@@ -35,6 +35,7 @@ pub fn find(found: &mut Detected, texts: &[(String, String, String)], service_re
         return;
     };
     found.health = health(&files, project, settings);
+    found.routes = routes(&files, project, settings);
     let manage = [service_rel, project, "manage.py"]
         .iter()
         .filter(|p| !p.is_empty() && **p != ".")
@@ -121,16 +122,7 @@ pub fn detect(files: &[File]) -> Option<Found<Runtime>> {
 /// Host (the pod's IP) is accepted: `ALLOWED_HOSTS` read from the environment (berth sets it)
 /// or `*`. Else `None`, and the probe is a TCP check.
 pub fn health(files: &[File], project: &str, settings: &str) -> Option<Found<String>> {
-    let in_project = |module: &str| {
-        let file = format!("{}.py", module.replace('.', "/"));
-        let path = if project == "." {
-            file
-        } else {
-            format!("{project}/{file}")
-        };
-        files.iter().find(|f| f.module_path == path)
-    };
-    let settings_file = in_project(settings)?;
+    let settings_file = module_file(files, project, settings)?;
     let hosts_line = settings_file
         .text
         .lines()
@@ -145,9 +137,81 @@ pub fn health(files: &[File], project: &str, settings: &str) -> Option<Found<Str
         && settings_file.text.contains("IsAuthenticated");
     let root = assigned_string(settings_file.text, "ROOT_URLCONF")?;
     let mut best: Option<(usize, Found<String>)> = None;
+    for route in urlconf(files, project, root) {
+        let last = route
+            .path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        let (Some(rank), false) = (super::pyroutes::health_rank(last), route.path.contains('<'))
+        else {
+            continue;
+        };
+        if best.as_ref().is_some_and(|(r, _)| *r <= rank)
+            || !open_view(files, &route.view, default_protected)
+        {
+            continue;
+        }
+        let source = Source::new(route.file, Some(route.line), "GET route (Django URLconf)");
+        best = Some((rank, Found::new(route.path, source)));
+    }
+    best.map(|(_, found)| found)
+}
+
+/// The paths the project's URLconf serves (`<int:pk>` as `{pk}`, as other frameworks' routes
+/// are kept), for the routes a browser-side URL needs.
+pub fn routes(files: &[File], project: &str, settings: &str) -> Vec<String> {
+    let settings_text = module_file(files, project, settings).map_or("", |f| f.text);
+    let Some(root) = assigned_string(settings_text, "ROOT_URLCONF") else {
+        return Vec::new();
+    };
+    urlconf(files, project, root)
+        .into_iter()
+        .map(|r| {
+            r.path
+                .split('/')
+                .map(|segment| match segment.strip_prefix('<') {
+                    Some(param) => {
+                        let name = param.trim_end_matches('>');
+                        format!("{{{}}}", name.rsplit(':').next().unwrap_or(name))
+                    }
+                    None => segment.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect()
+}
+
+/// The file of `module` in a project whose import root is `project`.
+fn module_file<'f, 'a>(files: &'f [File<'a>], project: &str, module: &str) -> Option<&'f File<'a>> {
+    let file = format!("{}.py", module.replace('.', "/"));
+    let path = if project == "." {
+        file
+    } else {
+        format!("{project}/{file}")
+    };
+    files.iter().find(|f| f.module_path == path)
+}
+
+/// One `path(...)` of a URLconf: its full path (with the prefixes of the `include`s that lead
+/// to it), the view's name, and where (file in the repository, line).
+struct Route {
+    path: String,
+    view: String,
+    file: String,
+    line: usize,
+}
+
+/// The `path(...)` entries reachable from the URLconf module `root` (`include("app.urls")` is
+/// followed three levels deep; `re_path` regexes and included objects such as a DRF router's
+/// `router.urls` are not).
+fn urlconf(files: &[File], project: &str, root: String) -> Vec<Route> {
+    let mut out = Vec::new();
     let mut pending = vec![(root, String::from("/"), 0)];
     while let Some((module, prefix, depth)) = pending.pop() {
-        let Some(file) = in_project(&module) else {
+        let Some(file) = module_file(files, project, &module) else {
             continue;
         };
         for (n, line) in file.text.lines().enumerate() {
@@ -169,26 +233,20 @@ pub fn health(files: &[File], project: &str, settings: &str) -> Option<Found<Str
                 }
                 continue;
             }
-            let last = full.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-            let (Some(rank), false) = (super::pyroutes::health_rank(last), full.contains('<'))
-            else {
-                continue;
-            };
             let view: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
                 .collect();
             let view = view.rsplit('.').find(|w| *w != "as_view").unwrap_or("");
-            if best.as_ref().is_some_and(|(r, _)| *r <= rank)
-                || !open_view(files, view, default_protected)
-            {
-                continue;
-            }
-            let source = Source::new(file.file_rel, Some(n + 1), "GET route (Django URLconf)");
-            best = Some((rank, Found::new(full, source)));
+            out.push(Route {
+                path: full,
+                view: view.to_string(),
+                file: file.file_rel.to_string(),
+                line: n + 1,
+            });
         }
     }
-    best.map(|(_, found)| found)
+    out
 }
 
 /// Whether the view `name` (a function or a class) is defined among `files` and asks for no
@@ -423,6 +481,15 @@ mod tests {
         assert_eq!(
             (found.source.file.as_str(), found.source.line),
             ("app/urls.py", Some(3))
+        );
+        assert_eq!(
+            routes(&files, ".", "site.settings"),
+            [
+                "/admin/",
+                "/api/items/{pk}/status",
+                "/api/health/",
+                "/api/ping"
+            ]
         );
         // Hosts fixed in the settings (not `*`): the probe's Host would get a 400.
         files[0] = file(
