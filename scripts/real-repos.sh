@@ -45,8 +45,9 @@
 #     default: a user's machine may not have them, and berth should say so or bring them).
 #   - BERTH_CORPUS_ROOT=1 passes --root (the copy) to `berth images build` (off by default: a user
 #     runs it without; for looking past a build that fails only for want of it).
-# Namespaces corpus-<name>; NodePorts from BERTH_CORPUS_NODEPORT (default 30100) up, one per
-# repository. Needs the real node (scripts/node.sh env, with the BERTH_CLUSTER_DIR it was started
+# Namespaces corpus-<name> (BERTH_CORPUS_NS_PREFIX replaces `corpus-`/`corpus-fx-`, for an
+# engineer's own namespaces on a shared node); NodePorts from BERTH_CORPUS_NODEPORT (default 30100)
+# up, one per repository. Needs the real node (scripts/node.sh env, with the BERTH_CLUSTER_DIR it was started
 # with) unless --host-only.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -107,11 +108,11 @@ fi
 
 if [[ $mode == fixtures ]]; then
   dir=${dir:-$repo/tests/fixtures/repos}
-  ns_prefix=corpus-fx-
+  ns_prefix=${BERTH_CORPUS_NS_PREFIX:-corpus-fx-}
   port=${BERTH_CORPUS_NODEPORT:-30120}
 else
   [[ -n $dir ]] || die "the directory of checkouts is missing (scripts/real-repos.sh DIR; --checkout DIR makes them)"
-  ns_prefix=corpus-
+  ns_prefix=${BERTH_CORPUS_NS_PREFIX:-corpus-}
   port=${BERTH_CORPUS_NODEPORT:-30100}
 fi
 [[ -d $dir ]] || die "$dir is not a directory"

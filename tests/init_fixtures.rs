@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 21] = [
+const FIXTURES: [Expect; 22] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -98,9 +98,16 @@ const FIXTURES: [Expect; 21] = [
         components: &[("backend", 8000), ("frontend", 8080)],
         database: DatabaseMode::None,
         routes: &[("/", "frontend"), ("/api", "backend")],
-        secrets: &[("openaiApiKey", "OPENAI_API_KEY")],
+        // One of the two keys is needed: the first the code names is required (the snapshot).
+        secrets: &[
+            ("groqApiKey", "GROQ_API_KEY"),
+            ("openaiApiKey", "OPENAI_API_KEY"),
+        ],
         env: &[("frontend", "VITE_API_BASE", "{externalUrl: /api}")],
-        stderr: &["stdio"],
+        stderr: &[
+            "stdio",
+            "OPENAI_API_KEY is required; to use GROQ_API_KEY instead",
+        ],
     },
     Expect {
         fixture: "mcp-service",
@@ -345,6 +352,20 @@ const FIXTURES: [Expect; 21] = [
         secrets: &[("dbPassword", "FASTAPI_NEON_SSLMODE_DB_PASSWORD")],
         env: &[("app", "DATABASE_URL", "{database: url, driver: psycopg2}")],
         stderr: &["DATABASE_URL has no example value"],
+    },
+    Expect {
+        // The app makes its tables with create_all at start; its alembic migration adds a table
+        // with a foreign key to one of them (no migration creates it): no task before the rollout.
+        fixture: "alembic-app-tables",
+        components: &[("app", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "app")],
+        secrets: &[("dbPassword", "CREW_BOARD_DB_PASSWORD")],
+        env: &[("app", "DATABASE_URL", "{database: url, driver: psycopg}")],
+        stderr: &[
+            "foreign key to table `members`",
+            "created at start by create_all",
+        ],
     },
     Expect {
         fixture: "django-environ-gunicorn",
@@ -616,6 +637,28 @@ fn a_sqlite_file_beside_the_code_and_a_router_health_route() {
     assert!(
         !spec.contains("alembic"),
         "requirements.txt has no alembic:\n{spec}"
+    );
+}
+
+/// Migrations that are not self-contained: the task is not written (it would fail on an empty
+/// database and hold the rollout), and the user is told the table, the migration, where the
+/// table comes from and what to run once the app is up.
+#[test]
+fn a_migration_to_a_table_the_app_creates_is_not_a_task() {
+    let (_tmp, dir) = fixture_copy("alembic-app-tables");
+    let run = berth(&["init", "--yes", "."], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let values = load(&dir);
+    let app = &values.components["app"];
+    assert!(app.tasks.is_empty(), "{:?}", app.tasks);
+    assert!(
+        run.stderr.contains(
+            "app: migration task not written (alembic.ini alembic): alembic/versions/3f2a_labels.py:19 makes a foreign key to table `members`, which no migration creates (declared by the app's model, app/models.py:8, and created at start by create_all, app/db.py:18)"
+        ) && run.stderr.contains(
+            "once it is up, run `kubectl -n crew-board exec deploy/crew-board-app -- python -m alembic upgrade head`"
+        ),
+        "{}",
+        run.stderr
     );
 }
 

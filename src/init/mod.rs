@@ -5,6 +5,7 @@
 
 pub mod classify;
 pub mod findings;
+pub mod migrations;
 pub mod plan;
 pub mod scan;
 pub mod specs;
@@ -94,13 +95,25 @@ pub fn generate(dir: &Path, findings: &Findings, answers: &Answers) -> Result<Ou
 }
 
 /// Keep only tasks whose command the component's image has (rewritten into the form that runs
-/// there); tell the user about the others.
+/// there) and that can succeed on an empty database (alembic migrations whose foreign keys point
+/// at tables they create); tell the user about the others.
 fn check_tasks(dir: &Path, plan: &mut Plan) {
+    let services: Vec<findings::Service> =
+        plan.components.iter().map(|c| c.service.clone()).collect();
     for c in &mut plan.components {
         let Some(task) = c.service.migration.take() else {
             continue;
         };
-        match tasks::resolve(dir, &c.service, &task.value) {
+        let checked = tasks::resolve(dir, &c.service, &task.value).and_then(|command| {
+            let alembic = command.iter().any(|w| w == "alembic");
+            match alembic
+                .then(|| migrations::not_self_contained(dir, &plan.app_name, &c.service, &services))
+            {
+                Some(Some(why)) => Err(why),
+                _ => Ok(command),
+            }
+        });
+        match checked {
             Ok(command) => c.service.migration = Some(findings::Found::new(command, task.source)),
             Err(why) => plan.left_to_user.push(format!(
                 "{}: migration task not written ({}): {why}",

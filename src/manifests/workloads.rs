@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, Probe,
-    Service, ServiceAccount, ServicePort, ServiceSpec, SleepAction,
+    ResourceRequirements, Service, ServiceAccount, ServicePort, ServiceSpec, SleepAction,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -123,12 +123,25 @@ fn dev_probes([startup, readiness, liveness]: [Option<Probe>; 3]) -> [Option<Pro
     [faster(startup), faster(readiness), liveness]
 }
 
+/// The dev profile's resources: no CPU limit (requests and the memory limit kept). Each change
+/// starts a new process, and a start is CPU-bound (a Python app imports its modules, a Node
+/// server loads its bundle): under a 500m limit the reference backend's start took twice as
+/// long. A dev cluster is one developer's machine; `berth deploy` keeps the limit.
+fn dev_resources(resources: &mut ResourceRequirements) {
+    if let Some(limits) = resources.limits.as_mut() {
+        limits.remove("cpu");
+    }
+}
+
 pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment {
     let c = input.component;
     let who = input.who;
     let scratch = scratch_dirs(c);
     let (volumes, mounts) = pod::scratch_volumes(&scratch);
-    let resources = pod::resources(c.resources.as_ref().unwrap_or(&default_resources()));
+    let mut resources = pod::resources(c.resources.as_ref().unwrap_or(&default_resources()));
+    if ctx.dev_profile {
+        dev_resources(&mut resources);
+    }
     let env_from = pod::env_from(&who.object_name, input.secret.as_deref());
     let non_empty = |mounts: Vec<_>| (!mounts.is_empty()).then_some(mounts);
     let (probes, drain, grace) = if ctx.dev_profile {
@@ -271,6 +284,17 @@ pub fn metadata(ctx: &RenderContext, who: &Identity) -> ObjectMeta {
 mod tests {
     use super::*;
     use crate::values::{Image, Probes};
+
+    #[test]
+    fn the_dev_profile_lifts_only_the_cpu_limit() {
+        let mut r = pod::resources(&default_resources());
+        dev_resources(&mut r);
+        let keys = |m: &Option<std::collections::BTreeMap<String, _>>| {
+            m.as_ref().unwrap().keys().cloned().collect::<Vec<String>>()
+        };
+        assert_eq!(keys(&r.limits), ["memory"]);
+        assert_eq!(keys(&r.requests), ["cpu", "memory"]);
+    }
 
     fn component(port: Option<u16>, probes: Probes) -> Component {
         let yaml = serde_json::json!({"image": {"repository": "r", "tag": "t"}});

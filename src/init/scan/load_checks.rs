@@ -67,12 +67,13 @@ pub fn either_checks(code: &str, reads: &[&str]) -> Vec<(usize, Vec<String>)> {
         let words: Vec<&str> = line
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .collect();
-        let mut names: Vec<String> = reads
-            .iter()
-            .filter(|r| words.contains(r))
-            .map(|r| r.to_string())
-            .collect();
-        names.sort();
+        // In the order the line names them: the first is the one the team names first.
+        let mut names: Vec<String> = Vec::new();
+        for word in &words {
+            if reads.contains(word) && !names.iter().any(|n| n == word) {
+                names.push(word.to_string());
+            }
+        }
         if names.len() >= 2 {
             found.push((n + 1, names));
         }
@@ -101,6 +102,11 @@ log(\"A_KEY or B_KEY\")\nthrow new Error('A_KEY or C_KEY is required');\n";
             [(4, vec!["A_KEY".to_string(), "B_KEY".to_string()])]
         );
         assert!(either_checks(code, &["A_KEY"]).is_empty(), "one name only");
+        assert_eq!(
+            either_checks("raise E('Set Z_KEY or A_KEY')", &["A_KEY", "Z_KEY"]),
+            [(1, vec!["Z_KEY".to_string(), "A_KEY".to_string()])],
+            "in the order the message names them"
+        );
     }
 
     #[test]

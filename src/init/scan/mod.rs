@@ -107,7 +107,9 @@ pub fn scan(root: &Path) -> Findings {
             .unwrap_or_default();
         let mcp_beside = detected.mcp_beside.clone();
         let mut service = merge(name, rel.clone(), detected, &docker, &mut findings);
-        findings.notes.extend(either_notes(root, &dir, &service));
+        findings
+            .notes
+            .extend(either_notes(root, &dir, &mut service));
         if matches!(
             service.runtime.value,
             Runtime::NextJs { .. } | Runtime::StaticSite { .. } | Runtime::Node { .. }
@@ -274,13 +276,15 @@ pub fn component_name(raw: &str) -> String {
     name.trim_end_matches('-').to_string()
 }
 
-/// Errors the service's code raises unless one of several variables it reads is set: berth
-/// keeps each optional (the user has one of them), and says that one is needed.
-fn either_notes(root: &Path, dir: &Path, service: &Service) -> Vec<Found<String>> {
-    let reads: Vec<&str> = service.env.keys().map(String::as_str).collect();
+/// Errors the service's code raises unless one of several variables it reads is set. berth's
+/// values have no "one of", so the first the code names becomes required (deploy asks for it,
+/// and a deploy without any cannot crash-loop); the note says how to use another instead.
+fn either_notes(root: &Path, dir: &Path, service: &mut Service) -> Vec<Found<String>> {
+    let reads: Vec<String> = service.env.keys().cloned().collect();
     if reads.len() < 2 {
         return Vec::new();
     }
+    let reads: Vec<&str> = reads.iter().map(String::as_str).collect();
     let exts = [".py", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs"];
     let mut notes = Vec::new();
     for file in text::files_with(dir, &exts, 4) {
@@ -288,11 +292,30 @@ fn either_notes(root: &Path, dir: &Path, service: &Service) -> Vec<Found<String>
             continue;
         };
         for (line, names) in load_checks::either_checks(&code, &reads) {
+            let already = names
+                .iter()
+                .find(|n| service.env.get(*n).is_some_and(|u| u.value.required));
+            let asked = match already {
+                Some(name) => name.clone(),
+                None => {
+                    let first = names[0].clone();
+                    if let Some(used) = service.env.get_mut(&first) {
+                        used.value.required = true;
+                    }
+                    first
+                }
+            };
+            let others: Vec<&str> = names
+                .iter()
+                .filter(|n| **n != asked)
+                .map(String::as_str)
+                .collect();
             notes.push(Found::new(
                 format!(
-                    "{}: one of {} must be set (its code raises with none): each is an optional secret or setting; supply at least one",
+                    "{}: one of {} must be set (its code raises with none): {asked} is required; to use {} instead, supply it and mark {asked}'s secret `required: false` in berth.yaml",
                     service.name,
-                    names.join(", ")
+                    names.join(", "),
+                    others.join(" or ")
                 ),
                 Source::new(relative(root, &file), Some(line), "raises unless one is set"),
             ));
