@@ -391,7 +391,11 @@ fn is_env_name(name: &str) -> bool {
 /// is "20": an empty value would not parse).
 fn default_argument(after: &str) -> Option<String> {
     let after = after.trim_start().strip_prefix(',')?.trim_start();
-    let value = after.strip_prefix("default=").unwrap_or(after);
+    // `config("X", cast=int, default=5)`: the keyword wherever it is.
+    let value = match after.find("default=") {
+        Some(at) => &after[at + "default=".len()..],
+        None => after,
+    };
     if let Some(text) = leading_quoted(value) {
         return Some(text);
     }
@@ -501,7 +505,7 @@ mod tests {
 
     #[test]
     fn environ_decouple_and_dj_database_url_reads_are_settings() {
-        let text = "env = environ.Env()\nSECRET_KEY = env(\"DJANGO_SECRET_KEY\")\nDEBUG = env.bool('DEBUG', default=False)\nHOSTS = env.list(\"ALLOWED_HOSTS\", default=\"localhost\")\nX = os.getenv(\"NOT_HERE\")\nY = config('API_BASE', default='http://api:8000')\nDATABASES = {'default': dj_database_url.config(conn_max_age=600)}\n";
+        let text = "env = environ.Env()\nSECRET_KEY = env(\"DJANGO_SECRET_KEY\")\nDEBUG = env.bool('DEBUG', default=False)\nHOSTS = env.list(\"ALLOWED_HOSTS\", default=\"localhost\")\nX = os.getenv(\"NOT_HERE\")\nY = config('API_BASE', default='http://api:8000')\nZ = config('WORKERS', cast=int, default=4)\nDATABASES = {'default': dj_database_url.config(conn_max_age=600)}\n";
         let reads = env_reads(text);
         let names: Vec<(&str, bool, Option<&str>)> = reads
             .iter()
@@ -514,6 +518,7 @@ mod tests {
                 ("DEBUG", false, Some("False")),
                 ("ALLOWED_HOSTS", false, Some("localhost")),
                 ("API_BASE", false, Some("http://api:8000")),
+                ("WORKERS", false, Some("4")),
                 ("DATABASE_URL", true, None),
             ]
         );
