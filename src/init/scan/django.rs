@@ -34,6 +34,14 @@ pub fn find(found: &mut Detected, texts: &[(String, String, String)], service_re
     else {
         return;
     };
+    if let Some(file) = module_file(&files, project, settings)
+        && let Some((false, line)) = allowed_hosts(file.text)
+    {
+        found.notes.push(Found::new(
+            "ALLOWED_HOSTS is fixed in the settings: Django answers 400 to the Host of berth's HTTP probes (the pod's IP), of other components (the Service's name) and of the browser (the entry's address); read it from the environment (berth then sets it to `*`)".to_string(),
+            Source::new(file.file_rel, Some(line), "ALLOWED_HOSTS"),
+        ));
+    }
     found.health = health(&files, project, settings);
     found.routes = routes(&files, project, settings);
     let manage = [service_rel, project, "manage.py"]
@@ -123,14 +131,7 @@ pub fn detect(files: &[File]) -> Option<Found<Runtime>> {
 /// or `*`. Else `None`, and the probe is a TCP check.
 pub fn health(files: &[File], project: &str, settings: &str) -> Option<Found<String>> {
     let settings_file = module_file(files, project, settings)?;
-    let hosts_line = settings_file
-        .text
-        .lines()
-        .find(|l| l.trim_start().starts_with("ALLOWED_HOSTS"))?;
-    let host_accepted = ["env", "config(", "'*'", "\"*\""]
-        .iter()
-        .any(|w| hosts_line.contains(w));
-    if !host_accepted {
+    if !allowed_hosts(settings_file.text)?.0 {
         return None;
     }
     let default_protected = settings_file.text.contains("DEFAULT_PERMISSION_CLASSES")
@@ -247,6 +248,27 @@ fn urlconf(files: &[File], project: &str, root: String) -> Vec<Route> {
         }
     }
     out
+}
+
+/// Whether the settings' `ALLOWED_HOSTS` accepts any Host once berth sets the environment (read
+/// from it, or `*`), with its 1-based line; `None` without one.
+fn allowed_hosts(settings: &str) -> Option<(bool, usize)> {
+    let lines: Vec<&str> = settings.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("ALLOWED_HOSTS"))?;
+    // The statement: a list may span lines up to its `]`.
+    let mut statement = String::new();
+    for line in &lines[at..] {
+        statement.push_str(line);
+        if !statement.contains('[') || statement.contains(']') {
+            break;
+        }
+    }
+    let any = ["env", "config(", "'*'", "\"*\""]
+        .iter()
+        .any(|w| statement.contains(w));
+    Some((any, at + 1))
 }
 
 /// Whether the view `name` (a function or a class) is defined among `files` and asks for no
@@ -495,6 +517,10 @@ mod tests {
                 "/api/ping"
             ]
         );
+        // A list over several lines that holds `*` accepts any Host.
+        let multi = format!("ALLOWED_HOSTS = [\n    'localhost',\n    '*',\n]\n{settings}");
+        files[0] = file("site/settings.py", &multi);
+        assert!(health(&files, ".", "site.settings").is_some());
         // Hosts fixed in the settings (not `*`): the probe's Host would get a 400.
         files[0] = file(
             "site/settings.py",
