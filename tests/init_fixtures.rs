@@ -28,7 +28,7 @@ struct Expect {
     stderr: &'static [&'static str],
 }
 
-const FIXTURES: [Expect; 21] = [
+const FIXTURES: [Expect; 22] = [
     Expect {
         fixture: "monorepo-next-fastapi",
         components: &[("backend", 8000), ("frontend", 3000)],
@@ -366,6 +366,24 @@ const FIXTURES: [Expect; 21] = [
             "foreign key to table `members`",
             "created at start by create_all",
         ],
+    },
+    Expect {
+        fixture: "django-environ-gunicorn",
+        components: &[("backend", 8000)],
+        database: DatabaseMode::Internal,
+        routes: &[("/", "backend")],
+        secrets: &[
+            ("dbPassword", "DJANGO_ENVIRON_GUNICORN_DB_PASSWORD"),
+            ("djangoSecretKey", "DJANGO_SECRET_KEY"),
+            ("notesApiToken", "NOTES_API_TOKEN"),
+        ],
+        env: &[
+            ("backend", "DATABASE_URL", "{database: url}"),
+            ("backend", "DJANGO_ALLOWED_HOSTS", "*"),
+            ("backend", "DJANGO_DEBUG", "False"),
+            ("backend", "NOTES_PAGE_SIZE", "20"),
+        ],
+        stderr: &["supply NOTES_API_TOKEN"],
     },
 ];
 

@@ -78,6 +78,14 @@ pub enum Runtime {
     Asgi { app: String },
     /// An MCP server over HTTP (streamable HTTP or SSE) at `path`.
     McpHttp { script: String, path: String },
+    /// A Django project: `manage.py` in `project` (relative to the service, `.` for itself), its
+    /// settings module, and the `module:application` of its `wsgi.py`/`asgi.py` when present.
+    Django {
+        project: String,
+        settings: String,
+        wsgi: Option<String>,
+        asgi: Option<String>,
+    },
 }
 
 /// How a Python project pins its dependencies.

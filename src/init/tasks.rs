@@ -27,7 +27,9 @@ pub fn resolve(root: &Path, service: &Service, command: &[String]) -> Result<Vec
         return Err("the task has no command".into());
     };
     match &service.runtime.value {
-        Runtime::Asgi { .. } | Runtime::McpHttp { .. } => python(service, program, command),
+        Runtime::Asgi { .. } | Runtime::McpHttp { .. } | Runtime::Django { .. } => {
+            python(service, program, command)
+        }
         Runtime::StaticSite { .. } => Err(format!(
             "`{}` needs Node, but {}'s image only serves the built files; run it from your machine against the database",
             command.join(" "),

@@ -326,6 +326,7 @@ fn describe(runtime: &super::findings::Runtime, dir: &str) -> String {
         Node { .. } => "Node server".to_string(),
         Asgi { app } => format!("ASGI app {app}"),
         McpHttp { path, .. } => format!("MCP server over HTTP at {path}"),
+        Django { settings, .. } => format!("Django project ({settings})"),
     };
     format!("{what} in {dir}")
 }

@@ -233,6 +233,12 @@ pub fn plan(findings: &Findings, answers: &Answers) -> Plan {
             let mut why = found.source.to_string();
             let class = classify::classify(var, example);
             let value = match class {
+                Class::Config if django_hosts(var, service) => {
+                    why = format!(
+                        "{why}; Django answers 400 to a Host not listed, and the kubelet's probes (the pod's IP), other components (the Service's name) and the browser (the entry's address) each send another one"
+                    );
+                    EnvPlan::Plain("*".into())
+                }
                 Class::DatabaseUrl if plan.database != DatabasePlan::None => EnvPlan::Database {
                     part: "url",
                     driver: driver(service, example),
@@ -377,6 +383,12 @@ fn merge_env(existing: &mut Found<EnvUse>, other: &Found<EnvUse>) {
     if existing.value.example.as_deref().is_none_or(str::is_empty) {
         existing.value.example = other.value.example.clone();
     }
+}
+
+/// The variable a Django project's `ALLOWED_HOSTS` is read from.
+fn django_hosts(var: &str, service: &Service) -> bool {
+    matches!(service.runtime.value, Runtime::Django { .. })
+        && var.to_ascii_uppercase().ends_with("ALLOWED_HOSTS")
 }
 
 /// Variables the platform or the image sets: the port, Node/Python runtime switches.

@@ -275,7 +275,10 @@ pub fn sole_api<'a>(var: &str, page: &Service, stack: &Stack<'a>) -> Option<&'a 
     let mut apis = stack.services.iter().filter(|s| {
         s.name != page.name
             && stack.ports.contains_key(&s.name)
-            && matches!(s.runtime.value, Runtime::Asgi { .. } | Runtime::Node { .. })
+            && matches!(
+                s.runtime.value,
+                Runtime::Asgi { .. } | Runtime::Node { .. } | Runtime::Django { .. }
+            )
     });
     let only = apis.next()?;
     apis.next().is_none().then_some(only.name.as_str())

@@ -5,6 +5,7 @@
 mod compose;
 pub mod database_tls;
 mod dev_proxy;
+mod django;
 mod dockerfile;
 mod envfile;
 mod helm;
@@ -345,7 +346,11 @@ fn merge(
         (None, Some(p)) => Some(p),
         (None, None) => Some(Found::new(
             8000,
-            Source::assumed("port 8000 (uvicorn's usual)"),
+            Source::assumed(if matches!(runtime.value, Runtime::Django { .. }) {
+                "port 8000 (Django's usual)"
+            } else {
+                "port 8000 (uvicorn's usual)"
+            }),
         )),
     };
     let mut python = d.python;

@@ -77,7 +77,7 @@ pub fn health(files: &[File], app_module: &str, app_var: &str) -> Option<Health>
 }
 
 /// Health-like last segments, best first.
-fn health_rank(segment: &str) -> Option<usize> {
+pub(super) fn health_rank(segment: &str) -> Option<usize> {
     [
         "health",
         "healthz",

@@ -85,6 +85,8 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
         ("alembic", &["alembic"]),
         ("uvicorn", &["uvicorn"]),
         ("gunicorn", &["gunicorn"]),
+        ("django", &["django"]),
+        ("daphne", &["daphne"]),
     ]
     .iter()
     .filter(|(_, dists)| dists.iter().any(|d| has_package(&deps_text, d)))
@@ -231,6 +233,16 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 ),
             ));
         }
+        // django-environ/decouple readers only where Django is what runs (`env(` and
+        // `config(` are common names elsewhere).
+        if has_package(&deps_text, "django") {
+            for (name, usage, line, what) in super::django::env_reads(&text) {
+                found.env.push((
+                    name,
+                    Found::new(usage, Source::new(&file_rel, Some(line), what)),
+                ));
+            }
+        }
         if sqlite_mention.is_none() && text.contains("sqlite") {
             sqlite_mention = Some(Source::new(&file_rel, line_of(&text, "sqlite"), "sqlite"));
         }
@@ -272,6 +284,9 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
             .any(|p| p == "psycopg2" || p == "psycopg")
     {
         found.packages.retain(|p| p != "asyncpg");
+    }
+    if found.runtime.is_none() {
+        super::django::find(&mut found, &texts, &relative(root, dir));
     }
     if found.runtime.is_none() {
         found.runtime = mcp_http;

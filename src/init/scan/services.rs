@@ -24,6 +24,7 @@ pub(super) fn compose_service_for<'a>(
     let app = match detected.runtime.as_ref().map(|r| &r.value) {
         Some(Runtime::Asgi { app }) => Some(app.clone()),
         Some(Runtime::McpHttp { script, .. }) => Some(script.clone()),
+        Some(Runtime::Django { wsgi, .. }) => wsgi.clone(),
         _ => None,
     };
     app.and_then(|module| candidates.iter().find(|s| runs(s, &module)))
@@ -130,6 +131,8 @@ pub(super) fn one_component_per_app(findings: &mut Findings) {
                 )
             }
             Runtime::McpHttp { script, .. } => script.clone(),
+            Runtime::Django { project, .. } if project == "." => "manage.py".into(),
+            Runtime::Django { project, .. } => format!("{project}/manage.py"),
             _ => return None,
         };
         Some(if s.dir == "." {

@@ -56,7 +56,7 @@ pub fn spec(root: &Path, app: &str, service: &Service) -> SpecText {
         toml_str(&format!("localhost/{app}/{}", service.name))
     );
     match &service.runtime.value {
-        Runtime::Asgi { .. } | Runtime::McpHttp { .. } => {
+        Runtime::Asgi { .. } | Runtime::McpHttp { .. } | Runtime::Django { .. } => {
             python::spec(&mut out, &mut notes, service);
         }
         Runtime::NextJs { standalone } => {

@@ -61,6 +61,14 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     let _ = writeln!(out, "base = {}", toml_str(&base));
     let package = own_package(service);
     let code_dir = package.map_or("/app".to_string(), |p| format!("/app/{p}"));
+    // A Django project runs where its manage.py is, which is also the import root of its
+    // settings package and apps (`backend/server/manage.py` with `core/settings.py`).
+    let django_dir = match &service.runtime.value {
+        Runtime::Django { project, .. } if project != "." => Some(format!("/app/{project}")),
+        Runtime::Django { .. } => Some("/app".to_string()),
+        _ => None,
+    };
+    let workdir = django_dir.clone().unwrap_or_else(|| code_dir.clone());
     if let (Some(p), Runtime::Asgi { app }) = (package, &service.runtime.value) {
         let _ = writeln!(
             out,
@@ -71,7 +79,7 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
         out,
         "context = {}\nuser = \"10001:10001\"\nworkdir = {}",
         toml_str(&service.dir),
-        toml_str(&code_dir)
+        toml_str(&workdir)
     );
     match &service.runtime.value {
         Runtime::Asgi { app } => {
@@ -93,6 +101,18 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
                 toml_list(&["python", script])
             );
         }
+        Runtime::Django { wsgi, asgi, .. } => {
+            let (comment, entrypoint, cmd) = django_server(service, wsgi, asgi, &port_text);
+            if comment.contains("development server") {
+                notes.push(format!("{}: {comment}", service.name));
+            }
+            let _ = writeln!(
+                out,
+                "# {comment}\nentrypoint = {}\ncmd = {}",
+                toml_list(&entrypoint.iter().map(String::as_str).collect::<Vec<_>>()),
+                toml_list(&cmd.iter().map(String::as_str).collect::<Vec<_>>())
+            );
+        }
         _ => unreachable!("python::spec is for Python runtimes"),
     }
     let (tools, tool_name): (&[&str], &str) = match tool {
@@ -108,12 +128,11 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
         &[
             (
                 "PYTHONPATH",
-                if package.is_some() {
-                    "/app/deps:/app"
-                } else {
-                    "/app/deps"
-                }
-                .into(),
+                match (&django_dir, package) {
+                    (Some(dir), _) => format!("/app/deps:{dir}"),
+                    (None, Some(_)) => "/app/deps:/app".into(),
+                    (None, None) => "/app/deps".into(),
+                },
             ),
             ("PATH", "/app/deps/bin:$PATH".into()),
             ("PYTHONDONTWRITEBYTECODE", "1".into()),
@@ -182,6 +201,46 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
         toml_str(&code_dir)
     );
     sqlite_link(out, service, &code_dir);
+}
+
+/// How a Django project is served: by the production server its image installs (gunicorn for
+/// the WSGI application, uvicorn or daphne for the ASGI one), else by Django's development
+/// server, which the comment says. (comment, entrypoint, cmd).
+fn django_server(
+    service: &Service,
+    wsgi: &Option<String>,
+    asgi: &Option<String>,
+    port: &str,
+) -> (String, Vec<String>, Vec<String>) {
+    let has = |p: &str| service.packages.iter().any(|x| x == p);
+    let v = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let bind = format!("0.0.0.0:{port}");
+    if let (Some(app), true) = (wsgi, has("gunicorn")) {
+        return (
+            format!("gunicorn (a dependency) serves the WSGI application {app}"),
+            v(&["python", "-m", "gunicorn"]),
+            v(&[app, "--bind", &bind]),
+        );
+    }
+    if let (Some(app), true) = (asgi, has("uvicorn")) {
+        return (
+            format!("uvicorn (a dependency) serves the ASGI application {app}"),
+            v(&["python", "-m", "uvicorn"]),
+            v(&[app, "--host", "0.0.0.0", "--port", port]),
+        );
+    }
+    if let (Some(app), true) = (asgi, has("daphne")) {
+        return (
+            format!("daphne (a dependency) serves the ASGI application {app}"),
+            v(&["python", "-m", "daphne"]),
+            v(&["-b", "0.0.0.0", "-p", port, app]),
+        );
+    }
+    (
+        "Django's development server (`manage.py runserver`): no production server (gunicorn, uvicorn, daphne) is among the dependencies the image installs; add one for production".into(),
+        v(&["python", "manage.py"]),
+        v(&["runserver", &bind, "--noreload"]),
+    )
 }
 
 /// Where an image keeps the SQLite database its code writes beside itself: a writable volume
@@ -313,5 +372,63 @@ mod tests {
         spec(&mut out, &mut notes, &asgi("backend", "main:app"));
         assert!(out.contains("workdir = \"/app\"\n"), "{out}");
         assert!(out.contains("PYTHONPATH = \"/app/deps\""), "{out}");
+    }
+
+    #[test]
+    fn django_runs_where_manage_py_is_under_the_server_its_image_installs() {
+        let django = |packages: &[&str], asgi: Option<&str>| {
+            let runtime = Runtime::Django {
+                project: "server".into(),
+                settings: "core.settings".into(),
+                wsgi: Some("core.wsgi:application".into()),
+                asgi: asgi.map(String::from),
+            };
+            Service {
+                packages: packages.iter().map(|p| p.to_string()).collect(),
+                ..Service::new("api", "backend", Found::new(runtime, Source::assumed("x")))
+            }
+        };
+        let table = |service: &Service, notes: &mut Vec<String>| {
+            let mut out = String::new();
+            spec(&mut out, notes, service);
+            out.parse::<toml::Table>()
+                .unwrap_or_else(|e| panic!("{e}\n{out}"))
+        };
+        let words = |v: &toml::Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut notes = Vec::new();
+        let t = table(&django(&["django", "gunicorn"], None), &mut notes);
+        assert_eq!(t["workdir"].as_str(), Some("/app/server"));
+        assert_eq!(
+            t["env"]["PYTHONPATH"].as_str(),
+            Some("/app/deps:/app/server")
+        );
+        assert_eq!(words(&t["entrypoint"]), ["python", "-m", "gunicorn"]);
+        assert_eq!(
+            words(&t["cmd"]),
+            ["core.wsgi:application", "--bind", "0.0.0.0:8000"]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+
+        let t = table(
+            &django(&["django", "uvicorn"], Some("core.asgi:application")),
+            &mut notes,
+        );
+        assert_eq!(words(&t["entrypoint"]), ["python", "-m", "uvicorn"]);
+        assert_eq!(words(&t["cmd"])[0], "core.asgi:application");
+
+        // No production server installed: Django's own, and the user is told.
+        let t = table(&django(&["django"], None), &mut notes);
+        assert_eq!(words(&t["entrypoint"]), ["python", "manage.py"]);
+        assert_eq!(
+            words(&t["cmd"]),
+            ["runserver", "0.0.0.0:8000", "--noreload"]
+        );
+        assert!(notes[0].contains("development server"), "{notes:?}");
     }
 }
