@@ -433,6 +433,13 @@ const EXAMPLE_NAMES: [&str; 18] = [
     "postgresPassword",
 ];
 
+/// Lines that name what a library reads by default, which the example app happens to share:
+/// each exactly as written, so any other use of the name still fails.
+const ALLOWED: [(&str, &str); 1] = [(
+    "src/init/scan/django.rs",
+    "const LIBRARY_DATABASE_VAR: &str = \"DATABASE_URL\";",
+)];
+
 fn source_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -458,6 +465,9 @@ fn src_holds_no_name_of_the_example_app_outside_tests() {
         for (n, line) in code.lines().enumerate() {
             // Prose may name the example; code may not.
             if line.trim_start().starts_with("//") {
+                continue;
+            }
+            if ALLOWED.contains(&(relative.as_str(), line.trim())) {
                 continue;
             }
             for name in EXAMPLE_NAMES {

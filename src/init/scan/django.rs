@@ -8,6 +8,10 @@ use super::Detected;
 use super::text::{leading_quoted, line_of};
 use crate::init::findings::{EnvUse, Found, Runtime, Source};
 
+/// The variable dj-database-url's `config()` and django-environ's `env.db()` read when given no
+/// name: those libraries' convention (that the reference app uses the same name is a coincidence).
+const LIBRARY_DATABASE_VAR: &str = "DATABASE_URL";
+
 /// One Python file of the service: its path in the service, in the repository, and its text.
 pub struct File<'a> {
     pub module_path: &'a str,
@@ -373,14 +377,14 @@ pub fn env_reads(text: &str) -> Vec<(String, EnvUse, usize, String)> {
         for call in ["dj_database_url.config(", "env.db("] {
             if line.contains(call) && !line.contains(&format!("{call}\"")) {
                 out.push((
-                    "DATABASE_URL".to_string(),
+                    LIBRARY_DATABASE_VAR.to_string(),
                     EnvUse {
                         example: None,
                         required: !line.contains("default="),
                         build_time: false,
                     },
                     line_no,
-                    format!("{call}) reads DATABASE_URL"),
+                    format!("{call}) reads {LIBRARY_DATABASE_VAR}"),
                 ));
             }
         }
