@@ -105,8 +105,7 @@ pub fn link_tree(from: &Path, to: &Path) -> Result<(), ErrorKind> {
         } else if kind.is_symlink() {
             let link =
                 fs::read_link(&source).map_err(|e| ErrorKind::io("read link", &source, e))?;
-            std::os::unix::fs::symlink(link, &target)
-                .map_err(|e| ErrorKind::io("create link", &target, e))?;
+            symlink(&link, &target).map_err(|e| ErrorKind::io("create link", &target, e))?;
         } else {
             // Another filesystem (a cache elsewhere): copy instead.
             if fs::hard_link(&source, &target).is_err() {
@@ -115,6 +114,21 @@ pub fn link_tree(from: &Path, to: &Path) -> Result<(), ErrorKind> {
         }
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn symlink(link: &Path, at: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(link, at)
+}
+
+/// Bytecode is only compiled on Linux (`base_interpreter` says so first); this keeps the build
+/// for other hosts compiling.
+#[cfg(not(unix))]
+fn symlink(_link: &Path, _at: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "symbolic links are made on Unix only",
+    ))
 }
 
 /// The base's root filesystem, unpacked once per manifest (whiteouts ignored: a deleted file
