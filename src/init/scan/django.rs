@@ -79,15 +79,7 @@ pub fn detect(files: &[File]) -> Option<Found<Runtime>> {
             .filter(|f| f.module_path.ends_with("/wsgi.py"))
             .find_map(|f| settings_module(f.text))
     })?;
-    let in_project = |module: &str| {
-        let file = format!("{}.py", module.replace('.', "/"));
-        let path = if project == "." {
-            file
-        } else {
-            format!("{project}/{file}")
-        };
-        files.iter().find(|f| f.module_path == path)
-    };
+    let in_project = |module: &str| module_file(files, &project, module);
     let settings_text = in_project(&settings).map_or("", |f| f.text);
     // The settings' own `WSGI_APPLICATION = "core.wsgi.application"`, else `core/wsgi.py` in
     // the settings' package or one above it (`config/settings/production.py`).
