@@ -144,10 +144,11 @@ pub async fn wait_ready(
                 last.insert(s.object.clone(), s.summary.clone());
             }
         }
-        grace.observe(&state, Timestamp::now().as_second());
+        let now = Timestamp::now().as_second();
+        grace.observe(&state, now);
         if let Some((object, cause)) = state
             .iter()
-            .filter(|s| !grace.defers(s))
+            .filter(|s| !grace.defers(s, now))
             .find_map(|s| s.failure.as_ref().map(|f| (&s.object, f)))
         {
             let cause = with_logs(client, release, cause.clone()).await;
@@ -185,7 +186,8 @@ pub async fn wait_ready(
     }
 }
 
-/// Crash loops that may only be waiting for another workload of the release
+/// Crash loops and containers running but not ready that may only be waiting for another
+/// workload of the release
 /// (a migration before its database's name resolves, an API before its MCP
 /// server listens): not a failure while another workload of the wait is not
 /// ready, nor until the container has crashed again well after the last of
@@ -224,17 +226,24 @@ impl CrashGrace {
         }
     }
 
-    fn defers(&self, s: &WorkloadState) -> bool {
-        if !matches!(s.failure, Some(Cause::CrashLoop { .. })) {
-            return false;
-        }
+    /// Whether `s`'s failure seen at `now` may only be waiting for the others. A container
+    /// running but not ready (its readiness check asks for its database, say) gets its readiness
+    /// budget again from when the others became ready: an app that starts faster than its
+    /// database initialises was failed 20 s after its start on the real node.
+    fn defers(&self, s: &WorkloadState, now: i64) -> bool {
+        let budget = match &s.failure {
+            Some(Cause::CrashLoop { .. }) => None,
+            Some(Cause::NeverReady { budget_seconds, .. }) => Some(*budget_seconds),
+            _ => return false,
+        };
         if self.waiting.contains(&s.object) {
             return true;
         }
-        match (self.others_ready.get(&s.object), s.last_crash) {
-            (Some(ready), Some(crash)) => crash <= ready + SETTLE_SECONDS,
-            (Some(_), None) => true,
-            (None, _) => false,
+        match (self.others_ready.get(&s.object), budget, s.last_crash) {
+            (Some(ready), Some(budget), _) => now <= ready + budget,
+            (Some(ready), None, Some(crash)) => crash <= ready + SETTLE_SECONDS,
+            (Some(_), None, None) => true,
+            (None, _, _) => false,
         }
     }
 }
@@ -533,21 +542,21 @@ mod crash_grace_tests {
         let mut grace = CrashGrace::default();
         let all = [state("api", false, Some(100)), state("db", false, None)];
         grace.observe(&all, 101);
-        assert!(grace.defers(&all[0]), "db is not ready");
+        assert!(grace.defers(&all[0], 101), "db is not ready");
         // db ready at 120; the crash seen then happened at 110, before it.
         let all = [state("api", false, Some(110)), state("db", true, None)];
         grace.observe(&all, 120);
         assert!(
-            grace.defers(&all[0]),
+            grace.defers(&all[0], 120),
             "the last crash was before db was ready"
         );
         let all = [state("api", false, Some(130)), state("db", true, None)];
         grace.observe(&all, 131);
-        assert!(grace.defers(&all[0]), "db's name may not resolve yet");
+        assert!(grace.defers(&all[0], 131), "db's name may not resolve yet");
         let all = [state("api", false, Some(160)), state("db", true, None)];
         grace.observe(&all, 161);
         assert!(
-            !grace.defers(&all[0]),
+            !grace.defers(&all[0], 161),
             "crashed again with db ready: a failure"
         );
     }
@@ -557,10 +566,10 @@ mod crash_grace_tests {
         let mut grace = CrashGrace::default();
         let all = [state("api", false, Some(100)), state("db", true, None)];
         grace.observe(&all, 101);
-        assert!(!grace.defers(&all[0]));
+        assert!(!grace.defers(&all[0], 101));
         let alone = [state("api", false, Some(100))];
         grace.observe(&alone, 101);
-        assert!(!grace.defers(&alone[0]));
+        assert!(!grace.defers(&alone[0], 101));
     }
 
     #[test]
@@ -571,11 +580,35 @@ mod crash_grace_tests {
             state("mcp", false, Some(100)),
         ];
         grace.observe(&all, 101);
-        assert!(!grace.defers(&all[0]) && !grace.defers(&all[1]));
+        assert!(!grace.defers(&all[0], 101) && !grace.defers(&all[1], 101));
     }
 
     #[test]
-    fn only_crash_loops_are_deferred() {
+    fn a_container_never_ready_gets_its_budget_again_once_the_others_are_ready() {
+        let never_ready = |object: &str| WorkloadState {
+            failure: Some(Cause::NeverReady {
+                pod: format!("{object}-0"),
+                container: "c".into(),
+                budget_seconds: 20,
+            }),
+            ..state(object, false, None)
+        };
+        let mut grace = CrashGrace::default();
+        let all = [never_ready("api"), state("db", false, None)];
+        grace.observe(&all, 100);
+        assert!(grace.defers(&all[0], 100), "db is not ready");
+        let all = [never_ready("api"), state("db", true, None)];
+        grace.observe(&all, 130);
+        assert!(grace.defers(&all[0], 150), "within its budget after db");
+        assert!(!grace.defers(&all[0], 151), "past its budget with db ready");
+        let alone = [never_ready("api")];
+        let mut fresh = CrashGrace::default();
+        fresh.observe(&alone, 100);
+        assert!(!fresh.defers(&alone[0], 100), "nothing to wait for");
+    }
+
+    #[test]
+    fn only_crash_loops_and_unready_containers_are_deferred() {
         let mut grace = CrashGrace::default();
         let mut oom = state("api", false, None);
         oom.failure = Some(Cause::OutOfMemory {
@@ -584,6 +617,6 @@ mod crash_grace_tests {
         });
         let all = [oom, state("db", false, None)];
         grace.observe(&all, 100);
-        assert!(!grace.defers(&all[0]));
+        assert!(!grace.defers(&all[0], 100));
     }
 }
