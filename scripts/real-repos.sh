@@ -35,7 +35,13 @@
 #   - secrets: berth.env.example's required secrets get generated dummy values in a per-run env file
 #     (the names are reported; the values are never printed); a required database URL (a hosted
 #     PostgreSQL, unreachable here) gets the URL of a stand-in PostgreSQL the script runs in the
-#     namespace (the node's postgres image), as a team would supply its Neon URL;
+#     namespace (the node's postgres image), as a team would supply its Neon URL; when a component
+#     queries through Neon's serverless driver (scripts/corpus/neon-users.py), which speaks HTTPS
+#     to `https://<host>/sql` and not PostgreSQL's protocol, the stand-in also runs Neon's HTTP
+#     endpoint (scripts/corpus/neon-standin/, built with berth), the URL names it by its short
+#     Service name (the driver derives the endpoint's host from the URL's), and those components
+#     get NODE_TLS_REJECT_UNAUTHORIZED=0 (--set-string on their env: the stand-in's certificate is
+#     self-signed, where Neon's is public);
 #   - the edge proxy's image (nginx-unprivileged) is imported into the node from Debian's nginx;
 #   - bases: the specs' base images come from the local test registry (registry.sh), seeded from this
 #     machine when missing (scripts/images/seed-base.sh), through --registry-mirror docker.io=...;
@@ -158,15 +164,62 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4//$'\n'/ }" >>"$rdir/ste
 # What went wrong, in one line, from a step's log (scripts/corpus/first-error.py).
 first_error() { python3 "$repo/scripts/corpus/first-error.py" "$1"; }
 
+# The Neon stand-in's image (scripts/corpus/neon-standin), built with berth and loaded into the
+# node once per run; prints its reference.
+neon_standin_image() {
+  local dir=$repo/scripts/corpus/neon-standin archives=$out/neon-standin ref
+  if [[ ! -s $archives/built.out ]]; then
+    "$repo/scripts/images/seed-base.sh" "$registry" docker.io/library/python:3.12-slim-bookworm \
+      >"$out/neon-standin.log" 2>&1 || return 1
+    (cd "$dir" && "$BERTH" images build --registry-mirror "docker.io=http://$registry" --out "$archives" \
+      >"$out/neon-standin.out" && "$BERTH" images load --out "$archives" --target containerd \
+      --containerd-socket "$CONTAINERD_SOCKET") >>"$out/neon-standin.log" 2>&1 || return 1
+    cp "$out/neon-standin.out" "$archives/built.out"
+  fi
+  ref=$(cut -f1 "$archives/built.out" | head -n 1)
+  [[ -n $ref ]] && echo "$ref"
+}
+
 # A PostgreSQL in namespace NS standing in for a hosted one (the node's own postgres image), for
-# a required database URL; prints its URL. Not part of the release: deleted with the namespace.
-standin_database() { # NS
-  local ns=$1 password image
+# a required database URL; prints its URL. With NEON (non-empty), Neon's HTTP endpoint next to it
+# (port 443 of the same Service) and a URL whose host is the Service's short name. Not part of the
+# release: deleted with the namespace.
+standin_database() { # NS [NEON]
+  local ns=$1 neon=${2:-} password image neon_image='' host
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   image=$(k get nodes -o jsonpath='{range .items[0].status.images[*]}{.names[*]}{"\n"}{end}' | tr ' ' '\n' |
     grep -m1 -E '^docker.io/library/postgres:[^@]+$') || return 1
+  if [[ -n $neon ]]; then
+    neon_image=$(neon_standin_image) || { log "the Neon stand-in's image failed (see $out/neon-standin.log)"; return 1; }
+  fi
   k create namespace "$ns" >/dev/null 2>&1
   k -n "$ns" create secret generic corpus-external-db --from-literal=password="$password" >/dev/null || return 1
+  local sidecar='' neon_volume='' neon_port=''
+  if [[ -n $neon ]]; then
+    local tls
+    tls=$(mktemp -d)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj /CN=corpus-external-db -addext subjectAltName=DNS:corpus-external-db \
+      -keyout "$tls/tls.key" -out "$tls/tls.crt" 2>/dev/null &&
+      k -n "$ns" create secret tls corpus-external-db-tls --cert "$tls/tls.crt" --key "$tls/tls.key" >/dev/null
+    local rc=$?
+    rm -rf "$tls"
+    ((rc == 0)) || return 1
+    sidecar="
+        - name: neon-http
+          image: $neon_image
+          imagePullPolicy: Never
+          env:
+            - {name: TLS_CERT, value: /tls/tls.crt}
+            - {name: TLS_KEY, value: /tls/tls.key}
+          ports: [{containerPort: 8443}]
+          readinessProbe: {tcpSocket: {port: 8443}, periodSeconds: 2}
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+          resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {memory: 128Mi}}
+          volumeMounts: [{name: run, mountPath: /var/run/postgresql}, {name: tls, mountPath: /tls}]"
+    neon_volume=", {name: tls, secret: {secretName: corpus-external-db-tls, defaultMode: 0440}}"
+    neon_port=", {name: neon-http, port: 443, targetPort: 8443}"
+  fi
   k -n "$ns" apply -f - >/dev/null <<YAML || return 1
 apiVersion: apps/v1
 kind: Deployment
@@ -190,18 +243,22 @@ spec:
           readinessProbe: {tcpSocket: {port: 5432}, periodSeconds: 2}
           securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
           resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}
-          volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}, {name: run, mountPath: /var/run/postgresql}]
-      volumes: [{name: data, emptyDir: {}}, {name: run, emptyDir: {}}]
+          volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}, {name: run, mountPath: /var/run/postgresql}]$sidecar
+      volumes: [{name: data, emptyDir: {}}, {name: run, emptyDir: {}}$neon_volume]
 ---
 apiVersion: v1
 kind: Service
 metadata: {name: corpus-external-db}
 spec:
   selector: {app: corpus-external-db}
-  ports: [{port: 5432, targetPort: 5432}]
+  ports: [{name: postgres, port: 5432, targetPort: 5432}$neon_port]
 YAML
   k -n "$ns" rollout status deployment/corpus-external-db --timeout=180s >/dev/null || return 1
-  echo "postgresql://corpus:$password@corpus-external-db.$ns.svc.cluster.local:5432/corpus"
+  # Neon's driver sends its queries to https://<the URL's host>/sql, with the host's first label
+  # replaced by `api.` when it has more than one: the short name is kept as it is.
+  host=corpus-external-db.$ns.svc.cluster.local
+  [[ -z $neon ]] || host=corpus-external-db
+  echo "postgresql://corpus:$password@$host:5432/corpus"
 }
 
 # --- through `berth open` (--open NAME) ---------------------------------------------------------
@@ -227,7 +284,14 @@ open_leg() { # NAME NS WORK NODEPORT
     return
   fi
   record open-build ok $((SECONDS - t)) "$(grep -c . "$rdir/open-build.out") images for the local origin"
-  local sets=() set
+  local sets=() set comp
+  # The Neon stand-in's self-signed certificate (network-only, listed in patches.txt).
+  if [[ -n $neon_users && -n $standin ]]; then
+    for comp in $neon_users; do
+      sets+=(--set-string "components.$comp.env.NODE_TLS_REJECT_UNAUTHORIZED=0")
+      echo "neon: $comp queries through Neon's serverless driver: the stand-in database serves Neon's HTTP endpoint; $comp gets NODE_TLS_REJECT_UNAUTHORIZED=0 for its self-signed certificate" >>"$rdir/patches.txt"
+    done
+  fi
   while IFS= read -r set; do
     sets+=(--set-string "$set") # repositories and tags: a hex tag of digits only is not a number
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/open-build.out" 2>>"$rdir/open-deploy.log")
@@ -378,7 +442,8 @@ run_one() { # NAME SOURCE NODEPORT
   # gets the URL of a stand-in PostgreSQL in the namespace instead.
   : >"$rdir/secrets.env"
   chmod 600 "$rdir/secrets.env"
-  local dummies=() standin=''
+  local dummies=() standin='' neon_users
+  neon_users=$(python3 "$repo/scripts/corpus/neon-users.py" "$work" 2>>"$rdir/patches.txt")
   k delete namespace "$ns" --ignore-not-found --wait=true --timeout=180s >/dev/null 2>&1
   if [[ -f $work/berth.env.example ]]; then
     local required=0 line var
@@ -387,10 +452,10 @@ run_one() { # NAME SOURCE NODEPORT
       if [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]]; then
         var=${BASH_REMATCH[1]}
         if ((required)) && [[ $var =~ (DATABASE|DB|POSTGRES|PG)_?(URL|URI|DSN)$ ]]; then
-          [[ -n $standin ]] || standin=$(standin_database "$ns") || standin=''
+          [[ -n $standin ]] || standin=$(standin_database "$ns" "$neon_users") || standin=''
           if [[ -n $standin ]]; then
             printf '%s=%s\n' "$var" "$standin" >>"$rdir/secrets.env"
-            dummies+=("$var (the stand-in PostgreSQL corpus-external-db in $ns)")
+            dummies+=("$var (the stand-in PostgreSQL corpus-external-db in $ns${neon_users:+, with the Neon HTTP endpoint})")
           else
             record secrets fail 0 "the stand-in PostgreSQL for $var did not start"
           fi
@@ -405,7 +470,14 @@ run_one() { # NAME SOURCE NODEPORT
   printf '%s\n' "${dummies[@]}" >"$rdir/dummy-secrets.txt"
 
   # 5. deploy (the tags the build printed, on the keys whose image.build names their spec)
-  local sets=() set
+  local sets=() set comp
+  # The Neon stand-in's self-signed certificate (network-only, listed in patches.txt).
+  if [[ -n $neon_users && -n $standin ]]; then
+    for comp in $neon_users; do
+      sets+=(--set-string "components.$comp.env.NODE_TLS_REJECT_UNAUTHORIZED=0")
+      echo "neon: $comp queries through Neon's serverless driver: the stand-in database serves Neon's HTTP endpoint; $comp gets NODE_TLS_REJECT_UNAUTHORIZED=0 for its self-signed certificate" >>"$rdir/patches.txt"
+    done
+  fi
   while IFS= read -r set; do
     sets+=(--set-string "$set") # repositories and tags: a hex tag of digits only is not a number
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/build.out" 2>>"$rdir/deploy.log")
