@@ -149,6 +149,9 @@ pub struct Service {
     pub sqlite: Option<Found<String>>,
     /// What in its code asks PostgreSQL for TLS without verifying it (`sslmode=require`).
     pub database_tls: Option<Found<String>>,
+    /// Its directory's name, when its code imports itself through it (`from backend.src.db
+    /// import …` in `backend/`): the image keeps the name above the code.
+    pub own_package: Option<Found<String>>,
 }
 
 impl Service {
@@ -177,6 +180,7 @@ impl Service {
             dev_proxies: vec![],
             sqlite: None,
             database_tls: None,
+            own_package: None,
         }
     }
 }

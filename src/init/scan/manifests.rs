@@ -424,6 +424,7 @@ mod tests {
             depends_on: Vec::new(),
             sqlite: None,
             database_tls: None,
+            own_package: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod imports;
 mod load_checks;
 mod manifests;
 mod node;
+mod own_package;
 mod pyroutes;
 mod pysettings;
 mod python;
@@ -52,6 +53,8 @@ pub struct Detected {
     pub sqlite: Option<Found<String>>,
     /// What in its code asks PostgreSQL for TLS (`sslmode=require`).
     pub database_tls: Option<Found<String>>,
+    /// The directory's own name, when its code imports itself through it ([`own_package`]).
+    pub own_package: Option<Found<String>>,
     /// An MCP server over HTTP in the same project as the detected app, with its own port.
     pub mcp_beside: Option<(Found<Runtime>, Option<Found<u16>>)>,
 }
@@ -402,6 +405,7 @@ fn merge(
         dev_proxies: d.dev_proxies,
         sqlite: d.sqlite,
         database_tls: d.database_tls,
+        own_package: d.own_package,
     }
 }
 

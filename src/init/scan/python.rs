@@ -262,6 +262,9 @@ pub fn detect(root: &Path, dir: &Path) -> Option<Detected> {
                 Source::new(&file_rel, Some(line), what),
             ));
         }
+        if found.own_package.is_none() {
+            found.own_package = super::own_package::import_of_itself(root, dir, &file_rel, &text);
+        }
         texts.push((module_path, file_rel, text));
     }
     super::sqlite::plan(&mut found, sqlite_mention, sqlite_file);

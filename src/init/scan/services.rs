@@ -107,6 +107,7 @@ pub(super) fn mcp_component(
         depends_on: runner.depends_on.clone(),
         sqlite: app.sqlite.clone(),
         database_tls: app.database_tls.clone(),
+        own_package: app.own_package.clone(),
     })
 }
 

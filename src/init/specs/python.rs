@@ -70,9 +70,15 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     };
     let workdir = django_dir.clone().unwrap_or_else(|| code_dir.clone());
     if let (Some(p), Runtime::Asgi { app }) = (package, &service.runtime.value) {
+        // Named by the app itself, or by an import in its code (`from backend.src.db import …`).
+        let by = service
+            .own_package
+            .as_ref()
+            .filter(|_| !app.starts_with(&format!("{p}.")))
+            .map_or(app.clone(), |f| format!("the code ({})", f.source));
         let _ = writeln!(
             out,
-            "# {app} imports the directory itself as package `{p}`: the code in {code_dir}, /app on PYTHONPATH"
+            "# {by} imports the directory itself as package `{p}`: the code in {code_dir}, /app on PYTHONPATH"
         );
     }
     let _ = writeln!(
@@ -300,7 +306,7 @@ fn own_package(service: &Service) -> Option<&str> {
     };
     let name = std::path::Path::new(&service.dir).file_name()?.to_str()?;
     let first = app.split(['.', ':']).next()?;
-    (service.dir != "." && first == name).then_some(name)
+    (service.dir != "." && (first == name || service.own_package.is_some())).then_some(name)
 }
 
 /// Keeps the lines of an exported requirements file (argv: python version, machine, in, out)
@@ -372,6 +378,29 @@ mod tests {
         spec(&mut out, &mut notes, &asgi("backend", "main:app"));
         assert!(out.contains("workdir = \"/app\"\n"), "{out}");
         assert!(out.contains("PYTHONPATH = \"/app/deps\""), "{out}");
+
+        // `src.main:app`, whose modules also say `from backend.src.bus import …`: both roots.
+        let by_import = Service {
+            own_package: Some(Found::new(
+                "backend".to_string(),
+                Source::new(
+                    "backend/src/events.py",
+                    Some(4),
+                    "from backend.src.bus import",
+                ),
+            )),
+            ..asgi("backend", "src.main:app")
+        };
+        assert_eq!(own_package(&by_import), Some("backend"));
+        let (mut out, mut notes) = (String::new(), Vec::new());
+        spec(&mut out, &mut notes, &by_import);
+        assert!(out.contains("workdir = \"/app/backend\""), "{out}");
+        assert!(out.contains("PYTHONPATH = \"/app/deps:/app\""), "{out}");
+        assert!(out.contains("cmd = [\"src.main:app\""), "{out}");
+        assert!(
+            out.contains("# the code (backend/src/events.py:4 from backend.src.bus import)"),
+            "{out}"
+        );
     }
 
     #[test]
