@@ -5,7 +5,8 @@ usage: dev-edits.py FILE OLD_TEXT URL COUNT TIMEOUT_S
 
 Each edit writes FILE with `"ok"` in OLD_TEXT followed by `"edit": "berth-dev-edit-N"` (a Python
 dict or JSON object literal), the way editors save: a temporary file in the same directory, then
-rename(2) over FILE. A poller thread requests URL every 50 ms (a new connection each time, as a browser's reload) and records every answer.
+rename(2) over FILE. A poller thread requests URL every 50 ms (a new connection each time, as a
+browser's reload) and records every answer with the time it arrived.
 After each save the script waits until the answer holds the new marker (or TIMEOUT_S), then
 waits 0.5 s more so the next edit starts from a settled state. Summary: per edit, the seconds from
 the save to the first answer with its marker; every request that failed; the order in which
@@ -43,13 +44,14 @@ def seen(body):
 
 def poll():
     while not stop.is_set():
-        t = time.monotonic()
+        # The time an answer arrived, not when its request left: a server that reloads holds
+        # requests until its new code serves them.
         try:
             with urllib.request.urlopen(url, timeout=10) as r:
                 body = r.read().decode(errors="replace")
-                entry = (t, seen(body), 200 <= r.status < 300, f"{r.status}")
+                entry = (time.monotonic(), seen(body), 200 <= r.status < 300, f"{r.status}")
         except Exception as e:  # a refused, reset or failed request
-            entry = (t, None, False, str(e)[:200])
+            entry = (time.monotonic(), None, False, str(e)[:200])
         with lock:
             answers.append(entry)
         time.sleep(0.05)

@@ -232,6 +232,30 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
                 .map(|r| format!(" [revision {r}]"))
                 .unwrap_or_default()
         )),
+        DevEvent::Copied {
+            component,
+            files,
+            pods,
+        } => printer.detail(&format!(
+            "{component}: {files} file{} copied into {pods} running pod{}; reloading",
+            if files == 1 { "" } else { "s" },
+            if pods == 1 { "" } else { "s" }
+        )),
+        DevEvent::Recording => {
+            printer.status("recording the code copied live as a revision (build and roll out)")
+        }
+        // The error says what happens instead: a build and a rollout.
+        DevEvent::Failed {
+            step: "copy",
+            error,
+        } => printer.failure(&format!("copy failed: {error}")),
+        DevEvent::Failed {
+            step: "reload",
+            error,
+        } => {
+            printer.failure(&format!("reload failed: {error}"));
+            printer.status("the server has the change and did not reload it; fix it and save again");
+        }
         DevEvent::Failed { step, error } => {
             printer.failure(&format!("{step} failed: {error}"));
             printer.status("the previous version keeps serving; waiting for the next edit");

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use super::live::LiveFile;
 use crate::images::ignore::IgnoreRules;
 use crate::images::spec::{ImageSpec, LayerSource, SpecKind};
 
@@ -51,6 +52,9 @@ pub struct Root {
     pub path: PathBuf,
     /// `.dockerignore` + the spec's `ignore`, for `copy` paths (relative to the context).
     pub copy_rules: Option<Arc<IgnoreRules>>,
+    /// For `copy` paths, the layer's `dest`: a file at `context/REL` is at `dest/REL` in the
+    /// image.
+    pub dest: Option<String>,
 }
 
 /// What a set of changed paths touches.
@@ -105,6 +109,7 @@ impl Inputs {
                         roots.extend(inputs.iter().map(|input| Root {
                             path: normal(&build.context.join(input)),
                             copy_rules: None,
+                            dest: None,
                         }))
                     }
                     LayerSource::Copy { paths, ignore } => {
@@ -113,6 +118,7 @@ impl Inputs {
                         roots.extend(paths.iter().map(|p| Root {
                             path: normal(&build.context.join(p)),
                             copy_rules: rules.clone(),
+                            dest: Some(layer.dest.clone()),
                         }))
                     }
                 }
@@ -202,6 +208,47 @@ impl Inputs {
             (Some(rules), Ok(rel)) => !rules.is_excluded(&rel.to_string_lossy()),
             _ => true,
         }
+    }
+
+    /// Where the changed `paths` that count for `spec` are in its image, when each is a file
+    /// only `copy` layers hold (`None`: one is a `run` input, the spec itself, an ignore file,
+    /// or no longer a file, so the image must be built and rolled out).
+    pub fn live_files(&self, spec: &str, paths: &[PathBuf]) -> Option<Vec<LiveFile>> {
+        let component = self.components.iter().find(|c| c.spec == spec)?;
+        let mut files = Vec::new();
+        for path in paths {
+            let path = normal(path);
+            if !self.touched(&path).specs.contains(spec) {
+                continue;
+            }
+            if !path.is_file() {
+                // An atomic save's temporary file, renamed over the file it wrote; any other
+                // path that is gone was deleted, which only a new image shows.
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                if !path.exists() && save_scratch(&name) {
+                    continue;
+                }
+                return None;
+            }
+            let mut holders = component
+                .roots
+                .iter()
+                .filter(|root| self.counts(component, root, &path, false));
+            let mut dest = None;
+            for root in holders.by_ref() {
+                match &root.dest {
+                    Some(d) => dest = Some(d.clone()),
+                    None => return None,
+                }
+            }
+            let rel = path.strip_prefix(&component.context).ok()?;
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            files.push(LiveFile {
+                container: format!("{}/{rel}", dest?.trim_end_matches('/')),
+                host: path,
+            });
+        }
+        (!files.is_empty()).then_some(files)
     }
 
     /// What a change of `path` touches.
@@ -316,6 +363,16 @@ pub fn editor_scratch(name: &str) -> bool {
         || (name.starts_with('.') && [".swp", ".swo", ".swx"].iter().any(|s| name.ends_with(s)))
 }
 
+/// The temporary file of an atomic save (written, then renamed over the file): hidden, or named
+/// as editors name them.
+fn save_scratch(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with(".tmp")
+        || name.ends_with("___jb_tmp___")
+        || name.ends_with("___jb_old___")
+        || editor_scratch(name)
+}
+
 /// `path` without `.` components, absolute (relative paths are taken from the current
 /// directory), so event paths and spec paths compare.
 pub fn normal(path: &Path) -> PathBuf {
@@ -413,6 +470,49 @@ dest = "/app"
 
     fn specs(t: &Touched) -> Vec<&str> {
         t.specs.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn only_files_that_copy_layers_hold_are_taken_live_at_their_path_in_the_image() {
+        let (dir, inputs) = repository();
+        let root = dir.path();
+        let route = root.join("api/app/routes/tasks.py");
+        fs::write(&route, "x = 1\n").unwrap();
+        let readme = root.join("api/README.md");
+        fs::write(&readme, "ignored by the spec\n").unwrap();
+        let live = inputs
+            .live_files("api", &[route.clone(), readme, root.join("web/src/a.js")])
+            .unwrap();
+        assert_eq!(
+            live,
+            [LiveFile {
+                host: route.clone(),
+                container: "/app/app/routes/tasks.py".into(),
+            }]
+        );
+        // An atomic save's temporary file, gone by now, is not a change of the image.
+        assert_eq!(
+            inputs
+                .live_files("api", &[root.join("api/app/.edit-1.tmp"), route.clone()])
+                .unwrap()
+                .len(),
+            1
+        );
+        // A run layer's input, the spec, a deleted file: a build and a rollout.
+        for other in [
+            root.join("api/requirements.txt"),
+            root.join("images/api.toml"),
+            root.join("api/app/gone.py"),
+        ] {
+            assert_eq!(
+                inputs.live_files("api", &[route.clone(), other.clone()]),
+                None,
+                "{other:?}"
+            );
+        }
+        // web's files are all inputs of its run layer.
+        fs::write(root.join("web/src/a.js"), "1").unwrap();
+        assert_eq!(inputs.live_files("web", &[root.join("web/src/a.js")]), None);
     }
 
     #[test]

@@ -26,8 +26,10 @@ use crate::pipeline::{self, Prepared};
 use crate::values::{Problem, Values, ValuesError};
 
 use super::inputs::Inputs;
+use super::live::{self, LiveError};
 use super::timing::{Phases, Summary};
 use super::watch::{Change, Watcher};
+use crate::images::spec::DevSpec;
 
 /// Everything a session needs besides the cluster and the values.
 pub struct DevSettings {
@@ -85,6 +87,14 @@ pub enum DevEvent {
         revision: Option<u32>,
         phases: Phases,
     },
+    /// A live change's files are in `pods` running pods of `component`.
+    Copied {
+        component: String,
+        files: usize,
+        pods: usize,
+    },
+    /// Ctrl-C after live changes: the tree as it is becomes a revision.
+    Recording,
     /// A step failed; the previous version keeps serving.
     Failed {
         step: &'static str,
@@ -133,6 +143,33 @@ impl Hint for DevError {
             DevError::Specs(_) => Some("see `berth images build --help`".into()),
         }
     }
+}
+
+/// How long a live change waits for each container's `ready` line (at most the deploy
+/// timeout): a Python server re-imports in about a second; one that has not in this long is
+/// stuck on an error its log shows.
+const LIVE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// The `[dev]` of each of `specs`' build specs that has one.
+fn live_specs(
+    settings: &DevSettings,
+    values: &Values,
+    specs: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, DevSpec>, DevError> {
+    let wanted: BTreeSet<&String> = specs.values().collect();
+    let all = settings
+        .sources
+        .build_settings(values)
+        .specs()
+        .map_err(|e| DevError::Specs(e.into()))?;
+    Ok(all
+        .into_iter()
+        .filter(|s| wanted.contains(&s.name))
+        .filter_map(|s| match s.kind {
+            crate::images::spec::SpecKind::Build(b) => Some((s.name, b.dev?)),
+            crate::images::spec::SpecKind::Mirror(_) => None,
+        })
+        .collect())
 }
 
 /// Which spec each watched component is built from (`image.build`'s file stem).
@@ -207,12 +244,20 @@ pub async fn run(
     stop: impl Future<Output = ()>,
     sink: Sink,
 ) -> Result<Summary, DevError> {
+    let release = Release::new(&settings.ctx.release, &settings.ctx.namespace);
+    let specs = watched_specs(&values, &settings.watch)?;
+    let live = live_specs(&settings, &values, &specs)?;
     let ctx = RenderContext {
         dev_profile: true,
+        // Watched components whose spec has `[dev]` run its server (see `live`).
+        live: specs
+            .iter()
+            .filter_map(|(component, spec)| {
+                Some((component.clone(), live.get(spec)?.command.clone()))
+            })
+            .collect(),
         ..settings.ctx.clone()
     };
-    let release = Release::new(&ctx.release, &ctx.namespace);
-    let specs = watched_specs(&values, &settings.watch)?;
     // The lock is held for the whole session: a second `berth dev` or a `berth deploy` of the
     // release is refused until it ends.
     let objects = apply::from_manifests(&manifests::render(&values, &ctx));
@@ -225,6 +270,8 @@ pub async fn run(
         sink,
         values,
         specs,
+        live,
+        live_dirty: false,
         lock,
         last_good: None,
         unsettled: false,
@@ -235,6 +282,12 @@ pub async fn run(
     let result = session.serve(stop).await;
     // Ctrl-C ends serving (the forwards and log streams), then the session is wound up.
     session.tasks.shutdown().await;
+    // Code copied live is in the running containers only: the tree as it is now becomes a
+    // revision (dev), so what serves after the session is what its revision says.
+    if session.live_dirty && !down && result.is_ok() {
+        (session.sink)(DevEvent::Recording);
+        session.rollout(Vec::new(), None, false).await;
+    }
     let ended = session.finish(down).await;
     result?;
     ended
@@ -257,6 +310,10 @@ struct Session {
     values: Values,
     /// Watched component → its spec.
     specs: BTreeMap<String, String>,
+    /// Spec → its `[dev]`, for the specs whose components run live.
+    live: BTreeMap<String, DevSpec>,
+    /// A change was copied live since the last rollout.
+    live_dirty: bool,
     lock: ReleaseLock,
     /// The last render that became ready, applied again on exit when the cluster may run
     /// another (a failed change, or Ctrl-C during a rollout).
@@ -335,6 +392,7 @@ impl Session {
             paths,
             first,
         } = change;
+        let changed: Vec<PathBuf> = paths.iter().cloned().collect();
         (self.sink)(DevEvent::Change {
             paths: paths.into_iter().collect(),
             specs: touched.specs.iter().cloned().collect(),
@@ -349,6 +407,18 @@ impl Session {
         }
         if touched.values && !self.reload_values() {
             self.summary.failed += 1;
+            return Ok(());
+        }
+        if self.last_good.is_some()
+            && !touched.values
+            && !touched.rules
+            && let Some(outcome) = self.live_change(&touched.specs, &changed, first).await
+        {
+            match outcome {
+                Outcome::Failed => self.summary.failed += 1,
+                Outcome::Unchanged => self.summary.unchanged += 1,
+                Outcome::Served => {}
+            }
             return Ok(());
         }
         // Until a version has served, every image is built again (cached ones in no time): a
@@ -455,6 +525,7 @@ impl Session {
                     built: built.elapsed,
                     loaded,
                     ready: rolling.elapsed(),
+                    live: false,
                 };
                 self.last_good = Some(prepared);
                 self.unsettled = false;
@@ -477,6 +548,87 @@ impl Session {
                 Outcome::Failed
             }
         }
+    }
+
+    /// A change every touched spec takes live (its `[dev]`, only copied files changed): the
+    /// files copied into the running containers, served once each has reloaded. `None`: the
+    /// change needs a build and a rollout. A copy that fails falls back to one; a reload that
+    /// does not come is a failed change (the server waits for the next edit, as it would
+    /// outside the cluster).
+    async fn live_change(
+        &mut self,
+        specs: &BTreeSet<String>,
+        paths: &[PathBuf],
+        first: tokio::time::Instant,
+    ) -> Option<Outcome> {
+        let inputs = self.inputs().ok()?;
+        let mut plans = Vec::new();
+        for spec in specs {
+            let ready = self.live.get(spec)?.ready.clone();
+            let files = inputs.live_files(spec, paths)?;
+            for (component, _) in self.specs.iter().filter(|(_, s)| *s == spec) {
+                plans.push((component.clone(), ready.clone(), files.clone()));
+            }
+        }
+        if plans.is_empty() {
+            return None;
+        }
+        let waited = first.elapsed();
+        let (mut copied, mut reloaded) = (Duration::ZERO, Duration::ZERO);
+        for (component, ready, files) in plans {
+            let selector = crate::operate::selector(&self.release, Some(&component));
+            let synced = live::sync(
+                &self.client,
+                &self.release.namespace,
+                &selector,
+                &component,
+                &files,
+                &ready,
+                self.settings
+                    .options
+                    .wait
+                    .map_or(LIVE_PATIENCE, |w| w.min(LIVE_PATIENCE)),
+            )
+            .await;
+            self.live_dirty = true;
+            match synced {
+                Ok(s) => {
+                    copied += s.copied;
+                    reloaded += s.reloaded;
+                    (self.sink)(DevEvent::Copied {
+                        component,
+                        files: files.len(),
+                        pods: s.pods,
+                    });
+                }
+                Err(e @ LiveError::NotReloaded { .. }) => {
+                    return Some(self.failed("reload", e.into()));
+                }
+                Err(e) => {
+                    (self.sink)(DevEvent::Failed {
+                        step: "copy",
+                        error: format!(
+                            "{:#}; building and rolling out instead",
+                            anyhow::Error::from(e)
+                        ),
+                    });
+                    return None;
+                }
+            }
+        }
+        let phases = Phases {
+            waited,
+            built: Duration::ZERO,
+            loaded: copied,
+            ready: reloaded,
+            live: true,
+        };
+        self.summary.served.push(phases);
+        (self.sink)(DevEvent::Served {
+            revision: None,
+            phases,
+        });
+        Some(Outcome::Served)
     }
 
     fn failed(&mut self, step: &'static str, error: anyhow::Error) -> Outcome {

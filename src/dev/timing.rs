@@ -1,5 +1,6 @@
 //! Per-phase timing of each change (`change → built 0.31 s → loaded 0.42 s → ready 1.9 s →
-//! serving`) and the session's summary.
+//! serving`, or for a live change `change → copied 0.12 s → reloaded 1.1 s → serving`) and the
+//! session's summary.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,6 +14,9 @@ pub struct Phases {
     pub loaded: Duration,
     /// Applying and waiting until the rollout is ready.
     pub ready: Duration,
+    /// A live change ([`super::live`]): `loaded` is the copy into the running containers,
+    /// `ready` their reload, and nothing was built.
+    pub live: bool,
 }
 
 impl Phases {
@@ -24,6 +28,15 @@ impl Phases {
 
 impl fmt::Display for Phases {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.live {
+            return write!(
+                f,
+                "change → copied {} → reloaded {} → serving ({} after the save)",
+                seconds(self.loaded),
+                seconds(self.ready),
+                seconds(self.total())
+            );
+        }
         write!(
             f,
             "change → built {} → loaded {} → ready {} → serving ({} after the save)",
@@ -85,20 +98,38 @@ impl fmt::Display for Summary {
             self.failed,
             self.unchanged
         )?;
-        if let (Some(built), Some(loaded), Some(ready), Some(total)) = (
-            self.median(|p| p.built),
-            self.median(|p| p.loaded),
-            self.median(|p| p.ready),
-            self.median(Phases::total),
+        let of = |live: bool, phase: fn(&Phases) -> Duration| {
+            let values = self.served.iter().filter(|p| p.live == live).map(phase);
+            percentile(values.collect(), 50)
+        };
+        if let (Some(built), Some(loaded), Some(ready)) = (
+            of(false, |p| p.built),
+            of(false, |p| p.loaded),
+            of(false, |p| p.ready),
         ) {
+            write!(
+                f,
+                "; medians: built {}, loaded {}, ready {}",
+                seconds(built),
+                seconds(loaded),
+                seconds(ready)
+            )?;
+        }
+        if let (Some(copied), Some(reloaded)) = (of(true, |p| p.loaded), of(true, |p| p.ready)) {
+            let live = self.served.iter().filter(|p| p.live).count();
+            write!(
+                f,
+                "; {live} live, medians: copied {}, reloaded {}",
+                seconds(copied),
+                seconds(reloaded)
+            )?;
+        }
+        if let Some(total) = self.median(Phases::total) {
             let p95 =
                 percentile(self.served.iter().map(Phases::total).collect(), 95).unwrap_or(total);
             write!(
                 f,
-                "; medians: built {}, loaded {}, ready {}, save → serving {} (p95 {})",
-                seconds(built),
-                seconds(loaded),
-                seconds(ready),
+                "; save → serving {} (p95 {})",
                 seconds(total),
                 seconds(p95)
             )?;
@@ -122,6 +153,7 @@ mod tests {
             built: ms(310),
             loaded: ms(420),
             ready: ms(1900),
+            live: false,
         };
         assert_eq!(
             p.to_string(),
@@ -142,8 +174,26 @@ mod tests {
         assert_eq!(s.median(|p| p.ready), Some(ms(1000)));
         assert_eq!(
             s.to_string(),
-            "20 changes served, 1 failed, 0 without an image change; medians: built 0.31 s, loaded 0.42 s, ready 1.0 s, save → serving 1.8 s (p95 2.7 s)"
+            "20 changes served, 1 failed, 0 without an image change; medians: built 0.31 s, loaded 0.42 s, ready 1.0 s; save → serving 1.8 s (p95 2.7 s)"
         );
         assert_eq!(percentile(vec![ms(5)], 95), Some(ms(5)));
+
+        let live = Phases {
+            waited: ms(100),
+            built: Duration::ZERO,
+            loaded: ms(120),
+            ready: ms(1100),
+            live: true,
+        };
+        assert_eq!(
+            live.to_string(),
+            "change → copied 0.12 s → reloaded 1.1 s → serving (1.3 s after the save)"
+        );
+        s.served = vec![p, live, live];
+        s.failed = 0;
+        assert_eq!(
+            s.to_string(),
+            "3 changes served, 0 failed, 0 without an image change; medians: built 0.31 s, loaded 0.42 s, ready 1.9 s; 2 live, medians: copied 0.12 s, reloaded 1.1 s; save → serving 1.3 s (p95 2.7 s)"
+        );
     }
 }

@@ -41,7 +41,17 @@
 //!                                        # is never copied (the host's, not the image's)
 //! ignore = ["tests/"]                    # optional extra ignore patterns (same syntax)
 //! dest = "/app"
+//!
+//! [dev]                                  # optional: `berth dev` only, never in the image
+//! command = ["python", "-m", "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000",
+//!            "--reload", "--reload-dir", "/app/app"]   # a server that reloads changed code itself
+//! ready = "Application startup complete"   # the log line that says the reloaded code serves
 //! ```
+//!
+//! With `[dev]`, `berth dev` runs the component with `command` (as root, its root filesystem
+//! writable: the image's files are root's) and, when an edit changes only files of `copy`
+//! layers, copies them into the running containers instead of building and rolling out a new
+//! image; the change serves when each container logs `ready` again.
 //!
 //! In `run` and `env`, `{out}` is the step's output directory, `{context}` the absolute context
 //! directory; `{os}`, `{arch}`, `{variant}`, `{uname_arch}`, `{npm_os}`, `{npm_cpu}` and
@@ -126,6 +136,17 @@ pub struct BuildSpec {
     pub layers: Vec<LayerSpec>,
     /// The check a container engine runs (Docker's and Compose's `HEALTHCHECK`).
     pub healthcheck: Option<HealthcheckSpec>,
+    /// How `berth dev` runs it live (`[dev]`); not part of the image.
+    pub dev: Option<DevSpec>,
+}
+
+/// `[dev]`: a server that reloads its code when files change, and the line it logs when the
+/// reloaded code serves.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevSpec {
+    pub command: Vec<String>,
+    pub ready: String,
 }
 
 /// `healthcheck = { http = "/health" }` or `{ tcp = true }`: checked on the
@@ -251,6 +272,7 @@ struct RawBuild {
     #[serde(default)]
     layers: Vec<RawLayer>,
     healthcheck: Option<HealthcheckSpec>,
+    dev: Option<DevSpec>,
 }
 
 #[derive(Deserialize)]
@@ -376,6 +398,18 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
             "tools: {bad:?} is not a command name (a name looked up on PATH, e.g. \"npm\")"
         )));
     }
+    if let Some(dev) = &b.dev {
+        if dev.command.is_empty() || dev.command[0].is_empty() {
+            return Err(spec_err(
+                "dev.command must name the server to run (e.g. [\"python\", \"-m\", \"uvicorn\", …, \"--reload\"])",
+            ));
+        }
+        if dev.ready.trim().is_empty() {
+            return Err(spec_err(
+                "dev.ready must be the log line the server writes once reloaded code serves (e.g. \"Application startup complete\")",
+            ));
+        }
+    }
     let mut names = std::collections::BTreeSet::new();
     let layers = b
         .layers
@@ -402,6 +436,7 @@ fn validate_build(b: RawBuild, root: &Path) -> Result<BuildSpec, ErrorKind> {
         tools: b.tools,
         layers,
         healthcheck: b.healthcheck,
+        dev: b.dev,
     })
 }
 
@@ -517,6 +552,37 @@ dest = "/app"
         assert!(matches!(&b.layers[1].source, LayerSource::Copy { paths, .. } if paths == &["."]));
         assert_eq!(b.layers[1].owner, Owner::ROOT);
         assert_eq!(b.env["PYTHONPATH"], "/app/deps");
+        assert_eq!(b.dev, None);
+    }
+
+    #[test]
+    fn a_dev_table_names_the_reloading_server_and_its_ready_line() {
+        let text = format!(
+            "{BACKEND}[dev]\ncommand = [\"uvicorn\", \"--reload\"]\nready = \"startup complete\"\n"
+        );
+        let SpecKind::Build(b) = parse("backend", &text, Path::new("/")).unwrap().kind else {
+            panic!("not a build spec")
+        };
+        assert_eq!(
+            b.dev,
+            Some(DevSpec {
+                command: vec!["uvicorn".into(), "--reload".into()],
+                ready: "startup complete".into()
+            })
+        );
+        for (bad, why) in [
+            ("command = []\nready = \"x\"", "dev.command"),
+            ("command = [\"a\"]\nready = \" \"", "dev.ready"),
+            ("command = [\"a\"]", "missing field `ready`"),
+        ] {
+            let e = parse(
+                "backend",
+                &format!("{BACKEND}[dev]\n{bad}\n"),
+                Path::new("/"),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

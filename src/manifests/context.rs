@@ -1,6 +1,8 @@
 //! What a render needs besides the values: the release and namespace, and the
 //! names and identities derived from them.
 
+use std::collections::BTreeMap;
+
 use super::registry::RegistryRender;
 use crate::values::{Component, Values};
 
@@ -19,6 +21,10 @@ pub struct RenderContext {
     /// an edit is served sooner. A render option, not a value: a later `berth deploy` of the
     /// same values renders without it.
     pub dev_profile: bool,
+    /// In the dev profile, the components `berth dev` updates live (their image spec's
+    /// `[dev]`): each runs this command, a server that reloads changed code itself, as root
+    /// with a writable root filesystem, so the files copied into it can replace the image's.
+    pub live: BTreeMap<String, Vec<String>>,
 }
 
 /// Default release name.
@@ -41,6 +47,7 @@ impl RenderContext {
             app_version: values.app_version.clone(),
             registry: RegistryRender::default(),
             dev_profile: false,
+            live: BTreeMap::new(),
         }
     }
 

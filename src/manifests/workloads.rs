@@ -137,6 +137,23 @@ fn dev_resources(resources: &mut ResourceRequirements) {
     }
 }
 
+/// A live component's container in the dev profile: its `[dev]` command instead of the image's,
+/// run as root (owner of the image's files) on a writable root filesystem, so `berth dev` can
+/// copy changed files over the image's and the server reload them; no liveness probe, whose
+/// restart would put the image's files back (a reload, or code broken until the next save,
+/// fails it).
+fn live_container(container: &mut Container, command: &[String]) {
+    container.command = Some(command.to_vec());
+    container.args = None;
+    container.liveness_probe = None;
+    if let Some(security) = container.security_context.as_mut() {
+        security.run_as_user = Some(0);
+        security.run_as_group = Some(0);
+        security.run_as_non_root = Some(false);
+        security.read_only_root_filesystem = Some(false);
+    }
+}
+
 pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment {
     let c = input.component;
     let who = input.who;
@@ -158,7 +175,7 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
         (probes(c), DRAIN_SECONDS, None)
     };
     let [startup, readiness, liveness] = probes;
-    let container = Container {
+    let mut container = Container {
         name: who.component.clone(),
         image: Some(c.image.reference()),
         image_pull_policy: Some(input.pull_policy.into()),
@@ -182,6 +199,9 @@ pub fn deployment(ctx: &RenderContext, input: DeploymentInput<'_>) -> Deployment
         volume_mounts: non_empty(mounts.clone()),
         ..Default::default()
     };
+    if let Some(command) = ctx.live.get(&who.component).filter(|_| ctx.dev_profile) {
+        live_container(&mut container, command);
+    }
     // Tasks run to completion, in name order, before the new version starts:
     // same image, environment and security as the component.
     let tasks: Vec<Container> = c
@@ -313,6 +333,34 @@ mod tests {
         };
         assert_eq!(keys(&r.limits), ["memory"]);
         assert_eq!(keys(&r.requests), ["cpu", "memory"]);
+    }
+
+    #[test]
+    fn a_live_container_runs_its_dev_command_as_root_on_a_writable_root() {
+        let mut c = Container {
+            command: Some(vec!["python".into(), "-m".into(), "app".into()]),
+            args: Some(vec!["--port".into()]),
+            security_context: Some(pod::container_security(10001)),
+            liveness_probe: Some(Probe::default()),
+            ..Default::default()
+        };
+        let dev = ["uvicorn".to_string(), "--reload".to_string()];
+        live_container(&mut c, &dev);
+        assert_eq!(c.command.as_deref(), Some(&dev[..]));
+        assert_eq!(c.args, None);
+        assert_eq!(c.liveness_probe, None);
+        let s = c.security_context.unwrap();
+        assert_eq!(
+            (
+                s.run_as_user,
+                s.run_as_non_root,
+                s.read_only_root_filesystem
+            ),
+            (Some(0), Some(false), Some(false))
+        );
+        // Everything else of the standard profile stays.
+        assert_eq!(s.allow_privilege_escalation, Some(false));
+        assert_eq!(s.capabilities.unwrap().drop.unwrap(), ["ALL"]);
     }
 
     fn component(port: Option<u16>, probes: Probes) -> Component {
