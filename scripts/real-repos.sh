@@ -167,14 +167,14 @@ first_error() { python3 "$repo/scripts/corpus/first-error.py" "$1"; }
 # The Neon stand-in's image (scripts/corpus/neon-standin), built with berth and loaded into the
 # node once per run; prints its reference.
 neon_standin_image() {
-  local dir=$repo/scripts/corpus/neon-standin archives=$out/neon-standin ref
+  local dir=$repo/scripts/corpus/neon-standin archives=$out/.neon-standin ref
   if [[ ! -s $archives/built.out ]]; then
     "$repo/scripts/images/seed-base.sh" "$registry" docker.io/library/python:3.12-slim-bookworm \
-      >"$out/neon-standin.log" 2>&1 || return 1
+      >"$out/.neon-standin.log" 2>&1 || return 1
     (cd "$dir" && "$BERTH" images build --registry-mirror "docker.io=http://$registry" --out "$archives" \
-      >"$out/neon-standin.out" && "$BERTH" images load --out "$archives" --target containerd \
-      --containerd-socket "$CONTAINERD_SOCKET") >>"$out/neon-standin.log" 2>&1 || return 1
-    cp "$out/neon-standin.out" "$archives/built.out"
+      >"$out/.neon-standin.out" && "$BERTH" images load --out "$archives" --target containerd \
+      --containerd-socket "$CONTAINERD_SOCKET") >>"$out/.neon-standin.log" 2>&1 || return 1
+    cp "$out/.neon-standin.out" "$archives/built.out"
   fi
   ref=$(cut -f1 "$archives/built.out" | head -n 1)
   [[ -n $ref ]] && echo "$ref"
@@ -190,7 +190,7 @@ standin_database() { # NS [NEON]
   image=$(k get nodes -o jsonpath='{range .items[0].status.images[*]}{.names[*]}{"\n"}{end}' | tr ' ' '\n' |
     grep -m1 -E '^docker.io/library/postgres:[^@]+$') || return 1
   if [[ -n $neon ]]; then
-    neon_image=$(neon_standin_image) || { log "the Neon stand-in's image failed (see $out/neon-standin.log)"; return 1; }
+    neon_image=$(neon_standin_image) || { log "the Neon stand-in's image failed (see $out/.neon-standin.log)"; return 1; }
   fi
   k create namespace "$ns" >/dev/null 2>&1
   k -n "$ns" create secret generic corpus-external-db --from-literal=password="$password" >/dev/null || return 1
