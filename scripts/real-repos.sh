@@ -180,6 +180,17 @@ neon_standin_image() {
   [[ -n $ref ]] && echo "$ref"
 }
 
+# The --set-string values (one a line) that make the components querying through Neon's driver
+# (run_one's neon_users) trust the Neon stand-in's self-signed certificate, when it runs (its
+# standin URL): network-only, listed in patches.txt.
+neon_trust() {
+  [[ -n ${neon_users:-} && -n ${standin:-} ]] || return 0
+  local comp
+  for comp in $neon_users; do
+    echo "components.$comp.env.NODE_TLS_REJECT_UNAUTHORIZED=0"
+  done
+}
+
 # A PostgreSQL in namespace NS standing in for a hosted one (the node's own postgres image), for
 # a required database URL; prints its URL. With NEON (non-empty), Neon's HTTP endpoint next to it
 # (port 443 of the same Service) and a URL whose host is the Service's short name. Not part of the
@@ -284,14 +295,8 @@ open_leg() { # NAME NS WORK NODEPORT
     return
   fi
   record open-build ok $((SECONDS - t)) "$(grep -c . "$rdir/open-build.out") images for the local origin"
-  local sets=() set comp
-  # The Neon stand-in's self-signed certificate (network-only, listed in patches.txt).
-  if [[ -n $neon_users && -n $standin ]]; then
-    for comp in $neon_users; do
-      sets+=(--set-string "components.$comp.env.NODE_TLS_REJECT_UNAUTHORIZED=0")
-      echo "neon: $comp queries through Neon's serverless driver: the stand-in database serves Neon's HTTP endpoint; $comp gets NODE_TLS_REJECT_UNAUTHORIZED=0 for its self-signed certificate" >>"$rdir/patches.txt"
-    done
-  fi
+  local sets=() set
+  while IFS= read -r set; do sets+=(--set-string "$set"); done < <(neon_trust)
   while IFS= read -r set; do
     sets+=(--set-string "$set") # repositories and tags: a hex tag of digits only is not a number
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/open-build.out" 2>>"$rdir/open-deploy.log")
@@ -471,13 +476,10 @@ run_one() { # NAME SOURCE NODEPORT
 
   # 5. deploy (the tags the build printed, on the keys whose image.build names their spec)
   local sets=() set comp
-  # The Neon stand-in's self-signed certificate (network-only, listed in patches.txt).
-  if [[ -n $neon_users && -n $standin ]]; then
-    for comp in $neon_users; do
-      sets+=(--set-string "components.$comp.env.NODE_TLS_REJECT_UNAUTHORIZED=0")
-      echo "neon: $comp queries through Neon's serverless driver: the stand-in database serves Neon's HTTP endpoint; $comp gets NODE_TLS_REJECT_UNAUTHORIZED=0 for its self-signed certificate" >>"$rdir/patches.txt"
-    done
-  fi
+  while IFS= read -r set; do sets+=(--set-string "$set"); done < <(neon_trust)
+  for comp in ${standin:+$neon_users}; do
+    echo "neon: $comp queries through Neon's serverless driver: the stand-in database serves Neon's HTTP endpoint; $comp gets NODE_TLS_REJECT_UNAUTHORIZED=0 for its self-signed certificate" >>"$rdir/patches.txt"
+  done
   while IFS= read -r set; do
     sets+=(--set-string "$set") # repositories and tags: a hex tag of digits only is not a number
   done < <(python3 "$repo/scripts/corpus/image-sets.py" "$work" "$rdir/build.out" 2>>"$rdir/deploy.log")
