@@ -353,6 +353,7 @@ check "Ctrl-C ends berth open (exit 0, ports released)" open_stop
 check "berth dev: $DEV_EDITS atomic saves of a backend handler served, 0 requests failed" dev_loop
 check "berth dev's per-phase medians beside build + load + deploy" dev_bench
 dev_cleanup
+check "berth dev on a fixture of berth init: saves served through its local origin, 0 failed" dev_fixture
 check "crashing image: root cause CrashLoopBackOff with its real log lines" crash_root_cause
 check "image not on the node: pull failure and the build-and-load hint" missing_image_root_cause
 check "berth diagnose, logs and doctor on the real node: real log lines, every check passes" operate_commands

@@ -14,6 +14,8 @@
 #               every image, load them (whole archives), deploy, wait -- as three commands, since
 #               deploy cannot be pointed at this node's containerd socket: per-phase medians of
 #               DEV_BENCH_RUNS runs beside berth dev's
+#   dev_fixture berth dev on a fixture of berth init ($DEV_FIXTURE, the specs init wrote):
+#               $DEV_FIXTURE_EDITS saves of a handler served through its local origin, Ctrl-C exit 0
 #   dev_cleanup uninstalls the release and deletes its namespace (volume claims included)
 #
 # Environment: DEV_NS (default dev), DEV_NODE_PORT (default 31580), DEV_EDITS (default 20),
@@ -198,6 +200,47 @@ for name, row in (("build+load+deploy", d["deploy_images_load"]), ("berth dev", 
 PY
 }
 
+# berth dev on a fixture of berth init, with the specs init wrote (no [dev]: each change is built
+# and rolled out): DEV_FIXTURE_EDITS atomic saves of a handler, each served through the local
+# origin with zero failed requests, then Ctrl-C (exit 0). Namespace dev-fixture, NodePort 31581.
+DEV_FIXTURE=${DEV_FIXTURE:-fastapi-sqlite-routers}
+DEV_FIXTURE_EDITS=${DEV_FIXTURE_EDITS:-3}
+dev_fixture() {
+  local dir=$work/dev-fixture ns=dev-fixture port pid out rc=0 t0
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp -r "$repo/tests/fixtures/repos/$DEV_FIXTURE" "$dir/repo"
+  (cd "$dir/repo" && "$BERTH" init --yes >/dev/null 2>"$dir/init.log") || { cat "$dir/init.log"; return 1; }
+  app_registry || return 1
+  port=$(free_port)
+  (cd "$dir/repo" && exec "$BERTH" dev -n "$ns" --set expose.nodePort=31581 \
+    --registry-mirror "docker.io=http://$APP_REGISTRY" --load-target containerd \
+    --containerd-socket "$CONTAINERD_SOCKET" --port "app=$port" --timeout 5m) >"$dir/dev.out" 2>"$dir/dev.err" &
+  pid=$!
+  t0=$SECONDS
+  until grep -q '^watching ' "$dir/dev.err"; do
+    kill -0 "$pid" 2>/dev/null || { echo "berth dev exited:"; tail -n 30 "$dir/dev.err"; return 1; }
+    ((SECONDS - t0 < 400)) || { echo "berth dev not watching after 400 s:"; tail -n 30 "$dir/dev.err"; kill -INT "$pid"; return 1; }
+    sleep 0.5
+  done
+  grep -E '^(deployed|watching)' "$dir/dev.err"
+  out=$(python3 "$repo/scripts/node/dev-edits.py" "$dir/repo/src/api/health.py" 'return {"status": "ok"}' \
+    "http://localhost:$port/health/live" "$DEV_FIXTURE_EDITS" 120) || rc=1
+  echo "$out"
+  record dev_fixture "$out"
+  # dev-edits.py puts the original back: one more change, served before Ctrl-C.
+  for _ in $(seq 1 240); do
+    (($(grep -c -- '→ serving' "$dir/dev.err") >= DEV_FIXTURE_EDITS + 1)) && break
+    sleep 0.5
+  done
+  kill -INT "$pid"
+  wait "$pid" || { echo "berth dev exited $? after Ctrl-C:"; tail -n 20 "$dir/dev.err"; rc=1; }
+  grep '^stopped: ' "$dir/dev.err" || { echo "no summary on exit"; rc=1; }
+  grep -E -A3 '^error' "$dir/dev.err" | grep -v ' | ' | head -n 20
+  (cd "$dir/repo" && "$BERTH" uninstall --yes -n "$ns" >/dev/null 2>&1) || true
+  k delete namespace "$ns" --wait=false --ignore-not-found >/dev/null 2>&1 || true
+  return $rc
+}
+
 dev_cleanup() {
   "$BERTH" uninstall --yes -n "$DEV_NS" >/dev/null 2>&1 || true
   k delete namespace "$DEV_NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
@@ -234,6 +277,7 @@ PY
   app_edge_image || exit 1
   dev_loop || rc=1
   [[ $DEV_COMPONENT == frontend ]] || dev_bench || rc=1
+  [[ -n ${DEV_SKIP_FIXTURE:-} ]] || dev_fixture || rc=1
   echo "results:" && cat "$results"
   exit $rc
 fi
