@@ -4,7 +4,8 @@
 //! pods/portforward stream (`kubectl port-forward` picks one pod once and
 //! dies with it). A connection in flight ends with its pod; the next one goes
 //! to a ready pod. A pod that refuses before answering (it just began
-//! stopping) gets the connection replayed to another.
+//! stopping) gets the connection replayed to another, or, when no other is
+//! left and it is still ready (a server reloading its code), to it again.
 //!
 //! A library: `berth open` binds and serves; `berth dev` reuses the same
 //! forwards. It never prints: it reports [`ForwardEvent`]s.
@@ -164,6 +165,10 @@ struct Target {
 const WAIT_FOR_READY: Duration = Duration::from_secs(20);
 /// Pods tried per connection.
 const ATTEMPTS: usize = 4;
+/// The pause before a connection goes again to a pod that refused it and is still ready: a
+/// server reloading its code (`berth dev`'s live changes) or restarting its process drops the
+/// connections it had accepted, and takes new ones again a moment later.
+const AGAIN_AFTER: Duration = Duration::from_millis(100);
 
 /// Serves every bound forward until the future is dropped (Ctrl-C in
 /// `berth open`); connections in flight end with it. Fails at once when a
@@ -252,8 +257,12 @@ async fn connection(stream: TcpStream, target: Arc<Target>) {
         })
     };
     while refused.len() < ATTEMPTS {
-        let candidate = match ready_pods(&target).await {
-            Ok(found) => choose(&found, &refused, turn).cloned(),
+        let (candidate, again) = match ready_pods(&target).await {
+            Ok(found) => match choose(&found, &refused, turn) {
+                Some(fresh) => (Some(fresh.clone()), false),
+                // Every pod left refused: one still ready goes again, after a pause.
+                None => (choose(&found, &[], turn).filter(|c| c.ready).cloned(), true),
+            },
             Err(e) => {
                 return fail(format!(
                     "cannot read the endpoints of Service {}: {e}",
@@ -261,6 +270,16 @@ async fn connection(stream: TcpStream, target: Arc<Target>) {
                 ));
             }
         };
+        if again && candidate.is_some() {
+            if started.elapsed() >= WAIT_FOR_READY {
+                return fail(format!(
+                    "pods of Service {} refused the connection for {}s",
+                    target.service,
+                    WAIT_FOR_READY.as_secs()
+                ));
+            }
+            tokio::time::sleep(AGAIN_AFTER).await;
+        }
         let Some(candidate) = candidate else {
             if started.elapsed() >= WAIT_FOR_READY {
                 return fail(format!(
@@ -294,7 +313,9 @@ async fn connection(stream: TcpStream, target: Arc<Target>) {
                     pod: candidate.pod.clone(),
                     error,
                 });
-                refused.push(candidate.pod);
+                if !refused.contains(&candidate.pod) {
+                    refused.push(candidate.pod);
+                }
             }
             pump::Outcome::Refused(error) | pump::Outcome::Broken(error) => {
                 return fail(format!("pod {}: {error}", candidate.pod));
