@@ -149,8 +149,8 @@ pub struct Service {
     pub sqlite: Option<Found<String>>,
     /// What in its code asks PostgreSQL for TLS without verifying it (`sslmode=require`).
     pub database_tls: Option<Found<String>>,
-    /// Its directory's name, when its code imports itself through it (`from backend.src.db
-    /// import …` in `backend/`): the image keeps the name above the code.
+    /// Its directory's name, when its code imports itself through it (`from api.src.db
+    /// import …` in `api/`): the image keeps the name above the code.
     pub own_package: Option<Found<String>>,
 }
 

@@ -1,7 +1,7 @@
-//! A Python service whose code imports its own directory by name: `from backend.src.db import …`
-//! in `backend/`, as when the team starts it from the repository's root (`python -m
-//! backend.src.main`). The image must then keep the directory's name above the code, with its
-//! parent on the import path; copied to the image's root, `backend` is not importable and the
+//! A Python service whose code imports its own directory by name: `from api.src.db import …`
+//! in `api/`, as when the team starts it from the repository's root (`python -m
+//! api.src.main`). The image must then keep the directory's name above the code, with its
+//! parent on the import path; copied to the image's root, `api` is not importable and the
 //! app stops at its first such import.
 
 use std::path::Path;

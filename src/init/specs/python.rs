@@ -70,7 +70,7 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     };
     let workdir = django_dir.clone().unwrap_or_else(|| code_dir.clone());
     if let (Some(p), Runtime::Asgi { app }) = (package, &service.runtime.value) {
-        // Named by the app itself, or by an import in its code (`from backend.src.db import …`).
+        // Named by the app itself, or by an import in its code (`from api.src.db import …`).
         let by = service
             .own_package
             .as_ref()
