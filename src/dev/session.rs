@@ -412,7 +412,9 @@ impl Session {
         if self.last_good.is_some()
             && !touched.values
             && !touched.rules
-            && let Some(outcome) = self.live_change(&touched.specs, &changed, first).await
+            && let Some(outcome) = self
+                .live_change(watcher.inputs(), &touched.specs, &changed, first)
+                .await
         {
             match outcome {
                 Outcome::Failed => self.summary.failed += 1,
@@ -557,11 +559,11 @@ impl Session {
     /// outside the cluster).
     async fn live_change(
         &mut self,
+        inputs: &Inputs,
         specs: &BTreeSet<String>,
         paths: &[PathBuf],
         first: tokio::time::Instant,
     ) -> Option<Outcome> {
-        let inputs = self.inputs().ok()?;
         let mut plans = Vec::new();
         for spec in specs {
             let ready = self.live.get(spec)?.ready.clone();
