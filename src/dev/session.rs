@@ -409,27 +409,24 @@ impl Session {
             self.summary.failed += 1;
             return Ok(());
         }
-        if self.last_good.is_some()
-            && !touched.values
-            && !touched.rules
-            && let Some(outcome) = self
-                .live_change(watcher.inputs(), &touched.specs, &changed, first)
+        let live = if self.last_good.is_some() && !touched.values && !touched.rules {
+            self.live_change(watcher.inputs(), &touched.specs, &changed, first)
                 .await
-        {
-            match outcome {
-                Outcome::Failed => self.summary.failed += 1,
-                Outcome::Unchanged => self.summary.unchanged += 1,
-                Outcome::Served => {}
-            }
-            return Ok(());
-        }
-        // Until a version has served, every image is built again (cached ones in no time): a
-        // first deploy that failed may not have built them all.
-        let specs = match self.last_good {
-            Some(_) => touched.specs.into_iter().collect(),
-            None => Vec::new(),
+        } else {
+            None
         };
-        let outcome = self.rollout(specs, Some(first), touched.values).await;
+        let outcome = match live {
+            Some(outcome) => outcome,
+            None => {
+                // Until a version has served, every image is built again (cached ones in no
+                // time): a first deploy that failed may not have built them all.
+                let specs = match self.last_good {
+                    Some(_) => touched.specs.into_iter().collect(),
+                    None => Vec::new(),
+                };
+                self.rollout(specs, Some(first), touched.values).await
+            }
+        };
         match outcome {
             Outcome::Failed => self.summary.failed += 1,
             Outcome::Unchanged => self.summary.unchanged += 1,
