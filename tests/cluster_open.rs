@@ -4,7 +4,8 @@
 //! and printed by deploy and status; `berth deploy --open` serving the release
 //! on local ports through the API server (kwok answers pods/portforward, see
 //! scripts/cluster/kwok/port-forward.yaml), a new pod per connection, a deleted
-//! pod never chosen again, a busy port refused with its holder.
+//! pod never chosen again, a newer template's pod chosen alone while it is ready,
+//! a busy port refused with its holder.
 #![cfg(feature = "cluster-tests")]
 
 mod cluster;
@@ -235,6 +236,37 @@ fn connected_pods(text: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Starts a copy of `pod` whose template hash is another one, as a rollout's
+/// new ReplicaSet would, and waits until it is ready; returns its name.
+fn newer_pod(ns: &str, pod: &str) -> String {
+    let current: serde_json::Value =
+        serde_json::from_str(&jsonpath(&["-n", ns, "get", "pod", pod, "-o", "json"])).unwrap();
+    let name = format!("{pod}-newer");
+    let mut labels = current["metadata"]["labels"].clone();
+    labels["pod-template-hash"] = "newer".into();
+    let manifest = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": current["spec"],
+    });
+    let file = std::env::temp_dir().join(format!("berth-{ns}-newer-pod.json"));
+    std::fs::write(&file, manifest.to_string()).unwrap();
+    let created = kubectl(&["create", "-f", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(created.status.success(), "{created:?}");
+    let ready = kubectl(&[
+        "-n",
+        ns,
+        "wait",
+        "--for=condition=Ready",
+        &format!("pod/{name}"),
+        "--timeout=60s",
+    ]);
+    assert!(ready.status.success(), "{ready:?}");
+    name
+}
+
 #[test]
 fn deploy_open_serves_each_connection_through_a_ready_pod() {
     let ns = namespace("open");
@@ -315,6 +347,40 @@ fn deploy_open_serves_each_connection_through_a_ready_pod() {
         !after.contains(&gone),
         "{gone} chosen after deletion: {after:?}"
     );
+
+    // A pod of a newer template, once ready, takes every connection (a rollout under way:
+    // a client never gets the old version after the new one), and the old ones again
+    // when it is gone.
+    let newer = newer_pod(&ns, after.last().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mark = stderr.lock().unwrap().len();
+        assert!(get(api).ends_with("kwok port-forward"));
+        if connected_pods(&stderr.lock().unwrap()[mark..], "backend") == [newer.clone()] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{newer} ready, never chosen:\n{}",
+            stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mark = stderr.lock().unwrap().len();
+    for _ in 0..6 {
+        assert!(get(api).ends_with("kwok port-forward"));
+    }
+    let rollout = connected_pods(&stderr.lock().unwrap()[mark..], "backend");
+    assert_eq!(rollout, vec![newer.clone(); 6], "{rollout:?}");
+    let deleted = kubectl(&["-n", &ns, "delete", "pod", &newer, "--wait=true"]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    let mark = stderr.lock().unwrap().len();
+    for _ in 0..4 {
+        assert!(get(api).ends_with("kwok port-forward"));
+    }
+    let back = connected_pods(&stderr.lock().unwrap()[mark..], "backend");
+    assert_eq!(back.len(), 4, "{back:?}");
+    assert!(!back.contains(&newer), "{back:?}");
 
     // A second `berth open` on a port the first holds is refused, naming the holder.
     let busy = berth(

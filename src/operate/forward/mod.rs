@@ -14,6 +14,7 @@ mod holder;
 mod pick;
 mod pump;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,13 +25,14 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 pub use holder::{Holder, port_holder};
-pub use pick::{Candidate, candidates, choose};
+pub use pick::{Candidate, PodVersion, candidates, choose, prefer_newest};
 
 /// One local port and the Service it leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +158,9 @@ struct Target {
     /// The Service's EndpointSlices, kept current by a watch: a connection
     /// reads readiness without a request of its own.
     slices: Store<EndpointSlice>,
+    /// The metadata of the pods the Service selects (none for a Service without
+    /// a selector): which of its ready pods run the newest template.
+    versions: Option<Store<PartialObjectMeta<Pod>>>,
     turn: AtomicUsize,
     events: Events,
 }
@@ -195,9 +200,9 @@ pub async fn serve(
                 namespace: namespace.to_string(),
                 service: forward.service.clone(),
             })?;
-        let port_name = service
-            .spec
-            .and_then(|s| s.ports)
+        let spec = service.spec.unwrap_or_default();
+        let port_name = spec
+            .ports
             .and_then(|ports| ports.into_iter().next())
             .and_then(|p| p.name);
         let (slices, writer) = reflector::store();
@@ -209,12 +214,31 @@ pub async fn serve(
         .default_backoff();
         // Errors are retried by the backoff; the store keeps the last state.
         tasks.spawn(reflector::reflector(writer, watch).for_each(|_| async {}));
+        let pod_selector = spec
+            .selector
+            .filter(|labels| !labels.is_empty())
+            .map(|labels| {
+                let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                pairs.join(",")
+            });
+        let versions = pod_selector.map(|selector| {
+            let (versions, writer) = reflector::store();
+            // Metadata only: labels and creation time are all it reads.
+            let watch = watcher(
+                Api::<PartialObjectMeta<Pod>>::namespaced(client.clone(), namespace),
+                watcher::Config::default().labels(&selector),
+            )
+            .default_backoff();
+            tasks.spawn(reflector::reflector(writer, watch).for_each(|_| async {}));
+            versions
+        });
         let target = Arc::new(Target {
             name: forward.name.clone(),
             service: forward.service.clone(),
             port_name,
             pods: Api::namespaced(client.clone(), namespace),
             slices,
+            versions,
             turn: AtomicUsize::new(0),
             events: events.clone(),
         });
@@ -326,7 +350,7 @@ async fn connection(stream: TcpStream, target: Arc<Target>) {
 }
 
 /// The Service's pods that can take a connection now (once the watch has
-/// listed them).
+/// listed them), those of the newest template first.
 async fn ready_pods(target: &Target) -> Result<Vec<Candidate>, String> {
     tokio::time::timeout(WAIT_FOR_READY, target.slices.wait_until_ready())
         .await
@@ -343,5 +367,19 @@ async fn ready_pods(target: &Target) -> Result<Vec<Candidate>, String> {
         .iter()
         .map(|s| s.as_ref().clone())
         .collect();
-    Ok(candidates(&slices, target.port_name.as_deref()))
+    let mut found = candidates(&slices, target.port_name.as_deref());
+    if let Some(store) = &target.versions {
+        // Not listed yet: no preference, as before the rollout began.
+        let versions: BTreeMap<String, PodVersion> = store
+            .state()
+            .iter()
+            .filter_map(|pod| {
+                let meta = &pod.metadata;
+                let version = PodVersion::of(meta.labels.as_ref(), meta.creation_timestamp.clone());
+                Some((meta.name.clone()?, version))
+            })
+            .collect();
+        prefer_newest(&mut found, &versions);
+    }
+    Ok(found)
 }
