@@ -213,18 +213,18 @@ impl Image {
         &found.unwrap_or_else(|| panic!("no layer {name}")).1
     }
 
-    /// Whether the `deps` layer has the top-level package directory `/app/deps/NAME/`.
+    /// Whether the `deps` layer has the top-level package directory `/opt/deps/NAME/`.
     fn has_package(&self, name: &str) -> bool {
         self.layer("deps")
             .iter()
-            .any(|f| f.starts_with(&format!("/app/deps/{name}/")))
+            .any(|f| f.starts_with(&format!("/opt/deps/{name}/")))
     }
 
     /// The `*.dist-info` directory names of the `deps` layer (`fastapi-0.115.14.dist-info`).
     fn dists(&self) -> BTreeSet<String> {
         self.layer("deps")
             .iter()
-            .filter_map(|f| f.strip_prefix("/app/deps/")?.split('/').next())
+            .filter_map(|f| f.strip_prefix("/opt/deps/")?.split('/').next())
             .filter(|d| d.ends_with(".dist-info"))
             .map(str::to_owned)
             .collect()
@@ -245,7 +245,7 @@ fn assert_python_image(image: &Image, python: &str, asgi: &str, machine: (&str, 
     assert_eq!(image.config["config"]["User"], "10001:10001");
     assert_eq!(
         image.env("PYTHONPATH").as_deref(),
-        Some("/app/deps"),
+        Some("/opt/deps"),
         "the deps layer is on the path"
     );
     // Compiled extensions exist and are for the image's CPython and machine only.
@@ -473,7 +473,7 @@ fn assert_locked(image: &Image, lock: &Path, packages: &[(&str, &str)]) {
             locked_version(&lock, package)
         );
         assert!(dists.contains(&dist), "{dist} not in {dists:?}");
-        assert!(image.has_package(import), "no /app/deps/{import}/");
+        assert!(image.has_package(import), "no /opt/deps/{import}/");
     }
 }
 
@@ -494,7 +494,7 @@ fn locked_version(lock: &str, package: &str) -> String {
 /// A uv backend as a team has it: built with `berth images build` in the team's directory (no
 /// `--root`: the spec's relative context resolves against the directory holding images/), with
 /// uv taken from berth's cache rather than PATH. The Dockerfile's `ENV PATH=/app/.venv/bin:$PATH`
-/// is not copied; berth's `PATH = "/app/deps/bin:$PATH"` is expanded against the base's PATH; the
+/// is not copied; berth's `PATH = "/opt/deps/bin:$PATH"` is expanded against the base's PATH; the
 /// duplicate `PYTHONUNBUFFERED` is one key; `$APP_HOME` of another ENV line is resolved; the
 /// alembic task runs as `python -m alembic`, and the console script works too.
 #[test]
@@ -545,7 +545,7 @@ fn a_uv_backend_builds_in_the_teams_directory_with_its_tasks_command_in_the_imag
     let base_path = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";
     assert_eq!(
         image.env("PATH").as_deref(),
-        Some(format!("/app/deps/bin:{base_path}").as_str()),
+        Some(format!("/opt/deps/bin:{base_path}").as_str()),
         "`$PATH` is the base's, never literal text"
     );
     assert_eq!(image.env("DATA_DIR").as_deref(), Some("/app/data"));
@@ -555,9 +555,9 @@ fn a_uv_backend_builds_in_the_teams_directory_with_its_tasks_command_in_the_imag
         None,
         "refers to an unset variable"
     );
-    assert!(image.layer("deps").contains("/app/deps/bin/alembic"));
+    assert!(image.layer("deps").contains("/opt/deps/bin/alembic"));
     let files = Archive::read(&archive).files();
-    let script = String::from_utf8_lossy(&files["/app/deps/bin/alembic"].data).into_owned();
+    let script = String::from_utf8_lossy(&files["/opt/deps/bin/alembic"].data).into_owned();
     assert!(
         script.starts_with("#!/usr/local/bin/python3\n"),
         "the console script runs the image's Python: {}",

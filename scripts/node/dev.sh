@@ -15,7 +15,8 @@
 #               deploy cannot be pointed at this node's containerd socket: per-phase medians of
 #               DEV_BENCH_RUNS runs beside berth dev's
 #   dev_fixture berth dev on a fixture of berth init ($DEV_FIXTURE, the specs init wrote):
-#               $DEV_FIXTURE_EDITS saves of a handler served through its local origin, Ctrl-C exit 0
+#               $DEV_FIXTURE_EDITS saves of a handler served through its local origin (copied live
+#               when init wrote `[dev]`), Ctrl-C exit 0
 #   dev_cleanup uninstalls the release and deletes its namespace (volume claims included)
 #
 # Environment: DEV_NS (default dev), DEV_NODE_PORT (default 31580), DEV_EDITS (default 20),
@@ -232,6 +233,13 @@ dev_fixture() {
     (($(grep -c -- '→ serving' "$dir/dev.err") >= DEV_FIXTURE_EDITS + 1)) && break
     sleep 0.5
   done
+  # init writes `[dev]` for an app uvicorn serves: then every save is copied live, not rolled out.
+  local live
+  live=$(grep -c 'copied into' "$dir/dev.err")
+  echo "dev_fixture: $live of $((DEV_FIXTURE_EDITS + 1)) changes copied into the running pod"
+  if grep -q '^\[dev\]' "$dir/repo/images/"*.toml && ((live < DEV_FIXTURE_EDITS)); then
+    echo "dev_fixture: the spec init wrote has [dev], yet saves were rolled out"; rc=1
+  fi
   kill -INT "$pid"
   wait "$pid" || { echo "berth dev exited $? after Ctrl-C:"; tail -n 20 "$dir/dev.err"; rc=1; }
   grep '^stopped: ' "$dir/dev.err" || { echo "no summary on exit"; rc=1; }

@@ -3,7 +3,7 @@
 //! network or the build machine.
 //!
 //! - Python images: dependencies are installed with `pip --target`; their console scripts are in
-//!   `/app/deps/bin` (on `PATH`, see [`super::specs`]), but `python -m alembic` needs no script
+//!   `/opt/deps/bin` (on `PATH`, see [`super::specs`]), but `python -m alembic` needs no script
 //!   at all, so a module that runs as one is called that way.
 //! - Node images: `npx pkg` runs `pkg` from `node_modules` when it is there and downloads it
 //!   otherwise (at run time, often with no network). The lock file says whether `pkg` is a
@@ -56,7 +56,7 @@ fn python(service: &Service, program: &str, command: &[String]) -> Result<Vec<St
         return Ok(out);
     }
     if has(program) {
-        // A console script of a dependency: /app/deps/bin is on PATH.
+        // A console script of a dependency: its bin directory is on PATH.
         return Ok(command.to_vec());
     }
     let installed = service

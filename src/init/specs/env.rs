@@ -167,7 +167,7 @@ mod tests {
         let text = block(
             &[
                 ("PYTHONUNBUFFERED", "1".into()),
-                ("PATH", "/app/deps/bin:$PATH".into()),
+                ("PATH", "/opt/deps/bin:$PATH".into()),
             ],
             &s,
             "docker.io/library/python:3.12-slim-bookworm",
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(env["PYTHONUNBUFFERED"].as_str(), Some("1"));
         assert_eq!(
             env["PATH"].as_str(),
-            Some("/app/deps/bin:$PATH"),
+            Some("/opt/deps/bin:$PATH"),
             "berth's layout"
         );
         assert_eq!(env["DATA_DIR"].as_str(), Some("/srv/app/data"));

@@ -1,14 +1,18 @@
 //! Specs for Python services (an ASGI app or an MCP server over HTTP) on the official
 //! `python:X.Y-slim-bookworm` base: dependencies as wheels for the image's platform in
-//! `/app/deps` (pip `--target`), the code in `/app`, or in `/app/<dir>` when the app imports
+//! `/opt/deps` (pip `--target`), the code in `/app`, or in `/app/<dir>` when the app imports
 //! its own directory as a package (`backend.main:app` for the service in `backend/`, whose
 //! modules say `from backend.db import …`): then `/app` is on `PYTHONPATH` and the work directory
 //! is the code's, so `alembic.ini` and its relative `script_location` are found as in the repo.
 //!
-//! `pip --target` writes console scripts (`alembic`, `uvicorn`) to `/app/deps/bin` with the
+//! `pip --target` writes console scripts (`alembic`, `uvicorn`) to `/opt/deps/bin` with the
 //! build machine's interpreter in their `#!` line; the step points them at the base's
 //! `/usr/local/bin/python3` and `PATH` puts them first, so a task's `alembic upgrade head` runs in
 //! the image as it did in the team's.
+//!
+//! The dependencies stay outside `/app` so that a server reloading its code watches the code
+//! alone: an ASGI app served by uvicorn gets a `[dev]` command (`--reload`, checking the code's
+//! directory every 0.1 s) and `berth dev` copies an edit into the running container.
 
 use std::fmt::Write as _;
 
@@ -17,6 +21,9 @@ use crate::init::findings::{PythonTool, Runtime, Service};
 
 /// Where the official Python images have their interpreter.
 pub const IMAGE_PYTHON: &str = "/usr/local/bin/python3";
+
+/// Where the dependencies go (pip `--target`), their console scripts in `bin/`.
+pub const DEPS_DIR: &str = "/opt/deps";
 
 /// Rewrites the `#!` line of the console scripts in `DEPS/bin` (argv: deps directory,
 /// interpreter) to the image's interpreter. pip writes the interpreter running it, or, for a
@@ -135,12 +142,12 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
             (
                 "PYTHONPATH",
                 match (&django_dir, package) {
-                    (Some(dir), _) => format!("/app/deps:{dir}"),
-                    (None, Some(_)) => "/app/deps:/app".into(),
-                    (None, None) => "/app/deps".into(),
+                    (Some(dir), _) => format!("{DEPS_DIR}:{dir}"),
+                    (None, Some(_)) => format!("{DEPS_DIR}:/app"),
+                    (None, None) => DEPS_DIR.into(),
                 },
             ),
-            ("PATH", "/app/deps/bin:$PATH".into()),
+            ("PATH", format!("{DEPS_DIR}/bin:$PATH")),
             ("PYTHONDONTWRITEBYTECODE", "1".into()),
             ("PYTHONUNBUFFERED", "1".into()),
             ("PORT", port_text.clone()),
@@ -186,12 +193,13 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
     ]);
     let _ = writeln!(
         out,
-        "# Locked dependencies as wheels for the image's platform (PIP_PLATFORM), with {tool_name} on this machine;\n# their console scripts in /app/deps/bin, run by the image's Python, which also compiles them\n# (bytecode: pods do not compile every module they import on each start)."
+        "# Locked dependencies as wheels for the image's platform (PIP_PLATFORM), with {tool_name} on this machine;\n# their console scripts in {DEPS_DIR}/bin, run by the image's Python, which also compiles them\n# (bytecode: pods do not compile every module they import on each start)."
     );
     let _ = writeln!(
         out,
-        "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\nenv = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }}\ndest = \"/app/deps\"\nbytecode = true\n",
-        toml_list(inputs)
+        "[[layers]]\nname = \"deps\"\ninputs = {}\nrun = {run}\nenv = {{ PIP_PLATFORM = \"{{pip_platforms}}\" }}\ndest = {}\nbytecode = true\n",
+        toml_list(inputs),
+        toml_str(DEPS_DIR)
     );
     let _ = writeln!(
         out,
@@ -207,6 +215,36 @@ pub fn spec(out: &mut String, notes: &mut Vec<String>, service: &Service) {
         toml_str(&code_dir)
     );
     sqlite_link(out, service, &code_dir);
+    dev(out, service, &code_dir, &port_text);
+}
+
+/// `[dev]` for an ASGI app uvicorn serves: the same server reloading the code's directory, so
+/// `berth dev` copies an edit into the running container instead of rolling out a new image.
+/// uvicorn logs "Application startup complete" once the reloaded app has started (FastAPI and
+/// Starlette always run the lifespan).
+fn dev(out: &mut String, service: &Service, code_dir: &str, port: &str) {
+    let Runtime::Asgi { app } = &service.runtime.value else {
+        return;
+    };
+    let command = toml_list(&[
+        "python",
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        port,
+        "--reload",
+        "--reload-dir",
+        code_dir,
+        "--reload-delay",
+        "0.1",
+    ]);
+    let _ = writeln!(
+        out,
+        "\n# `berth dev`: uvicorn reloads the code in {code_dir} itself, so an edit to it is copied into the\n# running container instead of becoming a new image and pod.\n[dev]\ncommand = {command}\nready = \"Application startup complete\""
+    );
 }
 
 /// How a Django project is served: by the production server its image installs (gunicorn for
@@ -368,7 +406,7 @@ mod tests {
         let (mut out, mut notes) = (String::new(), Vec::new());
         spec(&mut out, &mut notes, &asgi("backend", "backend.main:app"));
         assert!(out.contains("workdir = \"/app/backend\""), "{out}");
-        assert!(out.contains("PYTHONPATH = \"/app/deps:/app\""), "{out}");
+        assert!(out.contains("PYTHONPATH = \"/opt/deps:/app\""), "{out}");
         assert!(
             out.contains("copy = [\".\"]") && out.contains("dest = \"/app/backend\""),
             "{out}"
@@ -377,7 +415,7 @@ mod tests {
         let (mut out, mut notes) = (String::new(), Vec::new());
         spec(&mut out, &mut notes, &asgi("backend", "main:app"));
         assert!(out.contains("workdir = \"/app\"\n"), "{out}");
-        assert!(out.contains("PYTHONPATH = \"/app/deps\""), "{out}");
+        assert!(out.contains("PYTHONPATH = \"/opt/deps\""), "{out}");
 
         // `src.main:app`, whose modules also say `from backend.src.bus import …`: both roots.
         let by_import = Service {
@@ -395,7 +433,7 @@ mod tests {
         let (mut out, mut notes) = (String::new(), Vec::new());
         spec(&mut out, &mut notes, &by_import);
         assert!(out.contains("workdir = \"/app/backend\""), "{out}");
-        assert!(out.contains("PYTHONPATH = \"/app/deps:/app\""), "{out}");
+        assert!(out.contains("PYTHONPATH = \"/opt/deps:/app\""), "{out}");
         assert!(out.contains("cmd = [\"src.main:app\""), "{out}");
         assert!(
             out.contains("# the code (backend/src/events.py:4 from backend.src.bus import)"),
@@ -435,7 +473,7 @@ mod tests {
         assert_eq!(t["workdir"].as_str(), Some("/app/server"));
         assert_eq!(
             t["env"]["PYTHONPATH"].as_str(),
-            Some("/app/deps:/app/server")
+            Some("/opt/deps:/app/server")
         );
         assert_eq!(words(&t["entrypoint"]), ["python", "-m", "gunicorn"]);
         assert_eq!(
@@ -459,5 +497,46 @@ mod tests {
             ["runserver", "0.0.0.0:8000", "--noreload"]
         );
         assert!(notes[0].contains("development server"), "{notes:?}");
+        // Only an app uvicorn serves reloads under `berth dev`.
+        assert!(!t.contains_key("dev"), "{t:?}");
+    }
+
+    #[test]
+    fn an_app_uvicorn_serves_reloads_its_code_alone_under_berth_dev() {
+        let (mut out, mut notes) = (String::new(), Vec::new());
+        spec(&mut out, &mut notes, &asgi("backend", "backend.main:app"));
+        let t: toml::Table = out.parse().unwrap_or_else(|e| panic!("{e}\n{out}"));
+        let command: Vec<&str> = t["dev"]["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            command,
+            [
+                "python",
+                "-m",
+                "uvicorn",
+                "backend.main:app",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "8000",
+                "--reload",
+                "--reload-dir",
+                "/app/backend",
+                "--reload-delay",
+                "0.1"
+            ]
+        );
+        assert_eq!(
+            t["dev"]["ready"].as_str(),
+            Some("Application startup complete")
+        );
+        // The reloader walks the code's directory: the dependencies are elsewhere.
+        let layers = t["layers"].as_array().unwrap();
+        assert_eq!(layers[0]["dest"].as_str(), Some(DEPS_DIR));
+        assert!(!DEPS_DIR.starts_with("/app/"));
     }
 }
