@@ -9,7 +9,8 @@
 #   2. creates the namespace `berth-compose` (loopback only) and starts a containerd and a dockerd
 #      of its own in it (own sockets under /run/berth-compose, own storage under the state dir);
 #   3. builds frontend, backend and mcp with `berth images build` on the seeded bases
-#      (scripts/registry.sh) and loads them with `berth images load --target docker`; loads the
+#      (scripts/registry.sh) and loads them with `berth images load --target docker` (the second
+#      image on the Python base without the base's layers, which Docker holds); loads the
 #      PostgreSQL image the node uses (scripts/node/images.sh: Debian's postgresql-15);
 #   4. `berth compose export` with the built tags, fills the .env's required secrets with random
 #      values (never printed) and leaves the optional ones empty;
@@ -236,11 +237,16 @@ log "engine up in namespace $NETNS ($(docker version -f 'API {{.Server.APIVersio
 
 # Images: the three app images built by berth on the seeded bases, and postgres.
 t0=$SECONDS
-registry=$("$repo/scripts/registry.sh" up --python --node | tail -n 1)
+# Without the lock's descriptor: a registry it starts outlives this run and must not hold the lock.
+registry=$("$repo/scripts/registry.sh" up --python --node 9>&- | tail -n 1)
 "$berth" images build frontend backend mcp --root "$repo" --out "$work/archives" --quiet \
   --registry-mirror "docker.io=http://$registry" >"$work/built" || die "berth images build failed"
-"$berth" images load frontend backend mcp --root "$repo" --out "$work/archives" --target docker >&2 ||
-  die "berth images load --target docker failed"
+"$berth" images load frontend backend mcp --root "$repo" --out "$work/archives" --target docker \
+  2>"$work/load.log" || { cat "$work/load.log" >&2; die "berth images load --target docker failed"; }
+cat "$work/load.log" >&2
+# backend and mcp share their Python base: the second is sent without the layers Docker holds.
+grep -Eq '[0-9]+ of [0-9]+ blobs \(.*\) loaded into docker' "$work/load.log" ||
+  die "no image was loaded into Docker without the layers it already held"
 sets=()
 while IFS=$'\t' read -r ref _; do
   name=${ref%:*}; name=${name##*/}

@@ -4,10 +4,9 @@
 //! (this host, `minikube ssh`, or `docker exec -i` into a node container). The archive is streamed
 //! into the runtime's import command on stdin; before that the runtime is asked whether it already
 //! has the image by digest (then the import is skipped), and afterwards it must report the image,
-//! or loading fails. containerd is also asked which blobs it holds, and only the others are sent
-//! ([`partial`]); should that import fail, the whole archive is sent. Docker and Podman/CRI-O
-//! (Minikube's docker and cri-o runtimes) cannot list blobs by the archive's digests and get the
-//! whole archive.
+//! or loading fails. containerd is asked which blobs it holds and Docker which layer chains, and
+//! only the others are sent ([`partial`]); should that import fail, the whole archive is sent.
+//! Podman/CRI-O (Minikube's cri-o runtime) cannot be asked and gets the whole archive.
 //!
 //! [`target`] says how to reach a runtime and what to run there; [`detect`] turns `--target` into
 //! the nodes' targets (Minikube profiles, kind nodes, a containerd socket).
@@ -80,8 +79,8 @@ pub enum LoadOutcome {
     Loaded {
         /// Time spent importing.
         elapsed: Duration,
-        /// Blobs and bytes sent, when only the missing blobs were (containerd); `None` when the
-        /// whole archive was.
+        /// Blobs and bytes sent, when only the missing ones were (containerd, Docker); `None`
+        /// when the whole archive was.
         sent: Option<partial::Sent>,
     },
     /// The runtime already had this digest; nothing was sent.
@@ -180,16 +179,18 @@ fn load_one(
     Ok(report(LoadOutcome::Loaded { elapsed, sent }))
 }
 
-/// Only the blobs the runtime lacks when it can say which; the whole archive otherwise, or when
-/// that import fails (a blob collected between the listing and the import).
+/// Only what the runtime lacks when it can say; the whole archive otherwise, or when that import
+/// fails (a blob collected between the listing and the import, Docker's containerd store).
+/// An image index has no Docker `manifest.json` to leave layers out of.
 fn import(
     target: &LoadTarget,
     image: &BuiltImage,
     progress: &Progress,
 ) -> Result<Option<partial::Sent>, ErrorKind> {
-    let present = target.present_blobs().ok().flatten();
-    if let Some(present) = present.filter(|p| !p.is_empty()) {
-        match target.import(image, Some(&present), progress) {
+    let docker_index = target.runtime == Runtime::Docker && !image.platforms.is_empty();
+    let held = target.held().ok().flatten().filter(|_| !docker_index);
+    if let Some(held) = held.filter(|h| !h.is_empty()) {
+        match target.import(image, Some(&held), progress) {
             Ok(sent) => return Ok(sent),
             Err(e) => progress.step(
                 &image.name,

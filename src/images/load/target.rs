@@ -12,7 +12,7 @@ use crate::images::Progress;
 use crate::images::build::BuiltImage;
 use crate::images::error::ErrorKind;
 
-use super::partial::{self, Sent};
+use super::partial::{self, Held, Sent};
 
 /// The container runtime on the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,9 +136,9 @@ impl Runtime {
         }
     }
 
-    /// The command that lists the blobs of the runtime's content store; only containerd can say
-    /// (see [`partial`]).
-    pub fn content_list_argv(&self) -> Option<Vec<String>> {
+    /// The command that lists the blobs of the runtime's content store (containerd), or the
+    /// images whose layers it holds (Docker); Podman cannot say (see [`partial`]).
+    pub fn held_list_argv(&self) -> Option<Vec<String>> {
         match self {
             Runtime::Containerd {
                 socket, namespace, ..
@@ -147,7 +147,12 @@ impl Runtime {
                 argv.extend(["content", "ls", "-q"].map(str::to_owned));
                 Some(argv)
             }
-            Runtime::Docker | Runtime::Podman => None,
+            Runtime::Docker => Some(
+                ["docker", "image", "ls", "--all", "--quiet", "--no-trunc"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ),
+            Runtime::Podman => None,
         }
     }
 
@@ -236,11 +241,43 @@ impl LoadTarget {
         }
     }
 
-    /// The blobs the runtime holds, when it can tell (containerd).
-    pub fn present_blobs(&self) -> Result<Option<HashSet<String>>, ErrorKind> {
-        let Some(argv) = self.runtime.content_list_argv() else {
+    /// What the runtime holds, when it can tell: containerd's blobs, Docker's layer chains
+    /// (the layers of each image it lists, asked in a second command).
+    pub fn held(&self) -> Result<Option<Held>, ErrorKind> {
+        let Some(argv) = self.runtime.held_list_argv() else {
             return Ok(None);
         };
+        let listed = self.run(argv)?;
+        match self.runtime {
+            Runtime::Docker => {
+                let ids: Vec<String> = listed
+                    .lines()
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if ids.is_empty() {
+                    return Ok(Some(Held::Chains(HashSet::new())));
+                }
+                let mut inspect: Vec<String> = [
+                    "docker",
+                    "image",
+                    "inspect",
+                    "--format",
+                    "{{json .RootFS.Layers}}",
+                ]
+                .map(str::to_owned)
+                .to_vec();
+                inspect.extend(ids);
+                let layers = self.run(inspect)?;
+                Ok(Some(Held::Chains(partial::parse_docker_layers(&layers))))
+            }
+            _ => Ok(Some(Held::Blobs(partial::parse_content_list(&listed)))),
+        }
+    }
+
+    /// Runs a runtime command on the node; its stdout.
+    fn run(&self, argv: Vec<String>) -> Result<String, ErrorKind> {
         let argv = self.transport.wrap(argv);
         let output = Command::new(&argv[0])
             .args(&argv[1..])
@@ -250,17 +287,15 @@ impl LoadTarget {
         if !output.status.success() {
             return Err(command_err(&argv, failure(&output.status, &output.stderr)));
         }
-        Ok(Some(partial::parse_content_list(&String::from_utf8_lossy(
-            &output.stdout,
-        ))))
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
-    /// Stream `image`'s archive into the runtime: the whole archive, or with `present` only the
-    /// blobs not in it (containerd; see [`partial`]), which it returns counted.
+    /// Stream `image`'s archive into the runtime: the whole archive, or with `held` only what
+    /// it lacks (see [`partial`]), which it returns counted.
     pub fn import(
         &self,
         image: &BuiltImage,
-        present: Option<&HashSet<String>>,
+        held: Option<&Held>,
         progress: &Progress,
     ) -> Result<Option<Sent>, ErrorKind> {
         let argv = self.import_command();
@@ -281,10 +316,10 @@ impl LoadTarget {
         });
         let mut stdin = child.stdin.take().expect("piped");
         let mut sent = None;
-        let copied = match present {
-            Some(present) => {
+        let copied = match held {
+            Some(held) => {
                 drop(file);
-                partial::write_missing(&image.archive, present, &mut stdin).map(|s| {
+                partial::write_missing(&image.archive, held, &image.layers, &mut stdin).map(|s| {
                     sent = Some(s);
                 })
             }
