@@ -201,9 +201,10 @@ for name, row in (("build+load+deploy", d["deploy_images_load"]), ("berth dev", 
 PY
 }
 
-# berth dev on a fixture of berth init, with the specs init wrote (no [dev]: each change is built
-# and rolled out): DEV_FIXTURE_EDITS atomic saves of a handler, each served through the local
-# origin with zero failed requests, then Ctrl-C (exit 0). Namespace dev-fixture, NodePort 31581.
+# berth dev on a fixture of berth init, with the specs init wrote (an app uvicorn serves gets
+# [dev]: each save is copied into the running pod): DEV_FIXTURE_EDITS atomic saves of a handler,
+# each served through the local origin with zero failed requests; then, when live, a broken
+# save; then Ctrl-C (exit 0; the pods run the image's code). Namespace dev-fixture, NodePort 31581.
 DEV_FIXTURE=${DEV_FIXTURE:-fastapi-sqlite-routers}
 DEV_FIXTURE_EDITS=${DEV_FIXTURE_EDITS:-3}
 dev_fixture() {
@@ -240,13 +241,51 @@ dev_fixture() {
   if grep -q '^\[dev\]' "$dir/repo/images/"*.toml && ((live < DEV_FIXTURE_EDITS)); then
     echo "dev_fixture: the spec init wrote has [dev], yet saves were rolled out"; rc=1
   fi
+  # Live: a broken save (the server cannot reload it), then Ctrl-C. The broken code is not
+  # recorded, and the pods start again from the last good revision's image.
+  if ((live > 0)); then
+    python3 - "$dir/repo/src/api/health.py" <<'PY'
+import os, sys
+path = sys.argv[1]
+open(path + ".tmp", "w").write(open(path).read() + "\nthis line is not Python (dev.sh)\n")
+os.replace(path + ".tmp", path)
+PY
+    for _ in $(seq 1 180); do grep -q 'did not log' "$dir/dev.err" && break; sleep 0.5; done
+    grep -q 'did not log' "$dir/dev.err" || { echo "dev_fixture: the broken save was not reported"; rc=1; }
+  fi
   kill -INT "$pid"
   wait "$pid" || { echo "berth dev exited $? after Ctrl-C:"; tail -n 20 "$dir/dev.err"; rc=1; }
   grep '^stopped: ' "$dir/dev.err" || { echo "no summary on exit"; rc=1; }
+  if ((live > 0)); then
+    grep -E 'restarted, to run the image|restoring' "$dir/dev.err" || { echo "dev_fixture: no restart after the broken save"; rc=1; }
+    dev_fixture_pristine "$ns" || rc=1
+  fi
   grep -E -A3 '^error' "$dir/dev.err" | grep -v ' | ' | head -n 20
   (cd "$dir/repo" && "$BERTH" uninstall --yes -n "$ns" >/dev/null 2>&1) || true
   k delete namespace "$ns" --wait=false --ignore-not-found >/dev/null 2>&1 || true
   return $rc
+}
+
+# After Ctrl-C on a broken live save: a ready pod of the app, not stopping, whose code is the
+# image's (without the broken line), within 90 s.
+dev_fixture_pristine() {
+  local ns=$1 pod
+  for _ in $(seq 1 90); do
+    pod=$(k -n "$ns" get pods -l app.kubernetes.io/component=app -o json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["items"]:
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+    if ready and not p["metadata"].get("deletionTimestamp"):
+        print(p["metadata"]["name"]); break')
+    if [[ -n $pod ]]; then
+      if k -n "$ns" exec "$pod" -- cat /app/src/api/health.py | grep -q 'not Python (dev.sh)'; then
+        echo "dev_fixture: pod $pod still has the broken code copied live"; return 1
+      fi
+      echo "dev_fixture: pod $pod ready with the image's code after Ctrl-C"; return 0
+    fi
+    sleep 1
+  done
+  echo "dev_fixture: no ready pod of the app 90 s after Ctrl-C"; return 1
 }
 
 dev_cleanup() {

@@ -293,6 +293,10 @@ fn show(printer: &Printer, urls: &[String], event: DevEvent) {
             "the last change did not become ready (or was interrupted): restoring the last good version",
         )
         }
+        DevEvent::Restarted { component, pods } => printer.status(&format!(
+            "{component}: {pods} pod{} restarted, to run the image's files instead of the code copied live",
+            if pods == 1 { "" } else { "s" }
+        )),
         DevEvent::Uninstalled => printer.status("uninstalled (volumes kept)"),
     }
 }

@@ -75,6 +75,33 @@ fn last_lines(lines: &[String]) -> String {
 /// How much of a container's output a failed reload shows.
 const LAST_LINES: usize = 12;
 
+/// Deletes the pods `selector` matches in `namespace` that are not already stopping, so that
+/// their controller starts them again from the image: code copied live is gone. How many.
+pub async fn restart(client: &Client, namespace: &str, selector: &str) -> Result<usize, LiveError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let cluster = |what, pod: &str| {
+        let pod = pod.to_string();
+        move |source| LiveError::Cluster { what, pod, source }
+    };
+    let pods = api
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(cluster("listing the pods of", selector))?;
+    let mut deleted = 0;
+    for pod in pods
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+    {
+        let name = pod.name_any();
+        api.delete(&name, &Default::default())
+            .await
+            .map_err(cluster("deleting", &name))?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
 /// Copies `files` into `container` of every running pod `selector` matches in `namespace`, then
 /// waits (at most `patience`) until each has logged a line containing `ready`.
 pub async fn sync(

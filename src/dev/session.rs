@@ -112,6 +112,12 @@ pub enum DevEvent {
     Forward(ForwardEvent),
     /// The last change failed or was interrupted: the last good version is applied again.
     Restoring,
+    /// After restoring: the pods of `component` that had code copied live were deleted, so
+    /// their replacements run the image's files.
+    Restarted {
+        component: String,
+        pods: usize,
+    },
     Uninstalled,
 }
 
@@ -272,6 +278,7 @@ pub async fn run(
         specs,
         live,
         live_dirty: false,
+        live_broken: false,
         lock,
         last_good: None,
         unsettled: false,
@@ -285,8 +292,14 @@ pub async fn run(
     // Code copied live is in the running containers only: the tree as it is now becomes a
     // revision (dev), so what serves after the session is what its revision says.
     if session.live_dirty && !down && result.is_ok() {
-        (session.sink)(DevEvent::Recording);
-        session.rollout(Vec::new(), None, false).await;
+        if session.live_broken {
+            // The last edit copied live did not reload: it is not recorded, and the pods start
+            // again from the last good revision's image (see `finish`).
+            session.unsettled = true;
+        } else {
+            (session.sink)(DevEvent::Recording);
+            session.rollout(Vec::new(), None, false).await;
+        }
     }
     let ended = session.finish(down).await;
     result?;
@@ -314,6 +327,8 @@ struct Session {
     live: BTreeMap<String, DevSpec>,
     /// A change was copied live since the last rollout.
     live_dirty: bool,
+    /// The last change copied live did not reload (its code is broken).
+    live_broken: bool,
     lock: ReleaseLock,
     /// The last render that became ready, applied again on exit when the cluster may run
     /// another (a failed change, or Ctrl-C during a rollout).
@@ -590,6 +605,7 @@ impl Session {
             )
             .await;
             self.live_dirty = true;
+            self.live_broken = matches!(synced, Err(LiveError::NotReloaded { .. }));
             match synced {
                 Ok(s) => {
                     copied += s.copied;
@@ -683,8 +699,10 @@ impl Session {
         let Session {
             client,
             settings,
+            ctx,
             release,
             sink,
+            live_dirty,
             lock,
             last_good,
             unsettled,
@@ -701,11 +719,29 @@ impl Session {
                 &mut |event| sink(DevEvent::Rollout(event)),
             )
             .await;
-            if let Err(e) = restored {
-                sink(DevEvent::Failed {
+            match restored {
+                // The running containers may still hold code copied live that did not become
+                // a revision (a broken edit, then Ctrl-C): their pods start again from the image.
+                Ok(_) if live_dirty => {
+                    for component in ctx.live.keys() {
+                        let selector = crate::operate::selector(&release, Some(component));
+                        match live::restart(&client, &release.namespace, &selector).await {
+                            Ok(pods) => sink(DevEvent::Restarted {
+                                component: component.clone(),
+                                pods,
+                            }),
+                            Err(e) => sink(DevEvent::Failed {
+                                step: "restart",
+                                error: format!("{:#}", anyhow::Error::from(e)),
+                            }),
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => sink(DevEvent::Failed {
                     step: "restore",
                     error: format!("{:#}", anyhow::Error::from(e)),
-                });
+                }),
             }
         }
         lock.release().await;
