@@ -4,7 +4,8 @@
 usage: dev-edits.py FILE OLD_TEXT URL COUNT TIMEOUT_S
 
 Each edit writes FILE with `"ok"` in OLD_TEXT followed by `"edit": "berth-dev-edit-N"` (a Python
-dict or JSON object literal), the way editors save: a temporary file in the same directory, then
+dict or JSON object literal; without an `"ok"`, that entry first in OLD_TEXT's first `{`), the way
+editors save: a temporary file in the same directory, then
 rename(2) over FILE. A poller thread requests URL every 50 ms (a new connection each time, as a
 browser's reload) and records every answer with the time it arrived.
 After each save the script waits until the answer holds the new marker (or TIMEOUT_S), then
@@ -25,6 +26,13 @@ original = open(path).read()
 if old not in original:
     sys.exit(f"{old!r} is not in {path}")
 marker_of = lambda n: f"berth-dev-edit-{n}"
+
+
+def edited(n):
+    """OLD_TEXT with the marker of edit n: after its `"ok"`, else first in its dict literal."""
+    if '"ok"' in old:
+        return old.replace('"ok"', f'"ok", "edit": "{marker_of(n)}"')
+    return old.replace("{", f'{{"edit": "{marker_of(n)}", ', 1)
 answers = []  # (time, marker number or None, ok, detail)
 lock = threading.Lock()
 stop = threading.Event()
@@ -72,7 +80,7 @@ latencies = []
 lost = []
 try:
     for n in range(1, count + 1):
-        save(original.replace(old, old.replace('"ok"', f'"ok", "edit": "{marker_of(n)}"')))
+        save(original.replace(old, edited(n)))
         saved = time.monotonic()
         got = None
         while time.monotonic() - saved < timeout:

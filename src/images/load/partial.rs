@@ -112,6 +112,11 @@ pub fn write_missing(
     }
 }
 
+/// An archive entry's path as text.
+fn entry_path<R: Read>(entry: &tar::Entry<R>) -> io::Result<String> {
+    Ok(entry.path()?.to_string_lossy().into_owned())
+}
+
 /// `sha256:HEX` for an archive path `blobs/sha256/HEX`.
 fn blob_digest(path: &str) -> Option<String> {
     let hex = path
@@ -141,11 +146,7 @@ fn layers_held(
     // manifest.json, then the config it names: small files, read in one pass each.
     for entry in source.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
-        let path = entry
-            .path()
-            .map_err(read_err)?
-            .to_string_lossy()
-            .into_owned();
+        let path = entry_path(&entry).map_err(read_err)?;
         if path == "manifest.json" || (entry.size() < 1 << 20 && path.starts_with("blobs/")) {
             let mut data = Vec::new();
             entry.read_to_end(&mut data).map_err(read_err)?;
@@ -194,11 +195,7 @@ fn stream(archive: &Path, out: impl Write, send: impl Fn(&str) -> bool) -> Resul
     let mut sent = Sent::default();
     for entry in source.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
-        let path = entry
-            .path()
-            .map_err(read_err)?
-            .to_string_lossy()
-            .into_owned();
+        let path = entry_path(&entry).map_err(read_err)?;
         let is_blob = blob_digest(&path).is_some();
         sent.total_blobs += usize::from(is_blob);
         if !send(&path) {
@@ -229,17 +226,18 @@ mod tests {
     use super::*;
     use crate::images::archive::{ArchiveImage, write_archive};
     use crate::images::image_config::media;
-    use crate::images::store::BlobStore;
+    use crate::images::store::{self, BlobStore};
 
-    #[test]
-    fn only_missing_blobs_and_the_oci_layout_are_streamed() {
+    /// An archive of an image with a 3 MB base layer and a small code layer, and `config`; with
+    /// the directory holding it and the two layers' digests.
+    fn archive(config: &[u8]) -> (tempfile::TempDir, std::path::PathBuf, [store::Digest; 2]) {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path().join("store")).unwrap();
         let (base, _) = store.put(&vec![7u8; 3 << 20]).unwrap();
         let (code, _) = store.put(b"code-layer").unwrap();
-        let (config, _) = store.put(b"{\"config\":1}").unwrap();
+        let (config, _) = store.put(config).unwrap();
         let (manifest, _) = store.put(b"{\"manifest\":1}").unwrap();
-        let layers = [base.clone(), code.clone()];
+        let layers = [base, code];
         let image = ArchiveImage {
             reference: "localhost/t/app:0123456789abcdef",
             manifest: &manifest,
@@ -249,6 +247,12 @@ mod tests {
         };
         let path = dir.path().join("app.tar");
         write_archive(&store, &image, &path, 0).unwrap();
+        (dir, path, layers)
+    }
+
+    #[test]
+    fn only_missing_blobs_and_the_oci_layout_are_streamed() {
+        let (_dir, path, [base, code]) = archive(b"{\"config\":1}");
 
         let present = parse_content_list(&format!("{}\nnot-a-digest\n", base.as_str()));
         assert_eq!(present.len(), 1);
@@ -312,29 +316,15 @@ mod tests {
 
     #[test]
     fn docker_gets_the_layers_of_the_chains_it_lacks_and_the_manifest() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path().join("store")).unwrap();
-        let (base, _) = store.put(&vec![7u8; 3 << 20]).unwrap();
-        let (code, _) = store.put(b"code-layer").unwrap();
         // Stand-in diff ids: what is tested is the chain arithmetic, not decompression.
         let (base_diff, code_diff) = (
             format!("sha256:{}", "1".repeat(64)),
             format!("sha256:{}", "2".repeat(64)),
         );
-        let config_json =
+        let config =
             serde_json::json!({"rootfs": {"type": "layers", "diff_ids": [base_diff, code_diff]}});
-        let (config, _) = store.put(config_json.to_string().as_bytes()).unwrap();
-        let (manifest, _) = store.put(b"{\"manifest\":1}").unwrap();
-        let layers = [base.clone(), code.clone()];
-        let image = ArchiveImage {
-            reference: "localhost/t/app:0123456789abcdef",
-            manifest: &manifest,
-            manifest_media_type: media::MANIFEST,
-            config: &config,
-            layers: &layers,
-        };
-        let path = dir.path().join("app.tar");
-        write_archive(&store, &image, &path, 0).unwrap();
+        let (_dir, path, layers) = archive(config.to_string().as_bytes());
+        let [base, code] = &layers;
         let digests: Vec<String> = layers.iter().map(|d| d.as_str().to_string()).collect();
         let chains = chain_ids(&[base_diff.clone(), code_diff.clone()]);
 
