@@ -23,6 +23,7 @@
 # DEV_BENCH_RUNS (default 3). Cost on the CI node: about 3 minutes.
 # DEV_COMPONENT=frontend (run alone, not in CI: each change is a `next build`, about a minute
 # here) watches the frontend instead and edits its /healthz route, polled through its local origin.
+# DEV_SKIP_FIXTURE=1 leaves out dev_fixture; DEV_FIXTURE_ONLY=1 runs it alone.
 # shellcheck disable=SC2154 # repo, work, BERTH, APP_REGISTRY, CONTAINERD_SOCKET: set by the caller
 DEV_NS=${DEV_NS:-dev}
 DEV_NODE_PORT=${DEV_NODE_PORT:-31580}
@@ -236,7 +237,7 @@ dev_fixture() {
   done
   # init writes `[dev]` for an app uvicorn serves: then every save is copied live, not rolled out.
   local live
-  live=$(grep -c 'copied into' "$dir/dev.err")
+  live=$(grep -c -- '→ copied [0-9.]* s → reloaded' "$dir/dev.err")
   echo "dev_fixture: $live of $((DEV_FIXTURE_EDITS + 1)) changes copied into the running pod"
   if grep -q '^\[dev\]' "$dir/repo/images/"*.toml && ((live < DEV_FIXTURE_EDITS)); then
     echo "dev_fixture: the spec init wrote has [dev], yet saves were rolled out"; rc=1
@@ -322,8 +323,10 @@ PY
   # node-test.sh imports the edge proxy's image before its checks; run alone, do the same, or
   # the edge cannot start and every change is reported failed while the backend serves it.
   app_edge_image || exit 1
-  dev_loop || rc=1
-  [[ $DEV_COMPONENT == frontend ]] || dev_bench || rc=1
+  if [[ -z ${DEV_FIXTURE_ONLY:-} ]]; then
+    dev_loop || rc=1
+    [[ $DEV_COMPONENT == frontend ]] || dev_bench || rc=1
+  fi
   [[ -n ${DEV_SKIP_FIXTURE:-} ]] || dev_fixture || rc=1
   echo "results:" && cat "$results"
   exit $rc
