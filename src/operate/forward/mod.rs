@@ -6,6 +6,8 @@
 //! to a ready pod. A pod that refuses before answering (it just began
 //! stopping) gets the connection replayed to another, or, when no other is
 //! left and it is still ready (a server reloading its code), to it again.
+//! During a rollout the ready pods of the newest template come first (the
+//! pods' metadata is watched beside the EndpointSlices; see `pick`).
 //!
 //! A library: `berth open` binds and serves; `berth dev` reuses the same
 //! forwards. It never prints: it reports [`ForwardEvent`]s.
